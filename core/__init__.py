@@ -1,0 +1,31 @@
+"""The civicqc scoring engine: a pure library. Bytes and rules in, a :class:`Verdict` out.
+
+Public surface::
+
+    from core import score, builtin_profile
+    verdict = score(image_bytes, builtin_profile("default"), image_id="...")
+
+No I/O, no globals, no logging or metrics setup: the API, the consumers and the
+CLI are thin shells around :func:`score`.
+"""
+
+from core.engine import score
+from core.profiles import BUILTIN_PROFILES, builtin_profile
+from core.rules import Rules, rules_from_toml, with_env_overrides
+from core.schema import CheckResult, ErrorCode, Outcome, Quality, Verdict
+from core.version import ENGINE_VERSION
+
+__all__ = [
+    "BUILTIN_PROFILES",
+    "ENGINE_VERSION",
+    "CheckResult",
+    "ErrorCode",
+    "Outcome",
+    "Quality",
+    "Rules",
+    "Verdict",
+    "builtin_profile",
+    "rules_from_toml",
+    "score",
+    "with_env_overrides",
+]

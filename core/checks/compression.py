@@ -1,0 +1,104 @@
+"""Compression: detail destroyed by heavy JPEG compression.
+
+For a JPEG the quantisation tables say how hard it was compressed: we estimate
+the libjpeg quality factor (1-100) by comparing the luminance table with the
+standard one (ITU T.81 Annex K). A lossless file (PNG, TIFF, BMP) may still hold
+a re-saved low-quality JPEG; there we measure 8x8 blockiness instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from core.checks import Finding
+from core.rules import CompressionRule
+
+#: ITU T.81 Annex K luminance table; multiset of values, so the scan order doesn't matter.
+_STANDARD_LUMA = np.array(
+    [
+        16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+        14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+        18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+        49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+    ],
+    dtype=np.float64,
+)  # fmt: skip
+
+
+def jpeg_quality(luma_table: list[int]) -> float:
+    """Estimate the libjpeg quality (1-100) that produced a 64-entry luminance table.
+
+    Tables are compared entry by entry after sorting both, which makes the estimate
+    independent of zig-zag or natural order; entries clamped at 255 (baseline JPEG)
+    are ignored because they no longer carry the scale.
+    """
+    table = np.sort(np.asarray(luma_table, dtype=np.float64))
+    standard = np.sort(_STANDARD_LUMA)
+    if table.size != 64:
+        return 100.0
+    usable = table < 255
+    if not usable.any():
+        return 1.0
+    scale = float(np.median(table[usable] * 100.0 / standard[usable]))
+    quality = (200.0 - scale) / 2.0 if scale <= 100.0 else 5000.0 / scale
+    return float(np.clip(quality, 1.0, 100.0))
+
+
+def blockiness(grey: NDArray[np.uint8]) -> float:
+    """Ratio of grey steps across 8x8 block borders to steps inside blocks.
+
+    ~1.0 for natural or losslessly stored images; well above 1 for heavy JPEG
+    blocking. Images smaller than two blocks return 1.0.
+    """
+    if min(grey.shape) < 16:
+        return 1.0
+    signal = grey.astype(np.float32)
+    ratios = []
+    for axis in (0, 1):
+        steps = np.abs(np.diff(signal, axis=axis)).mean(axis=1 - axis, dtype=np.float64)
+        border = steps[7::8]
+        inside = np.delete(steps, np.s_[7::8])
+        ratios.append(float(border.mean()) / max(float(inside.mean()), 1e-6))
+    return float(np.mean(ratios))
+
+
+def compression_finding(
+    quantization: dict[int, list[int]] | None,
+    full_grey: NDArray[np.uint8] | None,
+    rule: CompressionRule,
+) -> Finding:
+    thresholds = {"min_jpeg_quality": rule.min_quality, "max_blockiness": rule.max_blockiness}
+    advice = "Send the original photo; avoid screenshots and copies forwarded through messengers."
+    if quantization and 0 in quantization:
+        quality = jpeg_quality(quantization[0])
+        values: dict[str, float | int | str | bool | None] = {"jpeg_quality": round(quality, 1)}
+        if quality >= rule.min_quality:
+            return Finding(True, 100.0, values, thresholds, "ok", "Compression preserved detail.")
+        return Finding(
+            False,
+            min(80.0, 80.0 * quality / rule.min_quality),
+            values,
+            thresholds,
+            "over_compressed",
+            f"The photo was compressed so hard (JPEG quality about {quality:.0f}) that detail is lost.",
+            advice,
+        )
+    if full_grey is not None:
+        value = blockiness(full_grey)
+        values = {"blockiness": round(value, 3)}
+        if value <= rule.max_blockiness:
+            return Finding(True, 100.0, values, thresholds, "ok", "No compression artefacts found.")
+        return Finding(
+            False,
+            min(80.0, 80.0 * rule.max_blockiness / value),
+            values,
+            thresholds,
+            "blocky",
+            "The photo shows heavy 8x8 compression blocks from an earlier low-quality save.",
+            advice,
+        )
+    return Finding(
+        True, 100.0, {"jpeg_quality": None}, thresholds, "not_applicable",
+        "This format carries no JPEG compression history.",
+    )  # fmt: skip

@@ -1,0 +1,29 @@
+"""Metadata: how much of the EXIF a clerk relies on (time, camera, settings) is present."""
+
+from __future__ import annotations
+
+from core.checks import Finding
+from core.exif import METADATA_FIELDS, ExifData
+from core.rules import MetadataRule
+
+
+def metadata_finding(exif: ExifData, rule: MetadataRule) -> Finding:
+    """Partial credit as the reference: ``2 * completeness``, at most 60."""
+    completeness = exif.completeness
+    values = {
+        "completeness_percent": round(completeness, 1),
+        "fields_present": ",".join(f for f in METADATA_FIELDS if f in exif.fields),
+    }
+    thresholds = {"min_completeness_percent": rule.min_completeness}
+    if completeness >= rule.min_completeness:
+        return Finding(True, 100.0, values, thresholds, "ok", "The photo carries camera metadata.")
+    return Finding(
+        passed=False,
+        score=min(60.0, 2.0 * completeness),
+        values=values,
+        thresholds=thresholds,
+        reason_code="missing_exif" if not exif.present else "incomplete_exif",
+        reason="The photo carries little or no camera metadata (time, camera, settings).",
+        recommendation="Upload the original photo from the camera app rather than a screenshot "
+        "or a copy sent through a messenger.",
+    )

@@ -1,0 +1,216 @@
+"""Decode an upload exactly once into what every check needs.
+
+Why this shape:
+
+* Resolution, orientation, EXIF and JPEG quantisation tables come from the
+  header, before any pixel is decoded; the decompression-bomb guard runs there too.
+* The pixel checks only need luminance at a fixed analysis scale, so JPEGs are
+  decoded with DCT scaling (Pillow's ``draft``) straight to grey at 1/2, 1/4 or
+  1/8 size. Huffman decoding is then the whole cost of the engine.
+* EXIF orientation is applied to the small grey array (a free view), not to the
+  full-size image.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pillow_heif
+from numpy.typing import NDArray
+from PIL import Image
+
+from core.errors import CorruptImageError, EmptyImageError, TooManyPixelsError, UnsupportedFormatError
+from core.formats import SNIFF_BYTES, ImageFormat, sniff_format
+
+GreyImage = NDArray[np.uint8]
+
+_PIL_FORMATS: dict[ImageFormat, str] = {
+    ImageFormat.JPEG: "JPEG",
+    ImageFormat.PNG: "PNG",
+    ImageFormat.WEBP: "WEBP",
+    ImageFormat.TIFF: "TIFF",
+    ImageFormat.BMP: "BMP",
+}
+#: Lossless containers that may hold a re-saved, heavily compressed JPEG.
+_LOSSLESS = frozenset({ImageFormat.PNG, ImageFormat.TIFF, ImageFormat.BMP})
+_ORIENTATION_TAG = 0x0112
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedImage:
+    """One decoded upload.
+
+    ``grey`` is uint8 luminance (ITU-R 601 weights, 0-255), shape ``(H, W)``,
+    already in display orientation, at the analysis scale. ``full_grey`` is the
+    same at full resolution, kept only for lossless formats whose compression
+    history must be read from 8x8 blocking.
+    """
+
+    format: ImageFormat
+    width: int
+    height: int
+    size_bytes: int
+    grey: GreyImage
+    full_grey: GreyImage | None
+    exif: bytes | None
+    orientation: int
+    quantization: dict[int, list[int]] | None
+
+    @property
+    def megapixels(self) -> float:
+        return self.width * self.height / 1e6
+
+
+def decode_image(data: bytes, *, max_pixels: int, analysis_long_side: int) -> DecodedImage:
+    """Decode ``data`` once; ``analysis_long_side == 0`` keeps full resolution.
+
+    Raises a :class:`core.errors.ImageError` subclass for anything that is not a
+    scorable image, including decompression bombs (more than ``max_pixels``).
+    """
+    if not data:
+        raise EmptyImageError("the upload is empty (0 bytes)")
+    fmt = sniff_format(data[:SNIFF_BYTES])
+    if fmt is None:
+        raise UnsupportedFormatError(
+            "not a supported image: expected JPEG, PNG, WebP, HEIC/HEIF, TIFF or BMP"
+        )
+    if fmt is ImageFormat.HEIF:
+        return _decode_heif(data, max_pixels=max_pixels, analysis_long_side=analysis_long_side)
+    return _decode_pillow(data, fmt, max_pixels=max_pixels, analysis_long_side=analysis_long_side)
+
+
+def _decode_pillow(
+    data: bytes, fmt: ImageFormat, *, max_pixels: int, analysis_long_side: int
+) -> DecodedImage:
+    with warnings.catch_warnings():
+        # Our own max_pixels check below is the bomb guard; Pillow's warning is noise.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
+        except Image.DecompressionBombError as exc:
+            raise TooManyPixelsError(f"image dimensions exceed the pixel limit: {exc}") from exc
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise CorruptImageError(f"cannot read the {fmt.value} header: {exc}") from exc
+        with image:
+            stored_w, stored_h = image.size
+            if stored_w * stored_h > max_pixels:
+                raise TooManyPixelsError(
+                    f"{stored_w}x{stored_h} is {stored_w * stored_h / 1e6:.1f} MP, "
+                    f"over the {max_pixels / 1e6:.0f} MP limit"
+                )
+            exif_raw, orientation = _exif_and_orientation(image, fmt)
+            quantization = _quantization(image) if fmt is ImageFormat.JPEG else None
+            try:
+                if fmt is ImageFormat.JPEG and analysis_long_side:
+                    scale = max(stored_w, stored_h) / analysis_long_side
+                    if scale > 1:
+                        image.draft("L", (int(stored_w / scale), int(stored_h / scale)))
+                grey = _to_grey(image)
+            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+                raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
+    full_grey = _orient(grey, orientation) if fmt in _LOSSLESS else None
+    analysis = _orient(_resize(grey, analysis_long_side), orientation)
+    width, height = (stored_h, stored_w) if orientation >= 5 else (stored_w, stored_h)
+    return DecodedImage(
+        format=fmt,
+        width=width,
+        height=height,
+        size_bytes=len(data),
+        grey=analysis,
+        full_grey=full_grey,
+        exif=exif_raw,
+        orientation=orientation,
+        quantization=quantization,
+    )
+
+
+def _decode_heif(data: bytes, *, max_pixels: int, analysis_long_side: int) -> DecodedImage:
+    try:
+        heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+        width, height = heif.size
+        if width * height > max_pixels:
+            raise TooManyPixelsError(
+                f"{width}x{height} is {width * height / 1e6:.1f} MP, "
+                f"over the {max_pixels / 1e6:.0f} MP limit"
+            )
+        exif_raw = heif.info.get("exif")
+        # libheif applies the container's rotation (irot/imir) while decoding, so the
+        # pixels are already upright whatever the EXIF orientation tag says.
+        grey = _to_grey(heif.to_pillow())
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise CorruptImageError(f"the HEIF data is damaged: {exc}") from exc
+    return DecodedImage(
+        format=ImageFormat.HEIF,
+        width=width,
+        height=height,
+        size_bytes=len(data),
+        grey=_resize(grey, analysis_long_side),
+        full_grey=None,
+        exif=exif_raw if isinstance(exif_raw, bytes) else None,
+        orientation=1,
+        quantization=None,
+    )
+
+
+def _exif_and_orientation(image: Image.Image, fmt: ImageFormat) -> tuple[bytes | None, int]:
+    raw = image.info.get("exif")
+    try:
+        exif = image.getexif()
+        orientation = exif.get(_ORIENTATION_TAG, 1)
+        if raw is None and fmt is ImageFormat.TIFF and len(exif):
+            raw = exif.tobytes()
+    except (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError):
+        orientation = 1
+    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
+        orientation = 1
+    return (raw if isinstance(raw, bytes) and raw else None), orientation
+
+
+def _quantization(image: Image.Image) -> dict[int, list[int]] | None:
+    tables = getattr(image, "quantization", None)
+    if not tables:
+        return None
+    return {int(k): [int(v) for v in table] for k, table in tables.items()}
+
+
+def _to_grey(image: Image.Image) -> GreyImage:
+    """Luminance as uint8, whatever the mode (palette, alpha, CMYK, 16-bit, float)."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        wide = np.asarray(image, dtype=np.float32)
+        top = 65535.0 if image.mode.startswith("I;16") or float(wide.max(initial=0)) > 255 else 255.0
+        return np.clip(wide * (255.0 / top), 0, 255).astype(np.uint8)
+    if image.mode == "L":
+        return np.asarray(image, dtype=np.uint8)
+    if image.mode not in ("RGB", "RGBA", "LA", "1", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
+        image = image.convert("RGB")
+    return np.asarray(image.convert("L"), dtype=np.uint8)
+
+
+def _resize(grey: GreyImage, long_side: int) -> GreyImage:
+    """Area-average down to ``long_side`` (never up), so a threshold means one thing."""
+    h, w = grey.shape
+    if not long_side or max(h, w) <= long_side:
+        return grey
+    scale = long_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+def _orient(grey: GreyImage, orientation: int) -> GreyImage:
+    """Apply an EXIF orientation (1-8) to a 2-D array."""
+    if orientation == 1:
+        return grey
+    ops: dict[int, GreyImage] = {
+        2: grey[:, ::-1],
+        3: grey[::-1, ::-1],
+        4: grey[::-1, :],
+        5: grey.T,
+        6: np.rot90(grey, -1),
+        7: grey[::-1, ::-1].T,
+        8: np.rot90(grey, 1),
+    }
+    return np.ascontiguousarray(ops[orientation])

@@ -1,0 +1,135 @@
+"""The verdict: the contract shared by the CLI, the stream and every downstream subscriber.
+
+All models are frozen pydantic v2 models. Their JSON Schema is exported to
+``docs/schemas/`` and a test keeps the committed files current, so a change here
+is a visible, reviewable change of the public contract.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Bump on any incompatible change of :class:`Verdict`; subscribers switch on it.
+VERDICT_SCHEMA_VERSION = 1
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    ERROR = "error"
+
+
+class Quality(StrEnum):
+    POOR = "poor"
+    FAIR = "fair"
+    GOOD = "good"
+    EXCELLENT = "excellent"
+
+
+class ErrorCode(StrEnum):
+    """Why an image could not be scored at all (``verdict == "error"``)."""
+
+    EMPTY = "empty"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    CORRUPT = "corrupt"
+    TOO_MANY_PIXELS = "too_many_pixels"
+    TOO_LARGE = "too_large"
+    UNREADABLE = "unreadable"
+
+
+Scalar = float | int | str | bool | None
+
+
+class CheckResult(_Frozen):
+    """One check's outcome, with enough detail for a clerk to see why."""
+
+    name: str = Field(description="Check name, e.g. 'blur'.")
+    passed: bool
+    score: float = Field(ge=0, le=100, description="0-100, with partial credit when failed.")
+    weight: float = Field(ge=0, description="Weight of this check in the total score.")
+    values: dict[str, Scalar] = Field(description="Measured values, in the units named by key.")
+    thresholds: dict[str, Scalar] = Field(description="The rule values the check compared to.")
+    reason_code: str = Field(description="Stable machine-readable reason, e.g. 'too_blurry'.")
+    reason: str = Field(description="Plain-language explanation of the outcome.")
+    recommendation: str | None = Field(
+        default=None, description="What the citizen can do to get a better photo."
+    )
+    blocking: bool = Field(
+        default=False, description="A severe failure of this check rejects the photo."
+    )
+    vetoed: bool = Field(
+        default=False, description="True when this check rejected the photo on its own."
+    )
+    duration_ms: float = Field(ge=0)
+
+
+class GeoPoint(_Frozen):
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    altitude_m: float | None = None
+
+
+class ExifSummary(_Frozen):
+    present: bool = Field(description="Whether the image carried a readable EXIF block.")
+    camera_make: str | None = None
+    camera_model: str | None = None
+    captured_at: str | None = Field(
+        default=None, description="EXIF DateTimeOriginal as ISO 8601 local time (no zone)."
+    )
+    orientation: int | None = Field(default=None, ge=1, le=8)
+    gps: GeoPoint | None = None
+
+
+class ImageInfo(_Frozen):
+    format: str = Field(description="Detected from the bytes: jpeg, png, webp, heif, tiff, bmp.")
+    width: int = Field(ge=1, description="Width after EXIF orientation, in pixels.")
+    height: int = Field(ge=1, description="Height after EXIF orientation, in pixels.")
+    megapixels: float = Field(ge=0)
+    size_bytes: int = Field(ge=0)
+    analysis_width: int = Field(ge=1, description="Width of the array the pixel checks used.")
+    analysis_height: int = Field(ge=1)
+
+
+class ErrorInfo(_Frozen):
+    code: ErrorCode
+    message: str
+
+
+class ProfileRef(_Frozen):
+    name: str
+    version: str
+
+
+class Timings(_Frozen):
+    decode_ms: float = Field(ge=0)
+    checks_ms: float = Field(ge=0)
+    total_ms: float = Field(ge=0)
+
+
+class Verdict(_Frozen):
+    """The engine's answer for one image."""
+
+    schema_version: Literal[1] = VERDICT_SCHEMA_VERSION
+    image_id: str | None = Field(default=None, description="Caller-supplied id, echoed back.")
+    verdict: Outcome
+    score: float | None = Field(default=None, ge=0, le=100, description="Weighted 0-100.")
+    quality: Quality | None = None
+    accept_score: float = Field(description="Score at or above which a photo is accepted.")
+    checks: dict[str, CheckResult] = Field(default_factory=dict)
+    vetoed_by: list[str] = Field(
+        default_factory=list, description="Blocking checks that rejected the photo on their own."
+    )
+    recommendations: list[str] = Field(default_factory=list)
+    image: ImageInfo | None = None
+    exif: ExifSummary | None = None
+    error: ErrorInfo | None = None
+    profile: ProfileRef
+    timings: Timings
+    engine_version: str
