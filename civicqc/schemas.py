@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from core.events import ImageSubmitted, VerdictEvent
 from core.schema import Verdict
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
@@ -18,6 +19,8 @@ SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
 #: File name -> model. Add every event and API body that crosses a process boundary.
 PUBLISHED: dict[str, type[BaseModel]] = {
     "verdict.schema.json": Verdict,
+    "image-submitted.schema.json": ImageSubmitted,
+    "verdict-event.schema.json": VerdictEvent,
 }
 
 

@@ -1,0 +1,79 @@
+"""Kafka event payloads shared by the ingest API, the consumers and subscribers.
+
+Pure data (pydantic v2, frozen). JSON Schemas are exported to ``docs/schemas/``
+and the topics are described in ``docs/asyncapi.yaml``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.schema import Verdict
+
+#: Bump on any incompatible change; subscribers switch on ``schema_version``.
+EVENT_SCHEMA_VERSION = 1
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Location(_Frozen):
+    """Where the reporter says the issue is (not the photo's EXIF GPS)."""
+
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0)
+
+
+class SubmissionMetadata(_Frozen):
+    """Client metadata that flows unchanged from the upload to the verdict."""
+
+    tenant: str = Field(
+        default="default",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="Municipality the report belongs to; selects the rule profile.",
+    )
+    reporter_id: str | None = Field(default=None, max_length=128)
+    category: str | None = Field(
+        default=None, max_length=64, description="Reported issue, e.g. pothole, graffiti."
+    )
+    location: Location | None = None
+
+
+class ObjectRef(_Frozen):
+    """Where the image bytes live in object storage."""
+
+    bucket: str
+    key: str
+    size_bytes: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    content_type: str
+    format: str
+
+
+class ImageSubmitted(_Frozen):
+    """Published to ``images.submitted`` (key = image id) once the object is durable."""
+
+    schema_version: Literal[1] = EVENT_SCHEMA_VERSION
+    image_id: str
+    submitted_at: datetime
+    object: ObjectRef
+    metadata: SubmissionMetadata = SubmissionMetadata()
+
+
+class VerdictEvent(_Frozen):
+    """Published to ``images.verdicts`` (key = image id). Idempotent by ``image_id``."""
+
+    schema_version: Literal[1] = EVENT_SCHEMA_VERSION
+    image_id: str
+    submitted_at: datetime
+    scored_at: datetime
+    metadata: SubmissionMetadata
+    object: ObjectRef = Field(description="The object after it was filed by outcome.")
+    verdict: Verdict
