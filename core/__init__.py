@@ -9,7 +9,7 @@ No I/O, no globals, no logging or metrics setup: the API, the consumers and the
 CLI are thin shells around :func:`score`.
 """
 
-from core.engine import score
+from core.engine import error_verdict, score
 from core.profiles import BUILTIN_PROFILES, builtin_profile
 from core.rules import Rules, rules_from_toml, with_env_overrides
 from core.schema import CheckResult, ErrorCode, Outcome, Quality, Verdict
@@ -25,6 +25,7 @@ __all__ = [
     "Rules",
     "Verdict",
     "builtin_profile",
+    "error_verdict",
     "rules_from_toml",
     "score",
     "with_env_overrides",

@@ -23,7 +23,12 @@ import pillow_heif
 from numpy.typing import NDArray
 from PIL import Image
 
-from core.errors import CorruptImageError, EmptyImageError, TooManyPixelsError, UnsupportedFormatError
+from core.errors import (
+    CorruptImageError,
+    EmptyImageError,
+    TooManyPixelsError,
+    UnsupportedFormatError,
+)
 from core.formats import SNIFF_BYTES, ImageFormat, sniff_format
 
 GreyImage = NDArray[np.uint8]
@@ -181,11 +186,27 @@ def _to_grey(image: Image.Image) -> GreyImage:
     """Luminance as uint8, whatever the mode (palette, alpha, CMYK, 16-bit, float)."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         wide = np.asarray(image, dtype=np.float32)
-        top = 65535.0 if image.mode.startswith("I;16") or float(wide.max(initial=0)) > 255 else 255.0
-        return np.clip(wide * (255.0 / top), 0, 255).astype(np.uint8)
+        top = (
+            65535.0 if image.mode.startswith("I;16") or float(wide.max(initial=0)) > 255 else 255.0
+        )
+        scaled: GreyImage = np.clip(wide * (255.0 / top), 0, 255).astype(np.uint8)
+        return scaled
     if image.mode == "L":
-        return np.asarray(image, dtype=np.uint8)
-    if image.mode not in ("RGB", "RGBA", "LA", "1", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
+        grey: GreyImage = np.asarray(image, dtype=np.uint8)
+        return grey
+    if image.mode not in (
+        "RGB",
+        "RGBA",
+        "LA",
+        "1",
+        "P",
+        "PA",
+        "CMYK",
+        "YCbCr",
+        "LAB",
+        "HSV",
+        "RGBX",
+    ):
         image = image.convert("RGB")
     return np.asarray(image.convert("L"), dtype=np.uint8)
 

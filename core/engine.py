@@ -22,6 +22,7 @@ from core.exif import ExifData, parse_exif
 from core.rules import CheckRule, Rules
 from core.schema import (
     CheckResult,
+    ErrorCode,
     ErrorInfo,
     ImageInfo,
     Outcome,
@@ -38,27 +39,21 @@ _Check = Callable[[DecodedImage, ExifData], Finding]
 def score(data: bytes, rules: Rules, *, image_id: str | None = None) -> Verdict:
     """Score one image. Never raises for bad input: that becomes an ``error`` verdict."""
     started = perf_counter()
-    profile = ProfileRef(name=rules.name, version=rules.version)
     try:
         image = decode_image(
             data, max_pixels=rules.max_pixels, analysis_long_side=rules.analysis_long_side
         )
     except ImageError as exc:
-        elapsed = _ms(perf_counter() - started)
-        return Verdict(
+        return error_verdict(
+            exc.code,
+            exc.message,
+            rules,
             image_id=image_id,
-            verdict=Outcome.ERROR,
-            accept_score=rules.accept_score,
-            error=ErrorInfo(code=exc.code, message=exc.message),
-            profile=profile,
-            timings=Timings(decode_ms=elapsed, checks_ms=0.0, total_ms=elapsed),
-            engine_version=ENGINE_VERSION,
+            elapsed_ms=_ms(perf_counter() - started),
         )
     decoded = perf_counter()
     exif = parse_exif(image.exif)
-    results = [
-        _run(name, check, rule, image, exif) for name, check, rule in _checks(rules) if rule
-    ]
+    results = [_run(name, check, rule, image, exif) for name, check, rule in _checks(rules) if rule]
     total = weighted_score(results)
     vetoed_by = [r.name for r in results if r.vetoed]
     finished = perf_counter()
@@ -70,7 +65,9 @@ def score(data: bytes, rules: Rules, *, image_id: str | None = None) -> Verdict:
         accept_score=rules.accept_score,
         checks={r.name: r for r in results},
         vetoed_by=vetoed_by,
-        recommendations=list(dict.fromkeys(r.recommendation for r in results if r.recommendation and not r.passed)),
+        recommendations=list(
+            dict.fromkeys(r.recommendation for r in results if r.recommendation and not r.passed)
+        ),
         image=ImageInfo(
             format=image.format.value,
             width=image.width,
@@ -81,7 +78,7 @@ def score(data: bytes, rules: Rules, *, image_id: str | None = None) -> Verdict:
             analysis_height=image.grey.shape[0],
         ),
         exif=exif.summary,
-        profile=profile,
+        profile=ProfileRef(name=rules.name, version=rules.version),
         timings=Timings(
             decode_ms=_ms(decoded - started),
             checks_ms=_ms(finished - decoded),
@@ -91,11 +88,35 @@ def score(data: bytes, rules: Rules, *, image_id: str | None = None) -> Verdict:
     )
 
 
+def error_verdict(
+    code: ErrorCode,
+    message: str,
+    rules: Rules,
+    *,
+    image_id: str | None = None,
+    elapsed_ms: float = 0.0,
+) -> Verdict:
+    """The verdict for an image that could not be scored, e.g. one a shell could not read."""
+    return Verdict(
+        image_id=image_id,
+        verdict=Outcome.ERROR,
+        accept_score=rules.accept_score,
+        error=ErrorInfo(code=code, message=message),
+        profile=ProfileRef(name=rules.name, version=rules.version),
+        timings=Timings(decode_ms=elapsed_ms, checks_ms=0.0, total_ms=elapsed_ms),
+        engine_version=ENGINE_VERSION,
+    )
+
+
 def _checks(rules: Rules) -> list[tuple[str, _Check, CheckRule | None]]:
     c = rules.checks
     return [
         ("blur", lambda img, _: blur_finding(img.grey, c.blur), c.blur),
-        ("resolution", lambda img, _: resolution_finding(img.width, img.height, c.resolution), c.resolution),
+        (
+            "resolution",
+            lambda img, _: resolution_finding(img.width, img.height, c.resolution),
+            c.resolution,
+        ),
         ("brightness", lambda img, _: brightness_finding(img.grey, c.brightness), c.brightness),
         ("exposure", lambda img, _: exposure_finding(img.grey, c.exposure), c.exposure),
         ("metadata", lambda _, exif: metadata_finding(exif, c.metadata), c.metadata),
@@ -107,19 +128,19 @@ def _checks(rules: Rules) -> list[tuple[str, _Check, CheckRule | None]]:
     ]
 
 
-def _run(name: str, check: _Check, rule: CheckRule, image: DecodedImage, exif: ExifData) -> CheckResult:
+def _run(
+    name: str, check: _Check, rule: CheckRule, image: DecodedImage, exif: ExifData
+) -> CheckResult:
     started = perf_counter()
     finding = check(image, exif)
-    vetoed = (
-        not finding.passed and rule.veto_below is not None and finding.score < rule.veto_below
-    )
+    vetoed = not finding.passed and rule.veto_below is not None and finding.score < rule.veto_below
     return CheckResult(
         name=name,
         passed=finding.passed,
         score=round(finding.score, 2),
         weight=rule.weight,
-        values=finding.values,
-        thresholds=finding.thresholds,
+        values=dict(finding.values),
+        thresholds=dict(finding.thresholds),
         reason_code=finding.reason_code,
         reason=finding.reason,
         recommendation=finding.recommendation,

@@ -60,7 +60,7 @@ class ObjectRef(_Frozen):
 class ImageSubmitted(_Frozen):
     """Published to ``images.submitted`` (key = image id) once the object is durable."""
 
-    schema_version: Literal[1] = EVENT_SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     image_id: str
     submitted_at: datetime
     object: ObjectRef
@@ -70,7 +70,7 @@ class ImageSubmitted(_Frozen):
 class VerdictEvent(_Frozen):
     """Published to ``images.verdicts`` (key = image id). Idempotent by ``image_id``."""
 
-    schema_version: Literal[1] = EVENT_SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     image_id: str
     submitted_at: datetime
     scored_at: datetime

@@ -31,7 +31,14 @@ METADATA_FIELDS: tuple[str, ...] = (
 )
 
 #: What piexif raises on malformed blocks; anything else is a bug and propagates.
-_PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError, struct.error, piexif.InvalidImageDataError)
+_PARSE_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    struct.error,
+    piexif.InvalidImageDataError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +119,7 @@ def _rational(value: Any) -> float | None:
         and all(isinstance(v, int) for v in value)
         and value[1] != 0
     ):
-        return value[0] / value[1]
+        return float(value[0]) / float(value[1])
     return None
 
 

@@ -116,7 +116,7 @@ class Timings(_Frozen):
 class Verdict(_Frozen):
     """The engine's answer for one image."""
 
-    schema_version: Literal[1] = VERDICT_SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     image_id: str | None = Field(default=None, description="Caller-supplied id, echoed back.")
     verdict: Outcome
     score: float | None = Field(default=None, ge=0, le=100, description="Weighted 0-100.")

@@ -118,11 +118,14 @@ class ServiceDefinition:
     - ``prepare`` runs once before each start (format storage, write config);
     - ``after_start`` runs once it is healthy (create topics, buckets);
     - ``env`` returns the settings it publishes (into ``stack.env`` and ``ctx.env``);
-    - ``scrape_paths`` are its Prometheus metrics endpoints, as ``host:port/path``.
+    - ``scrape_targets`` are its Prometheus ``/metrics`` endpoints, as ``host:port``.
     """
 
     name: str
     spec: Callable[[StackContext], ProcessSpec]
+    #: Names of the ports it listens on (keys of ``StackContext.ports``), checked
+    #: free before it starts.
+    ports: tuple[str, ...] = ()
     env: Callable[[StackContext], Mapping[str, str]] = lambda _ctx: {}
     prepare: Callable[[StackContext], None] | None = None
     after_start: Callable[[StackContext], None] | None = None

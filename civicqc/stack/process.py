@@ -128,7 +128,9 @@ def _signal_group(record: PidRecord, sig: signal.Signals) -> None:
             os.kill(record.pid, sig)
 
 
-def stop_recorded(record: PidRecord, timeout_s: float, popen: subprocess.Popen[bytes] | None = None) -> bool:
+def stop_recorded(
+    record: PidRecord, timeout_s: float, popen: subprocess.Popen[bytes] | None = None
+) -> bool:
     """SIGTERM the recorded process group, then SIGKILL after ``timeout_s``.
 
     Returns True if the process had been running.
@@ -216,7 +218,7 @@ class SupervisedProcess:
                 cwd=spec.cwd,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if spec.die_with_parent else None,  # noqa: PLW1509
+                preexec_fn=_die_with_parent if spec.die_with_parent else None,
             )
         stat = _proc_stat(self._popen.pid)
         record = PidRecord(self._popen.pid, stat[1] if stat else 0, list(spec.argv))
@@ -264,3 +266,18 @@ def tail(path: Path, lines: int) -> str:
     except OSError:
         return ""
     return "\n".join(data.splitlines()[-lines:])
+
+
+def http_ok(url: str, timeout_s: float = 2.0) -> HealthCheck:
+    """A health check that passes when ``url`` answers 2xx."""
+    import urllib.error
+    import urllib.request
+
+    def check() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310
+                return 200 <= int(response.status) < 300
+        except (urllib.error.URLError, OSError):
+            return False
+
+    return check

@@ -6,6 +6,7 @@ A check measures and judges; weighting, vetoes and timing are the engine's job
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.schema import Scalar
@@ -17,8 +18,8 @@ class Finding:
 
     passed: bool
     score: float
-    values: dict[str, Scalar]
-    thresholds: dict[str, Scalar]
+    values: Mapping[str, Scalar]
+    thresholds: Mapping[str, Scalar]
     reason_code: str
     reason: str
     recommendation: str | None = None

@@ -49,7 +49,10 @@ def exposure_finding(grey: NDArray[np.uint8], rule: ExposureRule) -> Finding:
         return Finding(True, 100.0, values, thresholds, "ok", "The exposure is balanced.")
     score = 70.0 * min(1.0, value / rule.min_dynamic_range) if rule.min_dynamic_range else 70.0
     if rule.clip_penalty:
-        for actual, allowed in ((shadows, rule.max_shadow_clip), (highlights, rule.max_highlight_clip)):
+        for actual, allowed in (
+            (shadows, rule.max_shadow_clip),
+            (highlights, rule.max_highlight_clip),
+        ):
             if actual > allowed:
                 score *= allowed / actual
     if bright_clip:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from core.checks import Finding
 from core.exif import METADATA_FIELDS, ExifData
 from core.rules import MetadataRule
+from core.schema import Scalar
 
 
 def metadata_finding(exif: ExifData, rule: MetadataRule) -> Finding:
     """Partial credit as the reference: ``2 * completeness``, at most 60."""
     completeness = exif.completeness
-    values = {
+    values: dict[str, Scalar] = {
         "completeness_percent": round(completeness, 1),
         "fields_present": ",".join(f for f in METADATA_FIELDS if f in exif.fields),
     }

@@ -24,7 +24,9 @@ def resolution_finding(width: int, height: int, rule: ResolutionRule) -> Finding
         "min_megapixels": rule.min_megapixels,
     }
     if passed:
-        return Finding(True, 100.0, values, thresholds, "sufficient", "The resolution is sufficient.")
+        return Finding(
+            True, 100.0, values, thresholds, "sufficient", "The resolution is sufficient."
+        )
     score = min(80.0, 80.0 * megapixels / rule.min_megapixels) if megapixels >= 0.3 else 20.0
     return Finding(
         passed=False,

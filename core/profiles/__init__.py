@@ -16,6 +16,8 @@ BUILTIN_PROFILES: tuple[str, ...] = ("default", "reference")
 def builtin_profile(name: str) -> Rules:
     """Load a bundled profile by name; ``KeyError`` names the ones that exist."""
     if name not in BUILTIN_PROFILES:
-        raise KeyError(f"unknown profile {name!r}; built-in profiles: {', '.join(BUILTIN_PROFILES)}")
+        raise KeyError(
+            f"unknown profile {name!r}; built-in profiles: {', '.join(BUILTIN_PROFILES)}"
+        )
     text = files(__package__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
     return rules_from_toml(text)

@@ -1,0 +1,210 @@
+"""``civicqc score PATH...``: score files and folders with the engine, in parallel.
+
+The exit status is 0 whatever the verdicts (a rejected photo is a result, not a
+failure) and 2 only for usage errors, so scripts can tell the two apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from core import (
+    BUILTIN_PROFILES,
+    Rules,
+    builtin_profile,
+    error_verdict,
+    rules_from_toml,
+    score,
+    with_env_overrides,
+)
+from core.schema import ErrorCode
+
+FORMATS = ("table", "jsonl", "csv")
+CHECK_ORDER = ("blur", "resolution", "brightness", "exposure", "metadata", "compression")
+
+#: Rules of the current worker process, set once by :func:`_init_worker`.
+_worker_rules: Rules | None = None
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "score",
+        help="score image files or folders (recursively)",
+        description="Score images with the engine. Exit status 0 even when images are "
+        "rejected; 2 for usage errors.",
+    )
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="file or folder")
+    parser.add_argument(
+        "--profile",
+        default="default",
+        help=f"built-in profile ({', '.join(BUILTIN_PROFILES)}) or a path to a .toml profile",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
+    parser.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        help="worker processes (default: all cores; 1 scores in this process)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        rules = load_rules(args.profile, os.environ)
+        files = list(collect_files(args.paths))
+    except (KeyError, ValueError, FileNotFoundError) as exc:
+        print(f"civicqc score: error: {_message(exc)}", file=sys.stderr)
+        return 2
+    show_progress = not args.no_progress and sys.stderr.isatty()
+    results = score_files(files, rules, jobs=args.jobs)
+    progress = tqdm(
+        results, total=len(files), unit="img", disable=not show_progress, file=sys.stderr
+    )
+    write_results(progress, args.format, sys.stdout)
+    return 0
+
+
+def load_rules(profile: str, env: Mapping[str, str]) -> Rules:
+    """A built-in profile name or a TOML file, with the reference system's env overrides."""
+    if profile in BUILTIN_PROFILES:
+        rules = builtin_profile(profile)
+    else:
+        path = Path(profile)
+        if not path.is_file():
+            raise KeyError(
+                f"profile {profile!r} is neither built-in ({', '.join(BUILTIN_PROFILES)}) nor a file"
+            )
+        rules = rules_from_toml(path.read_text(encoding="utf-8"))
+    return with_env_overrides(rules, env)
+
+
+def collect_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files as given, and every file under given folders (sorted, hidden entries skipped).
+
+    The format is sniffed from the bytes later, so no file is skipped by its name.
+    """
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                relative = child.relative_to(path).parts
+                if child.is_file() and not any(part.startswith(".") for part in relative):
+                    yield child
+        elif path.exists():
+            yield path
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+
+
+def score_files(files: list[Path], rules: Rules, *, jobs: int) -> Iterator[dict[str, Any]]:
+    """Verdicts as JSON-ready dicts, in input order, scored on ``jobs`` processes."""
+    if jobs == 1 or len(files) <= 1:
+        _init_worker(rules)
+        yield from map(_score_path, files)
+        return
+    chunksize = max(1, min(16, len(files) // (jobs * 8)))
+    with ProcessPoolExecutor(
+        max_workers=jobs, initializer=_init_worker, initargs=(rules,)
+    ) as executor:
+        yield from executor.map(_score_path, files, chunksize=chunksize)
+
+
+def _init_worker(rules: Rules) -> None:
+    global _worker_rules
+    _worker_rules = rules
+
+
+def _score_path(path: Path) -> dict[str, Any]:
+    rules = _worker_rules
+    assert rules is not None, "worker not initialised"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        verdict = error_verdict(ErrorCode.UNREADABLE, f"cannot read {path}: {exc.strerror}", rules)
+    else:
+        verdict = score(data, rules, image_id=path.name)
+    return {"path": str(path), **verdict.model_dump(mode="json")}
+
+
+def write_results(results: Iterable[dict[str, Any]], fmt: str, out: TextIO) -> None:
+    if fmt == "jsonl":
+        for result in results:
+            out.write(json.dumps(result, separators=(",", ":")) + "\n")
+            out.flush()
+    elif fmt == "csv":
+        _write_csv(results, out)
+    else:
+        _write_table(results, out)
+
+
+def _summary_row(result: dict[str, Any]) -> dict[str, Any]:
+    checks = result.get("checks") or {}
+    row: dict[str, Any] = {
+        "path": result["path"],
+        "verdict": result["verdict"],
+        "score": "" if result["score"] is None else f"{result['score']:.1f}",
+        "quality": result["quality"] or "",
+    }
+    for name in CHECK_ORDER:
+        check = checks.get(name)
+        row[f"{name}_passed"] = "" if check is None else str(check["passed"]).lower()
+        row[f"{name}_score"] = "" if check is None else f"{check['score']:.1f}"
+    row["vetoed_by"] = ";".join(result.get("vetoed_by") or [])
+    error = result.get("error")
+    row["error"] = f"{error['code']}: {error['message']}" if error else ""
+    return row
+
+
+def _write_csv(results: Iterable[dict[str, Any]], out: TextIO) -> None:
+    writer: csv.DictWriter[str] | None = None
+    for result in results:
+        row = _summary_row(result)
+        if writer is None:
+            writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\n")
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def _write_table(results: Iterable[dict[str, Any]], out: TextIO) -> None:
+    header = f"{'VERDICT':<9} {'SCORE':>6} {'QUALITY':<9} {'FAILED CHECKS / ERROR':<40} PATH"
+    out.write(header + "\n")
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result["verdict"]] = counts.get(result["verdict"], 0) + 1
+        row = _summary_row(result)
+        failed = [
+            name + ("!" if name in (result.get("vetoed_by") or []) else "")
+            for name in CHECK_ORDER
+            if row[f"{name}_passed"] == "false"
+        ]
+        detail = row["error"] or ", ".join(failed) or "-"
+        out.write(
+            f"{row['verdict']:<9} {row['score']:>6} {row['quality']:<9} {detail[:40]:<40} {row['path']}\n"
+        )
+    total = sum(counts.values())
+    summary = ", ".join(
+        f"{counts[k]} {k}" for k in ("accepted", "rejected", "error") if k in counts
+    )
+    out.write(f"\n{total} image(s): {summary or 'none'}   (! = vetoed by a blocking check)\n")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _message(exc: BaseException) -> str:
+    return str(exc.args[0]) if exc.args else str(exc)

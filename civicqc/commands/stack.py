@@ -1,0 +1,163 @@
+"""``civicqc stack install|up|down|status|logs``: the local stack from the shell.
+
+The stack folder defaults to ``.stack/`` in the checkout (``--dir`` or
+``CIVICQC_STACK_DIR`` override it), so ``down`` in the same checkout finds what ``up``
+started, and two checkouts do not share one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from civicqc.stack.context import repo_root
+from civicqc.stack.install import InstallError, ensure_all
+from civicqc.stack.local_stack import DEFAULT_PORTS, LocalStack
+from civicqc.stack.process import ProcessError, tail
+
+_EXIT_NOT_RUNNING = 3
+
+
+def _stack_dir(args: argparse.Namespace) -> Path:
+    if args.dir:
+        return Path(args.dir).resolve()
+    return Path(os.environ.get("CIVICQC_STACK_DIR") or repo_root() / ".stack").resolve()
+
+
+def _ports(values: list[str]) -> dict[str, int]:
+    ports: dict[str, int] = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        if not sep or name not in DEFAULT_PORTS or not number.isdigit():
+            raise SystemExit(f"--port expects NAME=PORT with NAME in {sorted(DEFAULT_PORTS)}")
+        ports[name] = int(number)
+    return ports
+
+
+def _stack(args: argparse.Namespace) -> LocalStack:
+    return LocalStack(_stack_dir(args), ports=_ports(getattr(args, "port", None) or []))
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _install(args: argparse.Namespace) -> int:
+    try:
+        timings = ensure_all(_say)
+    except InstallError as error:
+        print(f"install failed: {error}", file=sys.stderr)
+        return 1
+    _say("installed: " + ", ".join(f"{name} {took:.1f}s" for name, took in timings.items()))
+    return 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    if _install(args) != 0:
+        return 1
+    stack = _stack(args)
+    try:
+        stack.up(_say)
+    except (ProcessError, OSError, RuntimeError) as error:
+        print(f"stack up failed: {error}", file=sys.stderr)
+        print(
+            "services already started keep running; 'civicqc stack down' stops them",
+            file=sys.stderr,
+        )
+        return 1
+    env = stack.env()
+    _say(f"\nstack folder: {stack.layout.root}\nsettings:     {stack.layout.env_file}")
+    for key in ("KAFKA_BOOTSTRAP_SERVERS", "S3_ENDPOINT", "PROMETHEUS_URL", "API_URL"):
+        if key in env:
+            _say(f"  {key}={env[key]}")
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    stopped = _stack(args).down(_say)
+    if not stopped:
+        _say("nothing was running")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    statuses = stack.status()
+    all_healthy = all(s.healthy for s in statuses)
+    if args.json:
+        payload: dict[str, Any] = {
+            "folder": str(stack.layout.root),
+            "healthy": all_healthy,
+            "env": stack.env() if any(s.running for s in statuses) else {},
+            "services": {
+                s.name: {
+                    "pid": s.pid,
+                    "running": s.running,
+                    "healthy": s.healthy,
+                    "rss_bytes": s.rss_bytes,
+                    "log_file": str(s.log_file),
+                }
+                for s in statuses
+            },
+        }
+        print(json.dumps(payload, indent=2))
+    else:
+        for s in statuses:
+            state = "healthy" if s.healthy else ("running" if s.running else "stopped")
+            rss = f"{s.rss_bytes / 2**20:.0f} MiB" if s.running else "-"
+            print(f"{s.name:<14} {state:<8} pid={s.pid or '-':<8} rss={rss}")
+    return 0 if all_healthy else _EXIT_NOT_RUNNING
+
+
+def _logs(args: argparse.Namespace) -> int:
+    stack = _stack(args)
+    names = [args.service] if args.service else [s.name for s in stack.services]
+    for name in names:
+        try:
+            stack.service(name)
+        except KeyError as error:
+            print(error, file=sys.stderr)
+            return 2
+        files = [stack.layout.log_file(name)]
+        files += sorted(stack.layout.logs(name).glob("*.log"))
+        for path in files:
+            if path.exists():
+                print(f"==> {path} <==")
+                print(tail(path, args.lines))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "stack", help="run Kafka, S3 and Prometheus locally (no Docker needed)"
+    )
+    parser.add_argument("--dir", help="stack folder (default: .stack/ in the checkout)")
+    commands = parser.add_subparsers(dest="stack_command", required=True, metavar="ACTION")
+
+    install = commands.add_parser("install", help="install Kafka jars, SeaweedFS, Prometheus")
+    install.set_defaults(handler=_install)
+
+    up = commands.add_parser("up", help="install if needed, start everything, print URLs")
+    up.add_argument(
+        "--port",
+        action="append",
+        metavar="NAME=PORT",
+        help=f"override a port (repeatable); names: {', '.join(DEFAULT_PORTS)}",
+    )
+    up.set_defaults(handler=_up)
+
+    down = commands.add_parser("down", help="stop every process this stack started")
+    down.set_defaults(handler=_down)
+
+    status = commands.add_parser("status", help="health of each service (exit 3 if not all up)")
+    status.add_argument("--json", action="store_true", help="print settings and state as JSON")
+    status.set_defaults(handler=_status)
+
+    logs = commands.add_parser("logs", help="tail the logs of one or all services")
+    logs.add_argument("service", nargs="?", help="kafka, object_store, prometheus, ...")
+    logs.add_argument("-n", "--lines", type=int, default=50)
+    logs.set_defaults(handler=_logs)

@@ -1,0 +1,227 @@
+"""Apache Kafka as one KRaft node (broker and controller in one JVM), from Maven jars.
+
+The jars come from :func:`civicqc.stack.install.kafka_lib_dir`. Storage is formatted
+only when the data folder has no ``meta.properties`` yet, so a restart keeps every
+topic and offset — the fault tests rely on that. Readiness is a real metadata
+request, not an open port: the socket accepts connections seconds before the broker
+can serve one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import concurrent.futures
+import contextlib
+import logging
+import subprocess
+import uuid
+from collections.abc import Coroutine, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from civicqc.stack.context import LOOPBACK, ServiceDefinition, StackContext, deploy_dir
+from civicqc.stack.install import JAVA, kafka_lib_dir
+from civicqc.stack.process import ProcessSpec
+
+logger = logging.getLogger(__name__)
+
+NAME = "kafka"
+HEAP = "512m"
+
+#: Topics of the photo stream and their default partition counts. Six partitions on
+#: ``images.submitted`` let up to six consumer replicas share the work.
+STREAM_TOPICS: Mapping[str, int] = {
+    "images.submitted": 6,
+    "images.verdicts": 3,
+    "images.submitted.dlq": 1,
+}
+
+T = TypeVar("T")
+
+
+def bootstrap_servers(ctx: StackContext) -> str:
+    return f"{LOOPBACK}:{ctx.port('kafka')}"
+
+
+def _server_properties(ctx: StackContext) -> str:
+    port, controller = ctx.port("kafka"), ctx.port("kafka_controller")
+    return "\n".join(
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@{LOOPBACK}:{controller}",
+            f"listeners=PLAINTEXT://{LOOPBACK}:{port},CONTROLLER://{LOOPBACK}:{controller}",
+            f"advertised.listeners=PLAINTEXT://{LOOPBACK}:{port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            f"log.dirs={ctx.layout.data(NAME)}",
+            "num.partitions=3",
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=10",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "transaction.state.log.num.partitions=5",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            # A lone test consumer should not wait 3 s for company before its first rebalance.
+            "group.initial.rebalance.delay.ms=0",
+            "auto.create.topics.enable=false",
+            "",
+        ]
+    )
+
+
+def _config_path(ctx: StackContext) -> Path:
+    return ctx.layout.config(NAME) / "server.properties"
+
+
+def _java_argv(ctx: StackContext, main: str, *args: str, heap: str = HEAP) -> list[str]:
+    return [
+        JAVA,
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-XX:+ExitOnOutOfMemoryError",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={deploy_dir() / 'log4j2.properties'}",
+        f"-Dkafka.logs.dir={ctx.layout.logs(NAME)}",
+        "-cp",
+        f"{kafka_lib_dir()}/*",
+        main,
+        *args,
+    ]
+
+
+def prepare(ctx: StackContext) -> None:
+    """Write the broker config (ports may differ per run) and format storage once."""
+    config = _config_path(ctx)
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(_server_properties(ctx), encoding="utf-8")
+    data = ctx.layout.data(NAME)
+    if (data / "meta.properties").exists():
+        return
+    data.mkdir(parents=True, exist_ok=True)
+    ctx.layout.logs(NAME).mkdir(parents=True, exist_ok=True)
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    argv = _java_argv(
+        ctx, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), heap="256m"
+    )
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    if result.returncode != 0:
+        raise RuntimeError(f"kafka storage format failed:\n{result.stdout}\n{result.stderr}")
+
+
+def spec(ctx: StackContext) -> ProcessSpec:
+    servers = bootstrap_servers(ctx)
+    return ProcessSpec(
+        name=NAME,
+        argv=_java_argv(ctx, "kafka.Kafka", str(_config_path(ctx))),
+        log_file=ctx.layout.log_file(NAME),
+        pid_file=ctx.layout.pid_file(NAME),
+        health=lambda: metadata_ready(servers),
+        start_timeout_s=90.0,
+        stop_timeout_s=30.0,
+        die_with_parent=ctx.die_with_parent,
+    )
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, even inside a running loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _metadata_ready(servers: str) -> bool:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=servers, request_timeout_ms=3000, connections_max_idle_ms=10000
+    )
+    try:
+        await asyncio.wait_for(admin.start(), timeout=5)
+        cluster = await asyncio.wait_for(admin.describe_cluster(), timeout=5)
+        return bool(cluster.get("brokers")) and cluster.get("controller_id", -1) >= 0
+    except (KafkaError, OSError, TimeoutError):
+        return False
+    finally:
+        await admin.close()
+
+
+def metadata_ready(servers: str) -> bool:
+    """True once the broker answers a metadata request with a broker and a controller."""
+    return run_sync(_metadata_ready(servers))
+
+
+async def create_topics(
+    servers: str, topics: Mapping[str, int], replication_factor: int = 1, timeout_s: float = 30.0
+) -> None:
+    """Create ``{name: partitions}`` topics if missing and wait until every partition
+    has a leader (so a producer right after this call does not race the controller)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=10000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [
+            NewTopic(name=name, num_partitions=count, replication_factor=replication_factor)
+            for name, count in topics.items()
+            if name not in existing
+        ]
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(new)
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            described = await admin.describe_topics(list(topics))
+            ready = all(
+                t["error_code"] == 0
+                and len(t["partitions"]) >= topics[t["topic"]]
+                and all(p["leader"] >= 0 for p in t["partitions"])
+                for t in described
+            )
+            if ready:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"topics not ready after {timeout_s}s: {described}")
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+
+
+async def delete_topics(servers: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=10000)
+    await admin.start()
+    try:
+        present = set(await admin.list_topics())
+        doomed = [name for name in names if name in present]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
+
+
+def _after_start(ctx: StackContext) -> None:
+    run_sync(create_topics(bootstrap_servers(ctx), STREAM_TOPICS))
+
+
+def _env(ctx: StackContext) -> dict[str, str]:
+    return {"KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers(ctx)}
+
+
+def service(create_stream_topics: bool = True) -> ServiceDefinition:
+    """Kafka for the stack; tests pass ``create_stream_topics=False`` and make their own."""
+    return ServiceDefinition(
+        name=NAME,
+        spec=spec,
+        ports=("kafka", "kafka_controller"),
+        env=_env,
+        prepare=prepare,
+        after_start=_after_start if create_stream_topics else None,
+    )
