@@ -94,6 +94,9 @@ def _decode_pillow(
     with warnings.catch_warnings():
         # Our own max_pixels check below is the bomb guard; Pillow's warning is noise.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        # Pillow warns (UserWarning) on malformed EXIF; parse_exif treats it as absent.
+        warnings.simplefilter("ignore", UserWarning)
+        _refuse_announced_bomb(data, fmt, max_pixels)
         try:
             image = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
         except Image.DecompressionBombError as exc:
@@ -103,10 +106,7 @@ def _decode_pillow(
         with image:
             stored_w, stored_h = image.size
             if stored_w * stored_h > max_pixels:
-                raise TooManyPixelsError(
-                    f"{stored_w}x{stored_h} is {stored_w * stored_h / 1e6:.1f} MP, "
-                    f"over the {max_pixels / 1e6:.0f} MP limit"
-                )
+                raise _too_many_pixels(stored_w, stored_h, max_pixels)
             exif_raw, orientation = _exif_and_orientation(image, fmt)
             quantization = _quantization(image) if fmt is ImageFormat.JPEG else None
             try:
@@ -133,15 +133,26 @@ def _decode_pillow(
     )
 
 
+def _too_many_pixels(width: int, height: int, max_pixels: int) -> TooManyPixelsError:
+    return TooManyPixelsError(
+        f"{width}x{height} is {width * height / 1e6:.1f} MP, over the {max_pixels / 1e6:.0f} MP limit"
+    )
+
+
+def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> None:
+    """Check a PNG's IHDR before Pillow parses further: a bare bomb header is still a bomb."""
+    if fmt is ImageFormat.PNG and len(data) >= 24 and data[12:16] == b"IHDR":
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        if width * height > max_pixels:
+            raise _too_many_pixels(width, height, max_pixels)
+
+
 def _decode_heif(data: bytes, *, max_pixels: int, analysis_long_side: int) -> DecodedImage:
     try:
         heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
         width, height = heif.size
         if width * height > max_pixels:
-            raise TooManyPixelsError(
-                f"{width}x{height} is {width * height / 1e6:.1f} MP, "
-                f"over the {max_pixels / 1e6:.0f} MP limit"
-            )
+            raise _too_many_pixels(width, height, max_pixels)
         exif_raw = heif.info.get("exif")
         # libheif applies the container's rotation (irot/imir) while decoding, so the
         # pixels are already upright whatever the EXIF orientation tag says.

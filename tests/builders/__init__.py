@@ -1,0 +1,1 @@
+"""Test data builders: real photos from scikit-image and images with known defects."""

@@ -1,0 +1,102 @@
+"""``civicqc score``: outputs, exit codes, parallelism, error verdicts for bad files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from civicqc.cli import main
+from tests.builders.images import encode, gaussian_blurred, sharp_photo
+
+
+@pytest.fixture(scope="module")
+def photo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("photos")
+    (root / "nested").mkdir()
+    (root / "good.jpg").write_bytes(encode(sharp_photo(1200, 900)))
+    (root / "nested" / "blurred.png").write_bytes(
+        encode(gaussian_blurred(sharp_photo(1200, 900), 8), "PNG")
+    )
+    (root / "nested" / "notes.jpg").write_text("not an image")
+    (root / "empty.jpg").write_bytes(b"")
+    (root / "no-extension").write_bytes(encode(sharp_photo(1200, 900), "WEBP"))
+    (root / ".hidden.jpg").write_bytes(b"skipped")
+    return root
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["score", *args, "--no-progress"])
+    return code, capsys.readouterr().out
+
+
+def test_jsonl_has_one_verdict_per_file_with_path_verdict_score_and_checks(
+    photo_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = _run(capsys, str(photo_dir), "--format", "jsonl", "--jobs", "1")
+    assert code == 0
+    rows = {Path(r["path"]).name: r for r in map(json.loads, out.splitlines())}
+    assert set(rows) == {"good.jpg", "blurred.png", "notes.jpg", "empty.jpg", "no-extension"}
+    assert rows["good.jpg"]["verdict"] == "accepted"
+    assert rows["good.jpg"]["checks"]["blur"]["passed"] is True
+    assert rows["no-extension"]["verdict"] == "accepted"  # format sniffed from bytes
+    assert rows["blurred.png"]["verdict"] == "rejected"
+    assert rows["blurred.png"]["checks"]["blur"]["passed"] is False
+    assert isinstance(rows["blurred.png"]["score"], float)
+    assert rows["notes.jpg"]["verdict"] == "error"
+    assert rows["notes.jpg"]["error"]["code"] == "unsupported_format"
+    assert rows["empty.jpg"]["error"]["code"] == "empty"
+
+
+def test_parallel_and_serial_runs_agree(
+    photo_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def essentials(out: str) -> list[tuple[str, str, float | None]]:
+        return [(r["path"], r["verdict"], r["score"]) for r in map(json.loads, out.splitlines())]
+
+    _, serial = _run(capsys, str(photo_dir), "--format", "jsonl", "--jobs", "1")
+    _, parallel = _run(capsys, str(photo_dir), "--format", "jsonl", "--jobs", "2")
+    assert essentials(serial) == essentials(parallel)
+
+
+def test_csv_and_table_formats(photo_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out = _run(capsys, str(photo_dir / "good.jpg"), "--format", "csv")
+    (row,) = list(csv.DictReader(io.StringIO(out)))
+    assert (row["verdict"], row["blur_passed"], row["resolution_passed"]) == (
+        "accepted",
+        "true",
+        "true",
+    )
+    _, table = _run(capsys, str(photo_dir), "--jobs", "1")
+    assert "2 accepted, 1 rejected, 2 error" in table
+
+
+def test_usage_errors_exit_2_and_rejections_exit_0(photo_dir: Path, tmp_path: Path) -> None:
+    cli = [sys.executable, "-m", "civicqc.cli", "score", "--no-progress"]
+    missing = subprocess.run([*cli, str(tmp_path / "missing")], capture_output=True, text=True)
+    assert missing.returncode == 2
+    assert "no such file or folder" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    bad_profile = subprocess.run(
+        [*cli, "--profile", "nope", str(photo_dir)], capture_output=True, text=True
+    )
+    assert bad_profile.returncode == 2
+    rejected = subprocess.run([*cli, str(photo_dir / "nested")], capture_output=True, text=True)
+    assert rejected.returncode == 0
+    assert "Traceback" not in rejected.stderr
+
+
+def test_unreadable_input_gets_an_error_verdict(tmp_path: Path) -> None:
+    """A path that can't be read (here a folder where a file was expected) is a verdict, not a crash."""
+    from civicqc.commands.score import score_files
+    from core import builtin_profile
+
+    (result,) = score_files([tmp_path], builtin_profile("default"), jobs=1)
+    assert result["verdict"] == "error"
+    assert result["error"]["code"] == "unreadable"
+    assert str(tmp_path) in result["error"]["message"]

@@ -1,0 +1,121 @@
+"""Decoding: formats from bytes, orientation, bombs, odd modes, one decode at analysis scale."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from core.decode import decode_image
+from core.errors import (
+    CorruptImageError,
+    EmptyImageError,
+    TooManyPixelsError,
+    UnsupportedFormatError,
+)
+from core.formats import ImageFormat, sniff_format
+from tests.builders.images import encode, exif_bytes, png_header_only, sharp_photo
+
+LIMIT = 100_000_000
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("JPEG", ImageFormat.JPEG),
+        ("PNG", ImageFormat.PNG),
+        ("WEBP", ImageFormat.WEBP),
+        ("HEIF", ImageFormat.HEIF),
+        ("TIFF", ImageFormat.TIFF),
+        ("BMP", ImageFormat.BMP),
+    ],
+)
+def test_every_supported_format_decodes_to_the_same_geometry(
+    fmt: str, expected: ImageFormat
+) -> None:
+    data = encode(sharp_photo(1200, 900), fmt)
+    assert sniff_format(data[:32]) is expected
+    image = decode_image(data, max_pixels=LIMIT, analysis_long_side=1000)
+    assert image.format is expected
+    assert (image.width, image.height) == (1200, 900)
+    assert image.grey.dtype == np.uint8
+    assert image.grey.shape == (750, 1000)
+    # Same photo, same luminance, whatever the container (lossy ones within a few levels).
+    reference = decode_image(
+        encode(sharp_photo(1200, 900), "PNG"), max_pixels=LIMIT, analysis_long_side=1000
+    )
+    assert abs(float(image.grey.mean()) - float(reference.grey.mean())) < 3.0
+
+
+def test_jpeg_is_decoded_at_reduced_dct_scale_but_reports_full_size() -> None:
+    data = encode(sharp_photo(4000, 3000))
+    image = decode_image(data, max_pixels=LIMIT, analysis_long_side=1000)
+    assert (image.width, image.height) == (4000, 3000)
+    assert image.grey.shape == (750, 1000)
+    assert image.quantization is not None and 0 in image.quantization
+    assert image.full_grey is None  # only lossless containers keep a full-size copy
+
+
+def test_full_resolution_when_analysis_scale_is_zero() -> None:
+    image = decode_image(encode(sharp_photo(1200, 900)), max_pixels=LIMIT, analysis_long_side=0)
+    assert image.grey.shape == (900, 1200)
+
+
+@pytest.mark.parametrize("orientation", [1, 2, 3, 4, 5, 6, 7, 8])
+def test_exif_orientation_is_applied_like_pillow(orientation: int) -> None:
+    pixels = sharp_photo(800, 600)
+    data = encode(pixels, "PNG", exif=exif_bytes(orientation=orientation))
+    image = decode_image(data, max_pixels=LIMIT, analysis_long_side=0)
+    with Image.open(io.BytesIO(data)) as pil:
+        expected = np.asarray(ImageOps.exif_transpose(pil).convert("L"))
+    assert image.orientation == orientation
+    assert (image.height, image.width) == expected.shape
+    np.testing.assert_array_equal(image.grey, expected)
+
+
+def test_header_bomb_is_refused_before_decoding() -> None:
+    with pytest.raises(TooManyPixelsError, match="100000x100000"):
+        decode_image(png_header_only(100_000, 100_000), max_pixels=LIMIT, analysis_long_side=1000)
+
+
+def test_pixel_limit_is_configurable() -> None:
+    data = encode(sharp_photo(1200, 900))
+    with pytest.raises(TooManyPixelsError):
+        decode_image(data, max_pixels=1_000_000, analysis_long_side=1000)
+    assert decode_image(data, max_pixels=1_080_000, analysis_long_side=1000).width == 1200
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"", EmptyImageError),
+        (b"this is a text file named photo.jpg\n", UnsupportedFormatError),
+        (b"GIF89a" + b"\x00" * 40, UnsupportedFormatError),
+    ],
+)
+def test_non_images_raise_typed_errors(data: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        decode_image(data, max_pixels=LIMIT, analysis_long_side=1000)
+
+
+def test_truncated_jpeg_is_corrupt() -> None:
+    data = encode(sharp_photo(1200, 900))
+    with pytest.raises(CorruptImageError, match="damaged"):
+        decode_image(data[: len(data) // 3], max_pixels=LIMIT, analysis_long_side=1000)
+
+
+@pytest.mark.parametrize("mode", ["CMYK", "I;16", "P", "RGBA", "LA", "1"])
+def test_unusual_modes_give_a_grey_image(mode: str) -> None:
+    rgb = Image.fromarray(sharp_photo(900, 700))
+    if mode == "I;16":
+        converted = Image.fromarray(np.asarray(rgb.convert("L"), dtype=np.uint16) * 257)
+    else:
+        converted = rgb.convert(mode)
+    buffer = io.BytesIO()
+    converted.save(buffer, "TIFF" if mode in ("CMYK", "I;16") else "PNG")
+    image = decode_image(buffer.getvalue(), max_pixels=LIMIT, analysis_long_side=0)
+    assert image.grey.shape == (700, 900)
+    assert image.grey.dtype == np.uint8
+    assert 20 < float(image.grey.mean()) < 235
