@@ -1,0 +1,1 @@
+"""Benchmarks: run as scripts (``python -m bench.core_speed``), never under pytest."""
