@@ -23,7 +23,13 @@ from typing import Any, TypeVar
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from civicqc.stack.context import LOOPBACK, ServiceDefinition, StackContext, deploy_dir
+from civicqc.stack.context import (
+    LOOPBACK,
+    ServiceDefinition,
+    StackContext,
+    deploy_dir,
+    port_in_use,
+)
 from civicqc.stack.install import JAVA, kafka_lib_dir
 from civicqc.stack.process import ProcessSpec
 
@@ -71,6 +77,9 @@ def _server_properties(ctx: StackContext) -> str:
             # A lone test consumer should not wait 3 s for company before its first rebalance.
             "group.initial.rebalance.delay.ms=0",
             "auto.create.topics.enable=false",
+            # A restarted node re-registers faster than the default 9 s session expiry.
+            "broker.heartbeat.interval.ms=500",
+            "broker.session.timeout.ms=3000",
             "",
         ]
     )
@@ -132,16 +141,19 @@ def spec(ctx: StackContext) -> ProcessSpec:
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from sync code, even inside a running loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
+    """Run a coroutine to completion from sync code, even inside a running loop.
+
+    Always in a worker thread: ``asyncio.run`` in the main thread takes over SIGINT,
+    and a Ctrl-C that lands in a health probe would be swallowed with it.
+    """
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()
 
 
 async def _metadata_ready(servers: str) -> bool:
+    host, _, port = servers.split(",")[0].rpartition(":")
+    if not port_in_use(int(port), host):
+        return False  # keeps aiokafka from logging a connection error per poll
     admin = AIOKafkaAdminClient(
         bootstrap_servers=servers, request_timeout_ms=3000, connections_max_idle_ms=10000
     )

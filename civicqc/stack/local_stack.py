@@ -63,11 +63,14 @@ class LocalStack:
         root: Path,
         services: Sequence[ServiceDefinition] | None = None,
         ports: Mapping[str, int] | None = None,
+        default_ports: bool = True,
         die_with_parent: bool = False,
     ) -> None:
+        """``default_ports=False`` gives every unnamed port a free ephemeral one (tests)."""
         self.layout = StackLayout(root)
         self.services = list(services if services is not None else default_services())
-        merged = {**DEFAULT_PORTS, **self._saved_ports(), **(ports or {})}
+        base = DEFAULT_PORTS if default_ports else {}
+        merged = {**base, **self._saved_ports(), **(ports or {})}
         self.ctx = StackContext(self.layout, merged, die_with_parent=die_with_parent)
         self._processes: dict[str, SupervisedProcess] = {}
 

@@ -1,0 +1,3 @@
+"""Shared pytest configuration; fixtures live in plugins under tests/fixtures/."""
+
+pytest_plugins = ["tests.fixtures.services"]
