@@ -1,0 +1,131 @@
+"""deploy/k8s: builds, core schemas, CRD schemas and cross-references, per overlay."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from tests.deploy import validators as v
+
+pytestmark = pytest.mark.usefixtures("toolchain")
+
+
+@pytest.mark.parametrize(
+    "check",
+    [v.check_kustomize, v.check_kubernetes_validate, v.check_crds, v.check_cross_references],
+    ids=lambda c: c.__name__,
+)
+def test_check_passes(check) -> None:
+    result = check()
+    assert result.ok, "\n".join(result.problems)
+
+
+@pytest.fixture(scope="module")
+def prod() -> list[dict[str, Any]]:
+    return v.kustomize_build(v.K8S_DIR / "overlays" / "prod")
+
+
+def _one(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def test_prod_has_the_issue_resources(prod) -> None:
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in prod}
+    for wanted in [
+        ("Deployment", "civicqc-api"),
+        ("Service", "civicqc-api"),
+        ("HorizontalPodAutoscaler", "civicqc-api"),
+        ("PodDisruptionBudget", "civicqc-api"),
+        ("Deployment", "civicqc-consumer"),
+        ("ScaledObject", "civicqc-consumer"),
+        ("ServiceMonitor", "civicqc-api"),
+        ("ServiceMonitor", "civicqc-consumer"),
+        ("PrometheusRule", "civicqc"),
+        ("NetworkPolicy", "civicqc-default-deny"),
+    ]:
+        assert wanted in kinds
+    # the consumer is scaled by KEDA only
+    hpa_targets = {
+        o["spec"]["scaleTargetRef"]["name"] for o in prod if o["kind"] == "HorizontalPodAutoscaler"
+    }
+    assert "civicqc-consumer" not in hpa_targets
+    assert not [o for o in prod if o["kind"] == "Secret"], "secrets must not be in the repo"
+    assert all(
+        o["metadata"].get("namespace") == "civicqc" for o in prod if o["kind"] != "Namespace"
+    )
+
+
+def test_strimzi_topics_have_enough_partitions() -> None:
+    objects = v.kustomize_build_with_component("prod", v.STRIMZI_COMPONENT)
+    topic = _one(objects, "KafkaTopic", "images.submitted")
+    scaled = _one(objects, "ScaledObject", "civicqc-consumer")
+    assert topic["spec"]["partitions"] >= scaled["spec"]["maxReplicaCount"]
+
+
+def test_prometheusrule_is_the_rule_files(prod) -> None:
+    rule = _one(prod, "PrometheusRule", "civicqc")
+    assert rule["spec"] == v.prometheusrule_manifest()["spec"]
+
+
+@pytest.mark.parametrize(
+    ("break_it", "expected"),
+    [
+        (
+            lambda o: _one(o, "Service", "civicqc-api")["spec"]["selector"].update(
+                {"app.kubernetes.io/name": "nope"}
+            ),
+            "Service/civicqc-api: selector matches no Deployment",
+        ),
+        (
+            lambda o: _one(o, "ScaledObject", "civicqc-consumer")["spec"]["scaleTargetRef"].update(
+                {"name": "gone"}
+            ),
+            "scaleTargetRef 'gone' does not exist",
+        ),
+        (
+            lambda o: _one(o, "ScaledObject", "civicqc-consumer")["spec"]["triggers"][0][
+                "metadata"
+            ].update({"consumerGroup": "other"}),
+            "consumerGroup differs from CONSUMER_GROUP",
+        ),
+        (
+            lambda o: _one(o, "Deployment", "civicqc-consumer")["spec"]["template"]["spec"][
+                "containers"
+            ][0]["securityContext"].update({"readOnlyRootFilesystem": False}),
+            "root filesystem is writable",
+        ),
+        (
+            lambda o: _one(o, "ServiceMonitor", "civicqc-consumer")["spec"]["endpoints"][0].update(
+                {"port": "web"}
+            ),
+            "port 'web' not on Service/civicqc-consumer",
+        ),
+        (
+            lambda o: o.append(
+                {
+                    "kind": "HorizontalPodAutoscaler",
+                    "metadata": {"name": "x"},
+                    "spec": {"scaleTargetRef": {"name": "civicqc-consumer"}},
+                }
+            ),
+            "civicqc-consumer is also scaled by an HPA",
+        ),
+    ],
+)
+def test_cross_references_catch(prod, break_it, expected: str) -> None:
+    objects = copy.deepcopy(prod)
+    assert v.cross_reference_problems(objects) == []
+    break_it(objects)
+    assert any(expected in p for p in v.cross_reference_problems(objects))
+
+
+def test_crd_schema_rejects_unknown_fields(prod) -> None:
+    import jsonschema
+
+    scaled = copy.deepcopy(_one(prod, "ScaledObject", "civicqc-consumer"))
+    scaled["spec"]["maxReplicas"] = 3  # a typo for maxReplicaCount
+    schema = v.crd_schemas()[("keda.sh/v1alpha1", "ScaledObject")]
+    errors = list(jsonschema.Draft7Validator(schema).iter_errors(scaled))
+    assert any("maxReplicas" in e.message for e in errors)
