@@ -1,0 +1,3 @@
+from producer_api.main import main
+
+main()

@@ -1,0 +1,54 @@
+"""Error answers: always JSON, always with a message and a stable code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from producer_api.schemas import ErrorBody
+
+_DEFAULT_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    503: "unavailable",
+}
+
+
+class ApiError(HTTPException):
+    """An ``HTTPException`` that also carries a stable ``code`` for clients to switch on."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        detail: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code=status_code, detail=detail, headers=dict(headers or {}))
+        self.code = code
+
+
+def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = getattr(exc, "code", None) or _DEFAULT_CODES.get(exc.status_code, "error")
+    body = ErrorBody(detail=str(exc.detail), code=code)
+    return JSONResponse(body.model_dump(), status_code=exc.status_code, headers=exc.headers)
+
+
+def _unhandled(_request: Request, exc: Exception) -> JSONResponse:
+    """A bug: answer JSON. Starlette re-raises it afterwards, so the server logs the traceback."""
+    body = ErrorBody(detail="internal error; it has been logged", code="internal_error")
+    return JSONResponse(body.model_dump(), status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled)

@@ -1,0 +1,46 @@
+"""Image ids: UUIDv7 (RFC 9562), so ids sort by submission time and carry their own date.
+
+The embedded timestamp also names the day folder of the object key, which lets
+``GET /v1/images/{id}`` find an object without an index.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime
+
+_VERSION = 7
+
+
+def new_image_id(now_ns: int | None = None) -> uuid.UUID:
+    """A fresh UUIDv7: 48-bit Unix milliseconds, then 74 random bits."""
+    unix_ms = (time.time_ns() if now_ns is None else now_ns) // 1_000_000
+    rand = secrets.randbits(74)
+    value = (unix_ms & 0xFFFF_FFFF_FFFF) << 80
+    value |= _VERSION << 76
+    value |= (rand >> 62) << 64  # rand_a: 12 bits
+    value |= 0b10 << 62  # RFC 4122 variant
+    value |= rand & ((1 << 62) - 1)  # rand_b: 62 bits
+    return uuid.UUID(int=value)
+
+
+def issued_at(image_id: uuid.UUID) -> datetime | None:
+    """When a UUIDv7 was made (UTC, millisecond precision); ``None`` for other versions."""
+    if image_id.version != _VERSION:
+        return None
+    return datetime.fromtimestamp((image_id.int >> 80) / 1000, tz=UTC)
+
+
+def object_key(prefix: str, image_id: uuid.UUID, extension: str) -> str:
+    """``{prefix}/{yyyy}/{mm}/{dd}/{id}.{ext}``, dated by the id so the two never disagree."""
+    return f"{day_prefix(prefix, image_id)}.{extension}"
+
+
+def day_prefix(prefix: str, image_id: uuid.UUID) -> str:
+    """The object key without its extension: a listing prefix that finds the object."""
+    at = issued_at(image_id)
+    if at is None:
+        raise ValueError(f"{image_id} is not a UUIDv7")
+    return f"{prefix}/{at:%Y/%m/%d}/{image_id}"

@@ -1,0 +1,141 @@
+"""Builds the ingest API. ``uvicorn producer_api.main:app`` or ``python -m producer_api``.
+
+The app only assembles: routers come from :mod:`producer_api.routes`, and
+:func:`lifespan` opens what the routes share (object store client, Kafka producer,
+verdict-topic follower) and closes it on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+
+import uvicorn
+from fastapi import FastAPI
+from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
+from pythonjsonlogger.json import JsonFormatter
+
+from civicqc.settings import load_rulebook
+from core.version import ENGINE_VERSION
+from producer_api.errors import install_error_handlers
+from producer_api.metrics import ApiMetrics, RequestMetricsMiddleware
+from producer_api.publisher import Publisher
+from producer_api.routes import api_router
+from producer_api.settings import Settings
+from producer_api.storage import ObjectStore
+from producer_api.submissions import Submitter
+from producer_api.tally import VerdictFollower, VerdictTally
+
+logger = logging.getLogger(__name__)
+
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def configure_logging(level: str) -> None:
+    """One JSON object per line on stderr, uvicorn's own loggers included."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "asctime": "time"},
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in _UVICORN_LOGGERS:
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if app.state.json_logs:
+        configure_logging(settings.log_level)
+    replica = settings.replica_id or secrets.token_hex(4)
+    store = ObjectStore.from_settings(settings)
+    publisher = Publisher(
+        settings.kafka_bootstrap_servers,
+        settings.topic_submitted,
+        client_id=f"civicqc-api-{replica}",
+        send_timeout_s=settings.kafka_send_timeout_s,
+    )
+    follower = VerdictFollower(
+        settings.kafka_bootstrap_servers,
+        settings.topic_verdicts,
+        VerdictTally(),
+        client_id=f"civicqc-api-summary-{replica}",
+    )
+    app.state.store = store
+    app.state.publisher = publisher
+    app.state.follower = follower
+    app.state.submitter = Submitter(
+        store,
+        publisher,
+        app.state.metrics,
+        max_concurrent=settings.max_concurrent_uploads,
+        idle_timeout_s=settings.upload_idle_timeout_s,
+    )
+    await publisher.start()
+    following = asyncio.create_task(follower.run(), name="verdict-follower")
+    logger.info("ingest API started", extra={"replica": replica, "engine": ENGINE_VERSION})
+    try:
+        yield
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+        await publisher.stop()
+        store.close()
+        logger.info("ingest API stopped", extra={"replica": replica})
+
+
+def create_app(
+    settings: Settings | None = None,
+    registry: CollectorRegistry = REGISTRY,
+    *,
+    json_logs: bool = True,
+) -> FastAPI:
+    """A fresh app; tests pass their own settings, a private registry and ``json_logs=False``.
+
+    Logging is configured when the server starts (in the lifespan), not on import, and
+    replaces uvicorn's own setup, so every line a replica writes is JSON.
+    """
+    settings = settings or Settings()
+    app = FastAPI(
+        title="civicqc ingest API",
+        version=ENGINE_VERSION,
+        description="Submit civic-issue photos for quality control and read their verdicts.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.json_logs = json_logs
+    # Loaded here, not in the lifespan, so a bad profile fails the import, not the first request.
+    app.state.rulebook = load_rulebook(settings)
+    metrics = ApiMetrics(registry, known_tenants={"default", *settings.tenant_profiles.keys()})
+    app.state.metrics = metrics
+    app.include_router(api_router)
+    app.mount("/metrics", make_asgi_app(registry=registry))
+    install_error_handlers(app)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics, routes_of=app)
+    return app
+
+
+def main() -> None:
+    settings: Settings = app.state.settings
+    uvicorn.run(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        proxy_headers=True,
+    )
+
+
+#: What ``uvicorn producer_api.main:app`` serves (the local stack runs it that way).
+app = create_app()

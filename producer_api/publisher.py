@@ -1,0 +1,156 @@
+"""Announces stored images on Kafka with an idempotent, ``acks=all`` producer.
+
+Failures come in two kinds, and the caller cleans up differently for each:
+
+- :class:`PublishUnavailable`: the event never entered the producer (no broker,
+  the partition leader is unreachable, or the broker refused it for good). Nothing
+  will ever be delivered, so the stored object can be deleted.
+- :class:`PublishUnconfirmed`: the event is in the producer but no ack came in
+  time. An idempotent producer never expires such a batch: it retries until the
+  broker takes it, so the event may still arrive later, and the object must stay.
+
+To make the common outage (broker down) the clean first kind, the partition is
+computed here with Kafka's default key hashing and its leader is checked before
+the event is handed over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.structs import TopicPartition
+
+from core.events import ImageSubmitted
+
+logger = logging.getLogger(__name__)
+
+_CONTENT_TYPE = ("content-type", b"application/json")
+_RECONNECT_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
+
+
+class PublishUnavailable(Exception):  # noqa: N818 - a state, like aiokafka's error names
+    """The event was not handed to Kafka; it will never be delivered."""
+
+
+class PublishUnconfirmed(Exception):  # noqa: N818
+    """The event was handed to the producer but not acknowledged in time; it may still land."""
+
+
+class Publisher:
+    """Owns the producer; starts it in the background so the API boots while Kafka is down."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        *,
+        client_id: str,
+        send_timeout_s: float,
+    ) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self.topic = topic
+        self._client_id = client_id
+        self._send_timeout_s = send_timeout_s
+        self._producer: AIOKafkaProducer | None = None
+        self._connector: asyncio.Task[None] | None = None
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap_servers,
+            client_id=self._client_id,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=0,
+            request_timeout_ms=max(1000, int(self._send_timeout_s * 1000)),
+            retry_backoff_ms=100,
+        )
+
+    async def start(self) -> None:
+        """Try once now; on failure keep trying in the background, so the API still boots."""
+        if not await self._try_start():
+            self._connector = asyncio.create_task(self._keep_connecting(), name="kafka-connect")
+
+    async def _try_start(self) -> bool:
+        producer = self._new_producer()
+        try:
+            await producer.start()
+        except KafkaError as exc:
+            logger.warning("Kafka producer could not start: %r", exc)
+            await producer.stop()
+            return False
+        self._producer = producer
+        logger.info("Kafka producer connected to %s", self._bootstrap_servers)
+        return True
+
+    async def _keep_connecting(self) -> None:
+        attempt = 0
+        while not await self._try_start():
+            await asyncio.sleep(_RECONNECT_BACKOFF_S[min(attempt, len(_RECONNECT_BACKOFF_S) - 1)])
+            attempt += 1
+
+    async def stop(self) -> None:
+        if self._connector is not None:
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connector
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def publish_submitted(self, event: ImageSubmitted) -> None:
+        """Return once the event is durable on the broker (``acks=all``), or raise."""
+        producer = self._producer
+        if producer is None:
+            raise PublishUnavailable("Kafka is not reachable (the producer is not connected)")
+        key = event.image_id.encode()
+        try:
+            async with asyncio.timeout(self._send_timeout_s):
+                partition = await self._reachable_partition(producer, key)
+                delivery = await producer.send(
+                    self.topic,
+                    value=event.model_dump_json().encode(),
+                    key=key,
+                    partition=partition,
+                    headers=[_CONTENT_TYPE],
+                )
+        except TimeoutError as exc:
+            raise PublishUnavailable("Kafka did not accept the event in time") from exc
+        except KafkaError as exc:
+            raise PublishUnavailable(f"Kafka refused the event: {exc!r}") from exc
+        try:
+            async with asyncio.timeout(self._send_timeout_s):
+                await asyncio.shield(delivery)
+        except TimeoutError as exc:
+            raise PublishUnconfirmed("Kafka did not acknowledge the event in time") from exc
+        except KafkaError as exc:
+            # Retriable errors are retried forever by an idempotent producer: this one is final.
+            raise PublishUnavailable(f"Kafka rejected the event: {exc!r}") from exc
+
+    async def _reachable_partition(self, producer: AIOKafkaProducer, key: bytes) -> int:
+        """The partition Kafka's key hashing picks, once its leader answers a connection."""
+        partitions = await producer.partitions_for(self.topic)
+        partition: int = DefaultPartitioner()(key, sorted(partitions), list(partitions))
+        leader = producer.client.cluster.leader_for_partition(TopicPartition(self.topic, partition))
+        if leader is None or leader < 0:
+            raise PublishUnavailable(f"partition {partition} of {self.topic} has no leader")
+        if not await producer.client.ready(leader):
+            raise PublishUnavailable(f"the leader of {self.topic}[{partition}] is unreachable")
+        return partition
+
+    async def check(self, timeout_s: float) -> None:
+        """Raise unless a broker answers a metadata request within ``timeout_s``."""
+        producer = self._producer
+        if producer is None:
+            raise PublishUnavailable("Kafka producer not connected")
+        try:
+            async with asyncio.timeout(timeout_s):
+                await producer.client.fetch_all_metadata()
+        except TimeoutError as exc:
+            raise PublishUnavailable("Kafka did not answer a metadata request in time") from exc
+        except KafkaError as exc:
+            raise PublishUnavailable(f"Kafka is unreachable: {exc!r}") from exc

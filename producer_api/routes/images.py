@@ -1,0 +1,165 @@
+"""``/v1/images``: submit a photo, then poll its status until the verdict is there."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from pydantic import ValidationError
+
+from core.events import VerdictEvent
+from core.schema import Outcome
+from producer_api.deps import (
+    HeaderMetadataDep,
+    IdempotencyKeyDep,
+    SettingsDep,
+    StoreDep,
+    SubmitterDep,
+)
+from producer_api.errors import ApiError
+from producer_api.ids import day_prefix, issued_at
+from producer_api.intake import ImageBody
+from producer_api.schemas import ErrorBody, ImageAccepted, ImageStatus
+from producer_api.settings import Settings
+from producer_api.storage import ObjectStore, StorageUnavailable
+from producer_api.submissions import INCOMING_PREFIX
+
+router = APIRouter(prefix="/v1/images", tags=["images"])
+
+VERDICTS_PREFIX = "verdicts"
+#: Where a consumer files an image once scored (same suffix as under ``incoming/``).
+FILED_PREFIXES = (INCOMING_PREFIX, "accepted", "rejected")
+
+_METADATA_FIELDS_SCHEMA: dict[str, Any] = {
+    "tenant": {"type": "string", "description": "Municipality; header X-Tenant for raw bodies."},
+    "reporter_id": {"type": "string", "description": "Header X-Reporter-Id."},
+    "category": {"type": "string", "description": "e.g. pothole. Header X-Category."},
+    "latitude": {"type": "number", "description": "Header X-Latitude."},
+    "longitude": {"type": "number", "description": "Header X-Longitude."},
+    "accuracy_m": {"type": "number", "description": "Header X-Accuracy-M."},
+}
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["image"],
+                    "properties": {
+                        "image": {"type": "string", "format": "binary"},
+                        **_METADATA_FIELDS_SCHEMA,
+                    },
+                }
+            },
+            "image/*": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": text}
+    for code, text in {
+        400: "Empty or malformed upload.",
+        408: "The client stopped sending.",
+        413: "Over MAX_CONTENT_LENGTH.",
+        415: "Not an image (sniffed from the bytes) or not a supported request type.",
+        422: "Invalid metadata or form.",
+        503: "Object storage or Kafka unavailable: nothing was accepted; retry.",
+    }.items()
+}
+
+
+def _status_url(request: Request, settings: Settings, image_id: str) -> str:
+    if settings.public_base_url is not None:
+        return f"{str(settings.public_base_url).rstrip('/')}/v1/images/{image_id}"
+    return str(request.url_for("get_image", image_id=image_id))
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=ImageAccepted,
+    responses=_ERRORS,
+    openapi_extra=_UPLOAD_BODY,
+    summary="Submit a photo for quality control",
+)
+async def submit_image(
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    submitter: SubmitterDep,
+    idempotency_key: IdempotencyKeyDep,
+    header_metadata: HeaderMetadataDep,
+) -> ImageAccepted:
+    """202 only once the photo is stored and announced on Kafka; scoring happens later.
+
+    ``async`` because it streams the body; every blocking store call runs in a pool.
+    """
+    body = ImageBody(
+        request,
+        max_bytes=settings.max_content_length,
+        idle_timeout_s=settings.upload_idle_timeout_s,
+    )
+    accepted = await submitter.submit(body, header_metadata, idempotency_key)
+    event = accepted.event
+    status_url = _status_url(request, settings, event.image_id)
+    response.headers["Location"] = status_url
+    if accepted.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return ImageAccepted(
+        id=event.image_id,
+        status_url=status_url,
+        submitted_at=event.submitted_at,
+        format=event.object.format,
+        size_bytes=event.object.size_bytes,
+        sha256=event.object.sha256,
+        replayed=accepted.replayed,
+    )
+
+
+@router.get(
+    "/{image_id}",
+    name="get_image",
+    response_model=ImageStatus,
+    responses={
+        404: {"model": ErrorBody, "description": "No such image."},
+        503: {"model": ErrorBody, "description": "Object storage unavailable."},
+    },
+)
+async def get_image(
+    image_id: Annotated[uuid.UUID, Path(description="The id POST returned (a UUIDv7).")],
+    store: StoreDep,
+) -> ImageStatus:
+    """The verdict once a consumer stored it; otherwise pending while the photo exists."""
+    try:
+        return await _image_status(store, image_id)
+    except StorageUnavailable as exc:
+        raise ApiError(
+            503,
+            "object_storage_unavailable",
+            f"cannot read the status now: {exc}",
+            {"Retry-After": "1"},
+        ) from exc
+
+
+async def _image_status(store: ObjectStore, image_id: uuid.UUID) -> ImageStatus:
+    submitted_at = issued_at(image_id)
+    if submitted_at is None:  # not an id this service issues
+        raise ApiError(404, "not_found", f"no image {image_id}")
+    data = await store.get_bytes(f"{VERDICTS_PREFIX}/{image_id}.json")
+    if data is not None:
+        try:
+            verdict = VerdictEvent.model_validate_json(data)
+        except ValidationError as exc:
+            raise ApiError(
+                500, "bad_verdict", f"the stored verdict of {image_id} does not validate"
+            ) from exc
+        state = "error" if verdict.verdict.verdict is Outcome.ERROR else "scored"
+        return ImageStatus(
+            id=str(image_id), status=state, submitted_at=verdict.submitted_at, verdict=verdict
+        )
+    for prefix in FILED_PREFIXES:
+        if await store.first_key(f"{day_prefix(prefix, image_id)}.") is not None:
+            return ImageStatus(id=str(image_id), status="pending", submitted_at=submitted_at)
+    raise ApiError(404, "not_found", f"no image {image_id}")

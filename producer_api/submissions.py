@@ -1,0 +1,306 @@
+"""An upload's life: sniff, stream to object storage, record the idempotency key, announce.
+
+The order is what makes a 202 honest and a 503 clean:
+
+1. the object is stored (streamed, never whole in memory);
+2. the idempotency record, if any, is stored;
+3. the ``ImageSubmitted`` event is published and acknowledged by the broker.
+
+Only then does the client hear 202. When a step fails, the earlier ones are undone:
+a failed publish deletes the object and the record, except when the event may
+still be delivered (:class:`~producer_api.publisher.PublishUnconfirmed`), where the
+object is kept and tagged instead, so no event ever points at a missing object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from core.events import ImageSubmitted, Location, ObjectRef, SubmissionMetadata
+from core.formats import EXTENSIONS, MEDIA_TYPES, SNIFF_BYTES, sniff_format
+from producer_api import idempotency
+from producer_api.errors import ApiError
+from producer_api.ids import issued_at, new_image_id, object_key
+from producer_api.intake import ImageBody
+from producer_api.metrics import ApiMetrics
+from producer_api.publisher import Publisher, PublishUnavailable, PublishUnconfirmed
+from producer_api.storage import ChunkPipe, ObjectStore, StorageUnavailable, UploadAborted
+
+logger = logging.getLogger(__name__)
+
+INCOMING_PREFIX = "incoming"
+#: Tag on an object whose event may or may not have reached Kafka; see module docstring.
+UNCONFIRMED_TAG = {"civicqc-publish": "unconfirmed"}
+#: Request chunks allowed to wait between the client and the store's worker thread.
+_PIPE_CHUNKS = 16
+_RETRY_AFTER = {"Retry-After": "1"}
+
+#: Metadata names as form fields; the same names with an ``X-`` prefix work as headers.
+METADATA_FIELDS = ("tenant", "reporter_id", "category", "latitude", "longitude", "accuracy_m")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    event: ImageSubmitted
+    replayed: bool = False
+
+
+def metadata_from(values: Mapping[str, str]) -> SubmissionMetadata:
+    """Validate client metadata; 422 names the offending field."""
+    lat, lon, accuracy = values.get("latitude"), values.get("longitude"), values.get("accuracy_m")
+    if (lat is None) != (lon is None):
+        raise ApiError(422, "bad_metadata", "send latitude and longitude together")
+    try:
+        location = (
+            None
+            if lat is None or lon is None
+            else Location.model_validate(
+                {"latitude": lat, "longitude": lon, "accuracy_m": accuracy}
+            )
+        )
+        return SubmissionMetadata.model_validate(
+            {
+                "tenant": values.get("tenant", "default"),
+                "reporter_id": values.get("reporter_id"),
+                "category": values.get("category"),
+                "location": location,
+            }
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in err['loc']) or 'metadata'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ApiError(422, "bad_metadata", f"invalid metadata: {problems}") from exc
+
+
+def _unavailable(what: str) -> ApiError:
+    return ApiError(
+        503,
+        f"{what}_unavailable",
+        f"{what.replace('_', ' ')} is unavailable: the image was not accepted; retry later",
+        _RETRY_AFTER,
+    )
+
+
+class Submitter:
+    """Runs submissions; one per app, holding the concurrency limit."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        publisher: Publisher,
+        metrics: ApiMetrics,
+        *,
+        max_concurrent: int,
+        idle_timeout_s: float,
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._metrics = metrics
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._idle_timeout_s = idle_timeout_s
+
+    async def submit(
+        self,
+        body: ImageBody,
+        header_metadata: Mapping[str, str],
+        idempotency_key: str | None,
+    ) -> Accepted:
+        # Reject bad header metadata before a byte of the body is read.
+        first_tenant = metadata_from(header_metadata).tenant
+        if idempotency_key is not None:
+            replay = await self._replay(first_tenant, idempotency_key)
+            if replay is not None:
+                return replay
+        if self._slots.locked():
+            raise ApiError(503, "busy", "too many uploads in progress; retry shortly", _RETRY_AFTER)
+        async with self._slots:
+            return await self._submit(body, header_metadata, idempotency_key, first_tenant)
+
+    async def _submit(
+        self,
+        body: ImageBody,
+        header_metadata: Mapping[str, str],
+        idempotency_key: str | None,
+        first_tenant: str,
+    ) -> Accepted:
+        chunks = body.chunks()
+        try:
+            head = await _read_head(chunks)
+            fmt = sniff_format(head)
+            if not head:
+                raise ApiError(400, "empty_upload", "the image is empty")
+            if fmt is None:
+                raise ApiError(
+                    415, "not_an_image", "the bytes are not a JPEG, PNG, WebP, HEIF, TIFF or BMP"
+                )
+            image_id = new_image_id()
+            key = object_key(INCOMING_PREFIX, image_id, EXTENSIONS[fmt])
+            stored_size, sha256 = await self._store_object(key, MEDIA_TYPES[fmt], head, chunks)
+        finally:
+            await chunks.aclose()
+
+        # The object exists from here on: every failure below must remove it.
+        try:
+            metadata = metadata_from({**header_metadata, **body.fields})
+            if idempotency_key is not None and metadata.tenant != first_tenant:
+                replay = await self._replay(metadata.tenant, idempotency_key)
+                if replay is not None:
+                    await self._delete_quietly(key)
+                    return replay
+        except (ApiError, StorageUnavailable):
+            await self._delete_quietly(key)
+            raise
+
+        submitted_at = issued_at(image_id)
+        assert submitted_at is not None
+        event = ImageSubmitted(
+            image_id=str(image_id),
+            submitted_at=submitted_at,
+            object=ObjectRef(
+                bucket=self._store.bucket,
+                key=key,
+                size_bytes=stored_size,
+                sha256=sha256,
+                content_type=MEDIA_TYPES[fmt],
+                format=fmt.value,
+            ),
+            metadata=metadata,
+        )
+        if idempotency_key is not None:
+            record = idempotency.IdempotencyRecord(
+                image_id=event.image_id, submitted_at=submitted_at, object=event.object
+            )
+            try:
+                await idempotency.save_record(self._store, metadata.tenant, idempotency_key, record)
+            except StorageUnavailable as exc:
+                self._metrics.record_failure("idempotency")
+                logger.warning("idempotency record not stored: %s", exc)
+                await self._delete_quietly(key)
+                raise _unavailable("object_storage") from exc
+        await self._publish(event, idempotency_key)
+        self._metrics.record_submission(metadata.tenant, stored_size)
+        logger.info(
+            "image submitted",
+            extra={
+                "image_id": event.image_id,
+                "tenant": metadata.tenant,
+                "size_bytes": stored_size,
+                "format": fmt.value,
+            },
+        )
+        return Accepted(event)
+
+    async def _replay(self, tenant: str, key: str) -> Accepted | None:
+        try:
+            record = await idempotency.find_record(self._store, tenant, key)
+        except StorageUnavailable as exc:
+            self._metrics.record_failure("idempotency")
+            raise _unavailable("object_storage") from exc
+        if record is None:
+            return None
+        event = ImageSubmitted(
+            image_id=record.image_id,
+            submitted_at=record.submitted_at,
+            object=record.object,
+            metadata=SubmissionMetadata(tenant=tenant),
+        )
+        return Accepted(event, replayed=True)
+
+    async def _store_object(
+        self, key: str, content_type: str, head: bytes, rest: AsyncIterator[bytes]
+    ) -> tuple[int, str]:
+        """Stream head + rest to ``key``; the client's errors (413, 408...) win over the store's."""
+        pipe = ChunkPipe(
+            asyncio.get_running_loop(), _PIPE_CHUNKS, read_timeout_s=self._idle_timeout_s + 5
+        )
+        upload = asyncio.ensure_future(self._store.put_stream(key, pipe, content_type))
+        feeder = asyncio.ensure_future(_feed(pipe, head, rest))
+        try:
+            await asyncio.wait({upload, feeder}, return_when=asyncio.FIRST_EXCEPTION)
+            if feeder.done() and feeder.exception() is not None:
+                client_error = feeder.exception()
+                assert client_error is not None
+                pipe.abort(client_error)
+                with contextlib.suppress(UploadAborted, StorageUnavailable):
+                    await upload
+                raise client_error
+            stored = await upload
+        except StorageUnavailable as exc:
+            self._metrics.record_failure("object_store")
+            logger.warning("upload to object storage failed: %s", exc)
+            raise _unavailable("object_storage") from exc
+        except UploadAborted as exc:
+            raise ApiError(408, "upload_timeout", "the upload stalled") from exc
+        finally:
+            if not feeder.done():
+                feeder.cancel()
+                await asyncio.wait({feeder})  # it must stop iterating before the body is closed
+            if not upload.done():
+                pipe.abort(asyncio.CancelledError())
+                with contextlib.suppress(UploadAborted, StorageUnavailable, asyncio.CancelledError):
+                    await upload
+        return stored.size_bytes, stored.sha256
+
+    async def _publish(self, event: ImageSubmitted, idempotency_key: str | None) -> None:
+        key = event.object.key
+        try:
+            await self._publisher.publish_submitted(event)
+        except PublishUnavailable as exc:
+            self._metrics.record_failure("kafka")
+            logger.warning("publish failed, removing %s: %s", key, exc)
+            await self._delete_quietly(key)
+            await self._forget_quietly(event.metadata.tenant, idempotency_key)
+            raise _unavailable("kafka") from exc
+        except PublishUnconfirmed as exc:
+            self._metrics.record_failure("kafka")
+            logger.warning("publish unconfirmed, keeping %s tagged: %s", key, exc)
+            try:
+                await self._store.tag(key, UNCONFIRMED_TAG)
+            except StorageUnavailable as tag_exc:
+                self._metrics.record_failure("cleanup")
+                logger.error("could not tag %s as unconfirmed: %s", key, tag_exc)
+            await self._forget_quietly(event.metadata.tenant, idempotency_key)
+            raise _unavailable("kafka") from exc
+
+    async def _delete_quietly(self, key: str) -> None:
+        """Best-effort undo; a failure is counted and logged with the key for an operator."""
+        try:
+            await self._store.delete(key)
+        except StorageUnavailable as exc:
+            self._metrics.record_failure("cleanup")
+            logger.error("could not delete orphan object %s: %s", key, exc)
+
+    async def _forget_quietly(self, tenant: str, idempotency_key: str | None) -> None:
+        if idempotency_key is None:
+            return
+        try:
+            await idempotency.forget_record(self._store, tenant, idempotency_key)
+        except StorageUnavailable as exc:
+            self._metrics.record_failure("cleanup")
+            logger.error("could not delete idempotency record: %s", exc)
+
+
+async def _read_head(chunks: AsyncIterator[bytes]) -> bytes:
+    """At least :data:`SNIFF_BYTES` bytes, unless the image is shorter."""
+    head = b""
+    while len(head) < SNIFF_BYTES:
+        try:
+            head += await anext(chunks)
+        except StopAsyncIteration:
+            break
+    return head
+
+
+async def _feed(pipe: ChunkPipe, head: bytes, rest: AsyncIterator[bytes]) -> None:
+    await pipe.write_chunk(head)
+    async for chunk in rest:
+        await pipe.write_chunk(chunk)
+    await pipe.finish()

@@ -1,0 +1,361 @@
+"""POST /v1/images and GET /v1/images/{id}.
+
+Unit tests use an app whose Kafka and S3 are closed ports: every rejection they
+check must happen before either is touched. Integration tests run on the real
+stack from the session fixtures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core import builtin_profile, score
+from core.events import ImageSubmitted, VerdictEvent
+from producer_api.idempotency import record_key
+from producer_api.ids import issued_at, new_image_id
+from tests.builders.stream import read_all
+from tests.producer_api.conftest import LiveApi, jpeg_bytes
+
+# ----------------------------------------------------------------------------- unit
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        (b"", "image/jpeg", 400, "empty_upload"),
+        (b"just some text, clearly not an image", "image/jpeg", 415, "not_an_image"),
+        (b"%PDF-1.7\n" + b"x" * 100, "image/png", 415, "not_an_image"),
+        (b"\xff\xd8\xff" + b"\x00" * 100, "text/plain", 415, "unsupported_media_type"),
+    ],
+)
+def test_raw_uploads_rejected_before_storage(
+    offline_client: TestClient, body: bytes, content_type: str, status: int, code: str
+) -> None:
+    response = offline_client.post(
+        "/v1/images", content=body, headers={"Content-Type": content_type}
+    )
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
+    assert response.json()["detail"]
+
+
+def test_oversized_upload_is_413(offline_client: TestClient) -> None:
+    limit = offline_client.app.state.settings.max_content_length  # type: ignore[attr-defined]
+    big = jpeg_bytes()[:3] + b"\x00" * limit
+    response = offline_client.post(
+        "/v1/images", content=big, headers={"Content-Type": "image/jpeg"}
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+
+
+def test_oversized_stream_without_length_is_413(offline_client: TestClient) -> None:
+    """A chunked body has no Content-Length to check up front; counting must stop it."""
+    limit = offline_client.app.state.settings.max_content_length  # type: ignore[attr-defined]
+
+    def chunks() -> Iterator[bytes]:  # a generator: httpx sends Transfer-Encoding: chunked
+        yield b"\xff\xd8\xff\xe0"
+        for _ in range(limit // 4096 + 2):
+            yield b"\x00" * 4096
+
+    response = offline_client.post(
+        "/v1/images", content=chunks(), headers={"Content-Type": "image/jpeg"}
+    )
+    # The limit is far below one S3 part, so the closed S3 port is never reached.
+    assert response.status_code == 413, response.text
+    assert response.json()["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(
+    ("files", "data", "status", "code"),
+    [
+        ({"photo": ("a.jpg", jpeg_bytes(), "image/jpeg")}, {}, 422, "unexpected_file"),
+        ({}, {"tenant": "springfield"}, 422, "missing_image"),
+        ({"image": ("a.jpg", b"", "image/jpeg")}, {}, 400, "empty_upload"),
+        (
+            {"image": ("a.txt", b"hello world, not an image at all", "text/plain")},
+            {},
+            415,
+            "not_an_image",
+        ),
+    ],
+)
+def test_bad_forms(
+    offline_client: TestClient,
+    files: dict[str, tuple[str, bytes, str]],
+    data: dict[str, str],
+    status: int,
+    code: str,
+) -> None:
+    if not files:  # httpx only sends multipart when there is a file; force it
+        files = {"note": (None, "x")}  # type: ignore[dict-item]
+    response = offline_client.post("/v1/images", files=files, data=data)
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Tenant": "Not A Slug!"},
+        {"X-Latitude": "91", "X-Longitude": "0"},
+        {"X-Latitude": "45"},
+        {"Idempotency-Key": ""},
+    ],
+)
+def test_bad_metadata_headers_are_rejected_before_reading(
+    offline_client: TestClient, headers: dict[str, str]
+) -> None:
+    response = offline_client.post(
+        "/v1/images", content=jpeg_bytes(), headers={"Content-Type": "image/jpeg", **headers}
+    )
+    assert response.status_code in (400, 422), response.text
+    assert response.json()["detail"]
+
+
+def test_storage_down_is_503_fast(offline_client: TestClient) -> None:
+    started = time.monotonic()
+    response = offline_client.post(
+        "/v1/images", content=jpeg_bytes(), headers={"Content-Type": "image/jpeg"}
+    )
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert response.json()["code"] == "object_storage_unavailable"
+    assert response.headers["Retry-After"]
+    assert elapsed < 1.0
+
+
+def test_malformed_id_is_422(offline_client: TestClient) -> None:
+    response = offline_client.get("/v1/images/not-a-uuid")
+    assert response.status_code == 422
+
+
+def test_non_v7_id_is_404_without_storage(offline_client: TestClient) -> None:
+    response = offline_client.get(f"/v1/images/{uuid.uuid4()}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_openapi_documents_both_upload_shapes(offline_client: TestClient) -> None:
+    spec = offline_client.get("/openapi.json").json()
+    content = spec["paths"]["/v1/images"]["post"]["requestBody"]["content"]
+    assert {"multipart/form-data", "image/*"} <= content.keys()
+    assert offline_client.get("/docs").status_code == 200
+
+
+# ---------------------------------------------------------------------- integration
+
+
+def _submitted_events(live: LiveApi, expect: int, timeout_s: float = 5.0) -> list[ImageSubmitted]:
+    messages = read_all(
+        live.settings.kafka_bootstrap_servers,
+        live.settings.topic_submitted,
+        expect=expect,
+        timeout_s=timeout_s,
+    )
+    events = [ImageSubmitted.model_validate_json(value) for _key, value in messages]
+    for (key, _value), event in zip(messages, events, strict=True):
+        assert key == event.image_id.encode()
+    return events
+
+
+@pytest.mark.integration
+def test_multipart_upload_is_stored_and_announced(live_api: LiveApi) -> None:
+    image = jpeg_bytes(seed=1)
+    response = live_api.client.post(
+        "/v1/images",
+        files={"image": ("photo.jpg", image, "image/jpeg")},
+        data={
+            "tenant": "springfield",
+            "category": "pothole",
+            "latitude": "48.1",
+            "longitude": "11.5",
+        },
+    )
+    assert response.status_code == 202, response.text
+    body = response.json()
+    image_id = uuid.UUID(body["id"])
+    assert image_id.version == 7
+    assert body["status_url"].endswith(f"/v1/images/{image_id}")
+    assert response.headers["Location"] == body["status_url"]
+    assert body["sha256"] == hashlib.sha256(image).hexdigest()
+
+    (key,) = live_api.keys("incoming/")
+    issued = issued_at(image_id)
+    assert issued is not None and abs(issued.timestamp() - time.time()) < 60
+    day = f"{issued:%Y/%m/%d}"
+    assert key == f"incoming/{day}/{image_id}.jpg"
+    stored = live_api.s3.get_object(live_api.bucket, key)
+    try:
+        assert stored.read() == image
+        assert stored.headers["Content-Type"] == "image/jpeg"
+    finally:
+        stored.close()
+        stored.release_conn()
+
+    (event,) = _submitted_events(live_api, expect=1)
+    assert event.image_id == str(image_id)
+    assert event.object.key == key
+    assert event.object.bucket == live_api.bucket
+    assert event.object.size_bytes == len(image)
+    assert event.object.sha256 == body["sha256"]
+    assert event.metadata.tenant == "springfield"
+    assert event.metadata.category == "pothole"
+    assert event.metadata.location is not None and event.metadata.location.latitude == 48.1
+
+    assert (
+        live_api.registry.get_sample_value("civicqc_images_submitted_total", {"tenant": "other"})
+        == 1.0
+    )
+    assert (
+        live_api.registry.get_sample_value(
+            "civicqc_api_requests_total", {"route": "/v1/images", "method": "POST", "status": "202"}
+        )
+        == 1.0
+    )
+
+
+@pytest.mark.integration
+def test_raw_upload_with_header_metadata_spanning_parts(live_api: LiveApi) -> None:
+    """A body larger than one S3 part goes multipart and still arrives byte for byte."""
+    part = live_api.settings.upload_part_size
+    image = jpeg_bytes(seed=2) + b"\x00" * (part + 12345)  # trailing bytes: still a JPEG by magic
+    response = live_api.client.post(
+        "/v1/images",
+        content=image,
+        headers={"Content-Type": "image/jpeg", "X-Tenant": "default", "X-Reporter-Id": "r-1"},
+    )
+    assert response.status_code == 202, response.text
+    (key,) = live_api.keys("incoming/")
+    stored = live_api.s3.get_object(live_api.bucket, key)
+    try:
+        assert hashlib.sha256(stored.read()).hexdigest() == hashlib.sha256(image).hexdigest()
+    finally:
+        stored.close()
+        stored.release_conn()
+    (event,) = _submitted_events(live_api, expect=1)
+    assert event.metadata.reporter_id == "r-1"
+    assert event.object.size_bytes == len(image)
+
+
+@pytest.mark.integration
+def test_idempotency_key_returns_the_first_id(live_api: LiveApi) -> None:
+    headers = {"Content-Type": "image/jpeg", "Idempotency-Key": "retry-me-42", "X-Tenant": "metro"}
+    first = live_api.client.post("/v1/images", content=jpeg_bytes(seed=3), headers=headers)
+    again = live_api.client.post("/v1/images", content=jpeg_bytes(seed=3), headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert len(live_api.keys("incoming/")) == 1
+    assert live_api.keys("idempotency/") == [record_key("metro", "retry-me-42")]
+    # Another tenant's identical key is a different upload.
+    other = live_api.client.post(
+        "/v1/images", content=jpeg_bytes(seed=3), headers={**headers, "X-Tenant": "other-city"}
+    )
+    assert other.status_code == 202 and other.json()["id"] != first.json()["id"]
+    assert len(_submitted_events(live_api, expect=2)) == 2
+
+
+@pytest.mark.integration
+def test_status_goes_from_pending_to_scored(live_api: LiveApi) -> None:
+    image = jpeg_bytes(seed=4)
+    image_id = live_api.client.post(
+        "/v1/images", content=image, headers={"Content-Type": "image/jpeg"}
+    ).json()["id"]
+    pending = live_api.client.get(f"/v1/images/{image_id}")
+    assert pending.status_code == 200 and pending.json()["status"] == "pending"
+
+    # Do what a consumer does: store the verdict event next to the images.
+    (event,) = _submitted_events(live_api, expect=1)
+    verdict = VerdictEvent(
+        image_id=image_id,
+        submitted_at=event.submitted_at,
+        scored_at=event.submitted_at,
+        metadata=event.metadata,
+        object=event.object,
+        verdict=score(image, builtin_profile("default"), image_id=image_id),
+    )
+    data = verdict.model_dump_json().encode()
+    live_api.s3.put_object(
+        live_api.bucket, f"verdicts/{image_id}.json", io.BytesIO(data), len(data)
+    )
+    scored = live_api.client.get(f"/v1/images/{image_id}").json()
+    assert scored["status"] in ("scored", "error")
+    assert VerdictEvent.model_validate(scored["verdict"]) == verdict
+
+    assert live_api.client.get(f"/v1/images/{new_image_id()}").status_code == 404
+
+
+@pytest.mark.integration
+def test_object_storage_down_is_503_within_a_second_and_publishes_nothing(
+    live_api: LiveApi, object_store_control
+) -> None:
+    object_store_control.stop()
+    try:
+        started = time.monotonic()
+        response = live_api.client.post(
+            "/v1/images", content=jpeg_bytes(seed=5), headers={"Content-Type": "image/jpeg"}
+        )
+        elapsed = time.monotonic() - started
+        assert response.status_code == 503, response.text
+        assert response.json()["code"] == "object_storage_unavailable"
+        assert elapsed < 1.0
+        started = time.monotonic()
+        ready = live_api.client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["kafka"] == "ok"
+        assert time.monotonic() - started < 1.5
+    finally:
+        object_store_control.start()
+    assert _submitted_events(live_api, expect=1, timeout_s=2.0) == []
+    _eventually_accepted(live_api, seed=6)
+
+
+@pytest.mark.integration
+def test_kafka_down_is_503_and_the_object_is_removed(live_api: LiveApi, kafka_control) -> None:
+    kafka_control.stop()
+    try:
+        started = time.monotonic()
+        response = live_api.client.post(
+            "/v1/images",
+            content=jpeg_bytes(seed=7),
+            headers={"Content-Type": "image/jpeg", "Idempotency-Key": "k-down"},
+        )
+        elapsed = time.monotonic() - started
+        assert response.status_code == 503, response.text
+        assert response.json()["code"] == "kafka_unavailable"
+        assert elapsed < 2.5
+        assert live_api.keys("incoming/") == []
+        assert live_api.keys("idempotency/") == []
+        assert live_api.client.get("/readyz").status_code == 503
+    finally:
+        kafka_control.start()
+    accepted = _eventually_accepted(live_api, seed=8)
+    (event,) = _submitted_events(live_api, expect=1, timeout_s=10.0)
+    assert event.image_id == accepted
+    failures = live_api.registry.get_sample_value(
+        "civicqc_api_publish_failures_total", {"stage": "kafka"}
+    )
+    assert failures is not None and failures >= 1.0
+
+
+def _eventually_accepted(live: LiveApi, seed: int, timeout_s: float = 60.0) -> str:
+    """The API recovers on its own: a new upload is accepted once the service is back."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        response = live.client.post(
+            "/v1/images", content=jpeg_bytes(seed=seed), headers={"Content-Type": "image/jpeg"}
+        )
+        if response.status_code == 202:
+            image_id: str = response.json()["id"]
+            return image_id
+        assert response.status_code == 503, response.text
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still {response.json()} after {timeout_s} s")
+        time.sleep(0.5)
