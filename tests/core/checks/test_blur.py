@@ -1,0 +1,95 @@
+"""Properties of the sharpness measures in core/checks/blur.py, on a real photo."""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from skimage import data
+
+from core import builtin_profile
+from core.checks.blur import blur_finding, edge_sharpness, sharpness
+
+DEFAULT = builtin_profile("default").checks.blur
+
+
+@pytest.fixture(scope="module")
+def photo() -> NDArray[np.uint8]:
+    """scikit-image's cameraman: a real, sharp 512x512 grey photo."""
+    return np.asarray(data.camera(), dtype=np.uint8)  # type: ignore[no-untyped-call]
+
+
+def _blur(grey: NDArray[np.uint8], sigma: float) -> NDArray[np.uint8]:
+    return np.asarray(cv2.GaussianBlur(grey, (0, 0), sigma), dtype=np.uint8)
+
+
+def _noisy(grey: NDArray[np.uint8], sigma: float) -> NDArray[np.uint8]:
+    rng = np.random.default_rng(0)
+    return np.clip(grey + rng.normal(0, sigma, grey.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("measure", ["edge", "laplacian"])
+def test_sharpness_drops_monotonically_with_blur(photo: NDArray[np.uint8], measure: str) -> None:
+    def value(g: NDArray[np.uint8]) -> float:
+        return edge_sharpness(g) if measure == "edge" else sharpness(g)
+
+    values = [value(_blur(photo, s)) if s else value(photo) for s in (0, 0.8, 1.2, 2.0, 3.0)]
+    assert all(a > b for a, b in itertools.pairwise(values)), values
+
+
+@pytest.mark.parametrize("level", [0, 128, 255])
+def test_uniform_image_scores_zero(level: int) -> None:
+    flat = np.full((200, 300), level, np.uint8)
+    assert edge_sharpness(flat) == 0.0
+    assert sharpness(flat) == 0.0
+    assert sharpness(flat, top_fraction=1.0) == 0.0
+
+
+def test_reference_measure_is_whole_image_laplacian_variance(photo: NDArray[np.uint8]) -> None:
+    expected = float(cv2.Laplacian(photo, cv2.CV_64F, ksize=1).var())
+    assert sharpness(photo, top_fraction=1.0) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.5, 0.7])
+def test_smooth_area_does_not_lower_edge_sharpness(
+    photo: NDArray[np.uint8], fraction: float
+) -> None:
+    sky = photo.copy()
+    rows = int(sky.shape[0] * fraction)
+    sky[:rows] = np.linspace(150, 210, rows, dtype=np.float32)[:, None].astype(np.uint8)
+    assert edge_sharpness(sky) >= 0.9 * edge_sharpness(photo)
+    assert blur_finding(sky, DEFAULT).passed
+
+
+def test_edge_sharpness_ignores_contrast(photo: NDArray[np.uint8]) -> None:
+    dark = (photo.astype(np.float32) * 0.4).astype(np.uint8)  # a night-like, low-contrast copy
+    assert edge_sharpness(dark) == pytest.approx(edge_sharpness(photo), rel=0.1)
+
+
+@pytest.mark.parametrize("noise", [0.0, 4.0, 8.0])
+def test_noise_does_not_make_a_blurred_photo_pass(photo: NDArray[np.uint8], noise: float) -> None:
+    blurred = _blur(photo, 2.0)
+    finding = blur_finding(_noisy(blurred, noise) if noise else blurred, DEFAULT)
+    assert not finding.passed
+    assert finding.reason_code == "too_blurry"
+    assert finding.score < DEFAULT.veto_below  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("angle", [0, 45, 90, 135])
+def test_motion_blur_is_caught_in_any_direction(photo: NDArray[np.uint8], angle: int) -> None:
+    line = np.zeros((9, 9), np.float32)
+    line[4, :] = 1.0 / 9
+    rotation = cv2.getRotationMatrix2D((4, 4), angle, 1.0)
+    kernel = np.asarray(cv2.warpAffine(line, rotation, (9, 9)), dtype=np.float32)
+    smeared = np.asarray(cv2.filter2D(photo, -1, kernel / kernel.sum()), np.uint8)
+    assert edge_sharpness(smeared) < DEFAULT.threshold < edge_sharpness(photo)
+
+
+def test_sharp_photo_passes_default(photo: NDArray[np.uint8]) -> None:
+    finding = blur_finding(photo, DEFAULT)
+    assert finding.passed
+    assert finding.values["measure"] == "edge_slope"
+    assert float(finding.values["sharpness"]) >= DEFAULT.threshold  # type: ignore[arg-type]

@@ -1,0 +1,70 @@
+"""Properties of the compression check in core/checks/compression.py."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from PIL import Image
+from skimage import data
+
+from core import builtin_profile
+from core.checks.compression import blockiness, compression_finding, jpeg_quality
+from core.rules import CompressionRule
+
+
+def _default_rule() -> CompressionRule:
+    rule = builtin_profile("default").checks.compression
+    assert rule is not None
+    return rule
+
+
+DEFAULT = _default_rule()
+
+
+@pytest.fixture(scope="module")
+def photo() -> NDArray[np.uint8]:
+    return np.asarray(data.astronaut(), dtype=np.uint8)  # type: ignore[no-untyped-call]
+
+
+def _jpeg(rgb: NDArray[np.uint8], quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=quality)
+    buffer.seek(0)
+    return Image.open(buffer)
+
+
+@pytest.mark.parametrize("quality", [10, 15, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95])
+def test_quality_estimate_within_5_of_the_truth(photo: NDArray[np.uint8], quality: int) -> None:
+    tables = _jpeg(photo, quality).quantization  # type: ignore[attr-defined]
+    assert abs(jpeg_quality(tables[0]) - quality) <= 5
+
+
+@pytest.mark.parametrize(
+    ("quality", "passed"), [(5, False), (10, False), (20, False), (50, True), (92, True)]
+)
+def test_heavy_compression_fails_default(
+    photo: NDArray[np.uint8], quality: int, passed: bool
+) -> None:
+    tables = {k: list(v) for k, v in _jpeg(photo, quality).quantization.items()}  # type: ignore[attr-defined]
+    finding = compression_finding(tables, None, DEFAULT)
+    assert finding.passed is passed
+    if not passed:
+        assert finding.reason_code == "over_compressed"
+        assert finding.score < DEFAULT.veto_below  # type: ignore[operator]
+
+
+def test_blockiness_of_a_lossless_copy_reveals_a_low_quality_past(photo: NDArray[np.uint8]) -> None:
+    grey = np.asarray(Image.fromarray(photo).convert("L"))
+    resaved = np.asarray(_jpeg(photo, 10).convert("L"))
+    assert blockiness(grey) < DEFAULT.max_blockiness < blockiness(resaved)
+    assert not compression_finding(None, resaved, DEFAULT).passed
+    assert compression_finding(None, grey, DEFAULT).passed
+
+
+def test_no_history_is_not_applicable() -> None:
+    finding = compression_finding(None, None, DEFAULT)
+    assert finding.passed
+    assert finding.reason_code == "not_applicable"

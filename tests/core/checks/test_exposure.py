@@ -1,0 +1,78 @@
+"""Properties of the exposure check in core/checks/exposure.py, on a real photo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from skimage import data
+
+from core import builtin_profile
+from core.checks.exposure import exposure_finding, grey_histogram, tone_quantiles
+
+DEFAULT = builtin_profile("default").checks.exposure
+REFERENCE = builtin_profile("reference").checks.exposure
+
+
+@pytest.fixture(scope="module")
+def photo() -> NDArray[np.uint8]:
+    """The astronaut photo as grey: bright suit, dark background, well exposed."""
+    rgb = np.asarray(data.astronaut(), dtype=np.float32)  # type: ignore[no-untyped-call]
+    luma: NDArray[np.uint8] = np.asarray(
+        rgb @ np.array([0.299, 0.587, 0.114], np.float32), dtype=np.float32
+    ).astype(np.uint8)
+    return luma
+
+
+def _scale(grey: NDArray[np.uint8], gain: float, offset: float = 0.0) -> NDArray[np.uint8]:
+    return np.asarray(np.clip(grey.astype(np.float32) * gain + offset, 0, 255), dtype=np.uint8)
+
+
+def test_well_exposed_photo_passes(photo: NDArray[np.uint8]) -> None:
+    assert exposure_finding(photo, DEFAULT).passed
+
+
+@pytest.mark.parametrize("power", [2.4, 3.0])
+def test_dark_night_scene_keeps_its_lights_and_passes(
+    photo: NDArray[np.uint8], power: float
+) -> None:
+    night = (255.0 * (photo / 255.0) ** power).astype(np.uint8)
+    assert night.mean() < 65
+    assert exposure_finding(night, DEFAULT).passed
+
+
+@pytest.mark.parametrize("gain", [0.25, 0.15])
+def test_underexposed_photo_fails_and_vetoes(photo: NDArray[np.uint8], gain: float) -> None:
+    finding = exposure_finding(_scale(photo, gain, -5), DEFAULT)
+    assert not finding.passed
+    assert finding.reason_code == "underexposed"
+    assert finding.score < DEFAULT.veto_below  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("clipped", [0.3, 0.5])
+def test_blown_out_photo_fails_and_vetoes(photo: NDArray[np.uint8], clipped: float) -> None:
+    level = float(np.quantile(photo, 1 - clipped))
+    finding = exposure_finding(_scale(photo, 255.0 / level), DEFAULT)
+    assert not finding.passed
+    assert finding.reason_code == "highlights_clipped"
+    assert finding.score < DEFAULT.veto_below  # type: ignore[operator]
+
+
+def test_washed_out_photo_fails(photo: NDArray[np.uint8]) -> None:
+    finding = exposure_finding(_scale(photo, 0.3, 175), DEFAULT)
+    assert not finding.passed
+    assert finding.reason_code == "washed_out"
+
+
+def test_tone_quantiles(photo: NDArray[np.uint8]) -> None:
+    lo, hi = tone_quantiles(grey_histogram(photo))
+    assert (lo, hi) == (int(np.quantile(photo, 0.005)), int(np.quantile(photo, 0.995))) or (
+        abs(lo - np.quantile(photo, 0.005)) <= 1 and abs(hi - np.quantile(photo, 0.995)) <= 1
+    )
+
+
+def test_reference_ignores_the_new_tone_ends(photo: NDArray[np.uint8]) -> None:
+    """The reference rule sets neither min_bright_end nor max_dark_end: dim photos fail on range only."""
+    assert REFERENCE.min_bright_end is None and REFERENCE.max_dark_end is None
+    finding = exposure_finding(_scale(photo, 0.5), REFERENCE)
+    assert finding.reason_code != "underexposed"
