@@ -9,6 +9,10 @@ Why this shape:
   1/8 size. Huffman decoding is then the whole cost of the engine.
 * EXIF orientation is applied to the small grey array (a free view), not to the
   full-size image.
+* Object detection needs colour at about 640 px. Only when a caller asks for it
+  (``colour_long_side > 0``) does the same single decode keep colour: JPEGs are then
+  drafted to YCbCr, whose Y plane is bit-identical to the grey draft, so the
+  grey checks see the same pixels whether detection is on or off.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from core.errors import (
 from core.formats import SNIFF_BYTES, ImageFormat, sniff_format
 
 GreyImage = NDArray[np.uint8]
+#: uint8 RGB, shape ``(H, W, 3)``, display orientation.
+RGBImage = NDArray[np.uint8]
 
 _PIL_FORMATS: dict[ImageFormat, str] = {
     ImageFormat.JPEG: "JPEG",
@@ -52,7 +58,9 @@ class DecodedImage:
     ``grey`` is uint8 luminance (ITU-R 601 weights, 0-255), shape ``(H, W)``,
     already in display orientation, at the analysis scale. ``full_grey`` is the
     same at full resolution, kept only for lossless formats whose compression
-    history must be read from 8x8 blocking.
+    history must be read from 8x8 blocking. ``rgb`` is uint8 RGB ``(H, W, 3)`` in
+    display orientation, long side at most ``colour_long_side``; ``None`` unless
+    a detector needs it.
     """
 
     format: ImageFormat
@@ -64,14 +72,20 @@ class DecodedImage:
     exif: bytes | None
     orientation: int
     quantization: dict[int, list[int]] | None
+    rgb: RGBImage | None = None
 
     @property
     def megapixels(self) -> float:
         return self.width * self.height / 1e6
 
 
-def decode_image(data: bytes, *, max_pixels: int, analysis_long_side: int) -> DecodedImage:
+def decode_image(
+    data: bytes, *, max_pixels: int, analysis_long_side: int, colour_long_side: int = 0
+) -> DecodedImage:
     """Decode ``data`` once; ``analysis_long_side == 0`` keeps full resolution.
+
+    ``colour_long_side > 0`` also keeps an RGB array of at most that long side
+    (for the detector), from the same decode.
 
     Raises a :class:`core.errors.ImageError` subclass for anything that is not a
     scorable image, including decompression bombs (more than ``max_pixels``).
@@ -84,12 +98,28 @@ def decode_image(data: bytes, *, max_pixels: int, analysis_long_side: int) -> De
             "not a supported image: expected JPEG, PNG, WebP, HEIC/HEIF, TIFF or BMP"
         )
     if fmt is ImageFormat.HEIF:
-        return _decode_heif(data, max_pixels=max_pixels, analysis_long_side=analysis_long_side)
-    return _decode_pillow(data, fmt, max_pixels=max_pixels, analysis_long_side=analysis_long_side)
+        return _decode_heif(
+            data,
+            max_pixels=max_pixels,
+            analysis_long_side=analysis_long_side,
+            colour_long_side=colour_long_side,
+        )
+    return _decode_pillow(
+        data,
+        fmt,
+        max_pixels=max_pixels,
+        analysis_long_side=analysis_long_side,
+        colour_long_side=colour_long_side,
+    )
 
 
 def _decode_pillow(
-    data: bytes, fmt: ImageFormat, *, max_pixels: int, analysis_long_side: int
+    data: bytes,
+    fmt: ImageFormat,
+    *,
+    max_pixels: int,
+    analysis_long_side: int,
+    colour_long_side: int = 0,
 ) -> DecodedImage:
     with warnings.catch_warnings():
         # Our own max_pixels check below is the bomb guard; Pillow's warning is noise.
@@ -101,7 +131,7 @@ def _decode_pillow(
             image = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
         except Image.DecompressionBombError as exc:
             raise TooManyPixelsError(f"image dimensions exceed the pixel limit: {exc}") from exc
-        except (OSError, SyntaxError, ValueError) as exc:
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise CorruptImageError(f"cannot read the {fmt.value} header: {exc}") from exc
         with image:
             stored_w, stored_h = image.size
@@ -109,17 +139,36 @@ def _decode_pillow(
                 raise _too_many_pixels(stored_w, stored_h, max_pixels)
             exif_raw, orientation = _exif_and_orientation(image, fmt)
             quantization = _quantization(image) if fmt is ImageFormat.JPEG else None
+            rgb: RGBImage | None = None
             try:
                 if fmt is ImageFormat.JPEG and analysis_long_side:
-                    scale = max(stored_w, stored_h) / analysis_long_side
+                    target = max(analysis_long_side, colour_long_side)
+                    scale = max(stored_w, stored_h) / target
                     if scale > 1:
-                        image.draft("L", (int(stored_w / scale), int(stored_h / scale)))
-                grey = _to_grey(image)
-            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+                        image.draft(
+                            "YCbCr" if colour_long_side else "L",
+                            (int(stored_w / scale), int(stored_h / scale)),
+                        )
+                if colour_long_side and image.mode == "YCbCr":
+                    # The Y plane is exactly what a grey draft would have produced.
+                    image.load()
+                    grey = np.asarray(image.getchannel(0), dtype=np.uint8)
+                else:
+                    grey = _to_grey(image)
+                if colour_long_side:
+                    rgb = _to_rgb(image)
+            except (
+                OSError,
+                SyntaxError,
+                ValueError,
+                EOFError,
+                Image.DecompressionBombError,
+            ) as exc:
                 raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
     full_grey = _orient(grey, orientation) if fmt in _LOSSLESS else None
     analysis = _orient(_resize(grey, analysis_long_side), orientation)
     width, height = (stored_h, stored_w) if orientation >= 5 else (stored_w, stored_h)
+    colour = None if rgb is None else _orient(_resize(rgb, colour_long_side), orientation)
     return DecodedImage(
         format=fmt,
         width=width,
@@ -130,6 +179,7 @@ def _decode_pillow(
         exif=exif_raw,
         orientation=orientation,
         quantization=quantization,
+        rgb=colour,
     )
 
 
@@ -147,7 +197,9 @@ def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> No
             raise _too_many_pixels(width, height, max_pixels)
 
 
-def _decode_heif(data: bytes, *, max_pixels: int, analysis_long_side: int) -> DecodedImage:
+def _decode_heif(
+    data: bytes, *, max_pixels: int, analysis_long_side: int, colour_long_side: int = 0
+) -> DecodedImage:
     try:
         heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
         width, height = heif.size
@@ -156,8 +208,11 @@ def _decode_heif(data: bytes, *, max_pixels: int, analysis_long_side: int) -> De
         exif_raw = heif.info.get("exif")
         # libheif applies the container's rotation (irot/imir) while decoding, so the
         # pixels are already upright whatever the EXIF orientation tag says.
-        grey = _to_grey(heif.to_pillow())
-    except (OSError, ValueError, RuntimeError) as exc:
+        pil = heif.to_pillow()
+        grey = _to_grey(pil)
+        rgb = _resize(_to_rgb(pil), colour_long_side) if colour_long_side else None
+    except (OSError, SyntaxError, ValueError, RuntimeError, EOFError, IndexError) as exc:
+        # libheif reports damage as EOFError/RuntimeError, and an empty container as IndexError.
         raise CorruptImageError(f"the HEIF data is damaged: {exc}") from exc
     return DecodedImage(
         format=ImageFormat.HEIF,
@@ -169,6 +224,7 @@ def _decode_heif(data: bytes, *, max_pixels: int, analysis_long_side: int) -> De
         exif=exif_raw if isinstance(exif_raw, bytes) else None,
         orientation=1,
         quantization=None,
+        rgb=rgb,
     )
 
 
@@ -222,9 +278,20 @@ def _to_grey(image: Image.Image) -> GreyImage:
     return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
+def _to_rgb(image: Image.Image) -> RGBImage:
+    """uint8 RGB ``(H, W, 3)``; alpha is dropped, palette and grey are expanded."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        return np.repeat(_to_grey(image)[:, :, None], 3, axis=2)
+    rgb: RGBImage = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return rgb
+
+
 def _resize(grey: GreyImage, long_side: int) -> GreyImage:
-    """Area-average down to ``long_side`` (never up), so a threshold means one thing."""
-    h, w = grey.shape
+    """Area-average down to ``long_side`` (never up), so a threshold means one thing.
+
+    Works on grey ``(H, W)`` and colour ``(H, W, C)`` arrays alike.
+    """
+    h, w = grey.shape[:2]
     if not long_side or max(h, w) <= long_side:
         return grey
     scale = long_side / max(h, w)
@@ -233,16 +300,16 @@ def _resize(grey: GreyImage, long_side: int) -> GreyImage:
 
 
 def _orient(grey: GreyImage, orientation: int) -> GreyImage:
-    """Apply an EXIF orientation (1-8) to a 2-D array."""
+    """Apply an EXIF orientation (1-8) to a 2-D array, or to the first two axes of a 3-D one."""
     if orientation == 1:
         return grey
     ops: dict[int, GreyImage] = {
         2: grey[:, ::-1],
         3: grey[::-1, ::-1],
         4: grey[::-1, :],
-        5: grey.T,
+        5: grey.swapaxes(0, 1),
         6: np.rot90(grey, -1),
-        7: grey[::-1, ::-1].T,
+        7: grey[::-1, ::-1].swapaxes(0, 1),
         8: np.rot90(grey, 1),
     }
     return np.ascontiguousarray(ops[orientation])
