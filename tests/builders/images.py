@@ -43,7 +43,8 @@ _TILE = 400
 @cache
 def _tile(name: str) -> RGB:
     if name == "stereo_motorcycle":
-        image = np.ascontiguousarray(skdata.stereo_motorcycle()[0][..., :3], dtype=np.uint8)
+        left = skdata.stereo_motorcycle()[0]  # type: ignore[no-untyped-call]
+        image = np.ascontiguousarray(left[..., :3], dtype=np.uint8)
     else:
         image = real_photo(name)
     h, w = image.shape[:2]
