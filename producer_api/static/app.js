@@ -1,0 +1,238 @@
+// Citizen upload page: pick or take a photo, upload it (with progress), then poll
+// GET /v1/images/{id} with backoff until the verdict is there. No framework, no build.
+"use strict";
+
+(function () {
+  const POLL_FIRST_MS = 300;
+  const POLL_MAX_MS = 3000;
+  const POLL_GIVE_UP_MS = 120000;
+
+  const CHECK_NAMES = {
+    blur: "Sharpness",
+    resolution: "Size",
+    brightness: "Brightness",
+    exposure: "Exposure",
+    metadata: "Camera information",
+    compression: "Image quality",
+    privacy: "Privacy",
+    subject: "Subject",
+  };
+  const TITLES = {
+    accepted: "Photo accepted",
+    rejected: "Photo rejected: please retake it",
+    error: "We could not read this photo",
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const camera = $("camera");
+  const gallery = $("gallery");
+  const preview = $("preview");
+  const progressBox = $("progress-box");
+  const progress = $("progress");
+  const status = $("status");
+  const result = $("result");
+  const resultTitle = $("result-title");
+  const resultScore = $("result-score");
+  const advice = $("advice");
+  const recommendations = $("recommendations");
+  const checks = $("checks");
+  const retake = $("retake");
+  const another = $("another");
+
+  // With API keys on, a city links to this page as /?key=<its public upload key>.
+  const KEY_STORE = "civicqc-api-key";
+  const linkedKey = new URLSearchParams(window.location.search).get("key");
+  if (linkedKey) sessionStorage.setItem(KEY_STORE, linkedKey);
+  const apiKey = sessionStorage.getItem(KEY_STORE);
+  const authHeaders = apiKey ? { "X-API-Key": apiKey } : {};
+
+  let previewUrl = null;
+  let run = 0; // increments on every new upload, so a stale poll loop stops
+
+  function say(text) {
+    status.textContent = text;
+  }
+
+  function setBusy(busy) {
+    camera.disabled = busy;
+    gallery.disabled = busy;
+  }
+
+  function reset() {
+    run += 1;
+    result.hidden = true;
+    result.removeAttribute("data-verdict");
+    progressBox.hidden = true;
+    preview.hidden = true;
+    if (previewUrl) URL.revokeObjectURL(previewUrl);
+    previewUrl = null;
+    camera.value = "";
+    gallery.value = "";
+    setBusy(false);
+    say("");
+  }
+
+  function errorText(xhr) {
+    try {
+      const body = JSON.parse(xhr.responseText);
+      if (body && typeof body.detail === "string") return body.detail;
+    } catch (_) {
+      /* not JSON */
+    }
+    return xhr.status ? "the server answered " + xhr.status : "the connection failed";
+  }
+
+  function upload(file) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      const form = new FormData();
+      form.append("image", file, file.name || "photo.jpg");
+      xhr.open("POST", "/v1/images");
+      Object.entries(authHeaders).forEach(([name, value]) => xhr.setRequestHeader(name, value));
+      xhr.responseType = "text";
+      xhr.upload.addEventListener("progress", (event) => {
+        if (!event.lengthComputable) return;
+        const percent = Math.round((event.loaded / event.total) * 100);
+        progress.value = percent;
+        progress.textContent = percent + "%";
+      });
+      xhr.addEventListener("load", () => {
+        if (xhr.status === 202 || xhr.status === 200) {
+          resolve(JSON.parse(xhr.responseText));
+        } else {
+          reject(new Error(errorText(xhr)));
+        }
+      });
+      xhr.addEventListener("error", () => reject(new Error(errorText(xhr))));
+      xhr.addEventListener("timeout", () => reject(new Error("the upload timed out")));
+      xhr.send(form);
+    });
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function verdictOf(id, myRun) {
+    const started = Date.now();
+    let delay = POLL_FIRST_MS;
+    while (run === myRun) {
+      try {
+        const response = await fetch("/v1/images/" + encodeURIComponent(id), {
+          headers: { Accept: "application/json", ...authHeaders },
+          cache: "no-store",
+        });
+        if (response.ok) {
+          const body = await response.json();
+          if (body.status !== "pending" && body.verdict) return body.verdict;
+        } else if (response.status !== 503 && response.status !== 404) {
+          throw new Error("the server answered " + response.status);
+        }
+      } catch (error) {
+        if (!(error instanceof TypeError)) throw error; // TypeError: offline, retry
+      }
+      if (Date.now() - started > POLL_GIVE_UP_MS) return null;
+      await sleep(delay);
+      delay = Math.min(delay * 1.5, POLL_MAX_MS);
+    }
+    return null;
+  }
+
+  function item(parent, build) {
+    const li = document.createElement("li");
+    build(li);
+    parent.appendChild(li);
+  }
+
+  function span(className, text) {
+    const el = document.createElement("span");
+    el.className = className;
+    el.textContent = text;
+    return el;
+  }
+
+  function show(event) {
+    const verdict = event.verdict;
+    const outcome = verdict.verdict;
+    result.dataset.verdict = outcome;
+    resultTitle.textContent = TITLES[outcome] || outcome;
+    resultScore.textContent =
+      verdict.score == null
+        ? verdict.error
+          ? verdict.error.message
+          : ""
+        : "Score " + Math.round(verdict.score) + " of 100 (" + Math.round(verdict.accept_score) +
+          " needed).";
+
+    recommendations.replaceChildren();
+    const tips = verdict.recommendations.length
+      ? verdict.recommendations
+      : outcome === "error"
+        ? ["Take a new photo with your phone's camera app and upload that."]
+        : [];
+    tips.forEach((tip) => item(recommendations, (li) => (li.textContent = tip)));
+    advice.hidden = tips.length === 0;
+
+    checks.replaceChildren();
+    Object.entries(verdict.checks).forEach(([name, check]) => {
+      item(checks, (li) => {
+        li.dataset.check = name;
+        li.appendChild(span("name", (CHECK_NAMES[name] || name) + ": "));
+        li.appendChild(span(check.passed ? "pass" : "fail", check.passed ? "passed" : "needs work"));
+        li.appendChild(document.createTextNode(". " + check.reason));
+      });
+    });
+
+    const poor = outcome !== "accepted";
+    retake.hidden = !poor;
+    another.hidden = poor;
+    result.hidden = false;
+    say(resultTitle.textContent + ".");
+    resultTitle.focus();
+  }
+
+  async function submit(file) {
+    reset();
+    const myRun = run;
+    setBusy(true);
+    previewUrl = URL.createObjectURL(file);
+    preview.src = previewUrl;
+    preview.hidden = false;
+    progress.value = 0;
+    progress.textContent = "0%";
+    progressBox.hidden = false;
+    say("Uploading your photo…");
+    try {
+      const accepted = await upload(file);
+      progressBox.hidden = true;
+      say("Photo received. Checking its quality…");
+      const event = await verdictOf(accepted.id, myRun);
+      if (run !== myRun) return;
+      if (event === null) {
+        say("Your photo was received (reference " + accepted.id + "). The check is taking " +
+          "longer than usual; the city will still get your photo.");
+      } else {
+        show(event);
+      }
+    } catch (error) {
+      if (run !== myRun) return;
+      progressBox.hidden = true;
+      say("Upload failed: " + error.message + ". Please try again.");
+    } finally {
+      if (run === myRun) setBusy(false);
+    }
+  }
+
+  [camera, gallery].forEach((input) =>
+    input.addEventListener("change", () => {
+      if (input.files && input.files[0]) submit(input.files[0]);
+    }),
+  );
+  retake.addEventListener("click", () => {
+    reset();
+    camera.focus();
+    camera.click();
+  });
+  another.addEventListener("click", () => {
+    reset();
+    camera.focus();
+  });
+})();

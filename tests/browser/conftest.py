@@ -1,0 +1,135 @@
+"""Browser tests: Debian's chromium driven by Playwright, against the API and one consumer
+running as processes on the session's real Kafka and S3.
+
+Needs ``apt-get install chromium`` (never ``playwright install``) and the ``dev``
+extra (``playwright``). Without chromium the tests skip, except with ``CI=true``,
+where they fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+from minio import Minio
+from minio.error import S3Error
+from playwright.sync_api import BrowserContext, Error, Page, ViewportSize, sync_playwright
+
+from civicqc.stack import kafka
+from civicqc.stack.context import free_port
+from tests.builders.stream import ApiProcess, ConsumerProcess, Stream
+from tests.fixtures.services import S3Service
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+#: A phone (iPhone 12-15 class) in CSS pixels.
+PHONE = ViewportSize(width=390, height=844)
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _unavailable(message: str) -> NoReturn:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    """One chromium with a fresh profile and a phone viewport, for the whole session."""
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} missing: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        try:
+            context = playwright.chromium.launch_persistent_context(
+                str(tmp_path_factory.mktemp("chromium-profile")),
+                executable_path=str(CHROMIUM),
+                args=CHROMIUM_ARGS,
+                headless=True,
+                viewport=PHONE,
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
+                locale="en-US",
+            )
+        except Error as error:
+            _unavailable(f"chromium did not start: {error.message}")
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture(scope="module")
+def site(
+    kafka_bootstrap_servers: str,
+    s3_service: S3Service,
+    s3_client: Minio,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The API and one consumer on private topics and a bucket; yields the API's URL.
+
+    Module-scoped (the stream fixtures are per test), so the page tests share one
+    consumer start-up.
+    """
+    suffix = uuid.uuid4().hex[:10]
+    topics = {f"t.browser.{name}.{suffix}": n for name, n in (("in", 3), ("out", 1), ("dlq", 1))}
+    submitted, verdicts, dlq = topics
+    bucket = f"t-browser-{suffix}"
+    kafka.run_sync(kafka.create_topics(kafka_bootstrap_servers, topics))
+    s3_client.make_bucket(bucket_name=bucket)
+    stream = Stream(
+        bootstrap_servers=kafka_bootstrap_servers,
+        s3_endpoint=s3_service.endpoint,
+        s3_access_key=s3_service.access_key,
+        s3_secret_key=s3_service.secret_key,
+        bucket=bucket,
+        submitted=submitted,
+        verdicts=verdicts,
+        dlq=dlq,
+    )
+    logs = tmp_path_factory.mktemp("browser-stack")
+    consumer = ConsumerProcess(stream.env(), logs / "consumer.log")
+    api = ApiProcess(stream.env(AUTH_ENABLED="false"), logs / "api.log", free_port())
+    try:
+        api.wait_ready(timeout_s=60)
+        consumer.wait_for_log("partitions assigned", timeout_s=60)
+        yield api.url
+    finally:
+        api.stop()
+        consumer.terminate()
+        with contextlib.suppress(Exception):
+            kafka.run_sync(kafka.delete_topics(kafka_bootstrap_servers, list(topics)))
+        with contextlib.suppress(S3Error):
+            for obj in s3_client.list_objects(bucket_name=bucket, recursive=True):
+                if obj.object_name is not None:
+                    s3_client.remove_object(bucket_name=bucket, object_name=obj.object_name)
+            s3_client.remove_bucket(bucket_name=bucket)
+
+
+@pytest.fixture
+def page(browser_context: BrowserContext, site: str) -> Iterator[Page]:
+    page = browser_context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        yield page
+    finally:
+        page.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
