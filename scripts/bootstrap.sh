@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install everything the project needs on a fresh machine, idempotently:
-# the Python virtualenv with the package and its dev tools, then the local
-# services (Kafka jars, SeaweedFS, Prometheus, kcat) through `civicqc stack install`.
-# Downloads are cached under ~/.cache, so a second run takes seconds.
+# the Python virtualenv with the package and its dev tools, Debian's chromium for
+# the browser tests, then the local services (Kafka jars, SeaweedFS, Prometheus,
+# kcat) through `civicqc stack install`. Downloads are cached under ~/.cache, so a
+# second run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +13,16 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
+
+# Browser tests drive Debian's chromium (never a browser downloaded by a test tool).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium >/dev/null; }
+  else
+    echo "bootstrap: /usr/bin/chromium missing; run 'apt-get install -y chromium' as root" >&2
+  fi
+fi
+
 .venv/bin/civicqc stack install
