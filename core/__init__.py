@@ -5,11 +5,16 @@ Public surface::
     from core import score, builtin_profile
     verdict = score(image_bytes, builtin_profile("default"), image_id="...")
 
+A profile with the privacy or subject check also needs a detector, built once per
+worker process by the shell (see :mod:`core.detect` and docs/DETECTION.md)::
+
+    verdict = score(image_bytes, rules, detector=detector)
+
 No I/O, no globals, no logging or metrics setup: the API, the consumers and the
 CLI are thin shells around :func:`score`.
 """
 
-from core.engine import error_verdict, score
+from core.engine import error_verdict, score, score_batch
 from core.profiles import BUILTIN_PROFILES, builtin_profile
 from core.rules import Rules, rules_from_toml, with_env_overrides
 from core.schema import CheckResult, ErrorCode, Outcome, Quality, Verdict
@@ -28,5 +33,6 @@ __all__ = [
     "error_verdict",
     "rules_from_toml",
     "score",
+    "score_batch",
     "with_env_overrides",
 ]

@@ -2,11 +2,18 @@
 
 Pure: no I/O, no globals, no logging. Timings are returned as data for the
 shells to record as metrics.
+
+When a profile enables the privacy or subject check, the caller also passes a
+:class:`core.detect.Detector`, built once per worker process by the shell (a
+model takes far longer to load than to run). :func:`score_batch` runs the
+detector once for several images, which is how a consumer holding a batch of
+messages should call the engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from time import perf_counter
 
 from core.checks import Finding
@@ -15,13 +22,18 @@ from core.checks.brightness import brightness_finding
 from core.checks.compression import compression_finding
 from core.checks.exposure import exposure_finding
 from core.checks.metadata import metadata_finding
+from core.checks.privacy import privacy_finding
 from core.checks.resolution import resolution_finding
+from core.checks.subject import subject_finding
 from core.decode import DecodedImage, decode_image
+from core.detect import Detector, RawDetection, label_for
 from core.errors import ImageError
 from core.exif import ExifData, parse_exif
 from core.rules import CheckRule, Rules
 from core.schema import (
+    BoundingBox,
     CheckResult,
+    Detection,
     ErrorCode,
     ErrorInfo,
     ImageInfo,
@@ -36,12 +48,74 @@ from core.version import ENGINE_VERSION
 _Check = Callable[[DecodedImage, ExifData], Finding]
 
 
-def score(data: bytes, rules: Rules, *, image_id: str | None = None) -> Verdict:
-    """Score one image. Never raises for bad input: that becomes an ``error`` verdict."""
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    image_id: str | None
+    image: DecodedImage
+    decode_s: float
+
+
+def score(
+    data: bytes, rules: Rules, *, image_id: str | None = None, detector: Detector | None = None
+) -> Verdict:
+    """Score one image. Never raises for bad input: that becomes an ``error`` verdict.
+
+    ``detector`` is required when ``rules`` enable the privacy or subject check
+    (a ``ValueError`` otherwise: that is a wiring mistake, not a bad photo) and
+    ignored when they don't.
+    """
+    return score_batch([data], rules, image_ids=[image_id], detector=detector)[0]
+
+
+def score_batch(
+    images: Sequence[bytes],
+    rules: Rules,
+    *,
+    image_ids: Sequence[str | None] | None = None,
+    detector: Detector | None = None,
+) -> list[Verdict]:
+    """Score several images, running the detector on all of them in one batch.
+
+    Each verdict equals what :func:`score` returns for that image alone, except
+    ``timings``: ``detect_ms`` is the batch's detection time divided by its size.
+    """
+    ids = list(image_ids) if image_ids is not None else [None] * len(images)
+    if len(ids) != len(images):
+        raise ValueError(f"{len(images)} images but {len(ids)} image ids")
+    if rules.detection_enabled and detector is None:
+        raise ValueError(
+            f"profile {rules.name!r} enables detection checks, but no detector was passed"
+        )
+    colour = rules.detector.input_size if rules.detection_enabled and rules.detector else 0
+    stages: list[_Decoded | Verdict] = [
+        _decode(data, rules, image_id, colour) for data, image_id in zip(images, ids, strict=True)
+    ]
+    decoded = [stage for stage in stages if isinstance(stage, _Decoded)]
+    detections: list[list[Detection] | None] = [None] * len(decoded)
+    detect_ms: float | None = None
+    if decoded and detector is not None and rules.detection_enabled:
+        started = perf_counter()
+        detections = list(_detect(decoded, rules, detector))
+        detect_ms = _ms((perf_counter() - started) / len(decoded))
+    finished = iter(zip(decoded, detections, strict=True))
+    verdicts: list[Verdict] = []
+    for stage in stages:
+        if isinstance(stage, Verdict):
+            verdicts.append(stage)
+        else:
+            item, found = next(finished)
+            verdicts.append(_verdict(item, rules, found, detect_ms))
+    return verdicts
+
+
+def _decode(data: bytes, rules: Rules, image_id: str | None, colour: int) -> _Decoded | Verdict:
     started = perf_counter()
     try:
         image = decode_image(
-            data, max_pixels=rules.max_pixels, analysis_long_side=rules.analysis_long_side
+            data,
+            max_pixels=rules.max_pixels,
+            analysis_long_side=rules.analysis_long_side,
+            colour_long_side=colour,
         )
     except ImageError as exc:
         return error_verdict(
@@ -51,14 +125,74 @@ def score(data: bytes, rules: Rules, *, image_id: str | None = None) -> Verdict:
             image_id=image_id,
             elapsed_ms=_ms(perf_counter() - started),
         )
-    decoded = perf_counter()
+    return _Decoded(image_id, image, perf_counter() - started)
+
+
+def _detect(items: list[_Decoded], rules: Rules, detector: Detector) -> list[list[Detection]]:
+    """Run the model on every image at once and map boxes to original-photo pixels."""
+    rule = rules.detector
+    assert rule is not None
+    arrays = [item.image.rgb for item in items]
+    if any(a is None for a in arrays):
+        raise AssertionError("decode_image kept no colour although detection is on")
+    raw = detector.detect([a for a in arrays if a is not None], rule)
+    privacy = rules.checks.privacy
+    mapped: list[list[Detection]] = []
+    for item, found in zip(items, raw, strict=True):
+        image = item.image
+        assert image.rgb is not None
+        sx = image.width / image.rgb.shape[1]
+        sy = image.height / image.rgb.shape[0]
+        detections = []
+        for det in found:
+            label = label_for(det.class_id, detector.names, rule)
+            redact = privacy is not None and label in privacy.classes
+            if redact and privacy is not None and privacy.min_confidence is not None:
+                redact = det.confidence >= privacy.min_confidence
+            detections.append(
+                Detection(
+                    label=label,
+                    class_id=det.class_id,
+                    confidence=round(det.confidence, 4),
+                    box=_box(det, sx, sy, image.width, image.height),
+                    redact=redact,
+                )
+            )
+        mapped.append(detections)
+    return mapped
+
+
+def _box(det: RawDetection, sx: float, sy: float, width: int, height: int) -> BoundingBox:
+    x1, y1, x2, y2 = det.box
+    return BoundingBox(
+        x1=round(min(max(x1 * sx, 0.0), width), 1),
+        y1=round(min(max(y1 * sy, 0.0), height), 1),
+        x2=round(min(max(x2 * sx, 0.0), width), 1),
+        y2=round(min(max(y2 * sy, 0.0), height), 1),
+    )
+
+
+def _verdict(
+    item: _Decoded,
+    rules: Rules,
+    detections: list[Detection] | None,
+    detect_ms: float | None,
+) -> Verdict:
+    image = item.image
+    checks_started = perf_counter()
     exif = parse_exif(image.exif)
-    results = [_run(name, check, rule, image, exif) for name, check, rule in _checks(rules) if rule]
+    results = [
+        _run(name, check, rule, image, exif)
+        for name, check, rule in _checks(rules, detections or [])
+        if rule
+    ]
     total = weighted_score(results)
     vetoed_by = [r.name for r in results if r.vetoed]
-    finished = perf_counter()
+    # Per image, not wall-clock: in a batch the images' stages interleave.
+    checks_ms = _ms(perf_counter() - checks_started) + (detect_ms or 0.0)
+    decode_ms = _ms(item.decode_s)
     return Verdict(
-        image_id=image_id,
+        image_id=item.image_id,
         verdict=decide(total, rules.accept_score, vetoed_by),
         score=round(total, 2),
         quality=quality_level(total),
@@ -78,11 +212,18 @@ def score(data: bytes, rules: Rules, *, image_id: str | None = None) -> Verdict:
             analysis_height=image.grey.shape[0],
         ),
         exif=exif.summary,
+        detections=detections,
+        redaction_required=(
+            None
+            if detections is None or rules.checks.privacy is None
+            else any(d.redact for d in detections)
+        ),
         profile=ProfileRef(name=rules.name, version=rules.version),
         timings=Timings(
-            decode_ms=_ms(decoded - started),
-            checks_ms=_ms(finished - decoded),
-            total_ms=_ms(finished - started),
+            decode_ms=decode_ms,
+            checks_ms=round(checks_ms, 3),
+            total_ms=round(decode_ms + checks_ms, 3),
+            detect_ms=detect_ms,
         ),
         engine_version=ENGINE_VERSION,
     )
@@ -108,7 +249,9 @@ def error_verdict(
     )
 
 
-def _checks(rules: Rules) -> list[tuple[str, _Check, CheckRule | None]]:
+def _checks(
+    rules: Rules, detections: Sequence[Detection]
+) -> list[tuple[str, _Check, CheckRule | None]]:
     c = rules.checks
     return [
         ("blur", lambda img, _: blur_finding(img.grey, c.blur), c.blur),
@@ -125,6 +268,8 @@ def _checks(rules: Rules) -> list[tuple[str, _Check, CheckRule | None]]:
             lambda img, _: compression_finding(img.quantization, img.full_grey, c.compression),  # type: ignore[arg-type]
             c.compression,
         ),
+        ("privacy", lambda _, __: privacy_finding(detections, c.privacy), c.privacy),  # type: ignore[arg-type]
+        ("subject", lambda _, __: subject_finding(detections, c.subject), c.subject),  # type: ignore[arg-type]
     ]
 
 

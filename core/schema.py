@@ -111,6 +111,33 @@ class Timings(_Frozen):
     decode_ms: float = Field(ge=0)
     checks_ms: float = Field(ge=0)
     total_ms: float = Field(ge=0)
+    detect_ms: float | None = Field(
+        default=None,
+        ge=0,
+        description="Object detection (inside checks_ms); in a batch, the batch's time "
+        "divided by its size. Absent when no detector ran.",
+    )
+
+
+class BoundingBox(_Frozen):
+    """Pixel corners in the original photo, after EXIF orientation; x right, y down."""
+
+    x1: float = Field(ge=0)
+    y1: float = Field(ge=0)
+    x2: float = Field(ge=0)
+    y2: float = Field(ge=0)
+
+
+class Detection(_Frozen):
+    """One object the detector found."""
+
+    label: str = Field(description="Class name after the profile's class map, e.g. 'person'.")
+    class_id: int = Field(ge=0, description="The model's own class index.")
+    confidence: float = Field(ge=0, le=1)
+    box: BoundingBox
+    redact: bool = Field(
+        default=False, description="The privacy check wants this area blurred before publishing."
+    )
 
 
 class Verdict(_Frozen):
@@ -130,6 +157,14 @@ class Verdict(_Frozen):
     image: ImageInfo | None = None
     exif: ExifSummary | None = None
     error: ErrorInfo | None = None
+    detections: list[Detection] | None = Field(
+        default=None, description="Objects found by the profile's detector; absent when none ran."
+    )
+    redaction_required: bool | None = Field(
+        default=None,
+        description="The photo shows people or vehicles that must be blurred before it is "
+        "published; absent when the privacy check is off.",
+    )
     profile: ProfileRef
     timings: Timings
     engine_version: str

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from civicqc.detectors import detector_for
 from core import (
     BUILTIN_PROFILES,
     Rules,
@@ -27,6 +28,7 @@ from core import (
     score,
     with_env_overrides,
 )
+from core.detect import Detector
 from core.schema import ErrorCode
 
 FORMATS = ("table", "jsonl", "csv")
@@ -34,6 +36,8 @@ CHECK_ORDER = ("blur", "resolution", "brightness", "exposure", "metadata", "comp
 
 #: Rules of the current worker process, set once by :func:`_init_worker`.
 _worker_rules: Rules | None = None
+#: The profile's detector, loaded once per worker process; None when it runs none.
+_worker_detector: Detector | None = None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         rules = load_rules(args.profile, os.environ)
         files = list(collect_files(args.paths))
-    except (KeyError, ValueError, FileNotFoundError) as exc:
+        detector_for(rules)  # fail here, once, rather than in every worker
+    except (KeyError, ValueError, FileNotFoundError, ImportError) as exc:
         print(f"civicqc score: error: {_message(exc)}", file=sys.stderr)
         return 2
     show_progress = not args.no_progress and sys.stderr.isatty()
@@ -121,8 +126,9 @@ def score_files(files: list[Path], rules: Rules, *, jobs: int) -> Iterator[dict[
 
 
 def _init_worker(rules: Rules) -> None:
-    global _worker_rules
+    global _worker_rules, _worker_detector
     _worker_rules = rules
+    _worker_detector = detector_for(rules)
 
 
 def _score_path(path: Path) -> dict[str, Any]:
@@ -133,7 +139,7 @@ def _score_path(path: Path) -> dict[str, Any]:
     except OSError as exc:
         verdict = error_verdict(ErrorCode.UNREADABLE, f"cannot read {path}: {exc.strerror}", rules)
     else:
-        verdict = score(data, rules, image_id=path.name)
+        verdict = score(data, rules, image_id=path.name, detector=_worker_detector)
     return {"path": str(path), **verdict.model_dump(mode="json")}
 
 

@@ -1,0 +1,100 @@
+"""A redacted derivative of a photo, for publishing: detected people and vehicles pixelated.
+
+Pure: bytes and boxes in, JPEG bytes out; the shells decide where to store it.
+It decodes the photo again at full resolution on purpose: scoring works on a
+small array, but a published copy must keep the original's detail outside the
+boxes. It runs only for photos whose verdict says ``redaction_required``.
+
+Pixelation (then a light blur) rather than a plain Gaussian blur: a blur of a
+face or plate can be partly inverted, coarse blocks cannot. The copy carries no
+EXIF, because GPS position and camera serial are personal data too.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Iterable
+
+import cv2
+import numpy as np
+import pillow_heif
+from PIL import Image, ImageOps
+
+from core.errors import CorruptImageError, TooManyPixelsError, UnsupportedFormatError
+from core.formats import SNIFF_BYTES, ImageFormat, sniff_format
+from core.schema import BoundingBox, Detection
+
+
+def redacted_jpeg(
+    data: bytes,
+    boxes: Iterable[BoundingBox | Detection],
+    *,
+    max_pixels: int = 100_000_000,
+    quality: int = 90,
+    margin: float = 0.08,
+    blocks: int = 12,
+) -> bytes:
+    """JPEG bytes of ``data`` in display orientation with every box pixelated.
+
+    ``boxes`` are in original-photo pixels after EXIF orientation, as in
+    ``Verdict.detections``; a :class:`Detection` is redacted only when its
+    ``redact`` flag is set. Each box grows by ``margin`` of its size on every side
+    (detector boxes are tight) and is reduced to about ``blocks`` blocks across
+    its longer side. Raises :class:`core.errors.ImageError` subclasses for input
+    that is not a decodable image.
+    """
+    rgb = _decode_upright(data, max_pixels)
+    height, width = rgb.shape[:2]
+    for item in boxes:
+        if isinstance(item, Detection):
+            if not item.redact:
+                continue
+            box = item.box
+        else:
+            box = item
+        dx, dy = (box.x2 - box.x1) * margin, (box.y2 - box.y1) * margin
+        x1, y1 = max(0, int(box.x1 - dx)), max(0, int(box.y1 - dy))
+        x2, y2 = min(width, int(np.ceil(box.x2 + dx))), min(height, int(np.ceil(box.y2 + dy)))
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            continue
+        rgb[y1:y2, x1:x2] = _pixelate(rgb[y1:y2, x1:x2], blocks)
+    out = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(out, "JPEG", quality=quality, optimize=True)
+    return out.getvalue()
+
+
+def _pixelate(region: np.ndarray, blocks: int) -> np.ndarray:
+    h, w = region.shape[:2]
+    scale = blocks / max(h, w)
+    small = cv2.resize(
+        region,
+        (max(1, round(w * scale)), max(1, round(h * scale))),
+        interpolation=cv2.INTER_AREA,
+    )
+    coarse = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    k = max(3, (max(h, w) // blocks) | 1)
+    return np.asarray(cv2.GaussianBlur(coarse, (k, k), 0), dtype=np.uint8)
+
+
+def _decode_upright(data: bytes, max_pixels: int) -> np.ndarray:
+    fmt = sniff_format(data[:SNIFF_BYTES]) if data else None
+    if fmt is None:
+        raise UnsupportedFormatError("not a supported image")
+    try:
+        if fmt is ImageFormat.HEIF:
+            heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+            if heif.size[0] * heif.size[1] > max_pixels:
+                raise TooManyPixelsError("image dimensions exceed the pixel limit")
+            image = heif.to_pillow()
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                warnings.simplefilter("ignore", UserWarning)
+                image = Image.open(io.BytesIO(data))
+                if image.size[0] * image.size[1] > max_pixels:
+                    raise TooManyPixelsError("image dimensions exceed the pixel limit")
+                image = ImageOps.exif_transpose(image)
+        return np.array(image.convert("RGB"), dtype=np.uint8)
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise CorruptImageError(f"cannot decode the image to redact it: {exc}") from exc

@@ -1,0 +1,64 @@
+"""The redacted derivative: boxes unrecognisable, the rest intact, no EXIF."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.errors import ImageError
+from core.redact import redacted_jpeg
+from core.schema import BoundingBox, Detection
+from tests.builders.images import encode, exif_bytes, sharp_photo
+
+BOX = BoundingBox(x1=400, y1=300, x2=900, y2=800)
+
+
+def _decoded(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.float32)
+
+
+def _detail(grey: np.ndarray) -> float:
+    return float(np.abs(np.diff(grey, axis=1)).mean())
+
+
+def test_boxes_lose_their_detail_and_the_rest_keeps_it() -> None:
+    original = encode(sharp_photo(1600, 1200), quality=95)
+    out = redacted_jpeg(original, [BOX])
+    before, after = _decoded(original), _decoded(out)
+    assert after.shape == before.shape
+    inside = (slice(320, 780), slice(420, 880))
+    assert _detail(after[inside]) < _detail(before[inside]) / 4
+    outside = (slice(0, 250), slice(0, 1600))
+    assert np.abs(after[outside] - before[outside]).mean() < 3
+
+
+def test_only_detections_marked_redact_are_blurred() -> None:
+    original = encode(sharp_photo(1600, 1200), quality=95)
+    keep = Detection(label="pothole", class_id=0, confidence=0.9, box=BOX, redact=False)
+    hide = keep.model_copy(update={"redact": True})
+    assert np.abs(_decoded(redacted_jpeg(original, [keep])) - _decoded(original)).mean() < 3
+    inside = (slice(400, 700), slice(500, 800))
+    hidden = _decoded(redacted_jpeg(original, [hide]))[inside]
+    assert _detail(hidden) < _detail(_decoded(original)[inside]) / 4
+
+
+def test_the_copy_is_upright_and_carries_no_exif() -> None:
+    data = encode(sharp_photo(1600, 1200), exif=exif_bytes(orientation=6, gps=(48.2, 16.37)))
+    out = Image.open(io.BytesIO(redacted_jpeg(data, [])))
+    assert out.size == (1200, 1600)
+    assert out.format == "JPEG"
+    assert not out.info.get("exif")
+
+
+def test_boxes_outside_the_frame_are_clipped() -> None:
+    data = encode(sharp_photo(800, 600))
+    out = redacted_jpeg(data, [BoundingBox(x1=700, y1=500, x2=5000, y2=5000)])
+    assert Image.open(io.BytesIO(out)).size == (800, 600)
+
+
+def test_garbage_is_an_image_error() -> None:
+    with pytest.raises(ImageError):
+        redacted_jpeg(b"not an image", [])
