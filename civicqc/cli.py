@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 #: Modules under ``civicqc.commands`` that expose ``register(subparsers)``.
-COMMAND_MODULES: tuple[str, ...] = ("score", "schemas", "stack", "verdicts")
+COMMAND_MODULES: tuple[str, ...] = ("score", "schemas", "stack", "verdicts", "models", "keys")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from core.events import ImageSubmitted, VerdictEvent
+from core.events import DeadLetter, ImageSubmitted, VerdictEvent
 from core.schema import Verdict
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
@@ -21,6 +21,7 @@ PUBLISHED: dict[str, type[BaseModel]] = {
     "verdict.schema.json": Verdict,
     "image-submitted.schema.json": ImageSubmitted,
     "verdict-event.schema.json": VerdictEvent,
+    "dead-letter.schema.json": DeadLetter,
 }
 
 

@@ -7,6 +7,7 @@ and the topics are described in ``docs/asyncapi.yaml``.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -77,3 +78,34 @@ class VerdictEvent(_Frozen):
     metadata: SubmissionMetadata
     object: ObjectRef = Field(description="The object after it was filed by outcome.")
     verdict: Verdict
+
+
+class DeadLetterReason(StrEnum):
+    """Why an event left the stream for the dead-letter topic (a bounded label set)."""
+
+    INVALID_EVENT = "invalid_event"
+    OBJECT_MISSING = "object_missing"
+    STORAGE_UNAVAILABLE = "storage_unavailable"
+    WORKER_CRASHED = "worker_crashed"
+
+
+class SourceRecord(_Frozen):
+    """Where the failed event sat, so an operator can replay it from the source topic."""
+
+    topic: str
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0)
+
+
+class DeadLetter(_Frozen):
+    """Published to ``images.submitted.dlq`` (key = the original key) when an event could not
+    be scored after bounded retries, so that its partition keeps moving."""
+
+    schema_version: Literal[1] = 1
+    image_id: str | None = Field(description="None when the event itself could not be parsed.")
+    failed_at: datetime
+    reason: DeadLetterReason
+    error: str = Field(description="The last error, for an operator to read; not for parsing.")
+    attempts: int = Field(ge=1)
+    source: SourceRecord
+    payload: str = Field(description="The original message value (UTF-8, bad bytes replaced).")

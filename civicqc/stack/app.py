@@ -1,9 +1,8 @@
 """The application's own processes (ingest API, consumer replicas) as stack services.
 
-Not in :func:`civicqc.stack.local_stack.default_services` yet: ``producer_api`` and
-``consumer`` do not exist. Once they do, adding
-``api_service()`` and ``*consumer_services(2)`` to that list is all it takes; each
-gets the endpoints of the services started before it through its environment.
+:func:`civicqc.stack.local_stack.default_services` lists ``api_service()`` and
+``*consumer_services(2)`` after the infrastructure; each gets the endpoints of the
+services started before it through its environment.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from civicqc.stack import kafka, object_store, prometheus
+from civicqc.stack import app, kafka, object_store, prometheus
 from civicqc.stack.context import (
     ServiceDefinition,
     StackContext,
@@ -41,10 +41,16 @@ DEFAULT_PORTS: Mapping[str, int] = {
 def default_services() -> list[ServiceDefinition]:
     """The services ``civicqc stack up`` runs, in start order.
 
-    Append the application here once it exists, e.g.
-    ``[*infra, app.api_service(), *app.consumer_services(2)]``.
+    Infrastructure first; the API and the consumer replicas then read its endpoints
+    from ``ctx.env``.
     """
-    return [kafka.service(), object_store.service(), prometheus.service()]
+    return [
+        kafka.service(),
+        object_store.service(),
+        prometheus.service(),
+        app.api_service(),
+        *app.consumer_services(2),
+    ]
 
 
 @dataclass(frozen=True)

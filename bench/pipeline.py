@@ -1,0 +1,273 @@
+"""End-to-end latency and sustained throughput of the running stack, against ``civicqc score``.
+
+Run against ``civicqc stack up`` (API + consumers), from the repository root::
+
+    python -m bench.pipeline --env-file .stack/stack.env
+
+Prints, from one run on this machine:
+
+* ``civicqc score`` images/s on the same 12 MP JPEGs, on every core (the ceiling);
+* saturated: sustained verdicts/s with a bounded number of uploads in flight, and
+  its ratio to the ceiling (target >= 80%);
+* half load: open-loop uploads at half the ceiling's rate, submit-to-verdict latency
+  p50/p99 as a subscriber sees it (target p99 < 1 s).
+
+The load generator is bounded (``--in-flight`` uploads awaiting a verdict at most) so
+an overloaded pipeline shows up as lower throughput, never as an unbounded queue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from bench.photos import SOURCES, phone_jpeg
+from civicqc.commands.score import score_files
+from core import builtin_profile
+from core.events import VerdictEvent
+
+
+def _env_file(path: Path | None) -> Mapping[str, str]:
+    values = dict(os.environ)
+    if path is not None:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            key, sep, value = line.partition("=")
+            if sep and not line.lstrip().startswith("#"):
+                values.setdefault(key.strip(), value.strip())
+    return values
+
+
+def core_images_per_s(photos: list[bytes], rounds: int, jobs: int) -> float:
+    """``civicqc score`` on ``jobs`` processes over the photos, as files (what the CLI does)."""
+    rules = builtin_profile("default")
+    with tempfile.TemporaryDirectory() as folder:
+        files = []
+        for i in range(rounds):
+            for j, data in enumerate(photos):
+                path = Path(folder) / f"{i:03d}-{j:03d}.jpg"
+                path.write_bytes(data)
+                files.append(path)
+        list(score_files(files[:jobs], rules, jobs=jobs))  # warm the page cache and imports
+        started = time.perf_counter()
+        count = sum(1 for _ in score_files(files, rules, jobs=jobs))
+        return count / (time.perf_counter() - started)
+
+
+class VerdictClock:
+    """Subscribes to the verdict topic from its end and notes when each image's verdict lands."""
+
+    def __init__(self, servers: str, topic: str) -> None:
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=servers, enable_auto_commit=False, group_id=None
+        )
+        self._topic = topic
+        self.arrived: dict[str, float] = {}
+        self._waiters: dict[str, asyncio.Future[float]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        partitions = self._consumer.partitions_for_topic(self._topic)
+        if not partitions:
+            await self._consumer._client.force_metadata_update()
+            partitions = self._consumer.partitions_for_topic(self._topic) or set()
+        tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+        self._consumer.assign(tps)
+        await self._consumer.seek_to_end(*tps)
+        for tp in tps:
+            await self._consumer.position(tp)
+        self._task = asyncio.create_task(self._listen())
+
+    async def _listen(self) -> None:
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=100)
+            now = time.perf_counter()
+            for records in batch.values():
+                for record in records:
+                    image_id = VerdictEvent.model_validate_json(record.value).image_id
+                    self.arrived.setdefault(image_id, now)
+                    waiter = self._waiters.pop(image_id, None)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(now)
+
+    async def verdict_at(self, image_id: str, timeout_s: float) -> float:
+        if image_id in self.arrived:
+            return self.arrived[image_id]
+        waiter = self._waiters.setdefault(image_id, asyncio.get_running_loop().create_future())
+        return await asyncio.wait_for(waiter, timeout_s)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        await self._consumer.stop()
+
+
+def _group_cpu_s(stack_root: Path | None) -> dict[str, float]:
+    """CPU seconds used so far by each service's process group (children included).
+
+    Answers "where does the time per image go" when throughput falls short of the ceiling.
+    """
+    if stack_root is None:
+        return {}
+    leaders: dict[int, str] = {}
+    for pid_file in (stack_root / "run").glob("*.pid"):
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            leaders[int(json.loads(pid_file.read_text(encoding="utf-8"))["pid"])] = pid_file.stem
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = dict.fromkeys(leaders.values(), 0.0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            fields = (entry / "stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+            name = leaders.get(int(fields[2]))  # field 5: process group id
+            if name is not None:
+                used[name] += (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+async def _one(
+    client: httpx.AsyncClient, clock: VerdictClock, data: bytes, timeout_s: float
+) -> tuple[float, float]:
+    """(submitted, verdict seen) perf_counter times of one photo."""
+    submitted = time.perf_counter()
+    response = await client.post("/v1/images", content=data, headers={"Content-Type": "image/jpeg"})
+    response.raise_for_status()
+    seen = await clock.verdict_at(response.json()["id"], timeout_s)
+    return submitted, seen
+
+
+async def saturated(
+    client: httpx.AsyncClient, clock: VerdictClock, photos: list[bytes], count: int, in_flight: int
+) -> float:
+    """Verdicts/s with ``in_flight`` uploads always awaiting their verdict (closed loop)."""
+    slots = asyncio.Semaphore(in_flight)
+
+    async def one(i: int) -> tuple[float, float]:
+        async with slots:
+            return await _one(client, clock, photos[i % len(photos)], 120.0)
+
+    results = await asyncio.gather(*(one(i) for i in range(count)))
+    seen = sorted(s for _sub, s in results)
+    warm = seen[in_flight:]  # the first wave pays for an empty pipeline filling up
+    return (len(warm) - 1) / (warm[-1] - warm[0])
+
+
+async def paced(
+    client: httpx.AsyncClient,
+    clock: VerdictClock,
+    photos: list[bytes],
+    rate: float,
+    count: int,
+    in_flight: int,
+) -> list[float | None]:
+    """Open loop at ``rate`` uploads/s (at most ``in_flight`` pending); latencies in s,
+    None for an upload refused or not scored within a minute."""
+    slots = asyncio.Semaphore(in_flight)
+    start = time.perf_counter()
+
+    async def one(i: int) -> float | None:
+        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+        async with slots:
+            try:
+                submitted, seen = await _one(client, clock, photos[i % len(photos)], 60.0)
+            except (httpx.HTTPStatusError, TimeoutError):
+                return None  # refused (503) or no verdict within a minute: overloaded
+            return seen - submitted
+
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+async def run(args: argparse.Namespace) -> None:
+    env = _env_file(args.env_file)
+    api = args.api or env.get("API_URL", "http://127.0.0.1:8000")
+    servers = env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    topic = env.get("TOPIC_VERDICTS", "images.verdicts")
+    jobs = len(os.sched_getaffinity(0))
+    stack_root = args.env_file.resolve().parent if args.env_file else None
+
+    print(f"making {args.photos} 12 MP JPEGs ...", flush=True)
+    photos = [phone_jpeg(SOURCES[i % len(SOURCES)], seed=i) for i in range(args.photos)]
+    mean_mb = statistics.mean(len(p) for p in photos) / 1e6
+    ceiling = core_images_per_s(photos, rounds=args.core_rounds, jobs=jobs)
+    print(f"civicqc score: {ceiling:.2f} images/s on {jobs} processes ({mean_mb:.1f} MB each)")
+
+    clock = VerdictClock(servers, topic)
+    await clock.start()
+    limits = httpx.Limits(max_connections=args.in_flight * 2)
+    try:
+        key = args.api_key or env.get("CIVICQC_API_KEY")
+        headers = {"X-API-Key": key} if key else {}
+        async with httpx.AsyncClient(
+            base_url=api, timeout=60.0, limits=limits, headers=headers
+        ) as client:
+            cpu_before = _group_cpu_s(stack_root)
+            throughput = await saturated(client, clock, photos, args.saturated, args.in_flight)
+            cpu_after = _group_cpu_s(stack_root)
+            ratio = throughput / ceiling
+            print(
+                f"saturated:     {throughput:.2f} verdicts/s sustained "
+                f"({args.saturated} photos, {args.in_flight} in flight) = {ratio:.0%} of civicqc score"
+            )
+            if cpu_after:
+                per_image = {
+                    name: (cpu_after[name] - cpu_before.get(name, 0.0)) / args.saturated * 1000
+                    for name in sorted(cpu_after)
+                }
+                shares = ", ".join(f"{name} {ms:.0f}" for name, ms in per_image.items())
+                print(f"CPU ms/image:  {shares} (civicqc score: {jobs / ceiling * 1000:.0f})")
+            runs = [("half of civicqc score", ceiling / 2), ("half of saturated", throughput / 2)]
+            if throughput < ceiling / 2:  # the overloaded run would leave a backlog: go easy first
+                runs.reverse()
+            p99s = []
+            for label, rate in runs:
+                count = max(20, int(rate * args.half_load_s))
+                results = await paced(client, clock, photos, rate, count, args.in_flight * 4)
+                latencies = [r for r in results if r is not None] or [float("inf")] * 2
+                failed = sum(1 for r in results if r is None)
+                p50, p99 = _percentile(latencies, 50), _percentile(latencies, 99)
+                p99s.append(p99 if not failed else float("inf"))
+                await asyncio.sleep(5.0)  # let any backlog drain before the next run
+                print(
+                    f"paced ({label}): {rate:.2f} uploads/s, {count} photos: submit->verdict "
+                    f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+                    f"max {max(latencies) * 1000:.0f} ms, failed {failed}"
+                )
+    finally:
+        await clock.stop()
+    verdict = "met" if ratio >= 0.8 and max(p99s) < 1.0 else "NOT met"
+    print(f"targets (>= 80% of civicqc score, p99 < 1 s at half of it): {verdict}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--env-file", type=Path, help="stack.env of `civicqc stack up`")
+    parser.add_argument("--api", help="API base URL (default: API_URL)")
+    parser.add_argument("--api-key", help="sent as X-API-Key (default: CIVICQC_API_KEY)")
+    parser.add_argument("--photos", type=int, default=8, help="distinct 12 MP photos")
+    parser.add_argument("--core-rounds", type=int, default=3, help="passes of civicqc score")
+    parser.add_argument("--saturated", type=int, default=40, help="photos in the saturated run")
+    parser.add_argument("--in-flight", type=int, default=6, help="uploads awaiting a verdict")
+    parser.add_argument("--half-load-s", type=float, default=8.0, help="length of the paced run")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

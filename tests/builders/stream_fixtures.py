@@ -1,0 +1,64 @@
+"""Fixtures for tests that run the stream: imported by ``tests/consumer`` and ``tests/e2e``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from civicqc.stack.context import free_port
+from tests.builders.stream import ApiProcess, ConsumerProcess, Stream
+from tests.fixtures.services import S3Service
+
+StartConsumer = Callable[..., ConsumerProcess]
+
+
+@pytest.fixture
+def stream(
+    kafka_bootstrap_servers: str,
+    s3_service: S3Service,
+    make_topic: Callable[..., str],
+    make_bucket: Callable[[], str],
+) -> Stream:
+    """Fresh topics (six partitions in, as the stack makes them), a fresh bucket and group."""
+    return Stream(
+        bootstrap_servers=kafka_bootstrap_servers,
+        s3_endpoint=s3_service.endpoint,
+        s3_access_key=s3_service.access_key,
+        s3_secret_key=s3_service.secret_key,
+        bucket=make_bucket(),
+        submitted=make_topic(6),
+        verdicts=make_topic(3),
+        dlq=make_topic(1),
+    )
+
+
+@pytest.fixture
+def start_consumer(stream: Stream, tmp_path: Path) -> Iterator[StartConsumer]:
+    """``start_consumer(**env) -> ConsumerProcess``, already in its group; all stopped after."""
+    started: list[ConsumerProcess] = []
+
+    def start(**env: str) -> ConsumerProcess:
+        process = ConsumerProcess(stream.env(**env), tmp_path / f"consumer-{len(started)}.log")
+        started.append(process)
+        process.wait_for_log("partitions assigned", timeout_s=60)
+        return process
+
+    yield start
+    for process in started:
+        if process.popen.poll() is None:
+            process.kill()
+
+
+@pytest.fixture
+def api(stream: Stream, tmp_path: Path) -> Iterator[ApiProcess]:
+    """The ingest API on this stream's topics and bucket, ready to take uploads."""
+    # Authentication and rate limits have their own tests; here they would only throttle.
+    env = stream.env(AUTH_ENABLED="false", RATE_LIMIT_PER_S="10000", RATE_LIMIT_BURST="10000")
+    process = ApiProcess(env, tmp_path / "api.log", free_port())
+    try:
+        process.wait_ready(timeout_s=60)
+        yield process
+    finally:
+        process.stop()

@@ -1,0 +1,148 @@
+"""One replica against real Kafka and real S3: bad input never stops the partition.
+
+The consumer runs in-process here, so its metrics can be read from a fresh registry;
+the end-to-end tests run it as separate processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from minio import Minio
+from prometheus_client import CollectorRegistry
+
+from consumer.main import run
+from consumer.metrics import ConsumerMetrics
+from consumer.settings import ConsumerSettings
+from core.events import DeadLetter, VerdictEvent
+from core.schema import Outcome
+from tests.builders import images
+from tests.builders.stream import Stream, publish, read_topic, stored_submission
+
+pytestmark = pytest.mark.integration
+
+
+def good_photo() -> bytes:
+    return images.encode(images.sharp_photo(800, 600), quality=90)
+
+
+@asynccontextmanager
+async def running(stream: Stream, **env: str) -> AsyncIterator[CollectorRegistry]:
+    settings = ConsumerSettings.model_validate({k.lower(): v for k, v in stream.env(**env).items()})
+    registry = CollectorRegistry()
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(settings, ConsumerMetrics(registry), stop))
+    try:
+        yield registry
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=60)
+
+
+async def submit(stream: Stream, s3: Minio, *blobs: bytes) -> list[str]:
+    events = [stored_submission(s3, stream.bucket, blob) for blob in blobs]
+    await publish(
+        stream.bootstrap_servers,
+        stream.submitted,
+        [(e.image_id.encode(), e.model_dump_json().encode()) for e in events],
+    )
+    return [e.image_id for e in events]
+
+
+def verdicts_by_id(messages: list[tuple[bytes | None, bytes]]) -> dict[str, VerdictEvent]:
+    return {
+        event.image_id: event
+        for event in (VerdictEvent.model_validate_json(value) for _key, value in messages)
+    }
+
+
+def keys(s3: Minio, bucket: str, prefix: str) -> list[str]:
+    return [o.object_name or "" for o in s3.list_objects(bucket, prefix=prefix, recursive=True)]
+
+
+async def test_corrupt_objects_get_error_verdicts_and_the_consumer_keeps_going(
+    stream: Stream, s3_client: Minio
+) -> None:
+    truncated = good_photo()[:2000]
+    async with running(stream) as registry:
+        ids = await submit(stream, s3_client, truncated, b"not an image at all", good_photo())
+        found = verdicts_by_id(
+            await read_topic(stream.bootstrap_servers, stream.verdicts, expect=3, timeout_s=60)
+        )
+    assert set(found) == set(ids)
+    assert [found[i].verdict.verdict for i in ids[:2]] == [Outcome.ERROR, Outcome.ERROR]
+    assert found[ids[2]].verdict.verdict is not Outcome.ERROR
+    assert found[ids[0]].object.key.startswith("rejected/")
+    assert keys(s3_client, stream.bucket, "incoming/") == []
+    assert len(keys(s3_client, stream.bucket, "verdicts/")) == 3
+    scored = registry.get_sample_value(
+        "civicqc_images_scored_total", {"verdict": "error", "tenant": "default"}
+    )
+    assert scored == 2
+    assert registry.get_sample_value("civicqc_end_to_end_latency_seconds_count") == 3
+    assert registry.get_sample_value("civicqc_worker_pool_workers") == 1
+
+
+async def test_unusable_events_go_to_the_dead_letter_topic(
+    stream: Stream, s3_client: Minio
+) -> None:
+    orphan = stored_submission(s3_client, stream.bucket, good_photo())
+    s3_client.remove_object(stream.bucket, orphan.object.key)
+    async with running(stream) as registry:
+        await publish(
+            stream.bootstrap_servers,
+            stream.submitted,
+            [(b"x", b"{not json"), (orphan.image_id.encode(), orphan.model_dump_json().encode())],
+        )
+        (good,) = await submit(stream, s3_client, good_photo())
+        letters = await read_topic(stream.bootstrap_servers, stream.dlq, expect=2, timeout_s=60)
+        found = await read_topic(stream.bootstrap_servers, stream.verdicts, expect=1, timeout_s=30)
+    reasons = {DeadLetter.model_validate_json(value).reason.value for _k, value in letters}
+    assert reasons == {"invalid_event", "object_missing"}
+    assert list(verdicts_by_id(found)) == [good]
+    assert (
+        registry.get_sample_value("civicqc_dlq_messages_total", {"reason": "object_missing"}) == 1
+    )
+
+
+async def test_object_store_outage_is_retried_then_dead_lettered(
+    stream: Stream, s3_client: Minio, unused_tcp_port: int
+) -> None:
+    (image_id,) = await submit(stream, s3_client, good_photo())
+    async with running(stream, S3_ENDPOINT=f"127.0.0.1:{unused_tcp_port}", MAX_RETRIES="2") as reg:
+        letters = await read_topic(stream.bootstrap_servers, stream.dlq, expect=1, timeout_s=60)
+    (letter,) = [DeadLetter.model_validate_json(value) for _k, value in letters]
+    assert (letter.image_id, letter.reason.value, letter.attempts) == (
+        image_id,
+        "storage_unavailable",
+        3,
+    )
+    assert json.loads(letter.payload)["image_id"] == image_id
+    assert reg.get_sample_value("civicqc_retries_total", {"operation": "fetch_verdict"}) == 2
+
+
+async def test_a_redelivered_event_republishes_the_stored_verdict_byte_for_byte(
+    stream: Stream, s3_client: Minio
+) -> None:
+    async with running(stream):
+        (image_id,) = await submit(stream, s3_client, good_photo())
+        (first,) = await read_topic(
+            stream.bootstrap_servers, stream.verdicts, expect=1, timeout_s=60
+        )
+    # Replay the event as a crash before the commit would: the object is filed already.
+    event = stored_submission(s3_client, stream.bucket, good_photo(), image_id=image_id)
+    s3_client.remove_object(stream.bucket, event.object.key)
+    async with running(stream):
+        await publish(
+            stream.bootstrap_servers,
+            stream.submitted,
+            [(image_id.encode(), event.model_dump_json().encode())],
+        )
+        both = await read_topic(stream.bootstrap_servers, stream.verdicts, expect=2, timeout_s=60)
+    assert [value for _k, value in both] == [first[1], first[1]]
+    stored = s3_client.get_object(stream.bucket, f"verdicts/{image_id}.json").read()
+    assert stored == first[1]
