@@ -14,7 +14,15 @@ import sys
 from collections.abc import Sequence
 
 #: Modules under ``civicqc.commands`` that expose ``register(subparsers)``.
-COMMAND_MODULES: tuple[str, ...] = ("score", "schemas", "stack", "verdicts", "models", "keys")
+COMMAND_MODULES: tuple[str, ...] = (
+    "score",
+    "schemas",
+    "stack",
+    "verdicts",
+    "models",
+    "keys",
+    "retention",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

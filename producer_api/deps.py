@@ -6,14 +6,19 @@ Everything long-lived is built in :func:`producer_api.main.lifespan` and kept on
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from civicqc.apikeys import KeyRole
 from core.rules import Rules
+from producer_api.errors import ApiError
 from producer_api.idempotency import checked_key
 from producer_api.metrics import ApiMetrics
 from producer_api.publisher import Publisher
+from producer_api.security import ANONYMOUS, KeyRing, Principal, RateLimiter
 from producer_api.settings import Settings
 from producer_api.storage import ObjectStore
 from producer_api.submissions import METADATA_FIELDS, Submitter
@@ -77,6 +82,60 @@ def _header_metadata(request: Request) -> dict[str, str]:
     return values
 
 
+_API_KEY = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="An API key from `civicqc keys add`."
+)
+_BEARER = HTTPBearer(auto_error=False, description="The same API key as a bearer token.")
+_UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer realm="civicqc"'}
+
+
+def _principal(
+    request: Request,
+    api_key: Annotated[str | None, Depends(_API_KEY)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> Principal:
+    """401 without a known key, 429 once its bucket is empty (per replica)."""
+    settings: Settings = request.app.state.settings
+    if not settings.auth_enabled:
+        return ANONYMOUS
+    presented = api_key or (bearer.credentials if bearer is not None else None)
+    if not presented:
+        raise ApiError(401, "missing_api_key", "send an API key in X-API-Key", _UNAUTHENTICATED)
+    keyring: KeyRing = request.app.state.keyring
+    record = keyring.lookup(presented.strip())
+    if record is None:
+        raise ApiError(401, "invalid_api_key", "unknown or revoked API key", _UNAUTHENTICATED)
+    principal = Principal.of(record)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait_s = limiter.wait_s(
+        principal.key_id,
+        principal.rate_per_s or settings.rate_limit_per_s,
+        principal.burst or settings.rate_limit_burst,
+    )
+    if wait_s > 0:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"rate limit of key {principal.key_id} reached; retry later",
+            {"Retry-After": str(max(1, math.ceil(wait_s)))},
+        )
+    return principal
+
+
+def _tenant_key(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    """Any key but a public (page-embedded) one."""
+    if principal.role is KeyRole.PUBLIC:
+        raise ApiError(403, "forbidden", "a public upload key may only upload and poll status")
+    return principal
+
+
+def _operator(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    """Keys that act for every tenant."""
+    if principal.role is not KeyRole.OPERATOR:
+        raise ApiError(403, "forbidden", "this needs an operator key (tenant '*')")
+    return principal
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[ObjectStore, Depends(_store)]
 PublisherDep = Annotated[Publisher, Depends(_publisher)]
@@ -86,3 +145,12 @@ RulebookDep = Annotated[dict[str, Rules], Depends(_rulebook)]
 FollowerDep = Annotated[VerdictFollower, Depends(_follower)]
 IdempotencyKeyDep = Annotated[str | None, Depends(_idempotency_key)]
 HeaderMetadataDep = Annotated[dict[str, str], Depends(_header_metadata)]
+#: Any valid key (public page keys included), rate limited; 401/429 otherwise.
+PrincipalDep = Annotated[Principal, Depends(_principal)]
+#: A tenant or operator key; public keys get 403.
+TenantKeyDep = Annotated[Principal, Depends(_tenant_key)]
+#: An operator key (tenant ``*``); others get 403.
+OperatorDep = Annotated[Principal, Depends(_operator)]
+#: For ``include_router(..., dependencies=[AUTHENTICATED])``: the same check as PrincipalDep
+#: (FastAPI runs it once per request even when a route also asks for PrincipalDep).
+AUTHENTICATED = Depends(_principal)

@@ -12,12 +12,15 @@ from producer_api.schemas import ErrorBody
 
 _DEFAULT_CODES = {
     400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "unprocessable",
+    429: "rate_limited",
     503: "unavailable",
 }
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
 from pythonjsonlogger.json import JsonFormatter
 
@@ -24,6 +25,8 @@ from producer_api.errors import install_error_handlers
 from producer_api.metrics import ApiMetrics, RequestMetricsMiddleware
 from producer_api.publisher import Publisher
 from producer_api.routes import api_router
+from producer_api.routes.pages import STATIC_DIR
+from producer_api.security import install_security
 from producer_api.settings import Settings
 from producer_api.storage import ObjectStore
 from producer_api.submissions import Submitter
@@ -121,7 +124,9 @@ def create_app(
     app.state.metrics = metrics
     app.include_router(api_router)
     app.mount("/metrics", make_asgi_app(registry=registry))
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
+    install_security(app, settings)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics, routes_of=app)
     return app
 

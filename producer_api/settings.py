@@ -6,6 +6,8 @@ typed, with the name an operator sets.
 
 from __future__ import annotations
 
+import ipaddress
+from pathlib import Path
 from typing import Self
 
 from minio.helpers import MIN_PART_SIZE
@@ -65,6 +67,52 @@ class Settings(CommonSettings):
         default=1.0, gt=0, description="How long a publish may wait before the upload gets 503."
     )
     readiness_timeout_s: float = Field(default=0.8, gt=0, le=5)
+
+    # -- security (producer_api/security.py, docs/SECURITY.md) -------------------------
+    auth_enabled: bool = Field(
+        default=True,
+        description="Require an API key (X-API-Key or Authorization: Bearer). Turn off only "
+        "for local development.",
+    )
+    api_keys_file: Path | None = Field(
+        default=None,
+        description="Keys file written by `civicqc keys`; re-read on change. Unset with auth "
+        "on: every request gets 401.",
+    )
+    api_keys_reload_s: float = Field(
+        default=1.0, gt=0, description="How often the keys file is checked for changes."
+    )
+    rate_limit_per_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Requests per second per key and replica (keys may override).",
+    )
+    rate_limit_burst: int = Field(default=30, ge=1, description="Token bucket size per key.")
+    cors_allow_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins of upload pages allowed to call the API, JSON list, e.g. "
+        '["https://report.springfield.example"]. Empty: no CORS headers.',
+    )
+    metrics_allow_networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = Field(
+        default_factory=lambda: [
+            ipaddress.ip_network(net)
+            for net in ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+        ],
+        description="Client networks that may read /metrics without an operator key.",
+    )
+    content_security_policy: str = Field(
+        default="default-src 'self'; img-src 'self' blob: data:; style-src 'self'; "
+        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'self'",
+        description="CSP of HTML answers (the upload page); JSON answers get default-src 'none'.",
+    )
+    legacy_validate_wait_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=60,
+        description="How long POST /api/validate (the reference system's synchronous "
+        "endpoint) waits for the verdict before answering 202 with the status URL.",
+    )
 
     @model_validator(mode="after")
     def _reject_hanging_timeouts(self) -> Self:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -112,9 +112,13 @@ class Submitter:
         body: ImageBody,
         header_metadata: Mapping[str, str],
         idempotency_key: str | None,
+        *,
+        may_act_for: Callable[[str], bool] = lambda _tenant: True,
     ) -> Accepted:
-        # Reject bad header metadata before a byte of the body is read.
+        # Reject bad header metadata, or a tenant the key may not upload for, before a
+        # byte of the body is read.
         first_tenant = metadata_from(header_metadata).tenant
+        _check_tenant(may_act_for, first_tenant)
         if idempotency_key is not None:
             replay = await self._replay(first_tenant, idempotency_key)
             if replay is not None:
@@ -122,7 +126,9 @@ class Submitter:
         if self._slots.locked():
             raise ApiError(503, "busy", "too many uploads in progress; retry shortly", _RETRY_AFTER)
         async with self._slots:
-            return await self._submit(body, header_metadata, idempotency_key, first_tenant)
+            return await self._submit(
+                body, header_metadata, idempotency_key, first_tenant, may_act_for
+            )
 
     async def _submit(
         self,
@@ -130,6 +136,7 @@ class Submitter:
         header_metadata: Mapping[str, str],
         idempotency_key: str | None,
         first_tenant: str,
+        may_act_for: Callable[[str], bool],
     ) -> Accepted:
         chunks = body.chunks()
         try:
@@ -150,6 +157,7 @@ class Submitter:
         # The object exists from here on: every failure below must remove it.
         try:
             metadata = metadata_from({**header_metadata, **body.fields})
+            _check_tenant(may_act_for, metadata.tenant)  # a form field may name another
             if idempotency_key is not None and metadata.tenant != first_tenant:
                 replay = await self._replay(metadata.tenant, idempotency_key)
                 if replay is not None:
@@ -286,6 +294,13 @@ class Submitter:
         except StorageUnavailable as exc:
             self._metrics.record_failure("cleanup")
             logger.error("could not delete idempotency record: %s", exc)
+
+
+def _check_tenant(may_act_for: Callable[[str], bool], tenant: str) -> None:
+    if not may_act_for(tenant):
+        raise ApiError(
+            403, "tenant_forbidden", f"this API key may not upload for tenant {tenant!r}"
+        )
 
 
 async def _read_head(chunks: AsyncIterator[bytes]) -> bytes:

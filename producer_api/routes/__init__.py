@@ -2,10 +2,13 @@
 
 from fastapi import APIRouter
 
-from producer_api.routes import health, images, rules, summary
+from producer_api.deps import AUTHENTICATED
+from producer_api.routes import health, images, legacy, pages, rules, summary
 
 api_router = APIRouter()
 api_router.include_router(images.router)
 api_router.include_router(summary.router)
 api_router.include_router(rules.router)
 api_router.include_router(health.router)
+api_router.include_router(legacy.router, dependencies=[AUTHENTICATED])
+api_router.include_router(pages.router)

@@ -8,11 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import ValidationError
 
+from civicqc.apikeys import ALL_TENANTS
 from core.events import VerdictEvent
 from core.schema import Outcome
 from producer_api.deps import (
     HeaderMetadataDep,
     IdempotencyKeyDep,
+    PrincipalDep,
     SettingsDep,
     StoreDep,
     SubmitterDep,
@@ -64,13 +66,17 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         408: "The client stopped sending.",
         413: "Over MAX_CONTENT_LENGTH.",
         415: "Not an image (sniffed from the bytes) or not a supported request type.",
+        401: "Missing or unknown API key.",
+        403: "The key may not upload for that tenant.",
         422: "Invalid metadata or form.",
+        429: "The key's rate limit is reached; see Retry-After.",
         503: "Object storage or Kafka unavailable: nothing was accepted; retry.",
     }.items()
 }
 
 
-def _status_url(request: Request, settings: Settings, image_id: str) -> str:
+def image_status_url(request: Request, settings: Settings, image_id: str) -> str:
+    """Where a client polls for ``image_id``'s verdict (also used by the legacy routes)."""
     if settings.public_base_url is not None:
         return f"{str(settings.public_base_url).rstrip('/')}/v1/images/{image_id}"
     return str(request.url_for("get_image", image_id=image_id))
@@ -91,6 +97,7 @@ async def submit_image(
     submitter: SubmitterDep,
     idempotency_key: IdempotencyKeyDep,
     header_metadata: HeaderMetadataDep,
+    principal: PrincipalDep,
 ) -> ImageAccepted:
     """202 only once the photo is stored and announced on Kafka; scoring happens later.
 
@@ -101,9 +108,13 @@ async def submit_image(
         max_bytes=settings.max_content_length,
         idle_timeout_s=settings.upload_idle_timeout_s,
     )
-    accepted = await submitter.submit(body, header_metadata, idempotency_key)
+    if principal.tenant != ALL_TENANTS:  # a tenant's key uploads for its tenant by default
+        header_metadata.setdefault("tenant", principal.tenant)
+    accepted = await submitter.submit(
+        body, header_metadata, idempotency_key, may_act_for=principal.may_act_for
+    )
     event = accepted.event
-    status_url = _status_url(request, settings, event.image_id)
+    status_url = image_status_url(request, settings, event.image_id)
     response.headers["Location"] = status_url
     if accepted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -123,17 +134,25 @@ async def submit_image(
     name="get_image",
     response_model=ImageStatus,
     responses={
+        401: {"model": ErrorBody, "description": "Missing or unknown API key."},
+        403: {"model": ErrorBody, "description": "The image belongs to another tenant."},
         404: {"model": ErrorBody, "description": "No such image."},
+        429: {"model": ErrorBody, "description": "Rate limited; see Retry-After."},
         503: {"model": ErrorBody, "description": "Object storage unavailable."},
     },
 )
 async def get_image(
     image_id: Annotated[uuid.UUID, Path(description="The id POST returned (a UUIDv7).")],
     store: StoreDep,
+    principal: PrincipalDep,
 ) -> ImageStatus:
-    """The verdict once a consumer stored it; otherwise pending while the photo exists."""
+    """The verdict once a consumer stored it; otherwise pending while the photo exists.
+
+    403 when the verdict's tenant is not the key's. A pending image's tenant is not
+    known yet, so its (contentless) pending status is shown to any key.
+    """
     try:
-        return await _image_status(store, image_id)
+        status = await _image_status(store, image_id)
     except StorageUnavailable as exc:
         raise ApiError(
             503,
@@ -141,6 +160,9 @@ async def get_image(
             f"cannot read the status now: {exc}",
             {"Retry-After": "1"},
         ) from exc
+    if status.verdict is not None and not principal.may_act_for(status.verdict.metadata.tenant):
+        raise ApiError(403, "forbidden", "this key may not read images of that tenant")
+    return status
 
 
 async def _image_status(store: ObjectStore, image_id: uuid.UUID) -> ImageStatus:

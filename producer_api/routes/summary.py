@@ -6,7 +6,7 @@ import time
 
 from fastapi import APIRouter
 
-from producer_api.deps import FollowerDep
+from producer_api.deps import FollowerDep, OperatorDep
 from producer_api.errors import ApiError
 from producer_api.schemas import ErrorBody, Summary
 from producer_api.tally import DAY_S, HOUR_S
@@ -17,9 +17,14 @@ router = APIRouter(prefix="/v1", tags=["summary"])
 @router.get(
     "/summary",
     response_model=Summary,
-    responses={503: {"model": ErrorBody, "description": "The verdict topic was never read yet."}},
+    responses={
+        401: {"model": ErrorBody, "description": "Missing or unknown API key."},
+        403: {"model": ErrorBody, "description": "Needs an operator key (counts of all tenants)."},
+        429: {"model": ErrorBody, "description": "Rate limited; see Retry-After."},
+        503: {"model": ErrorBody, "description": "The verdict topic was never read yet."},
+    },
 )
-async def get_summary(follower: FollowerDep) -> Summary:
+async def get_summary(follower: FollowerDep, _operator: OperatorDep) -> Summary:
     """Counts and acceptance rate for the last hour and day, overall and per tenant.
 
     Pure in-memory reads (``async``, no I/O); ``complete`` is false while this replica

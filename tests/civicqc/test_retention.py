@@ -1,0 +1,55 @@
+"""civicqc/retention.py: lifecycle rules per prefix, applied to the real object store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from minio import Minio
+
+from civicqc.cli import main as cli_main
+from civicqc.retention import RetentionPolicy, apply_retention, expirations, lifecycle_config
+from tests.fixtures.services import S3Service
+
+
+def test_one_expiration_per_kept_prefix_plus_multipart_cleanup() -> None:
+    config = lifecycle_config(RetentionPolicy(accepted_days=None))
+    assert expirations(config) == {
+        "incoming/": 7,
+        "rejected/": 30,
+        "verdicts/": 180,
+        "idempotency/": 2,
+    }
+    assert any(rule.abort_incomplete_multipart_upload is not None for rule in config.rules)
+
+
+@pytest.mark.integration
+def test_the_store_keeps_the_rules_it_was_given(
+    s3_client: Minio, make_bucket: Callable[[], str]
+) -> None:
+    bucket = make_bucket()
+    policy = RetentionPolicy(rejected_days=14)
+    current = apply_retention(s3_client, bucket, policy)
+    assert expirations(current) == expirations(lifecycle_config(policy))
+
+
+@pytest.mark.integration
+def test_retention_command_applies_and_shows(
+    s3_service: S3Service,
+    make_bucket: Callable[[], str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in {
+        "S3_ENDPOINT": s3_service.endpoint,
+        "S3_ACCESS_KEY": s3_service.access_key,
+        "S3_SECRET_KEY": s3_service.secret_key,
+        "S3_BUCKET": make_bucket(),
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert cli_main(["retention", "apply", "--accepted-days", "90", "--verdicts-days", "0"]) == 0
+    capsys.readouterr()
+    assert cli_main(["retention", "show"]) == 0
+    shown = capsys.readouterr().out
+    assert "accepted/\t90 days" in shown
+    assert "verdicts/" not in shown
