@@ -46,9 +46,14 @@ def _unavailable(message: str) -> NoReturn:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    """One chromium with a fresh profile and a phone viewport, for the whole session."""
+    """One chromium with a fresh profile and a phone viewport, per test module.
+
+    Module scope, not session: Playwright's sync API keeps an event loop running in
+    the main thread while it is open, which would break every later test that calls
+    ``asyncio.run``.
+    """
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} missing: apt-get install -y chromium")
     with sync_playwright() as playwright:
