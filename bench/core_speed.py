@@ -47,13 +47,18 @@ def _median_ms(fn: Callable[[bytes], object], photos: list[bytes], repeat: int) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--photos", type=int, default=len(SOURCES))
     args = parser.parse_args()
     rules = builtin_profile("default")
     names = SOURCES[: args.photos]
-    photos = [phone_jpeg(name, seed=i) for i, name in enumerate(tqdm(names, desc="making 12 MP photos", unit="photo"))]
+    photos = [
+        phone_jpeg(name, seed=i)
+        for i, name in enumerate(tqdm(names, desc="making 12 MP photos", unit="photo"))
+    ]
     megapixels = 12.0
     mean_mb = statistics.mean(len(p) for p in photos) / 1e6
     for data in photos:  # warm caches and lazy imports
@@ -63,9 +68,13 @@ def main() -> None:
     ours = _median_ms(lambda d: score(d, rules), photos, args.repeat)
     reference = _median_ms(reference_cost, photos, max(1, args.repeat // 2))
 
-    print(f"photos: {len(photos)} x 4000x3000 JPEG q90, mean {mean_mb:.2f} MB; one core (pid {os.getpid()})")
+    print(
+        f"photos: {len(photos)} x 4000x3000 JPEG q90, mean {mean_mb:.2f} MB; one core (pid {os.getpid()})"
+    )
     print(f"floor (DCT-scaled grey decode)  {floor:7.1f} ms/image")
-    print(f"ours  (core.score, default)     {ours:7.1f} ms/image  = {1000 / ours:5.1f} images/s/core  = {ours / megapixels:5.2f} ms/MP")
+    print(
+        f"ours  (core.score, default)     {ours:7.1f} ms/image  = {1000 / ours:5.1f} images/s/core  = {ours / megapixels:5.2f} ms/MP"
+    )
     print(f"reference work pattern          {reference:7.1f} ms/image")
     print(f"ratio ours / floor              {ours / floor:7.2f}   (target <= 1.5)")
     print(f"speed-up reference / ours       {reference / ours:7.1f}x  (target > 15x)")

@@ -18,7 +18,9 @@ SOURCES = ("astronaut", "coffee", "chelsea", "rocket")
 
 def phone_jpeg(name: str, width: int = 4000, height: int = 3000, *, seed: int = 0) -> bytes:
     base = getattr(skdata, name)()[..., :3]
-    big = np.asarray(Image.fromarray(base).resize((width, height), Image.Resampling.BICUBIC), dtype=np.float32)
+    big = np.asarray(
+        Image.fromarray(base).resize((width, height), Image.Resampling.BICUBIC), dtype=np.float32
+    )
     rng = np.random.default_rng(seed)
     big += rng.normal(0.0, 6.0, size=big.shape).astype(np.float32)
     buffer = io.BytesIO()

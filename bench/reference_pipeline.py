@@ -12,21 +12,29 @@ import io
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
+
+
+def _decode(buffer: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError("not a decodable image")
+    return np.asarray(image, dtype=np.uint8)
 
 
 def reference_cost(data: bytes) -> float:
     buffer = np.frombuffer(data, dtype=np.uint8)
     # 1. blur: decode, grey, float64 Laplacian variance
-    grey = cv2.cvtColor(cv2.imdecode(buffer, cv2.IMREAD_COLOR), cv2.COLOR_BGR2GRAY)
+    grey = cv2.cvtColor(_decode(buffer), cv2.COLOR_BGR2GRAY)
     total = float(cv2.Laplacian(grey, cv2.CV_64F).var())
     # 2. brightness: decode again, grey mean and histogram
-    grey = cv2.cvtColor(cv2.imdecode(buffer, cv2.IMREAD_COLOR), cv2.COLOR_BGR2GRAY)
+    grey = cv2.cvtColor(_decode(buffer), cv2.COLOR_BGR2GRAY)
     total += float(np.mean(grey)) + float(cv2.calcHist([grey], [0], None, [256], [0, 256]).sum())
     # 3. resolution: decode again for the shape
-    total += float(cv2.imdecode(buffer, cv2.IMREAD_COLOR).shape[0])
+    total += float(_decode(buffer).shape[0])
     # 4. exposure: decode again, grey + HSV, histogram
-    colour = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    colour = _decode(buffer)
     grey = cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
     hsv = cv2.cvtColor(colour, cv2.COLOR_BGR2HSV)
     total += float(cv2.calcHist([grey], [0], None, [256], [0, 256]).sum()) + float(hsv[0, 0, 0])

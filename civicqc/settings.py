@@ -40,13 +40,16 @@ class CommonSettings(BaseSettings):
         default=None, description="Folder of extra *.toml profiles, one per municipality."
     )
     tenant_profiles: dict[str, str] = Field(
-        default_factory=dict, description='JSON object tenant -> profile name, e.g. {"springfield": "strict"}.'
+        default_factory=dict,
+        description='JSON object tenant -> profile name, e.g. {"springfield": "strict"}.',
     )
 
     log_level: str = "INFO"
 
 
-def load_rulebook(settings: CommonSettings, env: Mapping[str, str] | None = None) -> dict[str, Rules]:
+def load_rulebook(
+    settings: CommonSettings, env: Mapping[str, str] | None = None
+) -> dict[str, Rules]:
     """All profiles by name: built-ins plus ``RULE_PROFILES_DIR``, with the reference env overrides.
 
     The reference system's variables (``BLUR_THRESHOLD`` ...) apply to every profile,

@@ -33,9 +33,7 @@ class CheckRule(_Rule):
 
 
 class BlurRule(CheckRule):
-    threshold: float = Field(
-        gt=0, description="Minimum sharpness, in the unit of ``measure``."
-    )
+    threshold: float = Field(gt=0, description="Minimum sharpness, in the unit of ``measure``.")
     measure: Literal["laplacian_variance", "edge_slope"] = Field(
         default="laplacian_variance",
         description="laplacian_variance: the reference system's variance of the Laplacian "

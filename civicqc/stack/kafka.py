@@ -119,7 +119,13 @@ def prepare(ctx: StackContext) -> None:
     ctx.layout.logs(NAME).mkdir(parents=True, exist_ok=True)
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
     argv = _java_argv(
-        ctx, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config), heap="256m"
+        ctx,
+        "kafka.tools.StorageTool",
+        "format",
+        f"--cluster-id={cluster_id}",
+        "-c",
+        str(config),
+        heap="256m",
     )
     result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
     if result.returncode != 0:
