@@ -6,4 +6,4 @@ import os
 # start, run without them unless a test turns auth on (tests/producer_api/test_security.py).
 os.environ.setdefault("AUTH_ENABLED", "false")
 
-pytest_plugins = ["tests.fixtures.services"]
+pytest_plugins = ["tests.fixtures.services", "tests.fixtures.pipeline"]

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from civicqc.stack.app import API_KEY_ENV
 from civicqc.stack.context import repo_root
 from civicqc.stack.install import InstallError, ensure_all
 from civicqc.stack.local_stack import DEFAULT_PORTS, LocalStack
@@ -39,7 +40,11 @@ def _ports(values: list[str]) -> dict[str, int]:
 
 
 def _stack(args: argparse.Namespace) -> LocalStack:
-    return LocalStack(_stack_dir(args), ports=_ports(getattr(args, "port", None) or []))
+    return LocalStack(
+        _stack_dir(args),
+        ports=_ports(getattr(args, "port", None) or []),
+        default_ports=not getattr(args, "free_ports", False),
+    )
 
 
 def _say(message: str) -> None:
@@ -74,7 +79,19 @@ def _up(args: argparse.Namespace) -> int:
     for key in ("KAFKA_BOOTSTRAP_SERVERS", "S3_ENDPOINT", "PROMETHEUS_URL", "API_URL"):
         if key in env:
             _say(f"  {key}={env[key]}")
+    if "API_URL" in env and API_KEY_ENV in env:
+        _say(_try_it(stack.layout.env_file))
     return 0
+
+
+def _try_it(env_file: Path) -> str:
+    """A ready-to-run upload and status check against the stack's API."""
+    return f"""
+try it (the operator key is {API_KEY_ENV} in {env_file.name}):
+  set -a; . {env_file}; set +a
+  curl -sS -H "X-API-Key: ${API_KEY_ENV}" -F image=@photo.jpg "$API_URL/v1/images"
+  curl -sS -H "X-API-Key: ${API_KEY_ENV}" "$API_URL/v1/images/<id from the answer>"
+"""
 
 
 def _down(args: argparse.Namespace) -> int:
@@ -135,29 +152,50 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "stack", help="run Kafka, S3 and Prometheus locally (no Docker needed)"
     )
-    parser.add_argument("--dir", help="stack folder (default: .stack/ in the checkout)")
+    dir_help = "stack folder (default: .stack/ in the checkout, or CIVICQC_STACK_DIR)"
+    parser.add_argument("--dir", help=dir_help)
     commands = parser.add_subparsers(dest="stack_command", required=True, metavar="ACTION")
+    # Also after the action (``civicqc stack up --dir PATH``); SUPPRESS keeps a --dir
+    # given before the action when none follows it.
+    folder = argparse.ArgumentParser(add_help=False)
+    folder.add_argument("--dir", default=argparse.SUPPRESS, help=dir_help)
 
-    install = commands.add_parser("install", help="install Kafka jars, SeaweedFS, Prometheus")
+    install = commands.add_parser(
+        "install", parents=[folder], help="install Kafka jars, SeaweedFS, Prometheus"
+    )
     install.set_defaults(handler=_install)
 
-    up = commands.add_parser("up", help="install if needed, start everything, print URLs")
+    up = commands.add_parser(
+        "up", parents=[folder], help="install if needed, start everything, print URLs"
+    )
     up.add_argument(
         "--port",
         action="append",
         metavar="NAME=PORT",
         help=f"override a port (repeatable); names: {', '.join(DEFAULT_PORTS)}",
     )
+    up.add_argument(
+        "--free-ports",
+        action="store_true",
+        help="every port not given with --port is a free ephemeral one instead of its "
+        "default (remembered in stack.json, so status and down find them)",
+    )
     up.set_defaults(handler=_up)
 
-    down = commands.add_parser("down", help="stop every process this stack started")
+    down = commands.add_parser(
+        "down", parents=[folder], help="stop every process this stack started"
+    )
     down.set_defaults(handler=_down)
 
-    status = commands.add_parser("status", help="health of each service (exit 3 if not all up)")
+    status = commands.add_parser(
+        "status", parents=[folder], help="health of each service (exit 3 if not all up)"
+    )
     status.add_argument("--json", action="store_true", help="print settings and state as JSON")
     status.set_defaults(handler=_status)
 
-    logs = commands.add_parser("logs", help="tail the logs of one or all services")
+    logs = commands.add_parser(
+        "logs", parents=[folder], help="tail the logs of one or all services"
+    )
     logs.add_argument("service", nargs="?", help="kafka, object_store, prometheus, ...")
     logs.add_argument("-n", "--lines", type=int, default=50)
     logs.set_defaults(handler=_logs)

@@ -10,18 +10,19 @@ Modules:
 - :mod:`.install`: idempotent installs (Maven jars, the SeaweedFS wheel, apt);
 - :mod:`.context`: folders, ports, settings names, :class:`ServiceDefinition`;
 - :mod:`.kafka`, :mod:`.object_store`, :mod:`.prometheus`: one service each;
-- :mod:`.app`: the ingest API and consumer replicas as services (not wired yet);
+- :mod:`.app`: the ingest API (with the stack's operator key) and consumer replicas;
 - :mod:`.local_stack`: starts a list of services in order, stops them in reverse.
 
 Extension point: a service is a :class:`~civicqc.stack.context.ServiceDefinition`,
 a name plus a function from :class:`~civicqc.stack.context.StackContext` to a
 :class:`~civicqc.stack.process.ProcessSpec`. Services start in list order and each
-sees the settings published by those before it in ``ctx.env``. To run the API and
-two consumers with the stack, add them to ``default_services`` in
-:mod:`.local_stack`::
+sees the settings published by those before it in ``ctx.env``. ``default_services``
+in :mod:`.local_stack` lists what ``civicqc stack up`` runs::
 
     return [kafka.service(), object_store.service(), prometheus.service(),
             app.api_service(), *app.consumer_services(2)]
 
-A service with ``scrape_targets`` is registered with Prometheus when it starts.
+A service with ``scrape_targets`` is registered with Prometheus when it starts, under
+its ``scrape_job`` (``civicqc-api``, ``civicqc-consumer``: the jobs the rules and
+dashboards use).
 """

@@ -118,7 +118,9 @@ class ServiceDefinition:
     - ``prepare`` runs once before each start (format storage, write config);
     - ``after_start`` runs once it is healthy (create topics, buckets);
     - ``env`` returns the settings it publishes (into ``stack.env`` and ``ctx.env``);
-    - ``scrape_targets`` are its Prometheus ``/metrics`` endpoints, as ``host:port``.
+    - ``scrape_targets`` are its Prometheus ``/metrics`` endpoints, as ``host:port``,
+      scraped under the job label ``scrape_job`` (default: its name; the dashboards and
+      rules expect ``civicqc-api`` and ``civicqc-consumer``).
     """
 
     name: str
@@ -130,3 +132,4 @@ class ServiceDefinition:
     prepare: Callable[[StackContext], None] | None = None
     after_start: Callable[[StackContext], None] | None = None
     scrape_targets: Callable[[StackContext], Iterable[str]] = lambda _ctx: ()
+    scrape_job: str | None = None

@@ -131,7 +131,12 @@ class LocalStack:
         self.ctx.env.update(definition.env(self.ctx))
         targets = list(definition.scrape_targets(self.ctx))
         if targets:
-            prometheus.register_target(prometheus.targets_dir(self.ctx), name, targets)
+            prometheus.register_target(
+                prometheus.targets_dir(self.ctx),
+                definition.scrape_job or name,
+                targets,
+                file_name=name,
+            )
         say(f"{name}: healthy in {took:.1f}s (pid {proc.record.pid if proc.record else '?'})")
         return took
 
@@ -148,12 +153,18 @@ class LocalStack:
     def up(self, say: Callable[[str], None] = print) -> dict[str, float]:
         """Start every service not yet running, in order; write ``stack.env``."""
         self.layout.root.mkdir(parents=True, exist_ok=True)
-        self._state_file.write_text(json.dumps({"ports": self.ctx.ports}, indent=2), "utf-8")
+        self._save_ports()
         timings: dict[str, float] = {}
         for definition in self.services:
             timings[definition.name] = self.start_service(definition.name, say)
+            # Ports picked while starting (a consumer's metrics port) must be found
+            # again by ``status`` and ``down``, which are other processes.
+            self._save_ports()
         self.write_env_file()
         return timings
+
+    def _save_ports(self) -> None:
+        self._state_file.write_text(json.dumps({"ports": self.ctx.ports}, indent=2), "utf-8")
 
     def down(self, say: Callable[[str], None] = print) -> list[str]:
         """Stop, in reverse order, every service this stack folder started."""

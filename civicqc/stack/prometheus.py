@@ -1,5 +1,9 @@
 """Prometheus from Debian's package, scraping whatever registers a target file.
 
+It loads the project's recording and alerting rules (``deploy/prometheus/rules``,
+the files compose and Kubernetes use), so recording rules run on the stack's live
+metrics and the dashboards that read them show data.
+
 Targets are file-based service discovery (``<config>/prometheus/targets/<job>.json``):
 :func:`register_target` drops a file and Prometheus picks it up within seconds, no
 restart, which is how the API and consumer replicas will join a running stack and
@@ -17,7 +21,13 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from civicqc.stack.context import LOOPBACK, ServiceDefinition, StackContext, deploy_dir
+from civicqc.stack.context import (
+    LOOPBACK,
+    ServiceDefinition,
+    StackContext,
+    deploy_dir,
+    repo_root,
+)
 from civicqc.stack.install import prometheus_binary
 from civicqc.stack.process import ProcessSpec
 
@@ -34,20 +44,34 @@ def targets_dir(ctx: StackContext) -> Path:
 
 
 def register_target(
-    directory: Path, job: str, targets: Iterable[str], metrics_path: str = "/metrics"
+    directory: Path,
+    job: str,
+    targets: Iterable[str],
+    metrics_path: str = "/metrics",
+    file_name: str | None = None,
 ) -> Path:
-    """Make Prometheus scrape ``host:port`` targets under the job label ``job``."""
+    """Make Prometheus scrape ``host:port`` targets under the job label ``job``.
+
+    The target file is ``<file_name or job>.json``: replicas of one job (``consumer-1``,
+    ``consumer-2`` as ``civicqc-consumer``) each keep a file of their own.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     entry = [{"targets": list(targets), "labels": {"job": job, "__metrics_path__": metrics_path}}]
-    path = directory / f"{job}.json"
+    path = directory / f"{file_name or job}.json"
     staging = path.with_suffix(".tmp")  # not *.json: Prometheus must never read half a file
     staging.write_text(json.dumps(entry), encoding="utf-8")
     staging.replace(path)
     return path
 
 
-def unregister_target(directory: Path, job: str) -> None:
-    (directory / f"{job}.json").unlink(missing_ok=True)
+def unregister_target(directory: Path, file_name: str) -> None:
+    """Remove a target file written by :func:`register_target` (its ``file_name or job``)."""
+    (directory / f"{file_name}.json").unlink(missing_ok=True)
+
+
+def rules_dir() -> Path:
+    """The project's recording and alerting rules (``deploy/prometheus/rules``)."""
+    return repo_root() / "deploy" / "prometheus" / "rules"
 
 
 def _get(address: str, timeout_s: float = 2.0) -> bytes:
@@ -85,6 +109,7 @@ def prepare(ctx: StackContext) -> None:
             scrape_timeout=SCRAPE_INTERVAL,
             self_address=f"{LOOPBACK}:{ctx.port('prometheus')}",
             targets_dir=str(targets_dir(ctx)),
+            rule_files=str(rules_dir() / "*.rules.yml"),
         ),
         encoding="utf-8",
     )

@@ -7,10 +7,12 @@
    127.0.0.1 as the jobs civicqc-api / civicqc-consumer and scraped; every [core] panel must
    return data.
 3. ``test_core_panels_have_data_from_the_running_stack``: the same against the API and
-   consumers of the running stack. It needs the session fixture named PIPELINE_FIXTURE, which
-   must yield an object with ``prometheus_url`` after scoring images (accepted, rejected and
-   error verdicts, at least one tenant) with the API and consumers registered as the
-   Prometheus jobs civicqc-api and civicqc-consumer. Until that fixture exists it is skipped.
+   consumers of the running stack: the session fixture ``scraped_pipeline``
+   (tests/fixtures/pipeline.py) runs what ``civicqc stack up`` runs on free ports, uploads
+   photos for two tenants through the API until accepted, rejected and error verdicts are
+   scored, and waits until Prometheus (jobs civicqc-api and civicqc-consumer) has them.
+4. ``test_recording_rules_have_data_from_the_running_stack``: that Prometheus loads
+   deploy/prometheus/rules, and the recording rules evaluate to data on those live metrics.
 """
 
 from __future__ import annotations
@@ -24,12 +26,24 @@ from typing import Any
 
 import pytest
 
+from civicqc.stack.prometheus import query
 from tests.deploy.dashboard_queries import QueryOutcome, run_dashboard_queries
 from tests.deploy.validators import METRICS_CLASSES
+from tests.fixtures.pipeline import ScrapedPipeline
 
 pytestmark = pytest.mark.integration
 
-PIPELINE_FIXTURE = "scraped_pipeline"
+#: Recording rules (deploy/prometheus/rules) the live stack's metrics must feed.
+LIVE_RECORDING_RULES = (
+    "civicqc:images_submitted:rate5m",
+    "civicqc_tenant_verdict:images_scored:rate5m",
+    "civicqc:acceptance_ratio:rate5m",
+    "civicqc:end_to_end_latency_seconds:p99_5m",
+    "civicqc_route:api_request_duration_seconds:p99_5m",
+    "civicqc:worker_pool_saturation:ratio",
+    "civicqc_job:replicas:count",
+    "civicqc_config:acceptance_ratio:min",
+)
 
 #: A plausible value per label, for filling the services' metrics.
 LABEL_VALUES: dict[str, tuple[str, ...]] = {
@@ -146,13 +160,26 @@ def test_core_panels_have_data_from_the_services_metrics(
     assert not missing, "core panels without data:\n" + "\n".join(missing)
 
 
-def test_core_panels_have_data_from_the_running_stack(request: pytest.FixtureRequest) -> None:
-    try:
-        pipeline = request.getfixturevalue(PIPELINE_FIXTURE)
-    except pytest.FixtureLookupError:
-        pytest.skip(f"no {PIPELINE_FIXTURE!r} fixture yet (API + consumers scraped by Prometheus)")
-    url: str = pipeline.prometheus_url
+@pytest.mark.slow
+def test_core_panels_have_data_from_the_running_stack(scraped_pipeline: ScrapedPipeline) -> None:
+    url = scraped_pipeline.prometheus_url
     outcomes = run_dashboard_queries(url)
     assert not _errors(outcomes), "\n".join(_errors(outcomes))
     missing = _poll(lambda: _empty_core(run_dashboard_queries(url)), timeout_s=60)
     assert not missing, "core panels without data:\n" + "\n".join(missing)
+
+
+@pytest.mark.slow
+def test_recording_rules_have_data_from_the_running_stack(
+    scraped_pipeline: ScrapedPipeline,
+) -> None:
+    url = scraped_pipeline.prometheus_url
+
+    def without_data() -> list[str]:
+        return [rule for rule in LIVE_RECORDING_RULES if not query(url, rule)]
+
+    # The civicqc group runs every 30 s (the thresholds every minute): two rounds at most.
+    missing = _poll(without_data, timeout_s=75)
+    assert not missing, f"recording rules without data: {missing}"
+    replicas = {r["metric"]["job"]: r["value"][1] for r in query(url, "civicqc_job:replicas:count")}
+    assert replicas == {"civicqc-api": "1", "civicqc-consumer": "2"}
