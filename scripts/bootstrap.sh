@@ -2,7 +2,8 @@
 # Install everything the project needs on a fresh machine, idempotently:
 # the Python virtualenv with the package and its dev tools, Debian's chromium for
 # the browser tests, then the local services (Kafka jars, SeaweedFS, Prometheus,
-# kcat) through `civicqc stack install`. Downloads are cached under ~/.cache, so a
+# kcat) through `civicqc stack install`. CIVICQC_WITH_TORCH=1 adds the
+# ultralytics/torch extra. Downloads are cached under ~/.cache, so a
 # second run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
+# Optional: the ultralytics (torch) detection backend. PyPI's Linux torch is the CUDA
+# build, about 3 GB of wheels, so it stays out of the default install.
+if [ "${CIVICQC_WITH_TORCH:-0}" = "1" ]; then
+  .venv/bin/python -m pip install --quiet -e '.[dev,ultralytics]'
+fi
 
 # Browser tests drive Debian's chromium (never a browser downloaded by a test tool).
 if [ ! -x /usr/bin/chromium ]; then
