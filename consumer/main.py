@@ -7,17 +7,29 @@ are committed only after the verdict is published, and only up to the contiguous
 finished prefix of each partition: delivery is at least once, and a duplicate verdict
 is byte-identical to the first one (same image id, same payload).
 
-Object-store failures and dead workers are retried with backoff, then the event goes
-to the dead-letter topic so its partition keeps moving. Kafka publish failures are
-retried until Kafka answers: the dead-letter topic lives on the same cluster, so
-dead-lettering there would not help.
+When the profile runs the privacy check and the verdict says ``redaction_required``,
+the worker also renders a redacted copy, stored next to the filed original as
+``{accepted,rejected}/yyyy/mm/dd/{id}.redacted.jpg`` before the verdict (which
+references it) is stored.
+
+Failures are sorted by whether waiting can fix them. An object store that does not
+answer (refused, reset, timed out, 5xx) is the same outage for every event, so those
+steps are retried with capped backoff until it is back; the in-flight bound keeps the
+rest of the partition waiting, and SIGTERM or a revocation abandons the event
+uncommitted, to be redone. Kafka publish failures are likewise retried until Kafka
+answers (the dead-letter topic lives on the same cluster). Only what is wrong with one
+event goes to the dead-letter topic so its partition keeps moving: an event that does
+not parse, an object still missing a grace period after its event said it exists, and
+a scoring worker that crashes again and again on the same bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -41,21 +53,23 @@ from consumer.storage import (
     ObjectStore,
     StorageUnavailableError,
     filed_key,
+    redacted_key,
     verdict_key,
 )
-from core.events import DeadLetter, DeadLetterReason, ImageSubmitted, SourceRecord, VerdictEvent
+from core.events import (
+    DeadLetter,
+    DeadLetterReason,
+    ImageSubmitted,
+    ObjectRef,
+    SourceRecord,
+    VerdictEvent,
+)
 from core.privacy import redact_exif
 from core.schema import Verdict
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-#: Failures worth retrying, and the dead-letter reason once retries run out.
-_TRANSIENT: dict[type[Exception], DeadLetterReason] = {
-    StorageUnavailableError: DeadLetterReason.STORAGE_UNAVAILABLE,
-    WorkerCrashedError: DeadLetterReason.WORKER_CRASHED,
-}
 
 
 class _GaveUpError(Exception):
@@ -65,6 +79,13 @@ class _GaveUpError(Exception):
         super().__init__(f"{type(cause).__name__}: {cause}")
         self.reason = reason
         self.attempts = attempts
+
+
+class _AbandonedError(Exception):
+    """The replica is stopping, or lost the event's partition, while it waited out an outage.
+
+    The event is left unfinished: its offset is not committed, so this replica after a
+    restart, or the partition's new owner, does it again (idempotently)."""
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -102,6 +123,10 @@ class ScoringConsumer:
         self._tasks: dict[asyncio.Task[None], tuple[TopicPartition, PartitionOffsets, int]] = {}
         self._fatal: BaseException | None = None
         self._stopping = False
+        #: Partitions being revoked: their events stop waiting out outages.
+        self._revoking: set[TopicPartition] = set()
+        #: Set (and replaced) to wake every backoff sleep early: on stop and on revocation.
+        self._wake = asyncio.Event()
         self._lag_labels: set[TopicPartition] = set()
         self._last_commit = 0.0
         metrics.inflight_images.set_function(lambda: len(self._tasks))
@@ -131,6 +156,7 @@ class ScoringConsumer:
                 await self._commit_now_and_then()
             logger.info("stopping: finishing in-flight work", extra={"inflight": len(self._tasks)})
             self._stopping = True
+            self._wake.set()
             await self._finish(self._tasks, self._settings.shutdown_timeout_s)
             await self._commit()
         finally:
@@ -153,6 +179,8 @@ class ScoringConsumer:
         if task.cancelled():
             return
         exc = task.exception()
+        if isinstance(exc, _AbandonedError):
+            return  # not finished: the offset stays uncommitted and the event is redone
         if exc is not None:
             # A bug: stop the replica without committing this offset, so it is redone.
             logger.error("event handler failed", exc_info=exc)
@@ -199,6 +227,9 @@ class ScoringConsumer:
 
     async def release(self, revoked: set[TopicPartition]) -> None:
         """Let revoked partitions' work finish (bounded), commit it, forget the partitions."""
+        self._revoking |= revoked
+        self._wake.set()
+        self._wake = asyncio.Event()
         if not self._stopping:
             await self._finish_only(revoked)
         await self._commit(revoked)
@@ -215,6 +246,7 @@ class ScoringConsumer:
     def adopt(self, assigned: set[TopicPartition]) -> None:
         for tp in assigned:
             self._offsets[tp] = PartitionOffsets()
+        self._revoking -= assigned
         for tp in self._lag_labels - assigned:
             self._metrics.consumer_lag.remove(tp.topic, str(tp.partition))
         self._lag_labels = set(self._lag_labels & assigned)
@@ -249,28 +281,39 @@ class ScoringConsumer:
                 record, None, _GaveUpError(DeadLetterReason.INVALID_EVENT, 1, exc)
             )
             return
+        tp = TopicPartition(record.topic, record.partition)
         try:
-            await self._process(event)
+            await self._process(event, tp)
         except _GaveUpError as gave_up:
             await self._dead_letter(record, event.image_id, gave_up)
 
-    async def _process(self, event: ImageSubmitted) -> None:
+    async def _process(self, event: ImageSubmitted, tp: TopicPartition) -> None:
         source, image_id = event.object.key, event.image_id
-        stored = await self._retrying(
+
+        def retrying(operation: str, step: Callable[[], Awaitable[T]]) -> Awaitable[T]:
+            return self._retrying(operation, step, tp)
+
+        stored = await retrying(
             "fetch_verdict", lambda: self._store.fetch_if_exists(verdict_key(image_id))
         )
         verdict: Verdict | None = None
         if stored is None:
-            try:
-                data = await self._retrying("fetch", lambda: self._store.fetch(source))
-            except ObjectMissingError as exc:
-                raise _GaveUpError(DeadLetterReason.OBJECT_MISSING, 1, exc) from exc
+            data = await self._fetch_submitted(source, tp)
             profile = profile_for_tenant(self._settings, event.metadata.tenant)
-            verdict = await self._retrying(
-                "score", lambda: self._pool.score(data, profile, image_id)
-            )
+            scored = await retrying("score", lambda: self._pool.score(data, profile, image_id))
+            verdict = scored.verdict
             target = filed_key(source, verdict.verdict)
-            await self._retrying("file", lambda: self._store.copy(source, target))
+            await retrying("file", lambda: self._store.copy(source, target))
+            redacted = None
+            if scored.redacted is not None:
+                ref = _jpeg_ref(event.object.bucket, redacted_key(target), scored.redacted)
+                jpeg = scored.redacted
+                await retrying(
+                    "store_redacted", lambda: self._store.put(ref.key, jpeg, "image/jpeg")
+                )
+                redacted = ref
+            elif verdict.redaction_required:
+                logger.warning("redacted copy could not be rendered", extra={"image_id": image_id})
             body = (
                 VerdictEvent(
                     image_id=image_id,
@@ -279,23 +322,39 @@ class ScoringConsumer:
                     metadata=event.metadata,
                     object=event.object.model_copy(update={"key": target}),
                     verdict=redact_exif(verdict, self._settings.exif_in_verdicts),
+                    redacted=redacted,
                 )
                 .model_dump_json()
                 .encode()
             )
-            await self._retrying(
+            await retrying(
                 "store", lambda: self._store.put(verdict_key(image_id), body, "application/json")
             )
         else:
-            # A redelivery: the first attempt got as far as storing its verdict.
+            # A redelivery: the first attempt got as far as storing its verdict (and the
+            # redacted copy, which is stored before it).
             body = stored
             target = VerdictEvent.model_validate_json(stored).object.key
             with contextlib.suppress(ObjectMissingError):  # filed and deleted by then
-                await self._retrying("file", lambda: self._store.copy(source, target))
+                await retrying("file", lambda: self._store.copy(source, target))
         await self._publish(self._settings.topic_verdicts, image_id.encode(), body)
-        await self._retrying("delete", lambda: self._store.delete(source))
+        await retrying("delete", lambda: self._store.delete(source))
         if verdict is not None:
             self._record(event, verdict)
+
+    async def _fetch_submitted(self, key: str, tp: TopicPartition) -> bytes:
+        """The submitted bytes. A missing object is retried for ``missing_object_grace_s``
+        (a lagging replica of the store may not have it yet), then dead-lettered."""
+        give_up_at = time.monotonic() + self._settings.missing_object_grace_s
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._retrying("fetch", lambda: self._store.fetch(key), tp)
+            except ObjectMissingError as exc:
+                if time.monotonic() >= give_up_at:
+                    raise _GaveUpError(DeadLetterReason.OBJECT_MISSING, attempt, exc) from exc
+                await self._wait_before_retry("fetch_missing", attempt, exc, tp)
 
     def _record(self, event: ImageSubmitted, verdict: Verdict) -> None:
         m = self._metrics
@@ -309,21 +368,42 @@ class ScoringConsumer:
             submitted = submitted.replace(tzinfo=UTC)
         m.end_to_end_latency.observe(max(0.0, (datetime.now(UTC) - submitted).total_seconds()))
 
-    async def _retrying(self, operation: str, step: Callable[[], Awaitable[T]]) -> T:
+    async def _retrying(
+        self, operation: str, step: Callable[[], Awaitable[T]], tp: TopicPartition
+    ) -> T:
+        """``step()``, retried with capped backoff: until the object store is back, and up to
+        ``max_retries`` times after a scoring worker crashed (then dead-lettered)."""
         attempt = 0
         while True:
             attempt += 1
             try:
                 return await step()
-            except tuple(_TRANSIENT) as exc:
+            except StorageUnavailableError as exc:
+                await self._wait_before_retry(operation, attempt, exc, tp)
+            except WorkerCrashedError as exc:
                 if attempt > self._settings.max_retries:
-                    raise _GaveUpError(_TRANSIENT[type(exc)], attempt, exc) from exc
-                self._metrics.retries.labels(operation).inc()
-                logger.warning(
-                    "transient failure, retrying",
-                    extra={"operation": operation, "attempt": attempt, "error": repr(exc)},
-                )
-                await asyncio.sleep(self._backoff(attempt))
+                    raise _GaveUpError(DeadLetterReason.WORKER_CRASHED, attempt, exc) from exc
+                await self._wait_before_retry(operation, attempt, exc, tp)
+
+    async def _wait_before_retry(
+        self, operation: str, attempt: int, exc: Exception, tp: TopicPartition
+    ) -> None:
+        """Sleep the backoff of ``attempt``; raise :class:`_AbandonedError` instead when the
+        replica is stopping or no longer owns ``tp``, now or during the sleep."""
+        if self._leaving(tp):
+            raise _AbandonedError(operation) from exc
+        self._metrics.retries.labels(operation).inc()
+        logger.warning(
+            "transient failure, retrying",
+            extra={"operation": operation, "attempt": attempt, "error": repr(exc)},
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=self._backoff(attempt))
+        if self._leaving(tp):
+            raise _AbandonedError(operation) from exc
+
+    def _leaving(self, tp: TopicPartition) -> bool:
+        return self._stopping or tp in self._revoking or tp not in self._offsets
 
     def _backoff(self, attempt: int) -> float:
         s = self._settings
@@ -368,6 +448,17 @@ class ScoringConsumer:
         )
 
 
+def _jpeg_ref(bucket: str, key: str, data: bytes) -> ObjectRef:
+    return ObjectRef(
+        bucket=bucket,
+        key=key,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        content_type="image/jpeg",
+        format="jpeg",
+    )
+
+
 def _names(partitions: Iterable[TopicPartition]) -> list[str]:
     return sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)
 
@@ -381,7 +472,14 @@ _KAFKA_TIMEOUTS = (KafkaTimeoutError, RequestTimedOutError)
 
 async def run(settings: ConsumerSettings, metrics: ConsumerMetrics, stop: asyncio.Event) -> None:
     """Build the clients, run the loop until ``stop``, and close everything in reverse."""
-    pool = ScoringPool(settings.worker_processes, load_rulebook(settings))
+    rulebook = load_rulebook(settings)
+    # Only the profiles an event can select: each worker loads their detectors.
+    selectable = {settings.rule_profile, *settings.tenant_profiles.values()}
+    pool = ScoringPool(
+        settings.worker_processes,
+        {name: rules for name, rules in rulebook.items() if name in selectable},
+        cores=len(os.sched_getaffinity(0)),
+    )
     store = ObjectStore(settings)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,

@@ -2,9 +2,13 @@
 
 Workers are spawned (not forked) once at startup, since the parent already runs an
 event loop and I/O threads that a fork would copy in an undefined state. Each worker
-receives the rulebook once through the initializer; a task then ships only the image
-bytes and the profile name. Timings come back inside the verdict and the parent
-records them, so metrics never live in a worker.
+receives the rulebook once through the initializer and loads the detector of every
+profile that runs detection there, once per process (:func:`civicqc.detectors.detector_for`,
+as ``civicqc score`` does); a task then ships only the image bytes and the profile
+name. When a verdict says ``redaction_required``, the same task renders the redacted
+copy (:func:`core.redact.redacted_jpeg`), so the bytes cross to the worker once.
+Timings come back inside the verdict and the parent records them, so metrics never
+live in a worker.
 """
 
 from __future__ import annotations
@@ -17,21 +21,38 @@ import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import NamedTuple
 
+from civicqc.detectors import detector_for
 from core import Rules, Verdict, score
+from core.detect import Detector
+from core.errors import ImageError
+from core.redact import redacted_jpeg
 
 logger = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 
 _rulebook: dict[str, Rules] = {}
+#: Profile name -> its detector, for the profiles that run detection; loaded once per worker.
+_detectors: dict[str, Detector] = {}
+
+
+class Scored(NamedTuple):
+    """What one scoring task returns to the parent."""
+
+    verdict: Verdict
+    """The engine's verdict."""
+    redacted: bytes | None
+    """A JPEG with the verdict's ``redact`` boxes pixelated and no EXIF, when the verdict
+    says ``redaction_required``; ``None`` otherwise, or when it could not be rendered."""
 
 
 class WorkerCrashedError(Exception):
     """A scoring process died (killed, or crashed in native code); the pool was replaced."""
 
 
-def _init_worker(rulebook: dict[str, Rules]) -> None:
+def _init_worker(rulebook: dict[str, Rules], detector_threads: int) -> None:
     # The parent drains and shuts the pool down on SIGTERM/SIGINT; a signal sent to the
     # whole process group (Ctrl-C, ``kill -- -PGID``) must not kill work in flight.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -40,10 +61,28 @@ def _init_worker(rulebook: dict[str, Rules]) -> None:
         # ... but a parent killed with SIGKILL must not leave orphans scoring for nobody.
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     _rulebook.update(rulebook)
+    # A missing model or backend raises here, which breaks the pool at startup: loudly,
+    # before any event is taken, rather than on every event.
+    for name, rules in rulebook.items():
+        detector = detector_for(rules, threads=detector_threads)
+        if detector is not None:
+            _detectors[name] = detector
 
 
-def _score(data: bytes, profile: str, image_id: str) -> Verdict:
-    return score(data, _rulebook[profile], image_id=image_id)
+def _score(data: bytes, profile: str, image_id: str) -> Scored:
+    rules = _rulebook[profile]
+    verdict = score(data, rules, image_id=image_id, detector=_detectors.get(profile))
+    redacted = None
+    if verdict.redaction_required and verdict.detections:
+        # A second, full-resolution decode on purpose: scoring decoded a reduced draft,
+        # and the published copy must keep the original's detail outside the boxes.
+        try:
+            redacted = redacted_jpeg(data, verdict.detections, max_pixels=rules.max_pixels)
+        except ImageError:
+            # Scoring decoded the photo, so this is all but impossible; the verdict
+            # then stands without a copy and the parent logs it.
+            redacted = None
+    return Scored(verdict, redacted)
 
 
 def _ready() -> bool:
@@ -53,9 +92,12 @@ def _ready() -> bool:
 class ScoringPool:
     """A process pool sized to the cores, that knows how many of its workers are busy."""
 
-    def __init__(self, workers: int, rulebook: dict[str, Rules]) -> None:
+    def __init__(self, workers: int, rulebook: dict[str, Rules], *, cores: int = 0) -> None:
+        """``rulebook`` holds the profiles events may select; each worker loads the detectors
+        they need. ``cores`` (default: ``workers``) is split among the workers' detector threads."""
         self.workers = workers
         self._rulebook = rulebook
+        self._detector_threads = max(1, (cores or workers) // workers)
         self._busy = 0
         self._executor = self._new_executor()
 
@@ -64,7 +106,7 @@ class ScoringPool:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(self._rulebook,),
+            initargs=(self._rulebook, self._detector_threads),
         )
 
     @property
@@ -78,7 +120,7 @@ class ScoringPool:
             *(loop.run_in_executor(self._executor, _ready) for _ in range(self.workers))
         )
 
-    async def score(self, data: bytes, profile: str, image_id: str) -> Verdict:
+    async def score(self, data: bytes, profile: str, image_id: str) -> Scored:
         executor = self._executor
         self._busy += 1
         try:

@@ -33,13 +33,24 @@ class ConsumerSettings(CommonSettings):
     max_retries: int = Field(
         default=6,
         ge=0,
-        description="Retries of a transient failure before the event is DLQ'd; with the "
-        "backoff below they ride out about 25 s of object-store outage.",
+        description="Retries of an event whose scoring worker died before it is DLQ'd. "
+        "Object-store failures are not counted: they are retried until the store is back.",
     )
     retry_backoff: float = Field(
         default=0.5, gt=0, description="First retry delay in seconds; doubles per retry."
     )
-    retry_backoff_max: float = Field(default=10.0, gt=0, description="Cap of one retry delay.")
+    retry_backoff_max: float = Field(
+        default=10.0,
+        gt=0,
+        description="Cap of one retry delay: how long after an outage ends a waiting event "
+        "notices, at most.",
+    )
+    missing_object_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a submitted object may be missing (a lagging store replica) "
+        "before its event is DLQ'd as object_missing.",
+    )
     commit_interval_s: float = Field(
         default=0.5,
         ge=0,

@@ -2,8 +2,9 @@
 
 The minio SDK blocks, so each async method hands its private sync twin to a thread
 pool sized to the in-flight bound (as aiokafka's ``step``/``_step``). SDK errors are
-mapped to two kinds here: :class:`ObjectMissingError` (retrying cannot help) and
-:class:`StorageUnavailableError` (retry with backoff, then dead-letter).
+mapped to two kinds here: :class:`ObjectMissingError` (the key is not there) and
+:class:`StorageUnavailableError` (the store did not answer usefully: retried with
+capped backoff until it does).
 """
 
 from __future__ import annotations
@@ -45,6 +46,17 @@ def filed_key(incoming_key: str, outcome: Outcome) -> str:
     folder = "accepted/" if outcome is Outcome.ACCEPTED else "rejected/"
     rest = incoming_key.removeprefix(INCOMING_PREFIX)
     return folder + rest
+
+
+def redacted_key(filed: str) -> str:
+    """``accepted/2025/01/31/id.jpg`` -> ``accepted/2025/01/31/id.redacted.jpg``.
+
+    Next to the filed original, so the copy shares its retention rule and its
+    day listing; always JPEG, whatever the original's format.
+    """
+    folder, _slash, name = filed.rpartition("/")
+    stem = name.split(".", 1)[0]
+    return f"{folder}/{stem}.redacted.jpg" if folder else f"{stem}.redacted.jpg"
 
 
 def verdict_key(image_id: str) -> str:

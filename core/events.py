@@ -78,6 +78,13 @@ class VerdictEvent(_Frozen):
     metadata: SubmissionMetadata
     object: ObjectRef = Field(description="The object after it was filed by outcome.")
     verdict: Verdict
+    redacted: ObjectRef | None = Field(
+        default=None,
+        description="A copy for publishing, filed next to the object as "
+        "``{prefix}/yyyy/mm/dd/{id}.redacted.jpg``: every box the privacy check marked "
+        "``redact`` pixelated, EXIF stripped. Set when the verdict says "
+        "``redaction_required``; null otherwise (and for profiles without the privacy check).",
+    )
 
 
 class DeadLetterReason(StrEnum):
@@ -85,6 +92,8 @@ class DeadLetterReason(StrEnum):
 
     INVALID_EVENT = "invalid_event"
     OBJECT_MISSING = "object_missing"
+    #: No longer produced: object-store outages are retried until the store is back.
+    #: Kept so that letters written by older consumers still parse.
     STORAGE_UNAVAILABLE = "storage_unavailable"
     WORKER_CRASHED = "worker_crashed"
 

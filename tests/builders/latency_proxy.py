@@ -14,12 +14,18 @@ import time
 
 
 class LatencyProxy:
-    """Listens on a free loopback port and forwards to ``target_host:target_port``."""
+    """Listens on a loopback port (``port``, or a free one) and forwards to the target.
 
-    def __init__(self, target_host: str, target_port: int, delay_s: float = 0.0) -> None:
+    Starting one on a port that a client already retries against ends an "outage" of
+    the target for that client.
+    """
+
+    def __init__(
+        self, target_host: str, target_port: int, delay_s: float = 0.0, *, port: int = 0
+    ) -> None:
         self.target = (target_host, target_port)
         self.delay_s = delay_s
-        self.port = 0
+        self.port = port
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -41,7 +47,7 @@ class LatencyProxy:
         self._thread.join(timeout=5)
 
     async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _close(self) -> None:

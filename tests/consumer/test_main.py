@@ -7,7 +7,7 @@ the end-to-end tests run it as separate processes.
 from __future__ import annotations
 
 import asyncio
-import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,6 +21,7 @@ from consumer.settings import ConsumerSettings
 from core.events import DeadLetter, VerdictEvent
 from core.schema import Outcome
 from tests.builders import images
+from tests.builders.latency_proxy import LatencyProxy
 from tests.builders.stream import Stream, publish, read_topic, stored_submission
 
 pytestmark = pytest.mark.integration
@@ -92,7 +93,7 @@ async def test_unusable_events_go_to_the_dead_letter_topic(
 ) -> None:
     orphan = stored_submission(s3_client, stream.bucket, good_photo())
     s3_client.remove_object(stream.bucket, orphan.object.key)
-    async with running(stream) as registry:
+    async with running(stream, MISSING_OBJECT_GRACE_S="2") as registry:
         await publish(
             stream.bootstrap_servers,
             stream.submitted,
@@ -101,28 +102,60 @@ async def test_unusable_events_go_to_the_dead_letter_topic(
         (good,) = await submit(stream, s3_client, good_photo())
         letters = await read_topic(stream.bootstrap_servers, stream.dlq, expect=2, timeout_s=60)
         found = await read_topic(stream.bootstrap_servers, stream.verdicts, expect=1, timeout_s=30)
-    reasons = {DeadLetter.model_validate_json(value).reason.value for _k, value in letters}
-    assert reasons == {"invalid_event", "object_missing"}
+    by_reason = {
+        letter.reason.value: letter
+        for letter in (DeadLetter.model_validate_json(value) for _k, value in letters)
+    }
+    assert set(by_reason) == {"invalid_event", "object_missing"}
+    assert by_reason["object_missing"].attempts > 1, "a missing object gets a grace period"
     assert list(verdicts_by_id(found)) == [good]
     assert (
         registry.get_sample_value("civicqc_dlq_messages_total", {"reason": "object_missing"}) == 1
     )
 
 
-async def test_object_store_outage_is_retried_then_dead_lettered(
+async def test_an_object_store_outage_delays_verdicts_but_loses_none(
+    stream: Stream, s3_client: Minio, unused_tcp_port: int
+) -> None:
+    """20 s of connection refused, then the store answers on the same address again."""
+    ids = await submit(stream, s3_client, good_photo(), good_photo(), good_photo())
+    host, port = stream.s3_endpoint.rsplit(":", 1)
+    async with running(stream, S3_ENDPOINT=f"127.0.0.1:{unused_tcp_port}") as registry:
+        early = await read_topic(
+            stream.bootstrap_servers, stream.verdicts, expect=1, timeout_s=20, settle_s=0
+        )
+        store_back = LatencyProxy(host, int(port), port=unused_tcp_port).start()
+        try:
+            found = await read_topic(
+                stream.bootstrap_servers, stream.verdicts, expect=3, timeout_s=60
+            )
+        finally:
+            store_back.stop()
+    assert early == [], "no verdict can be made while the store is down"
+    assert set(verdicts_by_id(found)) == set(ids)
+    letters = await read_topic(
+        stream.bootstrap_servers, stream.dlq, expect=1, timeout_s=1, settle_s=0
+    )
+    assert letters == [], "an outage is not a reason to dead-letter"
+    retries = registry.get_sample_value("civicqc_retries_total", {"operation": "fetch_verdict"})
+    assert retries is not None and retries >= 3 * 20
+    assert keys(s3_client, stream.bucket, "incoming/") == []
+
+
+async def test_sigterm_during_an_outage_stops_promptly_and_leaves_the_event_for_later(
     stream: Stream, s3_client: Minio, unused_tcp_port: int
 ) -> None:
     (image_id,) = await submit(stream, s3_client, good_photo())
-    async with running(stream, S3_ENDPOINT=f"127.0.0.1:{unused_tcp_port}", MAX_RETRIES="2") as reg:
-        letters = await read_topic(stream.bootstrap_servers, stream.dlq, expect=1, timeout_s=60)
-    (letter,) = [DeadLetter.model_validate_json(value) for _k, value in letters]
-    assert (letter.image_id, letter.reason.value, letter.attempts) == (
-        image_id,
-        "storage_unavailable",
-        3,
-    )
-    assert json.loads(letter.payload)["image_id"] == image_id
-    assert reg.get_sample_value("civicqc_retries_total", {"operation": "fetch_verdict"}) == 2
+    async with running(stream, S3_ENDPOINT=f"127.0.0.1:{unused_tcp_port}") as registry:
+        for _ in range(600):  # until it is waiting out the outage
+            if registry.get_sample_value("civicqc_retries_total", {"operation": "fetch_verdict"}):
+                break
+            await asyncio.sleep(0.1)
+        stopping = time.monotonic()
+    assert time.monotonic() - stopping < 10, "waiting out an outage must not delay SIGTERM"
+    async with running(stream):
+        found = await read_topic(stream.bootstrap_servers, stream.verdicts, expect=1, timeout_s=60)
+    assert list(verdicts_by_id(found)) == [image_id]
 
 
 async def test_a_redelivered_event_republishes_the_stored_verdict_byte_for_byte(
