@@ -5,6 +5,11 @@ left alone, downloads fonts and assets and pip-installs missing packages at run
 time. Workers must never do that, so the constructor pins ``YOLO_OFFLINE``,
 ``YOLO_AUTOINSTALL`` and ``YOLO_CONFIG_DIR`` before the first import. Build the
 detector before anything else in the process imports ultralytics.
+
+Importing ultralytics also replaces ``PIL.Image.open`` process-wide with a wrapper
+that, on an unidentified image, tries to import (and install) ``pi-heif``. That
+would turn the engine's "not an image" verdict into a crash, so the constructor
+puts Pillow's own function back right after the import.
 """
 
 from __future__ import annotations
@@ -32,7 +37,12 @@ class UltralyticsDetector:
         os.environ["YOLO_OFFLINE"] = "1"
         os.environ["YOLO_AUTOINSTALL"] = "false"
         os.environ["YOLO_CONFIG_DIR"] = str(config_dir)
+        from PIL import Image
+
+        original_open = Image.open
         from ultralytics import YOLO  # the heavy optional extra (torch)
+
+        Image.open = original_open  # undo ultralytics' import-time patch (see module doc)
 
         self._model: Any = YOLO(str(model), task="detect")
         self._device = device

@@ -114,3 +114,17 @@ def test_batching_gives_the_same_boxes_as_single_images(
         [assets.bus.read_bytes(), assets.zidane.read_bytes()], rules, detector=fall_pt
     )
     assert [len(v.detections or []) for v in verdicts] == [len(BUS_PEOPLE), len(ZIDANE_PEOPLE)]
+
+
+def test_loading_ultralytics_keeps_non_images_an_error_verdict(
+    fall_pt: UltralyticsDetector,
+) -> None:
+    """ultralytics patches PIL.Image.open on import; the engine must still map bad bytes."""
+    from PIL import Image
+
+    from core import builtin_profile
+    from core.schema import ErrorCode
+
+    assert Image.open.__module__ == "PIL.Image"
+    verdict = score(b"\xff\xd8\xff garbage that claims to be a JPEG", builtin_profile("default"))
+    assert verdict.error is not None and verdict.error.code is ErrorCode.CORRUPT
