@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -218,7 +219,13 @@ class SupervisedProcess:
                 cwd=spec.cwd,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if spec.die_with_parent else None,
+                # PR_SET_PDEATHSIG fires when the *thread* that forked exits, so a
+                # service restarted from a worker thread (asyncio.to_thread in a test)
+                # would be killed with that thread. Only the main thread's children
+                # get it; the others are stopped by the owner's finalizers.
+                preexec_fn=_die_with_parent
+                if spec.die_with_parent and threading.current_thread() is threading.main_thread()
+                else None,
             )
         stat = _proc_stat(self._popen.pid)
         record = PidRecord(self._popen.pid, stat[1] if stat else 0, list(spec.argv))
