@@ -144,27 +144,23 @@ async def legacy_validate(
     )
 
 
-@router.post(
+def _successor_link(response: Response) -> None:
+    response.headers["Link"] = '</api/validate>; rel="successor-version"'
+
+
+# The same handler under the old path: the reference already marked it deprecated.
+router.add_api_route(
     "/upload",
+    legacy_validate,
+    methods=["POST"],
+    name="legacy_upload",
     response_model=LegacyEnvelope[LegacyValidation],
     responses=_VALIDATE_RESPONSES,
     openapi_extra=_UPLOAD_BODY,
     summary="Alias of /api/validate (deprecated in the reference too)",
+    description="Same as ``/api/validate``; use ``POST /v1/images`` instead.",
+    dependencies=[Depends(_successor_link)],
 )
-async def legacy_upload(
-    request: Request,
-    response: Response,
-    settings: SettingsDep,
-    submitter: SubmitterDep,
-    store: StoreDep,
-    header_metadata: HeaderMetadataDep,
-    principal: PrincipalDep,
-) -> LegacyEnvelope[LegacyValidation] | LegacyEnvelope[None]:
-    """Same as ``/api/validate``; the reference already marked it deprecated."""
-    response.headers["Link"] = '</api/validate>; rel="successor-version"'
-    return await _validate(
-        request, response, settings, submitter, store, header_metadata, principal
-    )
 
 
 @router.get(
