@@ -13,15 +13,15 @@ import asyncio
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
 from civicqc.apikeys import ALL_TENANTS
 from core.events import VerdictEvent
-from core.schema import Outcome
+from core.schema import CheckResult, ErrorInfo, Verdict
 from core.version import ENGINE_VERSION
-from producer_api import legacy
 from producer_api.deps import (
     FollowerDep,
     HeaderMetadataDep,
@@ -34,13 +34,15 @@ from producer_api.deps import (
 )
 from producer_api.errors import ApiError
 from producer_api.intake import ImageBody
-from producer_api.legacy import (
+from producer_api.legacy import documents, validation
+from producer_api.legacy.documents import (
     LegacyApiInfo,
-    LegacyEnvelope,
     LegacyHealth,
     LegacyProcessingSummary,
-    LegacyValidation,
 )
+from producer_api.legacy.envelope import LegacyEnvelope, failure, legacy_status
+from producer_api.legacy.upload import LegacyUpload, upload_of
+from producer_api.legacy.validation import LegacyValidation, Texts
 from producer_api.routes import summary
 from producer_api.routes.images import VERDICTS_PREFIX, image_status_url
 from producer_api.schemas import ErrorBody
@@ -61,11 +63,39 @@ def _deprecated(response: Response) -> None:
     response.headers["Link"] = '</docs>; rel="deprecation"; type="text/html"'
 
 
+class _CoreTexts:
+    """The engine's own English texts (until the message catalogues replace them)."""
+
+    def reason(self, check: CheckResult) -> str:
+        return check.reason
+
+    def advice(self, check: CheckResult) -> str | None:
+        return check.recommendation
+
+    def recommendations(self, verdict: Verdict) -> list[str]:
+        return list(verdict.recommendations)
+
+    def error_advice(self, error: ErrorInfo | None) -> str:
+        return error.message if error is not None else "the image could not be scored"
+
+
+def _texts() -> Texts:
+    return _CoreTexts()
+
+
+TextsDep = Annotated[Texts, Depends(_texts)]
+
+_ROUTER_ARGS: dict[str, Any] = {
+    "prefix": "/api",
+    "tags": ["legacy"],
+    "deprecated": True,
+    "dependencies": [Depends(_deprecated)],
+}
+#: ``/api/health`` only: answered without a key, like the reference; it tells nothing
+#: but that the process is alive.
+public_router = APIRouter(**_ROUTER_ARGS)
 router = APIRouter(
-    prefix="/api",
-    tags=["legacy"],
-    deprecated=True,
-    dependencies=[Depends(_deprecated)],
+    **_ROUTER_ARGS,
     # Raised by the key check before a route runs, so in the API's own error body.
     responses={
         401: {"model": ErrorBody, "description": "Missing or unknown API key."},
@@ -91,34 +121,25 @@ _VALIDATE_RESPONSES: dict[int | str, dict[str, object]] = {
     202: {
         "model": LegacyEnvelope[LegacyValidation],
         "description": "Stored and queued; no verdict within LEGACY_VALIDATE_WAIT_S. "
-        "data.summary.overall_status is PENDING; poll data.status_url.",
+        "data.summary.overall_status is pending; poll data.status_url.",
     },
     **{
         code: {"model": LegacyEnvelope[None], "description": text}
         for code, text in {
-            400: "Empty or malformed upload (MISSING_IMAGE).",
-            408: "The client stopped sending (UPLOAD_TIMEOUT).",
-            413: "Over MAX_CONTENT_LENGTH (FILE_TOO_LARGE).",
-            415: "Not an image (INVALID_IMAGE).",
-            422: "No 'image' field, or the image could not be decoded (INVALID_IMAGE).",
+            400: "No image, an empty one, or not an image (the reference's 400s).",
+            408: "The client stopped sending.",
+            413: "Over MAX_CONTENT_LENGTH: File too large.",
             503: "Object storage or Kafka unavailable; retry.",
         }.items()
     },
 }
 
 
-@router.get("/health", response_model=LegacyEnvelope[LegacyHealth])
-async def legacy_health(
-    settings: SettingsDep, rulebook: RulebookDep
-) -> LegacyEnvelope[LegacyHealth]:
-    """Liveness in the reference's envelope (no dependency is probed; see ``/readyz``)."""
-    rules = rulebook[settings.rule_profile]
+@public_router.get("/health", response_model=LegacyEnvelope[LegacyHealth])
+async def legacy_health() -> LegacyEnvelope[LegacyHealth]:
+    """Liveness in the reference's envelope: no key, no version, no dependency probed."""
     return LegacyEnvelope[LegacyHealth](
-        success=True,
-        message="Service is running",
-        data=LegacyHealth(
-            api_version=ENGINE_VERSION, validation_rules=f"{rules.name}@{rules.version}"
-        ),
+        success=True, message="Service is running", data=LegacyHealth()
     )
 
 
@@ -137,10 +158,17 @@ async def legacy_validate(
     store: StoreDep,
     header_metadata: HeaderMetadataDep,
     principal: PrincipalDep,
+    texts: TextsDep,
 ) -> LegacyEnvelope[LegacyValidation] | LegacyEnvelope[None]:
     """Use ``POST /v1/images`` and ``GET /v1/images/{id}`` instead."""
-    return await _validate(
+    outcome = await _validate(
         request, response, settings, submitter, store, header_metadata, principal
+    )
+    if isinstance(outcome, LegacyEnvelope):
+        return outcome
+    image_id, status_url, event = outcome
+    return LegacyEnvelope[LegacyValidation](
+        success=True, message=_message(event), data=_validation(image_id, status_url, event, texts)
     )
 
 
@@ -148,19 +176,38 @@ def _successor_link(response: Response) -> None:
     response.headers["Link"] = '</api/validate>; rel="successor-version"'
 
 
-# The same handler under the old path: the reference already marked it deprecated.
-router.add_api_route(
+@router.post(
     "/upload",
-    legacy_validate,
-    methods=["POST"],
-    name="legacy_upload",
-    response_model=LegacyEnvelope[LegacyValidation],
+    response_model=LegacyEnvelope[LegacyUpload],
     responses=_VALIDATE_RESPONSES,
     openapi_extra=_UPLOAD_BODY,
-    summary="Alias of /api/validate (deprecated in the reference too)",
-    description="Same as ``/api/validate``; use ``POST /v1/images`` instead.",
+    summary="Alias of /api/validate, with the older answer's keys",
     dependencies=[Depends(_successor_link)],
 )
+async def legacy_upload(
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    submitter: SubmitterDep,
+    store: StoreDep,
+    header_metadata: HeaderMetadataDep,
+    principal: PrincipalDep,
+    texts: TextsDep,
+) -> LegacyEnvelope[LegacyUpload] | LegacyEnvelope[None]:
+    """Deprecated in the reference too; use ``POST /v1/images`` instead."""
+    outcome = await _validate(
+        request, response, settings, submitter, store, header_metadata, principal
+    )
+    if isinstance(outcome, LegacyEnvelope):
+        return outcome
+    image_id, status_url, event = outcome
+    data = upload_of(
+        _validation(image_id, status_url, event, texts),
+        event.verdict if event is not None else None,
+        timestamp=event.scored_at if event is not None else datetime.now(UTC),
+        image_path=event.object.key if event is not None else image_id,
+    )
+    return LegacyEnvelope[LegacyUpload](success=True, message=_message(event), data=data)
 
 
 @router.get(
@@ -182,49 +229,47 @@ async def legacy_summary(
     return LegacyEnvelope[LegacyProcessingSummary](
         success=True,
         message="Processing summary retrieved",
-        data=legacy.processing_summary(counts),
+        data=documents.processing_summary(counts),
     )
 
 
-@router.get("/validation-rules", response_model=LegacyEnvelope[dict[str, object]])
+@router.get("/validation-rules", response_model=LegacyEnvelope[dict[str, dict[str, object]]])
 async def legacy_validation_rules(
     settings: SettingsDep, rulebook: RulebookDep
-) -> LegacyEnvelope[dict[str, object]]:
-    """The default profile's checks, keyed by check name as in the reference."""
+) -> LegacyEnvelope[dict[str, dict[str, object]]]:
+    """The default profile's checks, keyed by check name, in its and the reference's names."""
     rules = rulebook[settings.rule_profile]
-    checks: dict[str, object] = rules.checks.model_dump(mode="json", exclude_none=True)
-    return LegacyEnvelope[dict[str, object]](
+    return LegacyEnvelope[dict[str, dict[str, object]]](
         success=True,
         message=f"Current validation rules (profile {rules.name} {rules.version}, "
         f"accept score {rules.accept_score:g})",
-        data=checks,
+        data=documents.validation_rules(rules),
     )
 
 
 @router.get("/test-api", response_model=LegacyEnvelope[LegacyApiInfo])
-async def legacy_test_api() -> LegacyEnvelope[LegacyApiInfo]:
+async def legacy_test_api(
+    settings: SettingsDep, rulebook: RulebookDep
+) -> LegacyEnvelope[LegacyApiInfo]:
     return LegacyEnvelope[LegacyApiInfo](
         success=True,
         message="API information retrieved",
-        data=LegacyApiInfo(
-            api_version=ENGINE_VERSION,
-            endpoints={
-                "GET /api/health": "Health check",
-                "POST /api/validate": "Validate a photo (waits for the verdict, bounded)",
-                "GET /api/summary": "Processing statistics",
-                "GET /api/validation-rules": "Current validation rules",
-                "GET /api/test-api": "This endpoint",
-                "POST /api/upload": "Deprecated alias of /api/validate",
-                "POST /v1/images": "Successor: submit a photo",
-                "GET /v1/images/{id}": "Successor: the verdict",
-            },
-            features=[
-                "Weighted scoring with partial credit",
-                "Per-check results with plain-language recommendations",
-                "Stream processing: Kafka and S3 object storage",
-            ],
-        ),
+        data=documents.api_info(rulebook[settings.rule_profile], datetime.now(UTC), ENGINE_VERSION),
     )
+
+
+def _message(event: VerdictEvent | None) -> str:
+    if event is None:
+        return "Image accepted; the verdict is not ready yet, poll data.status_url"
+    return "Image validation completed"
+
+
+def _validation(
+    image_id: str, status_url: str, event: VerdictEvent | None, texts: Texts
+) -> LegacyValidation:
+    if event is None:
+        return validation.pending_validation(image_id, status_url)
+    return validation.validation_of(event, status_url, texts)
 
 
 async def _validate(
@@ -235,8 +280,12 @@ async def _validate(
     store: ObjectStore,
     header_metadata: dict[str, str],
     principal: Principal,
-) -> LegacyEnvelope[LegacyValidation] | LegacyEnvelope[None]:
-    """The shared submission path of ``POST /v1/images``, then a bounded wait."""
+) -> LegacyEnvelope[None] | tuple[str, str, VerdictEvent | None]:
+    """The shared submission path of ``POST /v1/images``, then a bounded wait.
+
+    Returns the error envelope, or the image id, its status URL and its verdict
+    (None when not ready in time: 202, as the image is stored and queued).
+    """
     try:
         body = ImageBody(
             request,
@@ -256,28 +305,7 @@ async def _validate(
     event = await _verdict_within(store, image_id, settings.legacy_validate_wait_s)
     if event is None:
         response.status_code = 202
-        return LegacyEnvelope[LegacyValidation](
-            success=True,
-            message="Image accepted; the verdict is not ready yet, poll data.status_url",
-            data=legacy.pending_validation(image_id, status_url),
-        )
-    data = legacy.validation_of(event, status_url)
-    if event.verdict.verdict is Outcome.ERROR:
-        response.status_code = 422
-        error = event.verdict.error
-        return LegacyEnvelope[LegacyValidation](
-            success=False,
-            message="Validation failed: the image could not be processed",
-            data=data,
-            error=legacy.LegacyError(
-                code="INVALID_IMAGE",
-                message=error.message if error else "the image could not be scored",
-                details=error.code.value if error else None,
-            ),
-        )
-    return LegacyEnvelope[LegacyValidation](
-        success=True, message="Image validation completed", data=data
-    )
+    return image_id, status_url, event
 
 
 async def _verdict_within(
@@ -309,7 +337,7 @@ async def _verdict_within(
 
 
 def _failed(response: Response, error: ApiError) -> LegacyEnvelope[None]:
-    response.status_code = error.status_code
+    response.status_code = legacy_status(error)
     for name, value in (error.headers or {}).items():
         response.headers[name] = value
-    return legacy.failure(error)
+    return failure(error)
