@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -46,10 +47,7 @@ from producer_api.legacy.validation import LegacyValidation, Texts
 from producer_api.routes import summary
 from producer_api.routes.images import VERDICTS_PREFIX, image_status_url
 from producer_api.schemas import ErrorBody
-from producer_api.security import Principal
-from producer_api.settings import Settings
 from producer_api.storage import ObjectStore, StorageUnavailable
-from producer_api.submissions import Submitter
 
 #: RFC 9745 ``Deprecation`` value: the date these endpoints were marked deprecated.
 DEPRECATED_SINCE = datetime(2026, 11, 26, tzinfo=UTC)
@@ -84,6 +82,27 @@ def _texts() -> Texts:
 
 
 TextsDep = Annotated[Texts, Depends(_texts)]
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """A photo the validate routes submitted: its verdict, or None if not ready in time."""
+
+    image_id: str
+    status_url: str
+    event: VerdictEvent | None
+
+    @property
+    def message(self) -> str:
+        if self.event is None:
+            return "Image accepted; the verdict is not ready yet, poll data.status_url"
+        return "Image validation completed"
+
+    def validation(self, texts: Texts) -> LegacyValidation:
+        if self.event is None:
+            return validation.pending_validation(self.image_id, self.status_url)
+        return validation.validation_of(self.event, self.status_url, texts)
+
 
 _ROUTER_ARGS: dict[str, Any] = {
     "prefix": "/api",
@@ -143,6 +162,45 @@ async def legacy_health() -> LegacyEnvelope[LegacyHealth]:
     )
 
 
+async def _submit_and_wait(
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    submitter: SubmitterDep,
+    store: StoreDep,
+    header_metadata: HeaderMetadataDep,
+    principal: PrincipalDep,
+) -> LegacyEnvelope[None] | _Scored:
+    """The shared submission path of ``POST /v1/images``, then a bounded wait.
+
+    Returns the error envelope, or the image's id, status URL and verdict (None when
+    not ready in time: 202, as the image is stored and queued).
+    """
+    try:
+        body = ImageBody(
+            request,
+            max_bytes=settings.max_content_length,
+            idle_timeout_s=settings.upload_idle_timeout_s,
+        )
+        if principal.tenant != ALL_TENANTS:  # as POST /v1/images: the key's tenant by default
+            header_metadata.setdefault("tenant", principal.tenant)
+        accepted = await submitter.submit(
+            body, header_metadata, None, may_act_for=principal.may_act_for
+        )
+    except ApiError as exc:
+        return _failed(response, exc)
+    image_id = accepted.event.image_id
+    status_url = image_status_url(request, settings, image_id)
+    response.headers["Location"] = status_url
+    event = await _verdict_within(store, image_id, settings.legacy_validate_wait_s)
+    if event is None:
+        response.status_code = 202
+    return _Scored(image_id, status_url, event)
+
+
+SubmittedDep = Annotated[LegacyEnvelope[None] | _Scored, Depends(_submit_and_wait)]
+
+
 @router.post(
     "/validate",
     response_model=LegacyEnvelope[LegacyValidation],
@@ -151,24 +209,13 @@ async def legacy_health() -> LegacyEnvelope[LegacyHealth]:
     summary="Validate a photo and wait (bounded) for its verdict",
 )
 async def legacy_validate(
-    request: Request,
-    response: Response,
-    settings: SettingsDep,
-    submitter: SubmitterDep,
-    store: StoreDep,
-    header_metadata: HeaderMetadataDep,
-    principal: PrincipalDep,
-    texts: TextsDep,
+    submitted: SubmittedDep, texts: TextsDep
 ) -> LegacyEnvelope[LegacyValidation] | LegacyEnvelope[None]:
     """Use ``POST /v1/images`` and ``GET /v1/images/{id}`` instead."""
-    outcome = await _validate(
-        request, response, settings, submitter, store, header_metadata, principal
-    )
-    if isinstance(outcome, LegacyEnvelope):
-        return outcome
-    image_id, status_url, event = outcome
+    if isinstance(submitted, LegacyEnvelope):
+        return submitted
     return LegacyEnvelope[LegacyValidation](
-        success=True, message=_message(event), data=_validation(image_id, status_url, event, texts)
+        success=True, message=submitted.message, data=submitted.validation(texts)
     )
 
 
@@ -185,29 +232,19 @@ def _successor_link(response: Response) -> None:
     dependencies=[Depends(_successor_link)],
 )
 async def legacy_upload(
-    request: Request,
-    response: Response,
-    settings: SettingsDep,
-    submitter: SubmitterDep,
-    store: StoreDep,
-    header_metadata: HeaderMetadataDep,
-    principal: PrincipalDep,
-    texts: TextsDep,
+    submitted: SubmittedDep, texts: TextsDep
 ) -> LegacyEnvelope[LegacyUpload] | LegacyEnvelope[None]:
     """Deprecated in the reference too; use ``POST /v1/images`` instead."""
-    outcome = await _validate(
-        request, response, settings, submitter, store, header_metadata, principal
-    )
-    if isinstance(outcome, LegacyEnvelope):
-        return outcome
-    image_id, status_url, event = outcome
+    if isinstance(submitted, LegacyEnvelope):
+        return submitted
+    event = submitted.event
     data = upload_of(
-        _validation(image_id, status_url, event, texts),
+        submitted.validation(texts),
         event.verdict if event is not None else None,
         timestamp=event.scored_at if event is not None else datetime.now(UTC),
-        image_path=event.object.key if event is not None else image_id,
+        image_path=event.object.key if event is not None else submitted.image_id,
     )
-    return LegacyEnvelope[LegacyUpload](success=True, message=_message(event), data=data)
+    return LegacyEnvelope[LegacyUpload](success=True, message=submitted.message, data=data)
 
 
 @router.get(
@@ -256,56 +293,6 @@ async def legacy_test_api(
         message="API information retrieved",
         data=documents.api_info(rulebook[settings.rule_profile], datetime.now(UTC), ENGINE_VERSION),
     )
-
-
-def _message(event: VerdictEvent | None) -> str:
-    if event is None:
-        return "Image accepted; the verdict is not ready yet, poll data.status_url"
-    return "Image validation completed"
-
-
-def _validation(
-    image_id: str, status_url: str, event: VerdictEvent | None, texts: Texts
-) -> LegacyValidation:
-    if event is None:
-        return validation.pending_validation(image_id, status_url)
-    return validation.validation_of(event, status_url, texts)
-
-
-async def _validate(
-    request: Request,
-    response: Response,
-    settings: Settings,
-    submitter: Submitter,
-    store: ObjectStore,
-    header_metadata: dict[str, str],
-    principal: Principal,
-) -> LegacyEnvelope[None] | tuple[str, str, VerdictEvent | None]:
-    """The shared submission path of ``POST /v1/images``, then a bounded wait.
-
-    Returns the error envelope, or the image id, its status URL and its verdict
-    (None when not ready in time: 202, as the image is stored and queued).
-    """
-    try:
-        body = ImageBody(
-            request,
-            max_bytes=settings.max_content_length,
-            idle_timeout_s=settings.upload_idle_timeout_s,
-        )
-        if principal.tenant != ALL_TENANTS:  # as POST /v1/images: the key's tenant by default
-            header_metadata.setdefault("tenant", principal.tenant)
-        accepted = await submitter.submit(
-            body, header_metadata, None, may_act_for=principal.may_act_for
-        )
-    except ApiError as exc:
-        return _failed(response, exc)
-    image_id = accepted.event.image_id
-    status_url = image_status_url(request, settings, image_id)
-    response.headers["Location"] = status_url
-    event = await _verdict_within(store, image_id, settings.legacy_validate_wait_s)
-    if event is None:
-        response.status_code = 202
-    return image_id, status_url, event
 
 
 async def _verdict_within(

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
-from minio import Minio
 from playwright.sync_api import BrowserContext, Error, Page, ViewportSize, sync_playwright
 
 from tests.builders.stream_fixtures import running_site
@@ -76,12 +75,11 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browse
 def site(
     kafka_bootstrap_servers: str,
     s3_service: S3Service,
-    s3_client: Minio,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """The API and one consumer for the page tests (module-scoped); yields the API's URL."""
     logs = tmp_path_factory.mktemp("browser-stack")
-    with running_site("browser", kafka_bootstrap_servers, s3_service, s3_client, logs) as api:
+    with running_site("browser", kafka_bootstrap_servers, s3_service, logs) as api:
         yield api.url
 
 

@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from minio import Minio
 from prometheus_client import CollectorRegistry
 
 from civicqc.stack.context import free_port
@@ -163,7 +162,6 @@ def test_every_legacy_answer_carries_deprecation(offline_client: TestClient) -> 
 def site(
     kafka_bootstrap_servers: str,
     s3_service: S3Service,
-    s3_client: Minio,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ApiProcess]:
     logs = tmp_path_factory.mktemp("legacy-stack")
@@ -171,7 +169,6 @@ def site(
         "legacy",
         kafka_bootstrap_servers,
         s3_service,
-        s3_client,
         logs,
         LEGACY_VALIDATE_WAIT_S="30",
     ) as api:
