@@ -32,6 +32,7 @@ from producer_api.deps import (
     SettingsDep,
     StoreDep,
     SubmitterDep,
+    TenantKeyDep,
 )
 from producer_api.errors import ApiError
 from producer_api.intake import ImageBody
@@ -270,9 +271,13 @@ async def legacy_summary(
     )
 
 
-@router.get("/validation-rules", response_model=LegacyEnvelope[dict[str, dict[str, object]]])
+@router.get(
+    "/validation-rules",
+    response_model=LegacyEnvelope[dict[str, dict[str, object]]],
+    responses={403: {"model": ErrorBody, "description": "Public upload keys may not read rules."}},
+)
 async def legacy_validation_rules(
-    settings: SettingsDep, rulebook: RulebookDep
+    settings: SettingsDep, rulebook: RulebookDep, _key: TenantKeyDep
 ) -> LegacyEnvelope[dict[str, dict[str, object]]]:
     """The default profile's checks, keyed by check name, in its and the reference's names."""
     rules = rulebook[settings.rule_profile]
