@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response
 from producer_api.deps import PublisherDep, SettingsDep, StoreDep
 from producer_api.publisher import PublishUnavailable
 from producer_api.schemas import Liveness, Readiness
-from producer_api.storage import StorageUnavailable
+from runtime.object_store import StorageUnavailableError
 
 router = APIRouter(tags=["health"])
 
@@ -27,7 +27,7 @@ async def _probe(check: Awaitable[None], timeout_s: float) -> str:
             await check
     except TimeoutError:
         return f"no answer within {timeout_s:g} s"
-    except (StorageUnavailable, PublishUnavailable) as exc:
+    except (StorageUnavailableError, PublishUnavailable) as exc:
         return str(exc)
     return "ok"
 
