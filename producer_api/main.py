@@ -24,7 +24,7 @@ from producer_api.metrics import ApiMetrics, RequestMetricsMiddleware
 from producer_api.publisher import Publisher
 from producer_api.routes import api_router
 from producer_api.routes.pages import STATIC_DIR
-from producer_api.security import install_security
+from producer_api.security import install_security, redact_access_log
 from producer_api.settings import Settings
 from producer_api.storage import open_store
 from producer_api.submissions import Submitter
@@ -40,6 +40,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     if app.state.json_logs:
         configure_logging(settings.log_level)
+    redact_access_log()
     replica = settings.replica_id or secrets.token_hex(4)
     store = open_store(settings)
     publisher = Publisher(

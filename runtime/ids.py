@@ -13,6 +13,8 @@ import uuid
 from datetime import UTC, datetime
 
 _VERSION = 7
+#: The last millisecond ``datetime`` can represent (9999-12-31T23:59:59.999Z).
+_LAST_MS = int(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).timestamp() * 1000)
 
 
 def new_image_id(now_ns: int | None = None) -> uuid.UUID:
@@ -28,7 +30,14 @@ def new_image_id(now_ns: int | None = None) -> uuid.UUID:
 
 
 def issued_at(image_id: uuid.UUID) -> datetime | None:
-    """When a UUIDv7 was made (UTC, millisecond precision); ``None`` for other versions."""
+    """When a UUIDv7 was made (UTC, millisecond precision); ``None`` for other versions.
+
+    Also ``None`` past year 9999: 48 bits of milliseconds reach year 10889, which a
+    client may send but ``datetime`` cannot hold, and we never issued.
+    """
     if image_id.version != _VERSION:
         return None
-    return datetime.fromtimestamp((image_id.int >> 80) / 1000, tz=UTC)
+    unix_ms = image_id.int >> 80
+    if unix_ms > _LAST_MS:
+        return None
+    return datetime.fromtimestamp(unix_ms / 1000, tz=UTC)

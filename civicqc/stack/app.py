@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from civicqc.stack.context import LOOPBACK, ServiceDefinition, StackContext, repo_root
+from civicqc.stack.private_files import write_private_text
 from civicqc.stack.process import ProcessError, ProcessSpec, http_ok
 from runtime.apikeys import (
     ALL_TENANTS,
@@ -85,9 +86,7 @@ def ensure_operator_key(ctx: StackContext) -> str:
     ctx.layout.secrets.chmod(0o700)
     write_keys(path, keys.model_copy(update={"keys": [*keys.keys, record]}))
     key_file = _operator_key_file(ctx)
-    key_file.touch(mode=0o600)
-    key_file.chmod(0o600)
-    key_file.write_text(key + "\n", encoding="utf-8")
+    write_private_text(key_file, key + "\n")
     return key
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 
 from fastapi import APIRouter, Response
@@ -11,6 +12,8 @@ from producer_api.deps import PublisherDep, SettingsDep, StoreDep
 from producer_api.publisher import PublishUnavailable
 from producer_api.schemas import Liveness, Readiness
 from runtime.object_store import StorageUnavailableError
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
@@ -28,7 +31,9 @@ async def _probe(check: Awaitable[None], timeout_s: float) -> str:
     except TimeoutError:
         return f"no answer within {timeout_s:g} s"
     except (StorageUnavailableError, PublishUnavailable) as exc:
-        return str(exc)
+        # The reason (endpoint, bucket name, error text) is for the logs, not the public.
+        logger.warning("readiness probe failed: %s", exc)
+        return "unreachable"
     return "ok"
 
 

@@ -30,6 +30,7 @@ from producer_api.deps import (
     SettingsDep,
     StoreDep,
     SubmitterDep,
+    TenantKeyDep,
 )
 from producer_api.errors import ApiError
 from producer_api.intake import ImageBody
@@ -187,11 +188,15 @@ async def legacy_summary(
     )
 
 
-@router.get("/validation-rules", response_model=LegacyEnvelope[dict[str, object]])
+@router.get(
+    "/validation-rules",
+    response_model=LegacyEnvelope[dict[str, object]],
+    responses={403: {"model": ErrorBody, "description": "Public upload keys may not read rules."}},
+)
 async def legacy_validation_rules(
-    settings: SettingsDep, rulebook: RulebookDep
+    settings: SettingsDep, rulebook: RulebookDep, _key: TenantKeyDep
 ) -> LegacyEnvelope[dict[str, object]]:
-    """The default profile's checks, keyed by check name as in the reference."""
+    """The default profile's checks, keyed by check name as in the reference (as ``/v1/rules``)."""
     rules = rulebook[settings.rule_profile]
     checks: dict[str, object] = rules.checks.model_dump(mode="json", exclude_none=True)
     return LegacyEnvelope[dict[str, object]](

@@ -144,6 +144,15 @@ def test_non_v7_id_is_404_without_storage(offline_client: TestClient) -> None:
     assert response.json()["code"] == "not_found"
 
 
+def test_v7_id_with_the_largest_timestamp_is_404_not_500(offline_client: TestClient) -> None:
+    # 48 bits of milliseconds reach year 10889, past what a datetime holds.
+    latest = uuid.UUID(int=((1 << 48) - 1) << 80 | 7 << 76 | 0b10 << 62)
+    assert latest.version == 7
+    response = offline_client.get(f"/v1/images/{latest}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
 def test_openapi_documents_both_upload_shapes(offline_client: TestClient) -> None:
     spec = offline_client.get("/openapi.json").json()
     content = spec["paths"]["/v1/images"]["post"]["requestBody"]["content"]
