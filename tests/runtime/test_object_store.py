@@ -31,7 +31,7 @@ def _settings(s3: S3Service, **changes: object) -> CommonSettings:
 
 
 def _store(settings: CommonSettings, bucket: str) -> ObjectStore:
-    client = minio_client(settings, connect_timeout_s=1.0, read_timeout_s=2.0, pool_size=2)
+    client = minio_client(settings, connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2)
     return ObjectStore(client, bucket, max_workers=2)
 
 
