@@ -19,7 +19,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
-from civicqc.apikeys import ALL_TENANTS
 from core.events import VerdictEvent
 from core.schema import CheckResult, ErrorInfo, Verdict
 from core.version import ENGINE_VERSION
@@ -46,9 +45,11 @@ from producer_api.legacy.envelope import LegacyEnvelope, failure, legacy_status
 from producer_api.legacy.upload import LegacyUpload, upload_of
 from producer_api.legacy.validation import LegacyValidation, Texts
 from producer_api.routes import summary
-from producer_api.routes.images import VERDICTS_PREFIX, image_status_url
+from producer_api.routes.images import image_status_url
 from producer_api.schemas import ErrorBody
-from producer_api.storage import ObjectStore, StorageUnavailable
+from runtime.apikeys import ALL_TENANTS
+from runtime.layout import verdict_key
+from runtime.object_store import ObjectStore, StorageUnavailableError
 
 #: RFC 9745 ``Deprecation`` value: the date these endpoints were marked deprecated.
 DEPRECATED_SINCE = datetime(2026, 11, 26, tzinfo=UTC)
@@ -308,13 +309,13 @@ async def _verdict_within(
     A store outage while waiting also gives None: the image is already accepted, so
     the honest answer is 202 with the status URL, not an error.
     """
-    key = f"{VERDICTS_PREFIX}/{uuid.UUID(image_id)}.json"
+    key = verdict_key(uuid.UUID(image_id))
     deadline = time.monotonic() + timeout_s
     delay = _POLL_FIRST_S
     while True:
         try:
-            data = await store.get_bytes(key)
-        except StorageUnavailable:
+            data = await store.fetch_if_exists(key)
+        except StorageUnavailableError:
             data = None
         if data is not None:
             try:

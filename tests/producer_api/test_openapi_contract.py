@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import checks
 from schemathesis.core.result import Ok
 
-from civicqc.apikeys import KeyRole, KeysFile, new_key, write_keys
 from civicqc.stack.context import free_port
+from runtime.apikeys import KeyRole, KeysFile, new_key, write_keys
 from tests.builders.stream import ApiProcess
 from tests.builders.stream_fixtures import private_stream
 from tests.fixtures.services import KafkaService, S3Service
