@@ -43,7 +43,8 @@ from civicqc.stack import kafka, object_store
 from civicqc.stack.context import DEFAULT_BUCKET, free_port
 from civicqc.stack.local_stack import LocalStack
 from core.events import ImageSubmitted, ObjectRef
-from producer_api.ids import issued_at, new_image_id, object_key
+from runtime.ids import issued_at, new_image_id
+from runtime.layout import incoming_key
 
 _CLI_MODE = "--cli-loop"
 
@@ -66,7 +67,7 @@ async def preload(env: dict[str, str], photos: list[bytes], count: int) -> list[
         for i in range(count):
             data = photos[i % len(photos)]
             image_id = new_image_id()
-            key = object_key("incoming", image_id, "jpg")
+            key = incoming_key(image_id, "jpg")
             store.put_object(DEFAULT_BUCKET, key, io.BytesIO(data), len(data), "image/jpeg")
             submitted_at = issued_at(image_id)
             assert submitted_at is not None

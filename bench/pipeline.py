@@ -51,6 +51,7 @@ from bench.stack_cpu import COMPONENTS, component_cpu_s, per_image_ms
 from civicqc.commands.score import score_files
 from core import builtin_profile
 from core.events import VerdictEvent
+from runtime.cpus import usable_cores
 
 
 def _env_file(path: Path | None) -> Mapping[str, str]:
@@ -296,7 +297,7 @@ def print_cpu_table(runs: list[StackFigures], score_cpu_ms: float) -> None:
 
 
 async def run(args: argparse.Namespace) -> None:
-    jobs = len(os.sched_getaffinity(0))
+    jobs = usable_cores()
     print(f"making {args.photos} 12 MP JPEGs ...", flush=True)
     photos = [phone_jpeg(SOURCES[i % len(SOURCES)], seed=i) for i in range(args.photos)]
     mean_mb = statistics.mean(len(p) for p in photos) / 1e6

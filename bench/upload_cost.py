@@ -57,7 +57,8 @@ async def api_cpu_ms(
     before = service_cpu_s(root)["api"]
     await _send(client, photos, args.uploads, args.in_flight, multipart)
     used: float = service_cpu_s(root)["api"] - before
-    return used / args.uploads * 1000
+    uploads: int = args.uploads
+    return used / uploads * 1000
 
 
 async def run(args: argparse.Namespace) -> None:
