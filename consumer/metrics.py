@@ -9,7 +9,11 @@ municipalities, partitions are the topic's.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+from core.schema import Verdict
 
 #: Scoring a 12 MP photo takes a few hundred ms on one core; small ones far less.
 _SCORING_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -78,3 +82,15 @@ class ConsumerMetrics:
             "Scoring processes in this replica's pool.",
             registry=registry,
         )
+
+    def record_verdict(self, verdict: Verdict, tenant: str, submitted_at: datetime) -> None:
+        """Count a newly published verdict; a republished stored one is not counted again."""
+        self.images_scored.labels(verdict.verdict.value, tenant).inc()
+        for name, check in verdict.checks.items():
+            if not check.passed:
+                self.check_failures.labels(name).inc()
+        self.scoring_duration.observe(verdict.timings.total_ms / 1000.0)
+        if submitted_at.tzinfo is None:
+            submitted_at = submitted_at.replace(tzinfo=UTC)
+        waited = (datetime.now(UTC) - submitted_at).total_seconds()
+        self.end_to_end_latency.observe(max(0.0, waited))
