@@ -56,7 +56,6 @@ class Store(Protocol):
     """The object store (:class:`consumer.storage.ObjectStore`)."""
 
     async def fetch(self, key: str) -> bytes: ...
-    async def fetch_if_exists(self, key: str) -> bytes | None: ...
     async def copy(self, source: str, target: str) -> None: ...
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
     async def delete(self, key: str) -> None: ...
@@ -115,9 +114,7 @@ class EventPipeline:
 
     async def _process(self, event: ImageSubmitted, claim: Claim) -> None:
         source, image_id = event.object.key, event.image_id
-        stored = await self._step(
-            "fetch_verdict", lambda: self._store.fetch_if_exists(verdict_key(image_id)), claim
-        )
+        stored = await self._stored_verdict(image_id, claim)
         verdict: Verdict | None = None
         if stored is None:
             body, verdict = await self._score_and_store(event, claim)
@@ -135,6 +132,14 @@ class EventPipeline:
         await self._step("delete", lambda: self._store.delete(source), claim)
         if verdict is not None:
             self._metrics.record_verdict(verdict, event.metadata.tenant, event.submitted_at)
+
+    async def _stored_verdict(self, image_id: str, claim: Claim) -> bytes | None:
+        """The verdict event an earlier attempt stored, if any."""
+        key = verdict_key(image_id)
+        try:
+            return await self._step("fetch_verdict", lambda: self._store.fetch(key), claim)
+        except ObjectMissingError:
+            return None
 
     async def _score_and_store(self, event: ImageSubmitted, claim: Claim) -> tuple[bytes, Verdict]:
         """Score the submitted object, file it and store the verdict event's body."""

@@ -104,12 +104,6 @@ class ObjectStore:
             response.close()
             response.release_conn()
 
-    async def fetch_if_exists(self, key: str) -> bytes | None:
-        try:
-            return await self.fetch(key)
-        except ObjectMissingError:
-            return None
-
     async def copy(self, source: str, target: str) -> None:
         await self._call(
             lambda: self._client.copy_object(self.bucket, target, CopySource(self.bucket, source))

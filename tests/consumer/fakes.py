@@ -35,12 +35,6 @@ class FakeStore:
             raise ObjectMissingError(key)
         return self.objects[key]
 
-    async def fetch_if_exists(self, key: str) -> bytes | None:
-        try:
-            return await self.fetch(key)
-        except ObjectMissingError:
-            return None
-
     async def copy(self, source: str, target: str) -> None:
         self._answer("copy", source)
         if source not in self.objects:
