@@ -41,6 +41,8 @@ def _pool(settings: ConsumerSettings) -> ScoringPool:
         settings.worker_processes,
         {name: rules for name, rules in rulebook.items() if name in selectable},
         cores=len(os.sched_getaffinity(0)),
+        headroom_bytes=settings.worker_memory_headroom_mb * 2**20,
+        task_timeout_s=settings.worker_task_timeout_s,
     )
 
 
@@ -90,6 +92,7 @@ def _loop(
     metrics.inflight_images.set_function(lambda: loop.in_flight)
     metrics.pool_workers.set(pool.workers)
     metrics.pool_busy_workers.set_function(lambda: pool.busy)
+    metrics.pool_peak_rss.set_function(lambda: pool.peak_rss_bytes)
     return loop
 
 
@@ -144,7 +147,7 @@ def configure_logging(level: str) -> None:
 def main() -> int:
     settings = ConsumerSettings()
     configure_logging(settings.log_level)
-    metrics = ConsumerMetrics()
+    metrics = ConsumerMetrics(known_tenants={"default", *settings.tenant_profiles})
     server, _thread = start_http_server(settings.metrics_port, addr=settings.metrics_host)
     logger.info("metrics served", extra={"port": server.server_port})
     try:

@@ -35,7 +35,13 @@ from consumer.metrics import ConsumerMetrics
 from consumer.retry import GaveUpError, RetryPolicy
 from consumer.scoring import Scored
 from consumer.settings import ConsumerSettings
-from consumer.storage import ObjectMissingError, filed_key, redacted_key, verdict_key
+from consumer.storage import (
+    ObjectMissingError,
+    filed_key,
+    is_incoming_key,
+    redacted_key,
+    verdict_key,
+)
 from core.events import (
     DeadLetter,
     DeadLetterReason,
@@ -105,9 +111,21 @@ class EventPipeline:
             await self._dead_letter(record, None, invalid, claim)
             return
         try:
+            self._check_trusted(event)
             await self._process(event, claim)
         except GaveUpError as gave_up:
             await self._dead_letter(record, event.image_id, gave_up, claim)
+
+    def _check_trusted(self, event: ImageSubmitted) -> None:
+        """Act only on this bucket's ``incoming/`` object of this image: the consumer copies
+        and deletes the key an event names, so a forged event must not name another."""
+        problem = None
+        if event.object.bucket != self._settings.s3_bucket:
+            problem = f"bucket {event.object.bucket!r} is not {self._settings.s3_bucket!r}"
+        elif not is_incoming_key(event.object.key, event.image_id):
+            problem = f"key {event.object.key!r} is not an incoming key of {event.image_id!r}"
+        if problem is not None:
+            raise GaveUpError(DeadLetterReason.INVALID_EVENT, 1, UntrustedEventError(problem))
 
     def _step(self, operation: str, step: Callable[[], Awaitable[T]], claim: Claim) -> Awaitable[T]:
         return self._policy.call(operation, step, claim)
@@ -117,7 +135,10 @@ class EventPipeline:
         stored = await self._stored_verdict(image_id, claim)
         verdict: Verdict | None = None
         if stored is None:
-            body, verdict = await self._score_and_store(event, claim)
+            try:
+                body, verdict = await self._score_and_store(event, claim)
+            except _FiledElsewhereError as filed:
+                body = filed.body
         else:
             # A redelivery: the first attempt got as far as storing its verdict (and the
             # redacted copy, which is stored before it).
@@ -144,14 +165,14 @@ class EventPipeline:
     async def _score_and_store(self, event: ImageSubmitted, claim: Claim) -> tuple[bytes, Verdict]:
         """Score the submitted object, file it and store the verdict event's body."""
         source, image_id = event.object.key, event.image_id
-        data = await self._fetch_submitted(source, claim)
+        data = await self._fetch_submitted(event, claim)
         profile = profile_for_tenant(self._settings, event.metadata.tenant)
         scored = await self._step(
             "score", lambda: self._scorer.score(data, profile, image_id), claim
         )
         verdict = scored.verdict
         target = filed_key(source, verdict.verdict)
-        await self._step("file", lambda: self._store.copy(source, target), claim)
+        await self._file(event, target, data, claim)
         redacted = await self._store_redacted(event, target, scored, claim)
         body = (
             VerdictEvent(
@@ -187,9 +208,11 @@ class EventPipeline:
         )
         return ref
 
-    async def _fetch_submitted(self, key: str, claim: Claim) -> bytes:
-        """The submitted bytes. A missing object is retried for ``missing_object_grace_s``
-        (a lagging replica of the store may not have it yet), then dead-lettered."""
+    async def _fetch_submitted(self, event: ImageSubmitted, claim: Claim) -> bytes:
+        """The submitted bytes. A missing object may have been filed by the partition's
+        previous owner (:class:`_FiledElsewhereError`); otherwise it is looked for again
+        for ``missing_object_grace_s`` (a lagging store replica), then dead-lettered."""
+        key = event.object.key
         give_up_at = time.monotonic() + self._settings.missing_object_grace_s
         attempt = 0
         while True:
@@ -197,9 +220,27 @@ class EventPipeline:
             try:
                 return await self._step("fetch", lambda: self._store.fetch(key), claim)
             except ObjectMissingError as exc:
+                await self._raise_if_filed(event.image_id, claim)
                 if time.monotonic() >= give_up_at:
                     raise GaveUpError(DeadLetterReason.OBJECT_MISSING, attempt, exc) from exc
                 await self._policy.pause("fetch_missing", attempt, exc, claim)
+
+    async def _file(self, event: ImageSubmitted, target: str, data: bytes, claim: Claim) -> None:
+        """Copy the submission to ``target``. When it vanished since it was fetched, the
+        previous owner of the partition may have finished it; else store the bytes held."""
+        source = event.object.key
+        try:
+            await self._step("file", lambda: self._store.copy(source, target), claim)
+        except ObjectMissingError:
+            await self._raise_if_filed(event.image_id, claim)
+            kind = event.object.content_type
+            await self._step("file", lambda: self._store.put(target, data, kind), claim)
+
+    async def _raise_if_filed(self, image_id: str, claim: Claim) -> None:
+        stored = await self._stored_verdict(image_id, claim)
+        if stored is not None:
+            logger.info("submission already filed by another replica", extra={"image_id": image_id})
+            raise _FiledElsewhereError(stored)
 
     async def _dead_letter(
         self, record: ConsumerRecord, image_id: str | None, why: GaveUpError, claim: Claim
@@ -224,6 +265,18 @@ class EventPipeline:
             "event dead-lettered",
             extra={"image_id": image_id, "reason": why.reason.value, "error": str(why)},
         )
+
+
+class UntrustedEventError(Exception):
+    """The event names an object this consumer must not touch."""
+
+
+class _FiledElsewhereError(Exception):
+    """Another replica (the partition's previous owner) stored this event's verdict."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__("verdict already stored")
+        self.body = body
 
 
 def _jpeg_ref(bucket: str, key: str, data: bytes) -> ObjectRef:

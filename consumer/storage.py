@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -35,6 +36,18 @@ class ObjectMissingError(Exception):
 
 class StorageUnavailableError(Exception):
     """The object store did not answer usefully; worth retrying."""
+
+
+#: ``incoming/yyyy/mm/dd/`` then the image id, a dot and a lower-case extension.
+_INCOMING_NAME = re.compile(r"incoming/\d{4}/\d{2}/\d{2}/(?P<id>[^/]+)\.[a-z0-9]{1,8}")
+#: What an image id may be (the API's UUIDv7s, tests' hex ids): never a path.
+_IMAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def is_incoming_key(key: str, image_id: str) -> bool:
+    """Whether ``key`` is where the API stores the upload ``image_id``."""
+    found = _INCOMING_NAME.fullmatch(key)
+    return found is not None and found["id"] == image_id and bool(_IMAGE_ID.fullmatch(image_id))
 
 
 def filed_key(incoming_key: str, outcome: Outcome) -> str:

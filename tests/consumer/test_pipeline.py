@@ -38,7 +38,7 @@ def photo() -> bytes:
 class Rig:
     """A pipeline on fakes, with a fresh registry and a held claim."""
 
-    def __init__(self, **settings: object) -> None:
+    def __init__(self, store: FakeStore | None = None, **settings: object) -> None:
         defaults: dict[str, object] = {
             "topic_verdicts": VERDICTS,
             "topic_dlq": DLQ,
@@ -46,11 +46,16 @@ class Rig:
             "retry_backoff_max": 0.02,
             "missing_object_grace_s": 0.2,
             "max_retries": 2,
+            "s3_bucket": "b",
         }
         self.settings = ConsumerSettings.model_validate({**defaults, **settings})
         self.registry = CollectorRegistry()
         metrics = ConsumerMetrics(self.registry)
-        self.store, self.publisher, self.scorer = FakeStore(), FakePublisher(), InlineScorer()
+        self.store, self.publisher, self.scorer = (
+            store or FakeStore(),
+            FakePublisher(),
+            InlineScorer(),
+        )
         self.policy = RetryPolicy(
             backoff_s=self.settings.retry_backoff,
             backoff_max_s=self.settings.retry_backoff_max,
@@ -62,24 +67,31 @@ class Rig:
         )
         self.claim = Claim(PARTITION)
 
-    def submitted(self, data: bytes | None = None) -> ImageSubmitted:
+    def submitted(
+        self,
+        data: bytes | None = None,
+        *,
+        key: str = "",
+        bucket: str = "b",
+        tenant: str = "default",
+    ) -> ImageSubmitted:
         """An event whose object is stored (unless ``data`` is None)."""
         image_id = uuid.uuid4().hex
-        key = f"incoming/2026/11/30/{image_id}.jpg"
+        key = key or f"incoming/2026/11/30/{image_id}.jpg"
         if data is not None:
             self.store.objects[key] = data
         return ImageSubmitted(
             image_id=image_id,
             submitted_at=datetime.now(UTC),
             object=ObjectRef(
-                bucket="b",
+                bucket=bucket,
                 key=key,
                 size_bytes=len(data or b""),
                 sha256="0" * 64,
                 content_type="image/jpeg",
                 format="jpeg",
             ),
-            metadata=SubmissionMetadata(tenant="default"),
+            metadata=SubmissionMetadata(tenant=tenant),
         )
 
     async def handle(self, value: bytes, offset: int = 0) -> None:
@@ -201,4 +213,89 @@ async def test_a_worker_crash_is_retried_and_then_dead_lettered() -> None:
         "worker_crashed",
         3,
         poison.image_id,
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "bucket"),
+    [
+        ("accepted/2026/11/30/{other}.jpg", "b"),  # someone else's filed photo
+        ("verdicts/{other}.json", "b"),
+        ("incoming/2026/11/30/{other}.jpg", "b"),  # another upload
+        ("incoming/2026/11/30/../../x/{id}.jpg", "b"),
+        ("incoming/2026/11/30/{id}.jpg", "other-bucket"),
+    ],
+)
+async def test_an_event_naming_an_object_it_does_not_own_is_dead_lettered_untouched(
+    key: str, bucket: str
+) -> None:
+    rig = Rig()
+    other = uuid.uuid4().hex
+    event = rig.submitted(None)
+    named = key.format(other=other, id=event.image_id)
+    forged = event.model_copy(
+        update={"object": event.object.model_copy(update={"key": named, "bucket": bucket})}
+    )
+    rig.store.objects[named] = b"not yours"
+    await rig.handle(forged.model_dump_json().encode())
+
+    (letter,) = rig.letters()
+    assert letter.reason.value == "invalid_event"
+    assert rig.store.objects == {named: b"not yours"}
+    assert rig.store.calls == [], "nothing is read, copied or deleted for a forged event"
+
+
+class PreviousOwnerFilesFirst(FakeStore):
+    """The partition's previous owner files the upload, stores its verdict and deletes the
+    upload at the worst moment: right after this replica looked for a stored verdict."""
+
+    def __init__(self, *, during: str) -> None:
+        super().__init__()
+        self.during = during
+        self.finish: tuple[str, str, bytes] | None = None
+
+    def _maybe_finish(self, operation: str) -> None:
+        if self.finish is not None and operation == self.during:
+            upload, verdict_key, body = self.finish
+            self.objects[verdict_key] = body
+            self.objects.pop(upload, None)
+            self.finish = None
+
+    async def fetch(self, key: str) -> bytes:
+        if key.startswith("incoming/"):
+            self._maybe_finish("fetch")
+        return await super().fetch(key)
+
+    async def copy(self, source: str, target: str) -> None:
+        self._maybe_finish("copy")
+        await super().copy(source, target)
+
+
+@pytest.mark.parametrize("during", ["fetch", "copy"])
+async def test_an_upload_filed_by_the_previous_owner_gets_that_verdict_republished(
+    during: str,
+) -> None:
+    store = PreviousOwnerFilesFirst(during=during)
+    rig = Rig(store, missing_object_grace_s=30.0)
+    event = rig.submitted(photo())
+    theirs = b'{"the previous owner\'s verdict": true}'
+    store.finish = (event.object.key, f"verdicts/{event.image_id}.json", theirs)
+    started = time.monotonic()
+    await rig.handle(event.model_dump_json().encode())
+
+    assert rig.publisher.on(VERDICTS) == [theirs]
+    assert rig.letters() == []
+    assert time.monotonic() - started < 5, "no grace period for an upload that was filed"
+
+
+async def test_an_unknown_tenant_is_counted_as_other() -> None:
+    rig = Rig()
+    event = rig.submitted(photo(), tenant=f"t-{uuid.uuid4().hex[:8]}")
+    await rig.handle(event.model_dump_json().encode())
+    families = {s.labels.get("tenant") for m in rig.registry.collect() for s in m.samples}
+    assert event.metadata.tenant not in families
+    assert (
+        rig.sample("civicqc_images_scored_total", verdict="accepted", tenant="other")
+        + rig.sample("civicqc_images_scored_total", verdict="rejected", tenant="other")
+        == 1
     )
