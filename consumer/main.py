@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import start_http_server
-from pythonjsonlogger.json import JsonFormatter
 
-from civicqc.settings import load_rulebook
 from consumer.lag import LagReporter
 from consumer.loop import ConsumerLoop
 from consumer.metrics import ConsumerMetrics
@@ -28,7 +25,11 @@ from consumer.publisher import KafkaPublisher
 from consumer.retry import RetryPolicy
 from consumer.scoring import ScoringPool
 from consumer.settings import ConsumerSettings
-from consumer.storage import ObjectStore
+from consumer.storage import open_store
+from runtime.cpus import usable_cores
+from runtime.logs import configure_logging
+from runtime.object_store import ObjectStore
+from runtime.rulebook import load_rulebook
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def _pool(settings: ConsumerSettings) -> ScoringPool:
     return ScoringPool(
         settings.worker_processes,
         {name: rules for name, rules in rulebook.items() if name in selectable},
-        cores=len(os.sched_getaffinity(0)),
+        cores=usable_cores(),
         headroom_bytes=settings.worker_memory_headroom_mb * 2**20,
         task_timeout_s=settings.worker_task_timeout_s,
     )
@@ -99,7 +100,7 @@ def _loop(
 async def run(settings: ConsumerSettings, metrics: ConsumerMetrics, stop: asyncio.Event) -> None:
     """Build the clients, run the loop until ``stop``, and close everything in reverse."""
     pool = _pool(settings)
-    store = ObjectStore(settings)
+    store = open_store(settings)
     consumer, producer = _kafka_clients(settings)
     loop = _loop(settings, metrics, consumer, producer, store, pool)
     try:
@@ -128,20 +129,6 @@ async def _serve(settings: ConsumerSettings, metrics: ConsumerMetrics) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await run(settings, metrics, stop)
-
-
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-        )
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    logging.getLogger("aiokafka").setLevel(max(root.level, logging.WARNING))
 
 
 def main() -> int:

@@ -29,19 +29,11 @@ from typing import Protocol, TypeVar
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
-from civicqc.settings import profile_for_tenant
 from consumer.claim import Claim
 from consumer.metrics import ConsumerMetrics
 from consumer.retry import GaveUpError, RetryPolicy
 from consumer.scoring import Scored
 from consumer.settings import ConsumerSettings
-from consumer.storage import (
-    ObjectMissingError,
-    filed_key,
-    is_incoming_key,
-    redacted_key,
-    verdict_key,
-)
 from core.events import (
     DeadLetter,
     DeadLetterReason,
@@ -52,6 +44,9 @@ from core.events import (
 )
 from core.privacy import redact_exif
 from core.schema import Verdict
+from runtime.layout import filed_key, is_incoming_key, redacted_key, verdict_key
+from runtime.object_store import ObjectMissingError
+from runtime.rulebook import profile_for_tenant
 
 logger = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from prometheus_client import Counter
 from consumer.claim import Claim
 from consumer.publisher import PublishUnavailableError
 from consumer.scoring import WorkerCrashedError
-from consumer.storage import StorageUnavailableError
 from core.events import DeadLetterReason
+from runtime.object_store import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import NamedTuple
 
-from civicqc.detectors import detector_for
 from core import Rules, Verdict, score
 from core.detect import Detector
 from core.errors import ImageError
 from core.redact import redacted_jpeg
+from runtime.detectors import detector_for
 
 _PR_SET_PDEATHSIG = 1
 #: glibc's mallopt(M_ARENA_MAX): each malloc arena reserves 64 MiB of address space,

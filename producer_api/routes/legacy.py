@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
-from civicqc.apikeys import ALL_TENANTS
 from core.events import VerdictEvent
 from core.schema import Outcome
 from core.version import ENGINE_VERSION
@@ -31,6 +30,7 @@ from producer_api.deps import (
     SettingsDep,
     StoreDep,
     SubmitterDep,
+    TenantKeyDep,
 )
 from producer_api.errors import ApiError
 from producer_api.intake import ImageBody
@@ -42,12 +42,14 @@ from producer_api.legacy import (
     LegacyValidation,
 )
 from producer_api.routes import summary
-from producer_api.routes.images import VERDICTS_PREFIX, image_status_url
+from producer_api.routes.images import image_status_url
 from producer_api.schemas import ErrorBody
 from producer_api.security import Principal
 from producer_api.settings import Settings
-from producer_api.storage import ObjectStore, StorageUnavailable
 from producer_api.submissions import Submitter
+from runtime.apikeys import ALL_TENANTS
+from runtime.layout import verdict_key
+from runtime.object_store import ObjectStore, StorageUnavailableError
 
 #: RFC 9745 ``Deprecation`` value: the date these endpoints were marked deprecated.
 DEPRECATED_SINCE = datetime(2026, 11, 26, tzinfo=UTC)
@@ -186,11 +188,15 @@ async def legacy_summary(
     )
 
 
-@router.get("/validation-rules", response_model=LegacyEnvelope[dict[str, object]])
+@router.get(
+    "/validation-rules",
+    response_model=LegacyEnvelope[dict[str, object]],
+    responses={403: {"model": ErrorBody, "description": "Public upload keys may not read rules."}},
+)
 async def legacy_validation_rules(
-    settings: SettingsDep, rulebook: RulebookDep
+    settings: SettingsDep, rulebook: RulebookDep, _key: TenantKeyDep
 ) -> LegacyEnvelope[dict[str, object]]:
-    """The default profile's checks, keyed by check name as in the reference."""
+    """The default profile's checks, keyed by check name as in the reference (as ``/v1/rules``)."""
     rules = rulebook[settings.rule_profile]
     checks: dict[str, object] = rules.checks.model_dump(mode="json", exclude_none=True)
     return LegacyEnvelope[dict[str, object]](
@@ -288,13 +294,13 @@ async def _verdict_within(
     A store outage while waiting also gives None: the image is already accepted, so
     the honest answer is 202 with the status URL, not an error.
     """
-    key = f"{VERDICTS_PREFIX}/{uuid.UUID(image_id)}.json"
+    key = verdict_key(uuid.UUID(image_id))
     deadline = time.monotonic() + timeout_s
     delay = _POLL_FIRST_S
     while True:
         try:
-            data = await store.get_bytes(key)
-        except StorageUnavailable:
+            data = await store.fetch_if_exists(key)
+        except StorageUnavailableError:
             data = None
         if data is not None:
             try:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from consumer.publisher import PublishUnavailableError
 from consumer.scoring import Scored, WorkerCrashedError
-from consumer.storage import ObjectMissingError, StorageUnavailableError
 from core import score
 from core.profiles import builtin_profile
+from runtime.object_store import ObjectMissingError, StorageUnavailableError
 
 
 @dataclass

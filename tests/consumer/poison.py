@@ -1,8 +1,10 @@
-"""Hostile uploads for the consumer's containment tests: valid containers, hostile fields.
+"""Hostile uploads the consumer's stream tests mix in, beside :mod:`bench.hostile_inputs`.
 
-Kept small on purpose: the structural generators of issue 11 live with the engine's
-tests; these are the few the consumer needs to prove that one input cannot take a
-replica down, whatever the engine does with it.
+The structural generators of issue 11 live in :mod:`bench.hostile_inputs` (issue
+11's EXIF count bomb among them). These add the other shapes a stream must survive
+whatever the engine makes of them: a decompression bomb, a dimension bomb, a damaged
+file, and a 16-bit image near the pixel limit that needs more than a worker's memory
+headroom and seconds of decoding.
 """
 
 from __future__ import annotations
@@ -11,39 +13,16 @@ import struct
 import zlib
 from functools import cache
 
+from bench.hostile_inputs import png_chunk, png_with_chunks
 from tests.builders import images
-
-
-def _with_app1(jpeg: bytes, body: bytes) -> bytes:
-    segment = b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
-    return jpeg[:2] + segment + jpeg[2:]
-
-
-@cache
-def exif_count_bomb() -> bytes:
-    """Issue 11's reproduction: a 1000x700 JPEG whose EXIF IFD0 holds one entry, Make
-    (0x010F), type SHORT, count 0x3FFFFFFF, offset 26 (the end of the block).
-
-    A parser that trusts the count builds a 1 G-element unpack format (2.2 GB RSS)."""
-    tiff = b"II*\x00" + struct.pack("<I", 8)
-    ifd = struct.pack("<H", 1) + struct.pack("<HHII", 0x010F, 3, 0x3FFFFFFF, 26)
-    body = b"Exif\x00\x00" + tiff + ifd + struct.pack("<I", 0)
-    return _with_app1(images.encode(images.sharp_photo(1000, 700), quality=92), body)
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
 
 @cache
 def png_ztxt_bomb() -> bytes:
     """A small valid PNG carrying a zTXt chunk that inflates to 512 MiB of zeros."""
-    png = images.encode(images.sharp_photo(400, 300), "PNG")
     inflater = zlib.compressobj(9)
     packed = b"".join(inflater.compress(bytes(2**24)) for _ in range(32)) + inflater.flush()
-    chunk = _png_chunk(b"zTXt", b"Comment\x00\x00" + packed)
-    return png[:33] + chunk + png[33:]
+    return png_with_chunks([png_chunk(b"zTXt", b"Comment\x00\x00" + packed)])
 
 
 @cache
@@ -53,20 +32,20 @@ def huge_dimensions_png() -> bytes:
 
 
 @cache
-def garbage_exif_jpeg() -> bytes:
-    return images.with_garbage_exif(images.encode(images.sharp_photo(640, 480)))
-
-
-@cache
 def truncated_jpeg() -> bytes:
     return images.encode(images.sharp_photo(1024, 768))[:3000]
 
 
-#: Every hostile input above, by name.
-ALL = {
-    "exif_count_bomb": exif_count_bomb,
-    "png_ztxt_bomb": png_ztxt_bomb,
-    "huge_dimensions_png": huge_dimensions_png,
-    "garbage_exif_jpeg": garbage_exif_jpeg,
-    "truncated_jpeg": truncated_jpeg,
-}
+@cache
+def wide_rgba16_png(width: int = 10_000, height: int = 9_900) -> bytes:
+    """A 16-bit RGBA PNG just under the 100 MP limit: 770 KB that decode to 800 MB."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, 6, 0, 0, 0)
+    row = bytes(1 + width * 8)  # filter byte, then 8 bytes per pixel
+    deflater = zlib.compressobj(9)
+    idat = b"".join(deflater.compress(row) for _ in range(height)) + deflater.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
+    )

@@ -23,6 +23,8 @@ from consumer.retry import AbandonedError, RetryPolicy
 from consumer.settings import ConsumerSettings
 from core.events import DeadLetter, ImageSubmitted, ObjectRef, SubmissionMetadata, VerdictEvent
 from core.schema import Outcome
+from runtime.ids import new_image_id
+from runtime.layout import filed_key, incoming_key, verdict_key
 from tests.builders import images
 from tests.consumer.fakes import FakePublisher, FakeStore, InlineScorer
 
@@ -76,12 +78,12 @@ class Rig:
         tenant: str = "default",
     ) -> ImageSubmitted:
         """An event whose object is stored (unless ``data`` is None)."""
-        image_id = uuid.uuid4().hex
-        key = key or f"incoming/2026/11/30/{image_id}.jpg"
+        image_id = new_image_id()
+        key = key or incoming_key(image_id, "jpg")
         if data is not None:
             self.store.objects[key] = data
         return ImageSubmitted(
-            image_id=image_id,
+            image_id=str(image_id),
             submitted_at=datetime.now(UTC),
             object=ObjectRef(
                 bucket=bucket,
@@ -117,9 +119,9 @@ async def test_a_photo_is_filed_stored_published_and_its_upload_deleted() -> Non
     assert published.image_id == event.image_id
     outcome = published.verdict.verdict
     assert outcome is not Outcome.ERROR
-    assert published.object.key == f"{outcome.value}/2026/11/30/{event.image_id}.jpg"
+    assert published.object.key == filed_key(event.object.key, outcome)
     assert rig.store.objects[published.object.key] == photo()
-    assert rig.store.objects[f"verdicts/{event.image_id}.json"] == body
+    assert rig.store.objects[verdict_key(event.image_id)] == body
     assert event.object.key not in rig.store.objects
     assert rig.sample("civicqc_images_scored_total", verdict=outcome.value, tenant="default") == 1
 
@@ -216,23 +218,30 @@ async def test_a_worker_crash_is_retried_and_then_dead_lettered() -> None:
     )
 
 
+def _forged_keys(image_id: uuid.UUID) -> dict[str, str]:
+    other = new_image_id()
+    own = incoming_key(image_id, "jpg")
+    return {
+        "another photo, filed": filed_key(incoming_key(other, "jpg"), Outcome.ACCEPTED),
+        "a verdict": verdict_key(other),
+        "another upload": incoming_key(other, "jpg"),
+        "a path": own.replace(f"/{image_id}", f"/../../x/{image_id}"),
+        "its own photo, filed": filed_key(own, Outcome.REJECTED),
+        "a dotted extension": own + ".json",
+    }
+
+
 @pytest.mark.parametrize(
-    ("key", "bucket"),
-    [
-        ("accepted/2026/11/30/{other}.jpg", "b"),  # someone else's filed photo
-        ("verdicts/{other}.json", "b"),
-        ("incoming/2026/11/30/{other}.jpg", "b"),  # another upload
-        ("incoming/2026/11/30/../../x/{id}.jpg", "b"),
-        ("incoming/2026/11/30/{id}.jpg", "other-bucket"),
-    ],
+    "what", [*_forged_keys(new_image_id()), "its own upload, in another bucket"]
 )
 async def test_an_event_naming_an_object_it_does_not_own_is_dead_lettered_untouched(
-    key: str, bucket: str
+    what: str,
 ) -> None:
     rig = Rig()
-    other = uuid.uuid4().hex
     event = rig.submitted(None)
-    named = key.format(other=other, id=event.image_id)
+    image_id = uuid.UUID(event.image_id)
+    named = _forged_keys(image_id).get(what, event.object.key)
+    bucket = "elsewhere" if "another bucket" in what else event.object.bucket
     forged = event.model_copy(
         update={"object": event.object.model_copy(update={"key": named, "bucket": bucket})}
     )
@@ -279,7 +288,7 @@ async def test_an_upload_filed_by_the_previous_owner_gets_that_verdict_republish
     rig = Rig(store, missing_object_grace_s=30.0)
     event = rig.submitted(photo())
     theirs = b'{"the previous owner\'s verdict": true}'
-    store.finish = (event.object.key, f"verdicts/{event.image_id}.json", theirs)
+    store.finish = (event.object.key, verdict_key(event.image_id), theirs)
     started = time.monotonic()
     await rig.handle(event.model_dump_json().encode())
 
