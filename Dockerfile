@@ -29,7 +29,7 @@ COPY --from=requirements /requirements.txt /tmp/requirements.txt
 RUN pip install --requirement /tmp/requirements.txt
 COPY pyproject.toml README.md* ./
 COPY core core
-COPY civicqc civicqc
+COPY runtime runtime
 COPY producer_api producer_api
 COPY consumer consumer
 # Then what a service never runs leaves the venv: pip and setuptools, and test suites that
