@@ -32,12 +32,14 @@ COPY core core
 COPY runtime runtime
 COPY producer_api producer_api
 COPY consumer consumer
-# Then what a service never runs leaves the venv: pip and setuptools, and test suites that
+# Then what a service never runs leaves the venv: pip and setuptools, the CLI's entry point
+# (civicqc/, the operator's CLI and local stack, is not in the image), and test suites that
 # wheels ship (numpy's, pycryptodome's); bytecode is compiled once, as the root filesystem
 # is read-only at run time.
 RUN pip install --no-deps . \
     && ! pip list 2>/dev/null | grep -i '^torch ' \
     && pip uninstall --yes --quiet pip setuptools wheel \
+    && rm /opt/venv/bin/civicqc \
     && rm -rf /opt/venv/lib/python3*/site-packages/numpy/*/tests \
               /opt/venv/lib/python3*/site-packages/Crypto/SelfTest \
     && python -m compileall -q /opt/venv

@@ -126,6 +126,17 @@ def test_the_image_keeps_its_healthcheck_and_user(engine: Engine) -> None:
     )
 
 
+def test_the_image_holds_the_services_and_not_the_cli_tests_or_pip(engine: Engine) -> None:
+    probe = (
+        "import importlib.util as u, producer_api.main, consumer.main, runtime, core; "
+        "print(sorted(m for m in ('civicqc', 'tests', 'bench', 'pip', 'torch') if u.find_spec(m)))"
+    )
+    found = engine.run(
+        "run", "--rm", "--no-healthcheck", "--network", "none", engine.image, "python", "-c", probe
+    )
+    assert found == "[]"
+
+
 def test_the_containers_get_every_setting_compose_gives_the_services() -> None:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
     s3 = S3Service("127.0.0.1:1", "key", "secret", secure=False, source="test")
