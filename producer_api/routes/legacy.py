@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
-from civicqc.apikeys import ALL_TENANTS
 from core.events import VerdictEvent
 from core.schema import Outcome
 from core.version import ENGINE_VERSION
@@ -33,8 +32,7 @@ from producer_api.deps import (
     SubmitterDep,
     TenantKeyDep,
 )
-from producer_api.errors import ApiError
-from producer_api.intake import ImageBody
+from producer_api.errors import ApiError, upload_refused
 from producer_api.legacy import (
     LegacyApiInfo,
     LegacyEnvelope,
@@ -43,12 +41,13 @@ from producer_api.legacy import (
     LegacyValidation,
 )
 from producer_api.routes import summary
-from producer_api.routes.images import VERDICTS_PREFIX, image_status_url
+from producer_api.routes.images import VERDICTS_PREFIX, image_body, image_status_url
 from producer_api.schemas import ErrorBody
 from producer_api.security import Principal
 from producer_api.settings import Settings
 from producer_api.storage import ObjectStore, StorageUnavailable
 from producer_api.submissions import Submitter
+from producer_api.upload_errors import UploadError
 
 #: RFC 9745 ``Deprecation`` value: the date these endpoints were marked deprecated.
 DEPRECATED_SINCE = datetime(2026, 11, 26, tzinfo=UTC)
@@ -243,18 +242,10 @@ async def _validate(
 ) -> LegacyEnvelope[LegacyValidation] | LegacyEnvelope[None]:
     """The shared submission path of ``POST /v1/images``, then a bounded wait."""
     try:
-        body = ImageBody(
-            request,
-            max_bytes=settings.max_content_length,
-            idle_timeout_s=settings.upload_idle_timeout_s,
-        )
-        if principal.tenant != ALL_TENANTS:  # as POST /v1/images: the key's tenant by default
-            header_metadata.setdefault("tenant", principal.tenant)
-        accepted = await submitter.submit(
-            body, header_metadata, None, may_act_for=principal.may_act_for
-        )
-    except ApiError as exc:
-        return _failed(response, exc)
+        body = image_body(request, settings)
+        accepted = await submitter.submit(body, header_metadata, None, principal)
+    except UploadError as exc:
+        return _failed(response, upload_refused(exc))
     image_id = accepted.event.image_id
     status_url = image_status_url(request, settings, image_id)
     response.headers["Location"] = status_url
