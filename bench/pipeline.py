@@ -36,6 +36,7 @@ from bench.photos import SOURCES, phone_jpeg
 from civicqc.commands.score import score_files
 from core import builtin_profile
 from core.events import VerdictEvent
+from runtime.cpus import usable_cores
 
 
 def _env_file(path: Path | None) -> Mapping[str, str]:
@@ -198,7 +199,7 @@ async def run(args: argparse.Namespace) -> None:
     api = args.api or env.get("API_URL", "http://127.0.0.1:8000")
     servers = env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     topic = env.get("TOPIC_VERDICTS", "images.verdicts")
-    jobs = len(os.sched_getaffinity(0))
+    jobs = usable_cores()
     stack_root = args.env_file.resolve().parent if args.env_file else None
 
     print(f"making {args.photos} 12 MP JPEGs ...", flush=True)

@@ -29,7 +29,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -41,21 +40,12 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError, RequestTimedOutError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from prometheus_client import start_http_server
 from pydantic import ValidationError
-from pythonjsonlogger.json import JsonFormatter
 
-from civicqc.settings import load_rulebook, profile_for_tenant
 from consumer.metrics import ConsumerMetrics
 from consumer.offsets import PartitionOffsets
 from consumer.scoring import ScoringPool, WorkerCrashedError
 from consumer.settings import ConsumerSettings
-from consumer.storage import (
-    ObjectMissingError,
-    ObjectStore,
-    StorageUnavailableError,
-    filed_key,
-    redacted_key,
-    verdict_key,
-)
+from consumer.storage import open_store
 from core.events import (
     DeadLetter,
     DeadLetterReason,
@@ -66,6 +56,11 @@ from core.events import (
 )
 from core.privacy import redact_exif
 from core.schema import Verdict
+from runtime.cpus import usable_cores
+from runtime.layout import filed_key, redacted_key, verdict_key
+from runtime.logs import configure_logging
+from runtime.object_store import ObjectMissingError, ObjectStore, StorageUnavailableError
+from runtime.rulebook import load_rulebook, profile_for_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -478,9 +473,9 @@ async def run(settings: ConsumerSettings, metrics: ConsumerMetrics, stop: asynci
     pool = ScoringPool(
         settings.worker_processes,
         {name: rules for name, rules in rulebook.items() if name in selectable},
-        cores=len(os.sched_getaffinity(0)),
+        cores=usable_cores(),
     )
-    store = ObjectStore(settings)
+    store = open_store(settings)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         acks="all",
@@ -523,20 +518,6 @@ async def _serve(settings: ConsumerSettings, metrics: ConsumerMetrics) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await run(settings, metrics, stop)
-
-
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-        )
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    logging.getLogger("aiokafka").setLevel(max(root.level, logging.WARNING))
 
 
 def main() -> int:

@@ -3,7 +3,7 @@
 Workers are spawned (not forked) once at startup, since the parent already runs an
 event loop and I/O threads that a fork would copy in an undefined state. Each worker
 receives the rulebook once through the initializer and loads the detector of every
-profile that runs detection there, once per process (:func:`civicqc.detectors.detector_for`,
+profile that runs detection there, once per process (:func:`runtime.detectors.detector_for`,
 as ``civicqc score`` does); a task then ships only the image bytes and the profile
 name. When a verdict says ``redaction_required``, the same task renders the redacted
 copy (:func:`core.redact.redacted_jpeg`), so the bytes cross to the worker once.
@@ -23,11 +23,11 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import NamedTuple
 
-from civicqc.detectors import detector_for
 from core import Rules, Verdict, score
 from core.detect import Detector
 from core.errors import ImageError
 from core.redact import redacted_jpeg
+from runtime.detectors import detector_for
 
 logger = logging.getLogger(__name__)
 

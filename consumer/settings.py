@@ -5,17 +5,11 @@ Built once in :func:`consumer.main.main` and passed down; nothing else reads the
 
 from __future__ import annotations
 
-import os
-
 from pydantic import Field
 
-from civicqc.settings import CommonSettings
 from core.privacy import ExifDisclosure
-
-
-def _cores() -> int:
-    """Cores this process may run on (a container's CPU set, not the host's count)."""
-    return len(os.sched_getaffinity(0)) or 1
+from runtime.cpus import usable_cores
+from runtime.settings import CommonSettings
 
 
 class ConsumerSettings(CommonSettings):
@@ -23,7 +17,7 @@ class ConsumerSettings(CommonSettings):
         default="civicqc-scorers", description="Kafka consumer group shared by all replicas."
     )
     worker_processes: int = Field(
-        default_factory=_cores, ge=1, description="Scoring processes per replica (CPU-bound)."
+        default_factory=usable_cores, ge=1, description="Scoring processes per replica (CPU-bound)."
     )
     max_in_flight: int = Field(
         default=8,

@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from civicqc.apikeys import KeyRole
 from core.rules import Rules
 from producer_api.errors import ApiError
 from producer_api.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -21,9 +20,10 @@ from producer_api.metrics import ApiMetrics
 from producer_api.publisher import Publisher
 from producer_api.security import ANONYMOUS, KeyRing, Principal, RateLimiter
 from producer_api.settings import Settings
-from producer_api.storage import ObjectStore
 from producer_api.submissions import METADATA_FIELDS, Submitter
 from producer_api.tally import VerdictFollower
+from runtime.apikeys import KeyRole
+from runtime.object_store import ObjectStore
 
 
 def _settings(request: Request) -> Settings:

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from core.events import ObjectRef
 from producer_api.ports import UploadStore
 from producer_api.upload_errors import IdempotencyConflictError
+from runtime.layout import idempotency_key
 
-PREFIX = "idempotency"
 HEADER = "Idempotency-Key"
 
 
@@ -43,13 +43,13 @@ class IdempotencyRecord(BaseModel):
 
 def record_key(tenant: str, api_key_id: str, key: str) -> str:
     """Hashed, so a client's key never becomes an object name it could steer."""
-    return f"{PREFIX}/{tenant}/{api_key_id}/{hashlib.sha256(key.encode()).hexdigest()}.json"
+    return idempotency_key(tenant, api_key_id, hashlib.sha256(key.encode()).hexdigest())
 
 
 async def find_record(
     store: UploadStore, tenant: str, api_key_id: str, key: str
 ) -> IdempotencyRecord | None:
-    data = await store.get_bytes(record_key(tenant, api_key_id, key))
+    data = await store.fetch_if_exists(record_key(tenant, api_key_id, key))
     if data is None:
         return None
     try:
@@ -63,6 +63,6 @@ async def find_record(
 async def save_record(
     store: UploadStore, tenant: str, api_key_id: str, key: str, record: IdempotencyRecord
 ) -> None:
-    await store.put_bytes(
+    await store.put(
         record_key(tenant, api_key_id, key), record.model_dump_json().encode(), "application/json"
     )

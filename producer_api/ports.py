@@ -1,6 +1,6 @@
 """What the upload path needs from object storage and Kafka, as protocols.
 
-:class:`producer_api.storage.ObjectStore` and :class:`producer_api.publisher.Publisher`
+:class:`runtime.object_store.ObjectStore` and :class:`producer_api.publisher.Publisher`
 are the real ones; unit tests pass in-memory fakes, so the order of store, publish and
 record (and what a failure between them leaves behind) is tested without timing tricks.
 """
@@ -8,23 +8,22 @@ record (and what a failure between them leaves behind) is tested without timing 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from core.events import ImageSubmitted
-from producer_api.storage import ChunkPipe, StoredObject
 
 
 class UploadStore(Protocol):
-    """Raises :class:`producer_api.storage.StorageUnavailable` when the store fails."""
+    """Raises :class:`runtime.object_store.StorageUnavailableError` when the store fails."""
 
     @property
     def bucket(self) -> str: ...
 
-    async def put_stream(self, key: str, pipe: ChunkPipe, content_type: str) -> StoredObject: ...
+    async def put_stream(self, key: str, reader: BinaryIO, content_type: str) -> None: ...
 
-    async def put_bytes(self, key: str, data: bytes, content_type: str) -> None: ...
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
 
-    async def get_bytes(self, key: str) -> bytes | None: ...
+    async def fetch_if_exists(self, key: str) -> bytes | None: ...
 
     async def delete(self, key: str) -> None: ...
 

@@ -25,20 +25,19 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from typing import BinaryIO, cast
 
 from pydantic import ValidationError
 
-from civicqc.apikeys import ALL_TENANTS, KeyRole
 from core.events import ImageSubmitted, Location, ObjectRef, SubmissionMetadata
 from core.formats import EXTENSIONS, MEDIA_TYPES, SNIFF_BYTES, sniff_format
 from producer_api import idempotency
-from producer_api.ids import issued_at, new_image_id, object_key
 from producer_api.intake import ImageBody
 from producer_api.metrics import ApiMetrics
 from producer_api.ports import SubmittedPublisher, UploadStore
 from producer_api.publisher import PublishUnavailable, PublishUnconfirmed
 from producer_api.security import Principal
-from producer_api.storage import ChunkPipe, StorageUnavailable, UploadAborted
+from producer_api.storage import ChunkPipe, UploadAborted
 from producer_api.upload_errors import (
     DependencyUnavailableError,
     InvalidUploadError,
@@ -50,10 +49,13 @@ from producer_api.upload_errors import (
     UploadSlotsBusyError,
     UploadTimeoutError,
 )
+from runtime.apikeys import ALL_TENANTS, KeyRole
+from runtime.ids import issued_at, new_image_id
+from runtime.layout import incoming_key
+from runtime.object_store import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 
-INCOMING_PREFIX = "incoming"
 #: Tag on an object whose event may or may not have reached Kafka; see module docstring.
 UNCONFIRMED_TAG = {"civicqc-publish": "unconfirmed"}
 #: Request chunks allowed to wait between the client and the store's worker thread.
@@ -183,7 +185,7 @@ class Submitter:
                 if replay is not None:
                     await self._delete_quietly(key)
                     return replay
-        except (UploadError, StorageUnavailable):
+        except (UploadError, StorageUnavailableError):
             await self._delete_quietly(key)
             raise
 
@@ -220,7 +222,7 @@ class Submitter:
                     "not_an_image", "the bytes are not a JPEG, PNG, WebP, HEIF, TIFF or BMP"
                 )
             image_id = new_image_id()
-            key = object_key(INCOMING_PREFIX, image_id, EXTENSIONS[fmt])
+            key = incoming_key(image_id, EXTENSIONS[fmt])
             size, sha256 = await self._store_object(key, MEDIA_TYPES[fmt], head, chunks)
         finally:
             await chunks.aclose()
@@ -237,7 +239,7 @@ class Submitter:
     async def _replay(self, tenant: str, api_key_id: str, key: str) -> Accepted | None:
         try:
             record = await idempotency.find_record(self._store, tenant, api_key_id, key)
-        except StorageUnavailable as exc:
+        except StorageUnavailableError as exc:
             self._metrics.record_failure("idempotency")
             raise DependencyUnavailableError("object_storage") from exc
         if record is None:
@@ -259,7 +261,7 @@ class Submitter:
             await idempotency.save_record(
                 self._store, event.metadata.tenant, api_key_id, key, record
             )
-        except StorageUnavailable as exc:
+        except StorageUnavailableError as exc:
             self._metrics.record_failure("idempotency")
             logger.warning("idempotency record of %s not stored: %s", event.image_id, exc)
 
@@ -270,7 +272,9 @@ class Submitter:
         pipe = ChunkPipe(
             asyncio.get_running_loop(), _PIPE_CHUNKS, read_timeout_s=self._idle_timeout_s + 5
         )
-        upload = asyncio.ensure_future(self._store.put_stream(key, pipe, content_type))
+        upload = asyncio.ensure_future(
+            self._store.put_stream(key, cast(BinaryIO, pipe), content_type)
+        )
         feeder = asyncio.ensure_future(_feed(pipe, head, rest))
         try:
             await asyncio.wait({upload, feeder}, return_when=asyncio.FIRST_EXCEPTION)
@@ -278,11 +282,11 @@ class Submitter:
                 client_error = feeder.exception()
                 assert client_error is not None
                 pipe.abort(client_error)
-                with contextlib.suppress(UploadAborted, StorageUnavailable):
+                with contextlib.suppress(UploadAborted, StorageUnavailableError):
                     await upload
                 raise client_error
-            stored = await upload
-        except StorageUnavailable as exc:
+            await upload
+        except StorageUnavailableError as exc:
             self._metrics.record_failure("object_store")
             logger.warning("upload to object storage failed: %s", exc)
             raise DependencyUnavailableError("object_storage") from exc
@@ -294,9 +298,11 @@ class Submitter:
                 await asyncio.wait({feeder})  # it must stop iterating before the body is closed
             if not upload.done():
                 pipe.abort(asyncio.CancelledError())
-                with contextlib.suppress(UploadAborted, StorageUnavailable, asyncio.CancelledError):
+                with contextlib.suppress(
+                    UploadAborted, StorageUnavailableError, asyncio.CancelledError
+                ):
                     await upload
-        return stored.size_bytes, stored.sha256
+        return pipe.size_bytes, pipe.sha256
 
     async def _publish(self, event: ImageSubmitted) -> None:
         key = event.object.key
@@ -312,7 +318,7 @@ class Submitter:
             logger.warning("publish unconfirmed, keeping %s tagged: %s", key, exc)
             try:
                 await self._store.tag(key, UNCONFIRMED_TAG)
-            except StorageUnavailable as tag_exc:
+            except StorageUnavailableError as tag_exc:
                 self._metrics.record_failure("cleanup")
                 logger.error("could not tag %s as unconfirmed: %s", key, tag_exc)
             raise DependencyUnavailableError("kafka") from exc
@@ -321,7 +327,7 @@ class Submitter:
         """Best-effort undo; a failure is counted and logged with the key for an operator."""
         try:
             await self._store.delete(key)
-        except StorageUnavailable as exc:
+        except StorageUnavailableError as exc:
             self._metrics.record_failure("cleanup")
             logger.error("could not delete orphan object %s: %s", key, exc)
 

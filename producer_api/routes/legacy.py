@@ -41,13 +41,14 @@ from producer_api.legacy import (
     LegacyValidation,
 )
 from producer_api.routes import summary
-from producer_api.routes.images import VERDICTS_PREFIX, image_body, image_status_url
+from producer_api.routes.images import image_body, image_status_url
 from producer_api.schemas import ErrorBody
 from producer_api.security import Principal
 from producer_api.settings import Settings
-from producer_api.storage import ObjectStore, StorageUnavailable
 from producer_api.submissions import Submitter
 from producer_api.upload_errors import UploadError
+from runtime.layout import verdict_key
+from runtime.object_store import ObjectStore, StorageUnavailableError
 
 #: RFC 9745 ``Deprecation`` value: the date these endpoints were marked deprecated.
 DEPRECATED_SINCE = datetime(2026, 11, 26, tzinfo=UTC)
@@ -284,13 +285,13 @@ async def _verdict_within(
     A store outage while waiting also gives None: the image is already accepted, so
     the honest answer is 202 with the status URL, not an error.
     """
-    key = f"{VERDICTS_PREFIX}/{uuid.UUID(image_id)}.json"
+    key = verdict_key(uuid.UUID(image_id))
     deadline = time.monotonic() + timeout_s
     delay = _POLL_FIRST_S
     while True:
         try:
-            data = await store.get_bytes(key)
-        except StorageUnavailable:
+            data = await store.fetch_if_exists(key)
+        except StorageUnavailableError:
             data = None
         if data is not None:
             try:

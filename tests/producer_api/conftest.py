@@ -15,10 +15,10 @@ from minio import Minio
 from PIL import Image
 from prometheus_client import CollectorRegistry
 
-from civicqc.apikeys import KeyRole, KeysFile, new_key, read_keys, write_keys
 from civicqc.stack.context import free_port
 from producer_api.main import create_app
 from producer_api.settings import Settings
+from runtime.apikeys import KeyRole, KeysFile, new_key, read_keys, write_keys
 from tests.fixtures.services import KafkaService, S3Service
 
 

@@ -23,9 +23,9 @@ from minio.error import S3Error
 from schemathesis import checks
 from schemathesis.core.result import Ok
 
-from civicqc.apikeys import KeyRole, KeysFile, new_key, write_keys
 from civicqc.stack import kafka
 from civicqc.stack.context import free_port
+from runtime.apikeys import KeyRole, KeysFile, new_key, write_keys
 from tests.builders.stream import ApiProcess, Stream
 from tests.fixtures.services import KafkaService, S3Service
 

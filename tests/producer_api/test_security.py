@@ -20,21 +20,22 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
-from civicqc.apikeys import (
+from civicqc.cli import main as cli_main
+from core import score
+from core.events import Location, ObjectRef, SubmissionMetadata, VerdictEvent
+from core.profiles import builtin_profile
+from producer_api.main import create_app
+from producer_api.security import Principal, RateLimiter
+from producer_api.settings import Settings
+from runtime.apikeys import (
     ApiKeyRecord,
     KeyRole,
     KeysFileError,
     new_key,
     read_keys,
 )
-from civicqc.cli import main as cli_main
-from core import score
-from core.events import Location, ObjectRef, SubmissionMetadata, VerdictEvent
-from core.profiles import builtin_profile
-from producer_api.ids import new_image_id
-from producer_api.main import create_app
-from producer_api.security import Principal, RateLimiter
-from producer_api.settings import Settings
+from runtime.ids import new_image_id
+from runtime.layout import Folder, verdict_key
 from tests.builders import images
 from tests.producer_api.conftest import ORIGIN, Keys, LiveApi, jpeg_bytes, secured
 from tests.producer_api.served import served
@@ -278,7 +279,7 @@ def test_live_tenant_scope_on_form_uploads_and_reads(live_api: LiveApi, keys: Ke
         )
         assert form.status_code == 403
         assert form.json()["code"] == "tenant_forbidden"
-        assert live_api.keys("incoming/") == [], "the refused upload's object is removed"
+        assert live_api.keys(Folder.INCOMING.prefix) == [], "the refused upload's object is removed"
 
         accepted = _upload(client, springfield)  # tenant defaults to the key's
         assert accepted.status_code == 202, accepted.text
@@ -314,7 +315,7 @@ def _store_verdict(live: LiveApi, image_id: str, tenant: str) -> VerdictEvent:
         verdict=verdict,
     )
     body = event.model_dump_json().encode()
-    live.s3.put_object(live.bucket, f"verdicts/{image_id}.json", io.BytesIO(body), len(body))
+    live.s3.put_object(live.bucket, verdict_key(image_id), io.BytesIO(body), len(body))
     return event
 
 

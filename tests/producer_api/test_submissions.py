@@ -11,20 +11,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
+from typing import BinaryIO
 
 import pytest
 from prometheus_client import CollectorRegistry
 from starlette.requests import Request
 
-from civicqc.apikeys import KeyRole
 from core.events import ImageSubmitted
 from producer_api.intake import ImageBody
 from producer_api.metrics import ApiMetrics
 from producer_api.publisher import PublishUnavailable
 from producer_api.security import Principal
-from producer_api.storage import ChunkPipe, StoredObject
 from producer_api.submissions import Accepted, Submitter
 from producer_api.upload_errors import DependencyUnavailableError
+from runtime.apikeys import KeyRole
 from tests.producer_api.conftest import jpeg_bytes
 
 KEY = Principal("0a0a0a0a", "springfield", KeyRole.TENANT)
@@ -38,15 +38,13 @@ class MemoryStore:
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
 
-    async def put_stream(self, key: str, pipe: ChunkPipe, content_type: str) -> StoredObject:
-        data = await asyncio.to_thread(_drain, pipe)
-        self.objects[key] = data
-        return StoredObject(key=key, size_bytes=pipe.size_bytes, sha256=pipe.sha256)
+    async def put_stream(self, key: str, reader: BinaryIO, content_type: str) -> None:
+        self.objects[key] = await asyncio.to_thread(_drain, reader)
 
-    async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
         self.objects[key] = data
 
-    async def get_bytes(self, key: str) -> bytes | None:
+    async def fetch_if_exists(self, key: str) -> bytes | None:
         return self.objects.get(key)
 
     async def delete(self, key: str) -> None:
@@ -56,9 +54,9 @@ class MemoryStore:
         pass
 
 
-def _drain(pipe: ChunkPipe) -> bytes:
+def _drain(reader: BinaryIO) -> bytes:
     parts = []
-    while chunk := pipe.read(65536):
+    while chunk := reader.read(65536):
         parts.append(chunk)
     return b"".join(parts)
 

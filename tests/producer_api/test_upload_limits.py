@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import CollectorRegistry
 
-from civicqc.apikeys import KeyRole
 from producer_api.main import create_app
 from producer_api.settings import Settings
+from runtime.apikeys import KeyRole
 from tests.producer_api.conftest import Keys, jpeg_bytes, secured
 from tests.producer_api.served import Trickle, served
 
