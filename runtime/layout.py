@@ -15,6 +15,7 @@ key and the id never disagree and the API finds a photo without an index.
 
 from __future__ import annotations
 
+import re
 import uuid
 from enum import StrEnum
 
@@ -36,6 +37,9 @@ class Folder(StrEnum):
         return f"{self.value}/"
 
 
+#: A file extension as the API writes one (``jpg``, ``heic``, ``png``).
+_EXTENSION = re.compile(r"[a-z0-9]{1,8}")
+
 #: Where a photo may be before its verdict is stored: where a pending image is looked for.
 PHOTO_FOLDERS = (Folder.INCOMING, Folder.ACCEPTED, Folder.REJECTED)
 
@@ -43,6 +47,23 @@ PHOTO_FOLDERS = (Folder.INCOMING, Folder.ACCEPTED, Folder.REJECTED)
 def incoming_key(image_id: uuid.UUID, extension: str) -> str:
     """``incoming/{yyyy}/{mm}/{dd}/{id}.{ext}``, dated by the id."""
     return f"{photo_prefix(Folder.INCOMING, image_id)}.{extension}"
+
+
+def is_incoming_key(key: str, image_id: str) -> bool:
+    """Whether ``key`` is where the API stores the upload ``image_id`` (any extension).
+
+    The consumer copies and deletes the key an event names; an event that names any
+    other key (another image, another folder, a path) is not acted on.
+    """
+    try:
+        parsed = uuid.UUID(image_id)
+        prefix = photo_prefix(Folder.INCOMING, parsed)
+    except ValueError:
+        return False
+    extension = key.removeprefix(f"{prefix}.")
+    return (
+        str(parsed) == image_id and extension != key and _EXTENSION.fullmatch(extension) is not None
+    )
 
 
 def photo_prefix(folder: Folder, image_id: uuid.UUID) -> str:
