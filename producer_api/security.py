@@ -3,7 +3,7 @@
 - :class:`KeyRing` holds the API keys of ``API_KEYS_FILE`` and re-reads the file when
   it changes (checked at most every ``API_KEYS_RELOAD_S``), so ``civicqc keys add``
   and ``revoke`` take effect without a restart. Keys are looked up by their id part
-  and compared by hash in constant time (:mod:`civicqc.apikeys`).
+  and compared by hash in constant time (:mod:`runtime.apikeys`).
 - :class:`RateLimiter` is a token bucket per key, **per replica**: with N replicas
   behind a load balancer a key may get up to N times its rate. That is the intended
   trade-off (no shared store on the request path); size ``rate_per_s`` for it.
@@ -34,7 +34,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from civicqc.apikeys import (
+from producer_api.settings import Settings
+from runtime.apikeys import (
     ALL_TENANTS,
     ApiKeyRecord,
     KeyRole,
@@ -43,7 +44,6 @@ from civicqc.apikeys import (
     matches,
     read_keys,
 )
-from producer_api.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ services started before it through its environment.
 
 The API runs with authentication on, as in production. Before its first start the
 stack writes a keys file (``secrets/api-keys.json``, the format of
-:mod:`civicqc.apikeys`) with one operator key, keeps that key (0600) in
+:mod:`runtime.apikeys`) with one operator key, keeps that key (0600) in
 ``secrets/api-key`` and publishes it as ``CIVICQC_API_KEY`` in ``stack.env`` and
 ``civicqc stack status --json``, so a curl upload works out of the box.
 """
@@ -16,7 +16,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from civicqc.apikeys import (
+from civicqc.stack.context import LOOPBACK, ServiceDefinition, StackContext, repo_root
+from civicqc.stack.private_files import write_private_text
+from civicqc.stack.process import ProcessError, ProcessSpec, http_ok
+from runtime.apikeys import (
     ALL_TENANTS,
     KeyRole,
     KeysFileError,
@@ -26,9 +29,6 @@ from civicqc.apikeys import (
     read_keys,
     write_keys,
 )
-from civicqc.stack.context import LOOPBACK, ServiceDefinition, StackContext, repo_root
-from civicqc.stack.private_files import write_private_text
-from civicqc.stack.process import ProcessError, ProcessSpec, http_ok
 
 #: The stack's operator key, for clients (curl, bench/pipeline.py); never a service setting.
 API_KEY_ENV = "CIVICQC_API_KEY"

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from producer_api.deps import PublisherDep, SettingsDep, StoreDep
 from producer_api.publisher import PublishUnavailable
 from producer_api.schemas import Liveness, Readiness
-from producer_api.storage import StorageUnavailable
+from runtime.object_store import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ async def _probe(check: Awaitable[None], timeout_s: float) -> str:
             await check
     except TimeoutError:
         return f"no answer within {timeout_s:g} s"
-    except (StorageUnavailable, PublishUnavailable) as exc:
+    except (StorageUnavailableError, PublishUnavailable) as exc:
         # The reason (endpoint, bucket name, error text) is for the logs, not the public.
         logger.warning("readiness probe failed: %s", exc)
         return "unreachable"

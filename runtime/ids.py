@@ -1,7 +1,8 @@
 """Image ids: UUIDv7 (RFC 9562), so ids sort by submission time and carry their own date.
 
-The embedded timestamp also names the day folder of the object key, which lets
-``GET /v1/images/{id}`` find an object without an index.
+The API issues them; the embedded timestamp also names the day folder of the
+object key (:mod:`runtime.layout`), which lets ``GET /v1/images/{id}`` find an
+object without an index.
 """
 
 from __future__ import annotations
@@ -40,16 +41,3 @@ def issued_at(image_id: uuid.UUID) -> datetime | None:
     if unix_ms > _LAST_MS:
         return None
     return datetime.fromtimestamp(unix_ms / 1000, tz=UTC)
-
-
-def object_key(prefix: str, image_id: uuid.UUID, extension: str) -> str:
-    """``{prefix}/{yyyy}/{mm}/{dd}/{id}.{ext}``, dated by the id so the two never disagree."""
-    return f"{day_prefix(prefix, image_id)}.{extension}"
-
-
-def day_prefix(prefix: str, image_id: uuid.UUID) -> str:
-    """The object key without its extension: a listing prefix that finds the object."""
-    at = issued_at(image_id)
-    if at is None:
-        raise ValueError(f"{image_id} is not a UUIDv7")
-    return f"{prefix}/{at:%Y/%m/%d}/{image_id}"
