@@ -21,6 +21,9 @@ from bench.isolated import IsolatedScorer, Measurement
 from core.schema import ErrorCode
 
 SEEDS = (0, 1)
+#: Wall-clock guard against a hang that burns no CPU (the bound itself is on
+#: ``time_s``); generous, because CI machines are shared.
+HANG_S = 20.0
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +57,8 @@ def test_every_hostile_generator_gets_a_verdict_within_bounds(
     for name, generate in families()[family].items():
         for seed in SEEDS:
             data = generate(np.random.default_rng(seed))
-            _assert_within_bounds(scorer.measure(data), f"{family}/{name} seed {seed}")
+            measured = scorer.measure(data, timeout_s=HANG_S)
+            _assert_within_bounds(measured, f"{family}/{name} seed {seed}")
 
 
 def test_the_isolated_scorer_sees_a_memory_hog(scorer: IsolatedScorer) -> None:
