@@ -24,7 +24,7 @@ print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependenc
 PY
 RUN pip install --requirement /tmp/requirements.txt
 COPY core core
-COPY civicqc civicqc
+COPY runtime runtime
 COPY producer_api producer_api
 COPY consumer consumer
 RUN pip install --no-deps . \

@@ -23,6 +23,8 @@ from minio import Minio
 from minio.commonconfig import ENABLED, Filter
 from minio.lifecycleconfig import AbortIncompleteMultipartUpload, Expiration, LifecycleConfig, Rule
 
+from runtime.layout import Folder
+
 
 @dataclass(frozen=True)
 class RetentionPolicy:
@@ -36,13 +38,15 @@ class RetentionPolicy:
     abort_multipart_days: int | None = 1
 
     def by_prefix(self) -> dict[str, int | None]:
-        return {
-            "incoming/": self.incoming_days,
-            "accepted/": self.accepted_days,
-            "rejected/": self.rejected_days,
-            "verdicts/": self.verdicts_days,
-            "idempotency/": self.idempotency_days,
+        """Days per folder prefix of :mod:`runtime.layout` (every folder has a rule)."""
+        days = {
+            Folder.INCOMING: self.incoming_days,
+            Folder.ACCEPTED: self.accepted_days,
+            Folder.REJECTED: self.rejected_days,
+            Folder.VERDICTS: self.verdicts_days,
+            Folder.IDEMPOTENCY: self.idempotency_days,
         }
+        return {folder.prefix: days[folder] for folder in Folder}
 
 
 def lifecycle_config(policy: RetentionPolicy) -> LifecycleConfig:

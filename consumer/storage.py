@@ -1,140 +1,25 @@
-"""Object storage as the consumer needs it: read a submission, file it by outcome, keep verdicts.
+"""The consumer's object store client: one pool sized to the in-flight bound.
 
-The minio SDK blocks, so each async method hands its private sync twin to a thread
-pool sized to the in-flight bound (as aiokafka's ``step``/``_step``). SDK errors are
-mapped to two kinds here: :class:`ObjectMissingError` (the key is not there) and
-:class:`StorageUnavailableError` (the store did not answer usefully: retried with
-capped backoff until it does).
+The client and its two error kinds are :mod:`runtime.object_store`'s, shared
+with the API; the keys are :mod:`runtime.layout`'s. Only the sizes are the
+consumer's: one thread and connection per event in flight, and a read timeout
+long enough for a 30 MB photo.
 """
 
 from __future__ import annotations
 
-import asyncio
-import io
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
-
-import urllib3
-from minio import Minio
-from minio.commonconfig import CopySource
-from minio.error import InvalidResponseError, S3Error, ServerError
-
 from consumer.settings import ConsumerSettings
-from core.schema import Outcome
+from runtime.object_store import ObjectStore, minio_client
 
-T = TypeVar("T")
-
-_MISSING_CODES = frozenset({"NoSuchKey", "NoSuchObject"})
-INCOMING_PREFIX = "incoming/"
+#: How long opening a connection may take before the request is retried.
+_CONNECT_TIMEOUT_S = 2.0
 
 
-class ObjectMissingError(Exception):
-    """The key does not exist: the event points at nothing, or a retry already filed it."""
-
-
-class StorageUnavailableError(Exception):
-    """The object store did not answer usefully; worth retrying."""
-
-
-def filed_key(incoming_key: str, outcome: Outcome) -> str:
-    """``incoming/2025/01/31/id.jpg`` -> ``accepted/...`` or ``rejected/...``.
-
-    ``error`` verdicts are filed under ``rejected/`` too: a photo that cannot be
-    decoded cannot document an issue either, and its stored verdict says why.
-    """
-    folder = "accepted/" if outcome is Outcome.ACCEPTED else "rejected/"
-    rest = incoming_key.removeprefix(INCOMING_PREFIX)
-    return folder + rest
-
-
-def redacted_key(filed: str) -> str:
-    """``accepted/2025/01/31/id.jpg`` -> ``accepted/2025/01/31/id.redacted.jpg``.
-
-    Next to the filed original, so the copy shares its retention rule and its
-    day listing; always JPEG, whatever the original's format.
-    """
-    folder, _slash, name = filed.rpartition("/")
-    stem = name.split(".", 1)[0]
-    return f"{folder}/{stem}.redacted.jpg" if folder else f"{stem}.redacted.jpg"
-
-
-def verdict_key(image_id: str) -> str:
-    """Where ``GET /v1/images/{id}`` of the API reads the verdict."""
-    return f"verdicts/{image_id}.json"
-
-
-class ObjectStore:
-    """One bucket, with timeouts short enough that an outage becomes a retry, not a hang."""
-
-    def __init__(self, settings: ConsumerSettings) -> None:
-        self.bucket = settings.s3_bucket
-        self._threads = ThreadPoolExecutor(
-            max_workers=settings.max_in_flight, thread_name_prefix="s3"
-        )
-        http = urllib3.PoolManager(
-            num_pools=2,
-            maxsize=settings.max_in_flight,
-            timeout=urllib3.Timeout(connect=2.0, read=settings.s3_timeout_s),
-            retries=False,
-        )
-        self._client = Minio(
-            settings.s3_endpoint,
-            access_key=settings.s3_access_key.get_secret_value(),
-            secret_key=settings.s3_secret_key.get_secret_value(),
-            secure=settings.s3_secure,
-            region=settings.s3_region,
-            http_client=http,
-        )
-
-    def close(self) -> None:
-        self._threads.shutdown(wait=True)
-
-    async def _call(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._threads, _mapped, fn)
-
-    async def fetch(self, key: str) -> bytes:
-        return await self._call(lambda: self._fetch(key))
-
-    def _fetch(self, key: str) -> bytes:
-        response = self._client.get_object(self.bucket, key)
-        try:
-            return response.read()
-        finally:
-            response.close()
-            response.release_conn()
-
-    async def fetch_if_exists(self, key: str) -> bytes | None:
-        try:
-            return await self.fetch(key)
-        except ObjectMissingError:
-            return None
-
-    async def copy(self, source: str, target: str) -> None:
-        await self._call(
-            lambda: self._client.copy_object(self.bucket, target, CopySource(self.bucket, source))
-        )
-
-    async def put(self, key: str, data: bytes, content_type: str) -> None:
-        await self._call(
-            lambda: self._client.put_object(
-                self.bucket, key, io.BytesIO(data), len(data), content_type=content_type
-            )
-        )
-
-    async def delete(self, key: str) -> None:
-        """Deleting a key that is already gone succeeds (S3 semantics), so retries are safe."""
-        await self._call(lambda: self._client.remove_object(self.bucket, key))
-
-
-def _mapped(fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except S3Error as exc:
-        if exc.code in _MISSING_CODES:
-            raise ObjectMissingError(exc.object_name or "") from exc
-        raise StorageUnavailableError(f"S3 {exc.code}: {exc.message}") from exc
-    except (ServerError, InvalidResponseError) as exc:
-        raise StorageUnavailableError(str(exc)) from exc
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise StorageUnavailableError(f"{type(exc).__name__}: {exc}") from exc
+def open_store(settings: ConsumerSettings) -> ObjectStore:
+    client = minio_client(
+        settings,
+        connect_timeout_s=_CONNECT_TIMEOUT_S,
+        read_timeout_s=settings.s3_timeout_s,
+        pool_size=settings.max_in_flight,
+    )
+    return ObjectStore(client, settings.s3_bucket, max_workers=settings.max_in_flight)

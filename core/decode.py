@@ -33,6 +33,7 @@ from core.errors import (
     TooManyPixelsError,
     UnsupportedFormatError,
 )
+from core.exif import exif_orientation
 from core.formats import SNIFF_BYTES, ImageFormat, sniff_format
 
 GreyImage = NDArray[np.uint8]
@@ -48,7 +49,6 @@ _PIL_FORMATS: dict[ImageFormat, str] = {
 }
 #: Lossless containers that may hold a re-saved, heavily compressed JPEG.
 _LOSSLESS = frozenset({ImageFormat.PNG, ImageFormat.TIFF, ImageFormat.BMP})
-_ORIENTATION_TAG = 0x0112
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +137,7 @@ def _decode_pillow(
             stored_w, stored_h = image.size
             if stored_w * stored_h > max_pixels:
                 raise _too_many_pixels(stored_w, stored_h, max_pixels)
-            exif_raw, orientation = _exif_and_orientation(image, fmt)
+            exif_raw, orientation = _exif_and_orientation(image, fmt, data)
             quantization = _quantization(image) if fmt is ImageFormat.JPEG else None
             rgb: RGBImage | None = None
             try:
@@ -228,18 +228,17 @@ def _decode_heif(
     )
 
 
-def _exif_and_orientation(image: Image.Image, fmt: ImageFormat) -> tuple[bytes | None, int]:
-    raw = image.info.get("exif")
-    try:
-        exif = image.getexif()
-        orientation = exif.get(_ORIENTATION_TAG, 1)
-        if raw is None and fmt is ImageFormat.TIFF and len(exif):
-            raw = exif.tobytes()
-    except (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError):
-        orientation = 1
-    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
-        orientation = 1
-    return (raw if isinstance(raw, bytes) and raw else None), orientation
+def _exif_and_orientation(
+    image: Image.Image, fmt: ImageFormat, data: bytes
+) -> tuple[bytes | None, int]:
+    """The raw EXIF block and its orientation, read by our bounded parser, not Pillow's.
+
+    A TIFF file is its own EXIF block (its IFD0 holds the camera tags).
+    """
+    raw = data if fmt is ImageFormat.TIFF else image.info.get("exif")
+    if not isinstance(raw, bytes) or not raw:
+        return None, 1
+    return raw, exif_orientation(raw)
 
 
 def _quantization(image: Image.Image) -> dict[int, list[int]] | None:

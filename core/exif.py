@@ -1,21 +1,20 @@
-"""EXIF parsing with piexif, tolerant of the garbage that real uploads carry.
+"""EXIF parsing, tolerant of the garbage that real uploads carry.
 
 A broken EXIF block is common (editing apps, messengers, hostile clients). It
-must never fail the photo or crash the engine: it simply counts as absent.
+must never fail the photo or crash the engine: it simply counts as absent, and
+a hostile one costs no more than its own bytes (:mod:`core.ifd` reads it).
 """
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-import piexif
-
+from core.ifd import DirectorySpec, Value, read_directories
 from core.schema import ExifSummary, GeoPoint
 
 _IFD0, _EXIF, _GPS = "0th", "Exif", "GPS"
+_EXIF_POINTER, _GPS_POINTER = 0x8769, 0x8825
 _TAG_MAKE, _TAG_MODEL, _TAG_ORIENTATION, _TAG_DATETIME = 271, 272, 274, 306
 _TAG_EXPOSURE_TIME, _TAG_FNUMBER, _TAG_ISO, _TAG_DATETIME_ORIGINAL = 33434, 33437, 34855, 36867
 _GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON, _GPS_ALT_REF, _GPS_ALT = 1, 2, 3, 4, 5, 6
@@ -30,15 +29,32 @@ METADATA_FIELDS: tuple[str, ...] = (
     "aperture",
 )
 
-#: What piexif raises on malformed blocks; anything else is a bug and propagates.
-_PARSE_ERRORS = (
-    ValueError,
-    TypeError,
-    KeyError,
-    IndexError,
-    struct.error,
-    piexif.InvalidImageDataError,
+_NO_FOLLOW: dict[int, tuple[str, DirectorySpec]] = {}
+#: The only directories and tags the engine reads: Interop, IFD1 and MakerNotes are never parsed.
+_WANTED = DirectorySpec(
+    tags=frozenset({_TAG_MAKE, _TAG_MODEL, _TAG_ORIENTATION, _TAG_DATETIME}),
+    follow={
+        _EXIF_POINTER: (
+            _EXIF,
+            DirectorySpec(
+                tags=frozenset(
+                    {_TAG_EXPOSURE_TIME, _TAG_FNUMBER, _TAG_ISO, _TAG_DATETIME_ORIGINAL}
+                ),
+                follow=_NO_FOLLOW,
+            ),
+        ),
+        _GPS_POINTER: (
+            _GPS,
+            DirectorySpec(
+                tags=frozenset(
+                    {_GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON, _GPS_ALT_REF, _GPS_ALT}
+                ),
+                follow=_NO_FOLLOW,
+            ),
+        ),
+    },
 )
+_ORIENTATION_ONLY = DirectorySpec(tags=frozenset({_TAG_ORIENTATION}), follow=_NO_FOLLOW)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,20 +72,18 @@ class ExifData:
 
 
 def parse_exif(raw: bytes | None) -> ExifData:
-    """Parse an EXIF block (with or without the ``Exif\\0\\0`` prefix); never raises on bad data."""
-    if not raw:
+    """Parse an EXIF block (with or without the ``Exif\\0\\0`` prefix); never raises on bad data.
+
+    A TIFF file is itself such a block: its IFD0 holds the camera tags.
+    """
+    tags = read_directories(_without_prefix(raw), _WANTED) if raw else {}
+    if _IFD0 not in tags:
         return ExifData(present=False)
-    try:
-        tags: dict[str, dict[int, Any]] = piexif.load(_with_prefix(raw))
-    except _PARSE_ERRORS:
-        return ExifData(present=False)
-    ifd0, exif, gps = tags.get(_IFD0) or {}, tags.get(_EXIF) or {}, tags.get(_GPS) or {}
+    ifd0, exif, gps = tags[_IFD0], tags.get(_EXIF, {}), tags.get(_GPS, {})
 
     make, model = _text(ifd0.get(_TAG_MAKE)), _text(ifd0.get(_TAG_MODEL))
     captured = _timestamp(exif.get(_TAG_DATETIME_ORIGINAL)) or _timestamp(ifd0.get(_TAG_DATETIME))
-    orientation = _int(ifd0.get(_TAG_ORIENTATION))
-    if orientation is not None and not 1 <= orientation <= 8:
-        orientation = None
+    orientation = _orientation(ifd0.get(_TAG_ORIENTATION))
     present_fields = {
         name
         for name, value in (
@@ -93,37 +107,47 @@ def parse_exif(raw: bytes | None) -> ExifData:
     return ExifData(present=True, fields=frozenset(present_fields), summary=summary)
 
 
-def _with_prefix(raw: bytes) -> bytes:
-    return raw if raw.startswith(b"Exif\x00\x00") else b"Exif\x00\x00" + raw
+def exif_orientation(raw: bytes | None) -> int:
+    """The EXIF orientation (1-8) of IFD0, 1 when absent or invalid; reads nothing else."""
+    tags = read_directories(_without_prefix(raw), _ORIENTATION_ONLY) if raw else {}
+    return _orientation(tags.get(_IFD0, {}).get(_TAG_ORIENTATION)) or 1
 
 
-def _text(value: Any) -> str | None:
-    if isinstance(value, bytes):
-        value = value.split(b"\x00", 1)[0].decode("utf-8", errors="replace")
-    if isinstance(value, str):
-        value = value.strip()
-        return value[:128] or None
+def _without_prefix(raw: bytes) -> memoryview:
+    """A view, not a copy: a PNG or WebP EXIF block may be as large as the upload."""
+    view = memoryview(raw)
+    return view[6:] if raw.startswith(b"Exif\x00\x00") else view
+
+
+def _orientation(value: Value | None) -> int | None:
+    orientation = _int(value)
+    return orientation if orientation is not None and 1 <= orientation <= 8 else None
+
+
+def _text(value: Value | None) -> str | None:
+    if not isinstance(value, bytes):
+        return None
+    text = value.split(b"\x00", 1)[0].decode("utf-8", errors="replace").strip()
+    return text[:128] or None
+
+
+def _int(value: Value | None) -> int | None:
+    if isinstance(value, tuple) and value and isinstance(value[0], int):
+        return value[0]
     return None
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, tuple) and value:
+def _rational(value: Value | tuple[int, int] | None) -> float | None:
+    if isinstance(value, tuple) and value and isinstance(value[0], tuple):
         value = value[0]
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _rational(value: Any) -> float | None:
-    if (
-        isinstance(value, tuple)
-        and len(value) == 2
-        and all(isinstance(v, int) for v in value)
-        and value[1] != 0
-    ):
-        return float(value[0]) / float(value[1])
+    if isinstance(value, tuple) and len(value) == 2:
+        numerator, denominator = value
+        if isinstance(numerator, int) and isinstance(denominator, int) and denominator != 0:
+            return float(numerator) / float(denominator)
     return None
 
 
-def _timestamp(value: Any) -> str | None:
+def _timestamp(value: Value | None) -> str | None:
     text = _text(value)
     if text is None:
         return None
@@ -133,17 +157,17 @@ def _timestamp(value: Any) -> str | None:
         return None
 
 
-def _degrees(value: Any) -> float | None:
+def _degrees(value: Value | None) -> float | None:
     if not isinstance(value, tuple) or len(value) != 3:
         return None
-    parts = [_rational(v) for v in value]
+    parts = [_rational(v) if isinstance(v, tuple) else None for v in value]
     if any(p is None for p in parts):
         return None
     d, m, s = (p for p in parts if p is not None)
     return d + m / 60 + s / 3600
 
 
-def _gps(gps: dict[int, Any]) -> GeoPoint | None:
+def _gps(gps: dict[int, Value]) -> GeoPoint | None:
     lat, lon = _degrees(gps.get(_GPS_LAT)), _degrees(gps.get(_GPS_LON))
     if lat is None or lon is None:
         return None

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from producer_api.schemas import ErrorBody
+from producer_api.security import JSON_SECURITY_HEADERS
 
 _DEFAULT_CODES = {
     400: "bad_request",
@@ -47,9 +48,13 @@ def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def _unhandled(_request: Request, exc: Exception) -> JSONResponse:
-    """A bug: answer JSON. Starlette re-raises it afterwards, so the server logs the traceback."""
+    """A bug: answer JSON. Starlette re-raises it afterwards, so the server logs the traceback.
+
+    Starlette answers this from outside every middleware, so the security headers the
+    middleware adds elsewhere are set here.
+    """
     body = ErrorBody(detail="internal error; it has been logged", code="internal_error")
-    return JSONResponse(body.model_dump(), status_code=500)
+    return JSONResponse(body.model_dump(), status_code=500, headers=JSON_SECURITY_HEADERS)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -20,9 +20,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.events import ObjectRef
 from producer_api.errors import ApiError
-from producer_api.storage import ObjectStore
+from runtime.layout import idempotency_key
+from runtime.object_store import ObjectStore
 
-PREFIX = "idempotency"
 HEADER = "Idempotency-Key"
 _KEY_PATTERN = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
 
@@ -49,11 +49,11 @@ def checked_key(raw: str | None) -> str | None:
 
 def record_key(tenant: str, key: str) -> str:
     """Hashed, so a client's key never becomes an object name it could steer."""
-    return f"{PREFIX}/{tenant}/{hashlib.sha256(key.encode()).hexdigest()}.json"
+    return idempotency_key(tenant, hashlib.sha256(key.encode()).hexdigest())
 
 
 async def find_record(store: ObjectStore, tenant: str, key: str) -> IdempotencyRecord | None:
-    data = await store.get_bytes(record_key(tenant, key))
+    data = await store.fetch_if_exists(record_key(tenant, key))
     if data is None:
         return None
     try:
@@ -67,9 +67,7 @@ async def find_record(store: ObjectStore, tenant: str, key: str) -> IdempotencyR
 
 
 async def save_record(store: ObjectStore, tenant: str, key: str, record: IdempotencyRecord) -> None:
-    await store.put_bytes(
-        record_key(tenant, key), record.model_dump_json().encode(), "application/json"
-    )
+    await store.put(record_key(tenant, key), record.model_dump_json().encode(), "application/json")
 
 
 async def forget_record(store: ObjectStore, tenant: str, key: str) -> None:

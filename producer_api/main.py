@@ -17,42 +17,22 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
-from pythonjsonlogger.json import JsonFormatter
 
-from civicqc.settings import load_rulebook
 from core.version import ENGINE_VERSION
 from producer_api.errors import install_error_handlers
 from producer_api.metrics import ApiMetrics, RequestMetricsMiddleware
 from producer_api.publisher import Publisher
 from producer_api.routes import api_router
 from producer_api.routes.pages import STATIC_DIR
-from producer_api.security import install_security
+from producer_api.security import install_security, redact_access_log
 from producer_api.settings import Settings
-from producer_api.storage import ObjectStore
+from producer_api.storage import open_store
 from producer_api.submissions import Submitter
 from producer_api.tally import VerdictFollower, VerdictTally
+from runtime.logs import configure_logging
+from runtime.rulebook import load_rulebook
 
 logger = logging.getLogger(__name__)
-
-_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
-
-
-def configure_logging(level: str) -> None:
-    """One JSON object per line on stderr, uvicorn's own loggers included."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s",
-            rename_fields={"levelname": "level", "asctime": "time"},
-        )
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for name in _UVICORN_LOGGERS:
-        uvicorn_logger = logging.getLogger(name)
-        uvicorn_logger.handlers.clear()
-        uvicorn_logger.propagate = True
 
 
 @contextlib.asynccontextmanager
@@ -60,8 +40,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     if app.state.json_logs:
         configure_logging(settings.log_level)
+    redact_access_log()
     replica = settings.replica_id or secrets.token_hex(4)
-    store = ObjectStore.from_settings(settings)
+    store = open_store(settings)
     publisher = Publisher(
         settings.kafka_bootstrap_servers,
         settings.topic_submitted,
@@ -94,7 +75,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await following
         await publisher.stop()
-        store.close()
+        store.close(wait=False)
         logger.info("ingest API stopped", extra={"replica": replica})
 
 

@@ -3,7 +3,7 @@
 - :class:`KeyRing` holds the API keys of ``API_KEYS_FILE`` and re-reads the file when
   it changes (checked at most every ``API_KEYS_RELOAD_S``), so ``civicqc keys add``
   and ``revoke`` take effect without a restart. Keys are looked up by their id part
-  and compared by hash in constant time (:mod:`civicqc.apikeys`).
+  and compared by hash in constant time (:mod:`runtime.apikeys`).
 - :class:`RateLimiter` is a token bucket per key, **per replica**: with N replicas
   behind a load balancer a key may get up to N times its rate. That is the intended
   trade-off (no shared store on the request path); size ``rate_per_s`` for it.
@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -33,7 +34,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from civicqc.apikeys import (
+from producer_api.settings import Settings
+from runtime.apikeys import (
     ALL_TENANTS,
     ApiKeyRecord,
     KeyRole,
@@ -42,7 +44,6 @@ from civicqc.apikeys import (
     matches,
     read_keys,
 )
-from producer_api.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,14 @@ CORS_HEADERS = (
 CORS_EXPOSED = ("Location", "Retry-After", "Idempotent-Replayed")
 #: For JSON answers: nothing may be loaded or framed on their behalf.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+#: On every answer, HTML or JSON.
+BROWSER_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+#: What a JSON answer carries, for the one answer the middleware never sees (500s).
+JSON_SECURITY_HEADERS = {**BROWSER_HEADERS, "Content-Security-Policy": API_CSP}
 #: Interactive docs load Swagger UI from a CDN; they keep their own defaults.
 _DOCS_PATHS = ("/docs", "/redoc")
 INTERNAL_PATHS = ("/metrics",)
@@ -78,7 +87,9 @@ class Principal:
     burst: int | None = None
 
     def may_act_for(self, tenant: str) -> bool:
-        return self.tenant in (ALL_TENANTS, tenant)
+        if self.tenant == ALL_TENANTS:  # the keys file refuses '*' for other roles too
+            return self.role is KeyRole.OPERATOR
+        return self.tenant == tenant
 
     @classmethod
     def of(cls, record: ApiKeyRecord) -> Principal:
@@ -162,6 +173,31 @@ class RateLimiter:
         return wait
 
 
+class KeyQueryRedaction(logging.Filter):
+    """Blanks ``key=`` query values in access log lines (old ``/?key=`` page links).
+
+    The page now takes its key from the URL fragment, which browsers never send; links
+    printed before that still carry it in the query, and access logs keep what they see.
+    """
+
+    _PATTERN = re.compile(r"([?&]key=)[^&#\s]*", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self._PATTERN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def redact_access_log() -> None:
+    """Install :class:`KeyQueryRedaction` on uvicorn's access logger, once."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(existing, KeyQueryRedaction) for existing in access.filters):
+        access.addFilter(KeyQueryRedaction())
+
+
 class SecurityHeadersMiddleware:
     """Adds the standard response headers unless a route set its own."""
 
@@ -178,9 +214,8 @@ class SecurityHeadersMiddleware:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "no-referrer")
+                for name, value in BROWSER_HEADERS.items():
+                    headers.setdefault(name, value)
                 if not docs:
                     html = headers.get("content-type", "").startswith("text/html")
                     headers.setdefault(

@@ -13,7 +13,7 @@ from typing import Self
 from minio.helpers import MIN_PART_SIZE
 from pydantic import Field, HttpUrl, model_validator
 
-from civicqc.settings import CommonSettings
+from runtime.settings import CommonSettings
 
 MiB = 1024 * 1024
 

@@ -19,6 +19,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from typing import BinaryIO, cast
 
 from pydantic import ValidationError
 
@@ -26,15 +27,16 @@ from core.events import ImageSubmitted, Location, ObjectRef, SubmissionMetadata
 from core.formats import EXTENSIONS, MEDIA_TYPES, SNIFF_BYTES, sniff_format
 from producer_api import idempotency
 from producer_api.errors import ApiError
-from producer_api.ids import issued_at, new_image_id, object_key
 from producer_api.intake import ImageBody
 from producer_api.metrics import ApiMetrics
 from producer_api.publisher import Publisher, PublishUnavailable, PublishUnconfirmed
-from producer_api.storage import ChunkPipe, ObjectStore, StorageUnavailable, UploadAborted
+from producer_api.storage import ChunkPipe, UploadAborted
+from runtime.ids import issued_at, new_image_id
+from runtime.layout import incoming_key
+from runtime.object_store import ObjectStore, StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 
-INCOMING_PREFIX = "incoming"
 #: Tag on an object whose event may or may not have reached Kafka; see module docstring.
 UNCONFIRMED_TAG = {"civicqc-publish": "unconfirmed"}
 #: Request chunks allowed to wait between the client and the store's worker thread.
@@ -149,7 +151,7 @@ class Submitter:
                     415, "not_an_image", "the bytes are not a JPEG, PNG, WebP, HEIF, TIFF or BMP"
                 )
             image_id = new_image_id()
-            key = object_key(INCOMING_PREFIX, image_id, EXTENSIONS[fmt])
+            key = incoming_key(image_id, EXTENSIONS[fmt])
             stored_size, sha256 = await self._store_object(key, MEDIA_TYPES[fmt], head, chunks)
         finally:
             await chunks.aclose()
@@ -163,7 +165,7 @@ class Submitter:
                 if replay is not None:
                     await self._delete_quietly(key)
                     return replay
-        except (ApiError, StorageUnavailable):
+        except (ApiError, StorageUnavailableError):
             await self._delete_quietly(key)
             raise
 
@@ -188,7 +190,7 @@ class Submitter:
             )
             try:
                 await idempotency.save_record(self._store, metadata.tenant, idempotency_key, record)
-            except StorageUnavailable as exc:
+            except StorageUnavailableError as exc:
                 self._metrics.record_failure("idempotency")
                 logger.warning("idempotency record not stored: %s", exc)
                 await self._delete_quietly(key)
@@ -209,7 +211,7 @@ class Submitter:
     async def _replay(self, tenant: str, key: str) -> Accepted | None:
         try:
             record = await idempotency.find_record(self._store, tenant, key)
-        except StorageUnavailable as exc:
+        except StorageUnavailableError as exc:
             self._metrics.record_failure("idempotency")
             raise _unavailable("object_storage") from exc
         if record is None:
@@ -229,7 +231,9 @@ class Submitter:
         pipe = ChunkPipe(
             asyncio.get_running_loop(), _PIPE_CHUNKS, read_timeout_s=self._idle_timeout_s + 5
         )
-        upload = asyncio.ensure_future(self._store.put_stream(key, pipe, content_type))
+        upload = asyncio.ensure_future(
+            self._store.put_stream(key, cast(BinaryIO, pipe), content_type)
+        )
         feeder = asyncio.ensure_future(_feed(pipe, head, rest))
         try:
             await asyncio.wait({upload, feeder}, return_when=asyncio.FIRST_EXCEPTION)
@@ -237,11 +241,11 @@ class Submitter:
                 client_error = feeder.exception()
                 assert client_error is not None
                 pipe.abort(client_error)
-                with contextlib.suppress(UploadAborted, StorageUnavailable):
+                with contextlib.suppress(UploadAborted, StorageUnavailableError):
                     await upload
                 raise client_error
-            stored = await upload
-        except StorageUnavailable as exc:
+            await upload
+        except StorageUnavailableError as exc:
             self._metrics.record_failure("object_store")
             logger.warning("upload to object storage failed: %s", exc)
             raise _unavailable("object_storage") from exc
@@ -253,9 +257,11 @@ class Submitter:
                 await asyncio.wait({feeder})  # it must stop iterating before the body is closed
             if not upload.done():
                 pipe.abort(asyncio.CancelledError())
-                with contextlib.suppress(UploadAborted, StorageUnavailable, asyncio.CancelledError):
+                with contextlib.suppress(
+                    UploadAborted, StorageUnavailableError, asyncio.CancelledError
+                ):
                     await upload
-        return stored.size_bytes, stored.sha256
+        return pipe.size_bytes, pipe.sha256
 
     async def _publish(self, event: ImageSubmitted, idempotency_key: str | None) -> None:
         key = event.object.key
@@ -272,7 +278,7 @@ class Submitter:
             logger.warning("publish unconfirmed, keeping %s tagged: %s", key, exc)
             try:
                 await self._store.tag(key, UNCONFIRMED_TAG)
-            except StorageUnavailable as tag_exc:
+            except StorageUnavailableError as tag_exc:
                 self._metrics.record_failure("cleanup")
                 logger.error("could not tag %s as unconfirmed: %s", key, tag_exc)
             await self._forget_quietly(event.metadata.tenant, idempotency_key)
@@ -282,7 +288,7 @@ class Submitter:
         """Best-effort undo; a failure is counted and logged with the key for an operator."""
         try:
             await self._store.delete(key)
-        except StorageUnavailable as exc:
+        except StorageUnavailableError as exc:
             self._metrics.record_failure("cleanup")
             logger.error("could not delete orphan object %s: %s", key, exc)
 
@@ -291,7 +297,7 @@ class Submitter:
             return
         try:
             await idempotency.forget_record(self._store, tenant, idempotency_key)
-        except StorageUnavailable as exc:
+        except StorageUnavailableError as exc:
             self._metrics.record_failure("cleanup")
             logger.error("could not delete idempotency record: %s", exc)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from civicqc.apikeys import (
+from runtime.apikeys import (
     ALL_TENANTS,
     KeyRole,
     KeysFileError,

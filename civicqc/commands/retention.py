@@ -16,7 +16,7 @@ from minio.error import S3Error
 from minio.lifecycleconfig import LifecycleConfig
 
 from civicqc.retention import RetentionPolicy, apply_retention, expirations
-from civicqc.settings import CommonSettings
+from runtime.settings import CommonSettings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -2,6 +2,9 @@
 
 The exit status is 0 whatever the verdicts (a rejected photo is a result, not a
 failure) and 2 only for usage errors, so scripts can tell the two apart.
+
+The process pool and the progress bar are imported only when used: scoring one
+photo should cost the engine's imports and little else.
 """
 
 from __future__ import annotations
@@ -9,30 +12,23 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from tqdm import tqdm
-
-from civicqc.detectors import detector_for
-from core import (
-    BUILTIN_PROFILES,
-    Rules,
-    builtin_profile,
-    error_verdict,
-    rules_from_toml,
-    score,
-    with_env_overrides,
-)
+from core import BUILTIN_PROFILES, Rules, error_verdict, score
 from core.detect import Detector
+from core.rules import Checks
 from core.schema import ErrorCode
+from runtime.cpus import usable_cores
+from runtime.detectors import detector_for
+from runtime.rulebook import load_profile
+from runtime.settings import RuleOverrides
 
 FORMATS = ("table", "jsonl", "csv")
-CHECK_ORDER = ("blur", "resolution", "brightness", "exposure", "metadata", "compression")
+#: Columns in the engine's order: every check a profile can configure.
+CHECK_ORDER = tuple(Checks.model_fields)
 
 #: Rules of the current worker process, set once by :func:`_init_worker`.
 _worker_rules: Rules | None = None
@@ -57,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--jobs",
         type=_positive_int,
-        default=os.cpu_count() or 1,
+        default=usable_cores(),
         help="worker processes (default: all cores; 1 scores in this process)",
     )
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
@@ -66,33 +62,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     try:
-        rules = load_rules(args.profile, os.environ)
+        rules = load_profile(args.profile, RuleOverrides())
         files = list(collect_files(args.paths))
         detector_for(rules)  # fail here, once, rather than in every worker
-    except (KeyError, ValueError, FileNotFoundError, ImportError) as exc:
+    except (ValueError, FileNotFoundError, ImportError) as exc:
         print(f"civicqc score: error: {_message(exc)}", file=sys.stderr)
         return 2
-    show_progress = not args.no_progress and sys.stderr.isatty()
-    results = score_files(files, rules, jobs=args.jobs)
-    progress = tqdm(
-        results, total=len(files), unit="img", disable=not show_progress, file=sys.stderr
-    )
-    write_results(progress, args.format, sys.stdout)
+    results: Iterable[dict[str, Any]] = score_files(files, rules, jobs=args.jobs)
+    if not args.no_progress and sys.stderr.isatty() and len(files) > 1:
+        from tqdm import tqdm
+
+        results = tqdm(results, total=len(files), unit="img", file=sys.stderr)
+    write_results(results, args.format, sys.stdout)
     return 0
-
-
-def load_rules(profile: str, env: Mapping[str, str]) -> Rules:
-    """A built-in profile name or a TOML file, with the reference system's env overrides."""
-    if profile in BUILTIN_PROFILES:
-        rules = builtin_profile(profile)
-    else:
-        path = Path(profile)
-        if not path.is_file():
-            raise KeyError(
-                f"profile {profile!r} is neither built-in ({', '.join(BUILTIN_PROFILES)}) nor a file"
-            )
-        rules = rules_from_toml(path.read_text(encoding="utf-8"))
-    return with_env_overrides(rules, env)
 
 
 def collect_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -118,6 +100,8 @@ def score_files(files: list[Path], rules: Rules, *, jobs: int) -> Iterator[dict[
         _init_worker(rules)
         yield from map(_score_path, files)
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     chunksize = max(1, min(16, len(files) // (jobs * 8)))
     with ProcessPoolExecutor(
         max_workers=jobs, initializer=_init_worker, initargs=(rules,)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from civicqc.stack.context import repo_root
 from civicqc.stack.install import InstallError, ensure_all
 from civicqc.stack.local_stack import DEFAULT_PORTS, LocalStack
 from civicqc.stack.process import ProcessError, tail
+from civicqc.stack.settings import StackSettings
 
 _EXIT_NOT_RUNNING = 3
 
@@ -26,7 +26,7 @@ _EXIT_NOT_RUNNING = 3
 def _stack_dir(args: argparse.Namespace) -> Path:
     if args.dir:
         return Path(args.dir).resolve()
-    return Path(os.environ.get("CIVICQC_STACK_DIR") or repo_root() / ".stack").resolve()
+    return (StackSettings().stack_dir or repo_root() / ".stack").resolve()
 
 
 def _ports(values: list[str]) -> dict[str, int]:

@@ -17,9 +17,9 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from civicqc.settings import CommonSettings
 from core.events import VerdictEvent
 from core.schema import Outcome
+from runtime.settings import CommonSettings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

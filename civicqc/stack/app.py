@@ -6,7 +6,7 @@ services started before it through its environment.
 
 The API runs with authentication on, as in production. Before its first start the
 stack writes a keys file (``secrets/api-keys.json``, the format of
-:mod:`civicqc.apikeys`) with one operator key, keeps that key (0600) in
+:mod:`runtime.apikeys`) with one operator key, keeps that key (0600) in
 ``secrets/api-key`` and publishes it as ``CIVICQC_API_KEY`` in ``stack.env`` and
 ``civicqc stack status --json``, so a curl upload works out of the box.
 """
@@ -16,7 +16,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from civicqc.apikeys import (
+from civicqc.stack.context import LOOPBACK, ServiceDefinition, StackContext, repo_root
+from civicqc.stack.private_files import write_private_text
+from civicqc.stack.process import ProcessError, ProcessSpec, http_ok
+from runtime.apikeys import (
     ALL_TENANTS,
     KeyRole,
     KeysFileError,
@@ -26,8 +29,6 @@ from civicqc.apikeys import (
     read_keys,
     write_keys,
 )
-from civicqc.stack.context import LOOPBACK, ServiceDefinition, StackContext, repo_root
-from civicqc.stack.process import ProcessError, ProcessSpec, http_ok
 
 #: The stack's operator key, for clients (curl, bench/pipeline.py); never a service setting.
 API_KEY_ENV = "CIVICQC_API_KEY"
@@ -85,9 +86,7 @@ def ensure_operator_key(ctx: StackContext) -> str:
     ctx.layout.secrets.chmod(0o700)
     write_keys(path, keys.model_copy(update={"keys": [*keys.keys, record]}))
     key_file = _operator_key_file(ctx)
-    key_file.touch(mode=0o600)
-    key_file.chmod(0o600)
-    key_file.write_text(key + "\n", encoding="utf-8")
+    write_private_text(key_file, key + "\n")
     return key
 
 

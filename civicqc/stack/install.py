@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from civicqc.stack.context import deploy_dir
+from civicqc.stack.settings import StackSettings
 
 JAVA = shutil.which("java") or "java"
 SEAWEEDFS_VERSION = "4.48"
@@ -39,11 +40,7 @@ class InstallError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    explicit = os.environ.get("CIVICQC_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "civicqc"
+    return StackSettings().downloads_dir()
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ from civicqc.stack.context import (
     StackLayout,
     port_in_use,
 )
+from civicqc.stack.private_files import write_private_text
 from civicqc.stack.process import PidRecord, ProcessError, SupervisedProcess, is_alive
 
 DEFAULT_PORTS: Mapping[str, int] = {
@@ -185,8 +186,7 @@ class LocalStack:
     def write_env_file(self) -> Path:
         path = self.layout.env_file
         lines = [f"{key}={value}" for key, value in sorted(self.env().items())]
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        path.chmod(0o600)
+        write_private_text(path, "\n".join(lines) + "\n")
         return path
 
     def status(self) -> list[ServiceStatus]:

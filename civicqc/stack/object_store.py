@@ -28,6 +28,7 @@ from civicqc.stack.context import (
     StackContext,
 )
 from civicqc.stack.install import weed_path
+from civicqc.stack.private_files import write_private_text
 from civicqc.stack.process import ProcessSpec
 
 NAME = "object_store"
@@ -59,8 +60,7 @@ def credentials(ctx: StackContext) -> S3Credentials:
             }
         ]
     }
-    path.write_text(json.dumps(config, indent=2), encoding="utf-8")
-    path.chmod(0o600)
+    write_private_text(path, json.dumps(config, indent=2))
     return creds
 
 

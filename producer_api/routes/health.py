@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 
 from fastapi import APIRouter, Response
@@ -10,7 +11,9 @@ from fastapi import APIRouter, Response
 from producer_api.deps import PublisherDep, SettingsDep, StoreDep
 from producer_api.publisher import PublishUnavailable
 from producer_api.schemas import Liveness, Readiness
-from producer_api.storage import StorageUnavailable
+from runtime.object_store import StorageUnavailableError
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
@@ -27,8 +30,10 @@ async def _probe(check: Awaitable[None], timeout_s: float) -> str:
             await check
     except TimeoutError:
         return f"no answer within {timeout_s:g} s"
-    except (StorageUnavailable, PublishUnavailable) as exc:
-        return str(exc)
+    except (StorageUnavailableError, PublishUnavailable) as exc:
+        # The reason (endpoint, bucket name, error text) is for the logs, not the public.
+        logger.warning("readiness probe failed: %s", exc)
+        return "unreachable"
     return "ok"
 
 

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import ValidationError
 
-from civicqc.apikeys import ALL_TENANTS
 from core.events import VerdictEvent
 from core.schema import Outcome
 from producer_api.deps import (
@@ -20,18 +19,15 @@ from producer_api.deps import (
     SubmitterDep,
 )
 from producer_api.errors import ApiError
-from producer_api.ids import day_prefix, issued_at
 from producer_api.intake import ImageBody
 from producer_api.schemas import ErrorBody, ImageAccepted, ImageStatus
 from producer_api.settings import Settings
-from producer_api.storage import ObjectStore, StorageUnavailable
-from producer_api.submissions import INCOMING_PREFIX
+from runtime.apikeys import ALL_TENANTS
+from runtime.ids import issued_at
+from runtime.layout import PHOTO_FOLDERS, photo_prefix, verdict_key
+from runtime.object_store import ObjectStore, StorageUnavailableError
 
 router = APIRouter(prefix="/v1/images", tags=["images"])
-
-VERDICTS_PREFIX = "verdicts"
-#: Where a consumer files an image once scored (same suffix as under ``incoming/``).
-FILED_PREFIXES = (INCOMING_PREFIX, "accepted", "rejected")
 
 _METADATA_FIELDS_SCHEMA: dict[str, Any] = {
     "tenant": {"type": "string", "description": "Municipality; header X-Tenant for raw bodies."},
@@ -153,7 +149,7 @@ async def get_image(
     """
     try:
         status = await _image_status(store, image_id)
-    except StorageUnavailable as exc:
+    except StorageUnavailableError as exc:
         raise ApiError(
             503,
             "object_storage_unavailable",
@@ -169,7 +165,7 @@ async def _image_status(store: ObjectStore, image_id: uuid.UUID) -> ImageStatus:
     submitted_at = issued_at(image_id)
     if submitted_at is None:  # not an id this service issues
         raise ApiError(404, "not_found", f"no image {image_id}")
-    data = await store.get_bytes(f"{VERDICTS_PREFIX}/{image_id}.json")
+    data = await store.fetch_if_exists(verdict_key(image_id))
     if data is not None:
         try:
             verdict = VerdictEvent.model_validate_json(data)
@@ -181,7 +177,7 @@ async def _image_status(store: ObjectStore, image_id: uuid.UUID) -> ImageStatus:
         return ImageStatus(
             id=str(image_id), status=state, submitted_at=verdict.submitted_at, verdict=verdict
         )
-    for prefix in FILED_PREFIXES:
-        if await store.first_key(f"{day_prefix(prefix, image_id)}.") is not None:
+    for folder in PHOTO_FOLDERS:
+        if await store.first_key(f"{photo_prefix(folder, image_id)}.") is not None:
             return ImageStatus(id=str(image_id), status="pending", submitted_at=submitted_at)
     raise ApiError(404, "not_found", f"no image {image_id}")

@@ -39,10 +39,19 @@
   const retake = $("retake");
   const another = $("another");
 
-  // With API keys on, a city links to this page as /?key=<its public upload key>.
+  // With API keys on, a city links to this page as /#key=<its public upload key>: the
+  // fragment never leaves the browser, so the key stays out of server and proxy logs.
+  // Old /?key= links still work; the key is then taken out of the address bar.
   const KEY_STORE = "civicqc-api-key";
-  const linkedKey = new URLSearchParams(window.location.search).get("key");
-  if (linkedKey) sessionStorage.setItem(KEY_STORE, linkedKey);
+  const fragment = new URLSearchParams(window.location.hash.replace(/^#/, ""));
+  const query = new URLSearchParams(window.location.search);
+  const linkedKey = fragment.get("key") || query.get("key");
+  if (linkedKey) {
+    sessionStorage.setItem(KEY_STORE, linkedKey);
+    query.delete("key");
+    const rest = query.toString();
+    history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : ""));
+  }
   const apiKey = sessionStorage.getItem(KEY_STORE);
   const authHeaders = apiKey ? { "X-API-Key": apiKey } : {};
 

@@ -31,6 +31,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.events import ImageSubmitted, ObjectRef, SubmissionMetadata
 from core.formats import sniff_format
+from runtime.ids import new_image_id
+from runtime.layout import incoming_key
 
 _PR_SET_PDEATHSIG = 1
 _CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
@@ -77,11 +79,11 @@ def stored_submission(
     s3: Minio, bucket: str, data: bytes, *, tenant: str = "default", image_id: str | None = None
 ) -> ImageSubmitted:
     """Store ``data`` under ``incoming/`` and return the event the API would publish."""
-    image_id = image_id or uuid.uuid4().hex
+    image_id = image_id or str(new_image_id())
     now = datetime.now(UTC)
     detected = sniff_format(data)
     fmt = detected.value if detected is not None else "jpeg"
-    key = f"incoming/{now:%Y/%m/%d}/{image_id}.{fmt}"
+    key = incoming_key(uuid.UUID(image_id), fmt)
     content_type = _CONTENT_TYPES.get(fmt, "application/octet-stream")
     s3.put_object(bucket, key, io.BytesIO(data), len(data), content_type=content_type)
     return ImageSubmitted(

@@ -9,16 +9,17 @@ from minio import Minio
 
 from civicqc.cli import main as cli_main
 from civicqc.retention import RetentionPolicy, apply_retention, expirations, lifecycle_config
+from runtime.layout import Folder
 from tests.fixtures.services import S3Service
 
 
 def test_one_expiration_per_kept_prefix_plus_multipart_cleanup() -> None:
     config = lifecycle_config(RetentionPolicy(accepted_days=None))
     assert expirations(config) == {
-        "incoming/": 7,
-        "rejected/": 30,
-        "verdicts/": 180,
-        "idempotency/": 2,
+        Folder.INCOMING.prefix: 7,
+        Folder.REJECTED.prefix: 30,
+        Folder.VERDICTS.prefix: 180,
+        Folder.IDEMPOTENCY.prefix: 2,
     }
     assert any(rule.abort_incomplete_multipart_upload is not None for rule in config.rules)
 
@@ -52,4 +53,4 @@ def test_retention_command_applies_and_shows(
     assert cli_main(["retention", "show"]) == 0
     shown = capsys.readouterr().out
     assert "accepted/\t90 days" in shown
-    assert "verdicts/" not in shown
+    assert Folder.VERDICTS.prefix not in shown

@@ -1,14 +1,14 @@
-"""The local stack's operator key: created once in the civicqc.apikeys format, kept, replaced if revoked."""
+"""The local stack's operator key: created once in the runtime.apikeys format, kept, replaced if revoked."""
 
 from __future__ import annotations
 
 import stat
 from pathlib import Path
 
-from civicqc.apikeys import KeyRole, read_keys, write_keys
 from civicqc.stack import app
 from civicqc.stack.context import StackContext, StackLayout
 from producer_api.security import KeyRing
+from runtime.apikeys import KeyRole, read_keys, write_keys
 
 
 def _ctx(root: Path) -> StackContext:

@@ -6,6 +6,7 @@ import pytest
 from minio import Minio
 
 from core.events import VerdictEvent
+from runtime.layout import verdict_key
 from tests.builders import images
 from tests.builders.stream import Stream, publish_events, read_all, stored_submission
 from tests.builders.stream_fixtures import StartConsumer
@@ -27,5 +28,5 @@ def test_verdict_events_carry_coarse_gps_by_default(
     gps = VerdictEvent.model_validate_json(value).verdict.exif
     assert gps is not None and gps.gps is not None
     assert (gps.gps.latitude, gps.gps.longitude) == (52.51, 13.39)
-    stored = s3_client.get_object(stream.bucket, f"verdicts/{first.image_id}.json").read()
+    stored = s3_client.get_object(stream.bucket, verdict_key(first.image_id)).read()
     assert stored == value, "GET /v1/images serves the same redacted verdict"

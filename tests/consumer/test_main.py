@@ -20,6 +20,7 @@ from consumer.metrics import ConsumerMetrics
 from consumer.settings import ConsumerSettings
 from core.events import DeadLetter, VerdictEvent
 from core.schema import Outcome
+from runtime.layout import Folder, verdict_key
 from tests.builders import images
 from tests.builders.latency_proxy import LatencyProxy
 from tests.builders.stream import Stream, publish, read_topic, stored_submission
@@ -77,9 +78,9 @@ async def test_corrupt_objects_get_error_verdicts_and_the_consumer_keeps_going(
     assert set(found) == set(ids)
     assert [found[i].verdict.verdict for i in ids[:2]] == [Outcome.ERROR, Outcome.ERROR]
     assert found[ids[2]].verdict.verdict is not Outcome.ERROR
-    assert found[ids[0]].object.key.startswith("rejected/")
-    assert keys(s3_client, stream.bucket, "incoming/") == []
-    assert len(keys(s3_client, stream.bucket, "verdicts/")) == 3
+    assert found[ids[0]].object.key.startswith(Folder.REJECTED.prefix)
+    assert keys(s3_client, stream.bucket, Folder.INCOMING.prefix) == []
+    assert len(keys(s3_client, stream.bucket, Folder.VERDICTS.prefix)) == 3
     scored = registry.get_sample_value(
         "civicqc_images_scored_total", {"verdict": "error", "tenant": "default"}
     )
@@ -139,7 +140,7 @@ async def test_an_object_store_outage_delays_verdicts_but_loses_none(
     assert letters == [], "an outage is not a reason to dead-letter"
     retries = registry.get_sample_value("civicqc_retries_total", {"operation": "fetch_verdict"})
     assert retries is not None and retries >= 3 * 20
-    assert keys(s3_client, stream.bucket, "incoming/") == []
+    assert keys(s3_client, stream.bucket, Folder.INCOMING.prefix) == []
 
 
 async def test_sigterm_during_an_outage_stops_promptly_and_leaves_the_event_for_later(
@@ -177,5 +178,5 @@ async def test_a_redelivered_event_republishes_the_stored_verdict_byte_for_byte(
         )
         both = await read_topic(stream.bootstrap_servers, stream.verdicts, expect=2, timeout_s=60)
     assert [value for _k, value in both] == [first[1], first[1]]
-    stored = s3_client.get_object(stream.bucket, f"verdicts/{image_id}.json").read()
+    stored = s3_client.get_object(stream.bucket, verdict_key(image_id)).read()
     assert stored == first[1]

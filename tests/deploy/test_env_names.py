@@ -1,7 +1,7 @@
 """Every environment variable in compose and Kubernetes is declared by a settings class.
 
 The api / civicqc-api containers are checked against producer_api.settings, the consumer /
-civicqc-consumer ones against consumer.settings; both include civicqc.settings.CommonSettings.
+civicqc-consumer ones against consumer.settings; both include runtime.settings.CommonSettings.
 While a service's settings module can't be imported, only CommonSettings counts for it.
 """
 
@@ -20,7 +20,7 @@ def test_env_names_match_settings() -> None:
 
 
 def test_settings_classes_are_the_services_own() -> None:
-    assert "civicqc.settings:CommonSettings" in v.settings_env("api").classes
+    assert "runtime.settings:CommonSettings" in v.settings_env("api").classes
     assert "KAFKA_BOOTSTRAP_SERVERS" in v.settings_env("consumer").names
     for container in ("api", "consumer"):
         env = v.settings_env(container)

@@ -609,7 +609,7 @@ def _class_env_names(cls: type[Any]) -> set[str]:
 def settings_env(container: str) -> SettingsEnv:
     from pydantic_settings import BaseSettings
 
-    from civicqc.settings import CommonSettings
+    from runtime.settings import CommonSettings
 
     classes: list[type[Any]] = [CommonSettings]
     module_name = APP_SETTINGS_MODULES.get(container)

@@ -27,6 +27,7 @@ from PIL import Image
 from bench.detect_assets import AssetError, DetectAssets, fetch_assets
 from core.events import VerdictEvent
 from core.schema import BoundingBox
+from runtime.layout import Folder
 from tests.builders.images import exif_bytes
 from tests.builders.stream import ApiProcess, Stream, read_all
 from tests.builders.stream_fixtures import StartConsumer
@@ -142,7 +143,7 @@ def test_a_photo_with_people_gets_boxes_and_a_redacted_copy(
         assert outside < 3, f"{name}: far outside the boxes changed ({outside:.1f})"
     filed = {
         o.object_name
-        for prefix in ("accepted/", "rejected/")
+        for prefix in (Folder.ACCEPTED.prefix, Folder.REJECTED.prefix)
         for o in s3_client.list_objects(stream.bucket, prefix=prefix, recursive=True)
     }
     assert filed == {e.object.key for e in events.values()} | {

@@ -15,10 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from minio import Minio
 
-from civicqc.settings import load_rulebook, profile_for_tenant
 from consumer.settings import ConsumerSettings
 from core import score
 from core.events import ImageSubmitted, VerdictEvent
+from runtime.layout import Folder
+from runtime.rulebook import load_rulebook, profile_for_tenant
 from tests.builders.stream import (
     ApiProcess,
     Stream,
@@ -91,10 +92,13 @@ def test_two_consumers_give_every_photo_one_verdict_equal_to_core_score(
         assert got.verdict.profile == expected.profile
         folder = "accepted/" if got.verdict.verdict.value == "accepted" else "rejected/"
         assert got.object.key.startswith(folder)
-    assert list(s3_client.list_objects(stream.bucket, prefix="incoming/", recursive=True)) == []
+    assert (
+        list(s3_client.list_objects(stream.bucket, prefix=Folder.INCOMING.prefix, recursive=True))
+        == []
+    )
     filed = [
         o
-        for prefix in ("accepted/", "rejected/")
+        for prefix in (Folder.ACCEPTED.prefix, Folder.REJECTED.prefix)
         for o in s3_client.list_objects(stream.bucket, prefix=prefix, recursive=True)
     ]
     assert len(filed) == 200
@@ -116,7 +120,10 @@ def test_kill_9_of_one_consumer_loses_no_verdict(
 
     assert set(by_id) == set(sent)
     assert all(len(set(copies)) == 1 for copies in by_id.values()), "duplicates must be identical"
-    assert list(s3_client.list_objects(stream.bucket, prefix="incoming/", recursive=True)) == []
+    assert (
+        list(s3_client.list_objects(stream.bucket, prefix=Folder.INCOMING.prefix, recursive=True))
+        == []
+    )
 
 
 def test_a_replica_joining_mid_stream_neither_loses_nor_repeats_a_verdict(

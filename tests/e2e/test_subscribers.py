@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from minio import Minio
 
 from civicqc.schemas import SCHEMA_DIR
-from civicqc.settings import CommonSettings
+from runtime.settings import CommonSettings
 from tests.builders import images
 from tests.builders.stream import Stream, publish_events, read_all, stored_submission
 from tests.builders.stream_fixtures import StartConsumer

@@ -8,25 +8,38 @@ use the real object store.
 from __future__ import annotations
 
 import io
+import json
+import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
-from civicqc.apikeys import ApiKeyRecord, KeyRole, KeysFile, new_key, read_keys, write_keys
 from civicqc.cli import main as cli_main
 from core import score
 from core.events import ObjectRef, SubmissionMetadata, VerdictEvent
 from core.profiles import builtin_profile
-from producer_api.ids import new_image_id
 from producer_api.main import create_app
-from producer_api.security import RateLimiter
+from producer_api.security import Principal, RateLimiter
 from producer_api.settings import Settings
+from runtime.apikeys import (
+    ApiKeyRecord,
+    KeyRole,
+    KeysFile,
+    KeysFileError,
+    new_key,
+    read_keys,
+    write_keys,
+)
+from runtime.ids import new_image_id
+from runtime.layout import Folder, verdict_key
 from tests.producer_api.conftest import LiveApi, jpeg_bytes
+from tests.producer_api.served import served
 
 ORIGIN = "https://report.springfield.example"
 
@@ -131,11 +144,28 @@ def test_public_and_tenant_keys_are_kept_off_operator_routes(
     public = keys.add("springfield", KeyRole.PUBLIC)
     tenant = keys.add("springfield")
     operator = keys.add("*", KeyRole.OPERATOR)
-    assert client.get("/v1/rules", headers={"X-API-Key": public}).status_code == 403
-    assert client.get("/v1/rules", headers={"X-API-Key": tenant}).status_code == 200
+    for rules in ("/v1/rules", "/api/validation-rules"):
+        refused = client.get(rules, headers={"X-API-Key": public})
+        assert refused.status_code == 403, rules
+        assert client.get(rules, headers={"X-API-Key": tenant}).status_code == 200, rules
     assert client.get("/v1/summary", headers={"X-API-Key": tenant}).status_code == 403
     assert client.get("/v1/summary", headers={"X-API-Key": operator}).status_code in (200, 503)
-    assert client.get("/api/health").status_code == 401
+    assert client.get("/api/test-api").status_code == 401  # /api/health needs no key
+
+
+def test_a_hand_edited_public_key_for_every_tenant_is_refused(
+    client: TestClient, keys: Keys
+) -> None:
+    key, record = new_key("springfield", KeyRole.PUBLIC)
+    widened = record.model_dump(mode="json") | {"tenant": "*"}
+    keys.path.write_text(json.dumps({"version": 1, "keys": [widened]}), encoding="utf-8")
+    with pytest.raises(KeysFileError, match="only operator keys"):
+        read_keys(keys.path)
+    time.sleep(0.05)
+    # With the file taken, the key would get as far as the (offline) store: 503.
+    answer = client.get(f"/v1/images/{new_image_id()}", headers={"X-API-Key": key})
+    assert answer.status_code == 401
+    assert not Principal("0badc0de", "*", KeyRole.PUBLIC).may_act_for("shelbyville")
 
 
 def test_keys_are_added_and_revoked_without_a_restart(client: TestClient, keys: Keys) -> None:
@@ -200,6 +230,36 @@ def test_security_headers_and_cors_for_the_upload_page(client: TestClient, keys:
     assert "Access-Control-Allow-Origin" not in stranger.headers
 
 
+def test_a_key_in_the_page_link_stays_out_of_the_access_log(
+    offline_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "cqc_0badc0de_" + "s" * 43
+    caplog.set_level(logging.INFO, logger="uvicorn.access")
+    app = create_app(offline_settings, CollectorRegistry(), json_logs=False)
+    with served(app) as url:
+        assert httpx.get(f"{url}/?lang=en&key={secret}", timeout=10).status_code == 200
+    lines = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    assert any("GET /?lang=en&key=[redacted]" in line for line in lines), lines
+    assert secret not in caplog.text
+
+
+def test_an_internal_error_carries_the_security_headers(offline_settings: Settings) -> None:
+    app = create_app(offline_settings, CollectorRegistry(), json_logs=False)
+
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/broken", broken)
+    with TestClient(app, raise_server_exceptions=False) as plain:
+        answer = plain.get("/broken")
+    assert answer.status_code == 500
+    assert answer.json()["code"] == "internal_error"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert answer.headers["Referrer-Policy"] == "no-referrer"
+    assert answer.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
 def test_metrics_only_for_internal_networks_or_an_operator_key(
     client: TestClient, keys: Keys
 ) -> None:
@@ -259,7 +319,7 @@ def test_live_tenant_scope_on_form_uploads_and_reads(live_api: LiveApi, keys: Ke
         )
         assert form.status_code == 403
         assert form.json()["code"] == "tenant_forbidden"
-        assert live_api.keys("incoming/") == [], "the refused upload's object is removed"
+        assert live_api.keys(Folder.INCOMING.prefix) == [], "the refused upload's object is removed"
 
         accepted = _upload(client, springfield)  # tenant defaults to the key's
         assert accepted.status_code == 202, accepted.text
@@ -290,4 +350,4 @@ def _store_verdict(live: LiveApi, image_id: str, tenant: str) -> None:
         verdict=verdict,
     )
     body = event.model_dump_json().encode()
-    live.s3.put_object(live.bucket, f"verdicts/{image_id}.json", io.BytesIO(body), len(body))
+    live.s3.put_object(live.bucket, verdict_key(image_id), io.BytesIO(body), len(body))

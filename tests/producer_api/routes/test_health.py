@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
+from producer_api.main import create_app
 from tests.producer_api.conftest import LiveApi
 
 
@@ -20,7 +21,7 @@ def test_readiness_is_503_quickly_when_dependencies_are_down(offline_client: Tes
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unavailable"
-    assert body["checks"]["kafka"] != "ok" and body["checks"]["object_storage"] != "ok"
+    assert body["checks"] == {"kafka": "unreachable", "object_storage": "unreachable"}
 
 
 def test_metrics_use_route_templates(
@@ -40,3 +41,15 @@ def test_metrics_use_route_templates(
 def test_ready_on_the_real_stack(live_api: LiveApi) -> None:
     body = live_api.client.get("/readyz").json()
     assert body == {"status": "ready", "checks": {"kafka": "ok", "object_storage": "ok"}}
+
+
+@pytest.mark.integration
+def test_readiness_names_the_dependency_but_not_its_error(live_api: LiveApi) -> None:
+    # A bucket that does not exist: the store's error text would name it.
+    settings = live_api.settings.model_copy(update={"s3_bucket": "civicqc-missing-bucket-x7"})
+    with TestClient(create_app(settings, CollectorRegistry(), json_logs=False)) as client:
+        answer = client.get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json()["checks"]["object_storage"] == "unreachable"
+    assert "civicqc-missing-bucket-x7" not in answer.text
+    assert settings.s3_endpoint not in answer.text

@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 from core import builtin_profile, score
 from core.events import ImageSubmitted, VerdictEvent
 from producer_api.idempotency import record_key
-from producer_api.ids import issued_at, new_image_id
+from runtime.ids import issued_at, new_image_id
+from runtime.layout import Folder, incoming_key, verdict_key
 from tests.builders.stream import read_all
 from tests.producer_api.conftest import LiveApi, jpeg_bytes
 
@@ -143,6 +144,15 @@ def test_non_v7_id_is_404_without_storage(offline_client: TestClient) -> None:
     assert response.json()["code"] == "not_found"
 
 
+def test_v7_id_with_the_largest_timestamp_is_404_not_500(offline_client: TestClient) -> None:
+    # 48 bits of milliseconds reach year 10889, past what a datetime holds.
+    latest = uuid.UUID(int=((1 << 48) - 1) << 80 | 7 << 76 | 0b10 << 62)
+    assert latest.version == 7
+    response = offline_client.get(f"/v1/images/{latest}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
 def test_openapi_documents_both_upload_shapes(offline_client: TestClient) -> None:
     spec = offline_client.get("/openapi.json").json()
     content = spec["paths"]["/v1/images"]["post"]["requestBody"]["content"]
@@ -187,11 +197,10 @@ def test_multipart_upload_is_stored_and_announced(live_api: LiveApi) -> None:
     assert response.headers["Location"] == body["status_url"]
     assert body["sha256"] == hashlib.sha256(image).hexdigest()
 
-    (key,) = live_api.keys("incoming/")
+    (key,) = live_api.keys(Folder.INCOMING.prefix)
     issued = issued_at(image_id)
     assert issued is not None and abs(issued.timestamp() - time.time()) < 60
-    day = f"{issued:%Y/%m/%d}"
-    assert key == f"incoming/{day}/{image_id}.jpg"
+    assert key == incoming_key(image_id, "jpg")
     stored = live_api.s3.get_object(live_api.bucket, key)
     try:
         assert stored.read() == image
@@ -233,7 +242,7 @@ def test_raw_upload_with_header_metadata_spanning_parts(live_api: LiveApi) -> No
         headers={"Content-Type": "image/jpeg", "X-Tenant": "default", "X-Reporter-Id": "r-1"},
     )
     assert response.status_code == 202, response.text
-    (key,) = live_api.keys("incoming/")
+    (key,) = live_api.keys(Folder.INCOMING.prefix)
     stored = live_api.s3.get_object(live_api.bucket, key)
     try:
         assert hashlib.sha256(stored.read()).hexdigest() == hashlib.sha256(image).hexdigest()
@@ -253,7 +262,7 @@ def test_idempotency_key_returns_the_first_id(live_api: LiveApi) -> None:
     assert first.status_code == again.status_code == 202
     assert again.json()["id"] == first.json()["id"]
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert len(live_api.keys("incoming/")) == 1
+    assert len(live_api.keys(Folder.INCOMING.prefix)) == 1
     assert live_api.keys("idempotency/") == [record_key("metro", "retry-me-42")]
     # Another tenant's identical key is a different upload.
     other = live_api.client.post(
@@ -283,9 +292,7 @@ def test_status_goes_from_pending_to_scored(live_api: LiveApi) -> None:
         verdict=score(image, builtin_profile("default"), image_id=image_id),
     )
     data = verdict.model_dump_json().encode()
-    live_api.s3.put_object(
-        live_api.bucket, f"verdicts/{image_id}.json", io.BytesIO(data), len(data)
-    )
+    live_api.s3.put_object(live_api.bucket, verdict_key(image_id), io.BytesIO(data), len(data))
     scored = live_api.client.get(f"/v1/images/{image_id}").json()
     assert scored["status"] in ("scored", "error")
     assert VerdictEvent.model_validate(scored["verdict"]) == verdict
@@ -331,7 +338,7 @@ def test_kafka_down_is_503_and_the_object_is_removed(live_api: LiveApi, kafka_co
         assert response.status_code == 503, response.text
         assert response.json()["code"] == "kafka_unavailable"
         assert elapsed < 2.5
-        assert live_api.keys("incoming/") == []
+        assert live_api.keys(Folder.INCOMING.prefix) == []
         assert live_api.keys("idempotency/") == []
         assert live_api.client.get("/readyz").status_code == 503
     finally:

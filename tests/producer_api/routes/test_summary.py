@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from core import builtin_profile, score
 from core.events import ObjectRef, SubmissionMetadata, VerdictEvent
 from core.schema import Outcome, Verdict
-from producer_api.ids import new_image_id
+from runtime.ids import new_image_id
 from tests.builders.stream import publish
 from tests.producer_api.conftest import LiveApi, jpeg_bytes
 

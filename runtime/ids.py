@@ -1,7 +1,8 @@
 """Image ids: UUIDv7 (RFC 9562), so ids sort by submission time and carry their own date.
 
-The embedded timestamp also names the day folder of the object key, which lets
-``GET /v1/images/{id}`` find an object without an index.
+The API issues them; the embedded timestamp also names the day folder of the
+object key (:mod:`runtime.layout`), which lets ``GET /v1/images/{id}`` find an
+object without an index.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import uuid
 from datetime import UTC, datetime
 
 _VERSION = 7
+#: The last millisecond ``datetime`` can represent (9999-12-31T23:59:59.999Z).
+_LAST_MS = int(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).timestamp() * 1000)
 
 
 def new_image_id(now_ns: int | None = None) -> uuid.UUID:
@@ -27,20 +30,14 @@ def new_image_id(now_ns: int | None = None) -> uuid.UUID:
 
 
 def issued_at(image_id: uuid.UUID) -> datetime | None:
-    """When a UUIDv7 was made (UTC, millisecond precision); ``None`` for other versions."""
+    """When a UUIDv7 was made (UTC, millisecond precision); ``None`` for other versions.
+
+    Also ``None`` past year 9999: 48 bits of milliseconds reach year 10889, which a
+    client may send but ``datetime`` cannot hold, and we never issued.
+    """
     if image_id.version != _VERSION:
         return None
-    return datetime.fromtimestamp((image_id.int >> 80) / 1000, tz=UTC)
-
-
-def object_key(prefix: str, image_id: uuid.UUID, extension: str) -> str:
-    """``{prefix}/{yyyy}/{mm}/{dd}/{id}.{ext}``, dated by the id so the two never disagree."""
-    return f"{day_prefix(prefix, image_id)}.{extension}"
-
-
-def day_prefix(prefix: str, image_id: uuid.UUID) -> str:
-    """The object key without its extension: a listing prefix that finds the object."""
-    at = issued_at(image_id)
-    if at is None:
-        raise ValueError(f"{image_id} is not a UUIDv7")
-    return f"{prefix}/{at:%Y/%m/%d}/{image_id}"
+    unix_ms = image_id.int >> 80
+    if unix_ms > _LAST_MS:
+        return None
+    return datetime.fromtimestamp(unix_ms / 1000, tz=UTC)

@@ -1,9 +1,11 @@
+"""UUIDv7 image ids: ordered by time, dated."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 
-from producer_api.ids import issued_at, new_image_id, object_key
+from runtime.ids import issued_at, new_image_id
 
 
 def test_uuid7_layout_and_order() -> None:
@@ -15,7 +17,5 @@ def test_uuid7_layout_and_order() -> None:
     assert len({new_image_id() for _ in range(1000)}) == 1000
 
 
-def test_key_is_dated_by_the_id() -> None:
-    image_id = new_image_id(1_750_000_000_000_000_000)
-    assert object_key("incoming", image_id, "jpg") == f"incoming/2025/06/15/{image_id}.jpg"
+def test_only_a_uuid7_carries_a_date() -> None:
     assert issued_at(uuid.uuid4()) is None

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 KEY_PREFIX = "cqc"
 #: A key scoped to this tenant may act for every tenant (operators, internal jobs).
@@ -62,6 +62,12 @@ class ApiKeyRecord(BaseModel):
         default=None, ge=1, description="Bucket size; unset: RATE_LIMIT_BURST."
     )
     created_at: datetime
+
+    @model_validator(mode="after")
+    def _role_fits_tenant(self) -> ApiKeyRecord:
+        """A hand-edited file must not turn a page's public key into a key for every city."""
+        _check_role(self.role, self.tenant)
+        return self
 
     def may_act_for(self, tenant: str) -> bool:
         return self.tenant in (ALL_TENANTS, tenant)
@@ -99,10 +105,7 @@ def new_key(
     burst: int | None = None,
 ) -> tuple[str, ApiKeyRecord]:
     """A fresh key and the record to store; the key itself is shown once and never stored."""
-    if role is KeyRole.OPERATOR and tenant != ALL_TENANTS:
-        raise ValueError("an operator key acts for every tenant: use tenant '*'")
-    if role is not KeyRole.OPERATOR and tenant == ALL_TENANTS:
-        raise ValueError("only operator keys may use tenant '*'")
+    _check_role(role, tenant)
     ident = secrets.token_hex(_ID_HEX // 2)
     key = f"{KEY_PREFIX}_{ident}_{secrets.token_urlsafe(32)}"
     record = ApiKeyRecord(
@@ -116,6 +119,13 @@ def new_key(
         created_at=datetime.now(UTC),
     )
     return key, record
+
+
+def _check_role(role: KeyRole, tenant: str) -> None:
+    if role is KeyRole.OPERATOR and tenant != ALL_TENANTS:
+        raise ValueError("an operator key acts for every tenant: use tenant '*'")
+    if role is not KeyRole.OPERATOR and tenant == ALL_TENANTS:
+        raise ValueError("only operator keys may use tenant '*'")
 
 
 def matches(record: ApiKeyRecord, key: str) -> bool:

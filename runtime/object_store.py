@@ -1,0 +1,187 @@
+"""The object store client both services use: one bucket, never blocking the event loop.
+
+Every minio SDK call blocks, so each public coroutine runs a private sync twin on
+a dedicated thread pool (aiokafka's ``step``/``_step`` shape). The HTTP pool has
+short timeouts and no retries, so an outage becomes an error in about a second
+that the caller answers (503) or retries (consumer), not a hang in the SDK's
+minutes of backoff.
+
+SDK errors leave as two kinds, whoever calls: :class:`ObjectMissingError` (the
+key is not there) and :class:`StorageUnavailableError` (the store did not answer
+usefully; retrying later may work). Their messages name S3 error codes or the
+transport error's class, never credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import io
+from collections.abc import Callable, Mapping
+from typing import BinaryIO, TypeVar
+
+import urllib3
+from minio import Minio
+from minio.commonconfig import CopySource, Tags
+from minio.error import InvalidResponseError, S3Error, ServerError
+from minio.helpers import MIN_PART_SIZE
+
+from runtime.settings import CommonSettings
+
+T = TypeVar("T")
+
+#: S3 error codes that mean "no such key" (SeaweedFS answers NoSuchObject to some requests).
+_MISSING_CODES = frozenset({"NoSuchKey", "NoSuchObject"})
+#: Exceptions that mean "the store is unreachable or refused", as opposed to our bugs.
+_STORE_ERRORS = (S3Error, ServerError, InvalidResponseError, urllib3.exceptions.HTTPError, OSError)
+
+
+class ObjectMissingError(Exception):
+    """The key does not exist."""
+
+
+class StorageUnavailableError(Exception):
+    """The object store could not be reached or refused the request; retrying later may work."""
+
+
+def minio_client(
+    settings: CommonSettings, *, connect_timeout_s: float, read_timeout_s: float, pool_size: int
+) -> Minio:
+    """A client of ``S3_ENDPOINT``; empty ``S3_ACCESS_KEY``/``S3_SECRET_KEY`` mean anonymous."""
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=connect_timeout_s, read=read_timeout_s),
+        retries=False,
+        maxsize=pool_size,
+    )
+    return Minio(
+        settings.s3_endpoint,
+        access_key=settings.s3_access_key.get_secret_value() or None,
+        secret_key=settings.s3_secret_key.get_secret_value() or None,
+        secure=settings.s3_secure,
+        region=settings.s3_region,
+        http_client=http,
+    )
+
+
+class ObjectStore:
+    """One bucket. ``uploads`` is a second client for long part uploads, if the caller has one."""
+
+    def __init__(
+        self,
+        client: Minio,
+        bucket: str,
+        *,
+        max_workers: int,
+        uploads: Minio | None = None,
+        part_size: int = MIN_PART_SIZE,
+    ) -> None:
+        self._client = client
+        self._uploads = uploads or client
+        self.bucket = bucket
+        self._part_size = part_size
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max_workers, thread_name_prefix="object-store"
+        )
+
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the pool; ``wait=False`` drops queued calls (an API shutting down mid-upload)."""
+        self._executor.shutdown(wait=wait, cancel_futures=not wait)
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(_mapped, fn, *args))
+
+    # -- reads -----------------------------------------------------------------------
+    async def fetch(self, key: str) -> bytes:
+        """The object's bytes; :class:`ObjectMissingError` when there is no such key."""
+        return await self._run(self._fetch, key)
+
+    def _fetch(self, key: str) -> bytes:
+        response = self._client.get_object(self.bucket, key)
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    async def fetch_if_exists(self, key: str) -> bytes | None:
+        """The object's bytes, or ``None`` when there is no such key."""
+        try:
+            return await self.fetch(key)
+        except ObjectMissingError:
+            return None
+
+    async def first_key(self, prefix: str) -> str | None:
+        """The first key under ``prefix``, or ``None``: finds an object whose extension we lack."""
+        return await self._run(self._first_key, prefix)
+
+    def _first_key(self, prefix: str) -> str | None:
+        for obj in self._client.list_objects(self.bucket, prefix=prefix):
+            name: str | None = obj.object_name
+            return name
+        return None
+
+    # -- writes ----------------------------------------------------------------------
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        await self._run(self._put, key, data, content_type)
+
+    def _put(self, key: str, data: bytes, content_type: str) -> None:
+        self._client.put_object(
+            self.bucket, key, io.BytesIO(data), length=len(data), content_type=content_type
+        )
+
+    async def put_stream(self, key: str, reader: BinaryIO, content_type: str) -> None:
+        """Stream ``reader`` to ``key``: one PUT when it fits a part, multipart otherwise."""
+        await self._run(self._put_stream, key, reader, content_type)
+
+    def _put_stream(self, key: str, reader: BinaryIO, content_type: str) -> None:
+        self._uploads.put_object(
+            self.bucket,
+            key,
+            reader,
+            length=-1,
+            content_type=content_type,
+            part_size=self._part_size,
+            num_parallel_uploads=1,
+        )
+
+    async def copy(self, source: str, target: str) -> None:
+        await self._run(
+            self._client.copy_object, self.bucket, target, CopySource(self.bucket, source)
+        )
+
+    async def delete(self, key: str) -> None:
+        """Deleting a key that is already gone succeeds (S3 semantics), so retries are safe."""
+        await self._run(self._client.remove_object, self.bucket, key)
+
+    async def tag(self, key: str, tags: Mapping[str, str]) -> None:
+        object_tags = Tags.new_object_tags()
+        object_tags.update(tags)
+        await self._run(self._client.set_object_tags, self.bucket, key, object_tags)
+
+    # -- health ----------------------------------------------------------------------
+    async def check(self) -> None:
+        """Raise :class:`StorageUnavailableError` unless the bucket answers a signed request."""
+        if not await self._run(self._client.bucket_exists, self.bucket):
+            raise StorageUnavailableError(f"bucket {self.bucket!r} does not exist")
+
+
+def _mapped(fn: Callable[..., T], *args: object) -> T:
+    try:
+        return fn(*args)
+    except S3Error as exc:
+        if exc.code in _MISSING_CODES:
+            raise ObjectMissingError(exc.object_name or "") from exc
+        raise StorageUnavailableError(f"object storage failed: {_describe(exc)}") from exc
+    except _STORE_ERRORS as exc:
+        raise StorageUnavailableError(f"object storage failed: {_describe(exc)}") from exc
+
+
+def _describe(exc: BaseException) -> str:
+    """A short, secret-free description: S3 error codes, or the transport error's class."""
+    if isinstance(exc, S3Error):
+        return f"{exc.code} ({exc.message})"
+    if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
+        return type(exc.reason).__name__
+    return type(exc).__name__

@@ -1,0 +1,74 @@
+"""Settings shared by the ingest API, the consumers and the CLI: one environment variable per setting.
+
+Each service subclasses :class:`CommonSettings` (``producer_api/settings.py``,
+``consumer/settings.py``) and builds it once at startup; nothing else reads the
+environment. Names match the reference system where it had one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.rules import ENV_OVERRIDES
+
+
+class RuleOverrides(BaseSettings):
+    """The reference system's threshold variables; each set one overrides every profile.
+
+    A class of its own so that ``civicqc score`` reads these and nothing else.
+    The field names are the keys of :data:`core.rules.ENV_OVERRIDES` (a test keeps
+    the two in step).
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    blur_threshold: float | None = Field(default=None, description="Blur check threshold.")
+    min_brightness: float | None = Field(default=None, description="Darkest mean brightness.")
+    max_brightness: float | None = Field(default=None, description="Brightest mean brightness.")
+    min_resolution_width: int | None = Field(default=None, description="Pixels.")
+    min_resolution_height: int | None = Field(default=None, description="Pixels.")
+    min_megapixels: float | None = Field(default=None, description="Megapixels.")
+    metadata_completeness: float | None = Field(
+        default=None, description="Percent of the key EXIF fields present."
+    )
+
+    @field_validator(*(name.lower() for name in ENV_OVERRIDES), mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """``BLUR_THRESHOLD=`` (set but empty) leaves the profile's value, as before."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def rule_overrides(self) -> dict[str, str]:
+        """``VARIABLE -> value`` of the overrides that are set, as core's helper takes them."""
+        values = self.model_dump(include={name.lower() for name in ENV_OVERRIDES})
+        return {name.upper(): str(value) for name, value in values.items() if value is not None}
+
+
+class CommonSettings(RuleOverrides):
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    topic_submitted: str = "images.submitted"
+    topic_verdicts: str = "images.verdicts"
+    topic_dlq: str = "images.submitted.dlq"
+
+    s3_endpoint: str = "127.0.0.1:8333"
+    s3_access_key: SecretStr = SecretStr("")
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_secure: bool = False
+    s3_region: str | None = None
+    s3_bucket: str = "civicqc-images"
+
+    rule_profile: str = Field(
+        default="default", description="Profile for tenants without their own: a built-in name."
+    )
+    rule_profiles_dir: Path | None = Field(
+        default=None, description="Folder of extra *.toml profiles, one per municipality."
+    )
+    tenant_profiles: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON object tenant -> profile name, e.g. {"springfield": "strict"}.',
+    )
+
+    log_level: str = "INFO"

@@ -1,0 +1,87 @@
+"""The one object store client, against the real store: both services see the same error kinds."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from pydantic import SecretStr
+
+from runtime.object_store import (
+    ObjectMissingError,
+    ObjectStore,
+    StorageUnavailableError,
+    minio_client,
+)
+from runtime.settings import CommonSettings
+from tests.fixtures.services import S3Service
+
+pytestmark = pytest.mark.integration
+
+
+def _settings(s3: S3Service, **changes: object) -> CommonSettings:
+    fields: dict[str, object] = {
+        "s3_endpoint": s3.endpoint,
+        "s3_access_key": SecretStr(s3.access_key),
+        "s3_secret_key": SecretStr(s3.secret_key),
+        "s3_secure": s3.secure,
+        **changes,
+    }
+    return CommonSettings.model_validate(fields)
+
+
+def _store(settings: CommonSettings, bucket: str) -> ObjectStore:
+    client = minio_client(settings, connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2)
+    return ObjectStore(client, bucket, max_workers=2)
+
+
+@pytest.fixture
+async def store(
+    s3_service: S3Service, make_bucket: Callable[[], str]
+) -> AsyncIterator[ObjectStore]:
+    opened = _store(_settings(s3_service), make_bucket())
+    yield opened
+    opened.close()
+
+
+async def test_put_fetch_copy_delete_round_trip(store: ObjectStore) -> None:
+    await store.put("incoming/a.jpg", b"photo", "image/jpeg")
+    await store.copy("incoming/a.jpg", "accepted/a.jpg")
+    await store.delete("incoming/a.jpg")
+    assert await store.fetch("accepted/a.jpg") == b"photo"
+    assert await store.first_key("accepted/a.") == "accepted/a.jpg"
+    assert await store.fetch_if_exists("incoming/a.jpg") is None
+    await store.delete("incoming/a.jpg")  # already gone: still fine, so retries are safe
+
+
+async def test_a_missing_key_is_one_error_kind_whatever_the_call(store: ObjectStore) -> None:
+    with pytest.raises(ObjectMissingError):
+        await store.fetch("verdicts/nothing.json")
+    with pytest.raises(ObjectMissingError):
+        await store.copy("incoming/nothing.jpg", "accepted/nothing.jpg")
+    assert await store.first_key("verdicts/nothing") is None
+    await store.check()
+
+
+async def test_empty_credentials_are_anonymous_and_refused_as_unavailable(
+    s3_service: S3Service, make_bucket: Callable[[], str]
+) -> None:
+    anonymous = _store(
+        _settings(s3_service, s3_access_key=SecretStr(""), s3_secret_key=SecretStr("")),
+        make_bucket(),
+    )
+    try:
+        with pytest.raises(StorageUnavailableError) as refused:
+            await anonymous.put("incoming/a.jpg", b"photo", "image/jpeg")
+        assert s3_service.secret_key not in str(refused.value)
+    finally:
+        anonymous.close()
+
+
+async def test_an_unreachable_store_is_unavailable_not_a_hang(s3_service: S3Service) -> None:
+    dead = _store(_settings(s3_service, s3_endpoint="127.0.0.1:9"), "any")
+    try:
+        with pytest.raises(StorageUnavailableError):
+            await dead.check()
+    finally:
+        dead.close()

@@ -1,0 +1,62 @@
+"""One profile loader for the services and the CLI, with the reference overrides from settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import core.profiles
+from core import BUILTIN_PROFILES, builtin_profile
+from core.rules import ENV_OVERRIDES
+from runtime.rulebook import UnknownProfileError, load_profile, load_rulebook, profile_for_tenant
+from runtime.settings import CommonSettings, RuleOverrides
+
+PROFILES_DIR = Path(core.profiles.__file__).parent
+
+
+def test_every_reference_variable_is_a_setting() -> None:
+    assert {name.upper() for name in RuleOverrides.model_fields} == set(ENV_OVERRIDES)
+
+
+def test_overrides_come_from_the_environment_and_mark_the_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BLUR_THRESHOLD", "250")
+    monkeypatch.setenv("MIN_RESOLUTION_WIDTH", " ")  # set but blank: the profile's value
+    rules = load_profile("default", RuleOverrides())
+    pristine = builtin_profile("default")
+    assert rules.checks.blur.threshold == 250
+    assert rules.checks.resolution.min_width == pristine.checks.resolution.min_width
+    assert rules.version == f"{pristine.version}+env"
+
+
+def test_no_override_keeps_the_profile_as_it_is() -> None:
+    assert load_profile("reference", RuleOverrides()) == builtin_profile("reference")
+
+
+def test_a_profile_file_loads_and_an_unknown_name_is_refused(tmp_path: Path) -> None:
+    source = (PROFILES_DIR / "reference.toml").read_text(encoding="utf-8")
+    custom = tmp_path / "springfield.toml"
+    custom.write_text(
+        source.replace('name = "reference"', 'name = "springfield"'), encoding="utf-8"
+    )
+    assert load_profile(str(custom), RuleOverrides()).name == "springfield"
+    with pytest.raises(UnknownProfileError, match="neither built-in"):
+        load_profile("nope", RuleOverrides())
+
+
+def test_the_rulebook_adds_a_folder_and_checks_every_named_profile(tmp_path: Path) -> None:
+    source = (PROFILES_DIR / "reference.toml").read_text(encoding="utf-8")
+    (tmp_path / "x.toml").write_text(
+        source.replace('name = "reference"', 'name = "springfield"'), encoding="utf-8"
+    )
+    settings = CommonSettings(
+        rule_profiles_dir=tmp_path, tenant_profiles={"springfield": "springfield"}
+    )
+    rulebook = load_rulebook(settings)
+    assert set(rulebook) == {*BUILTIN_PROFILES, "springfield"}
+    assert profile_for_tenant(settings, "springfield") == "springfield"
+    assert profile_for_tenant(settings, "shelbyville") == "default"
+    with pytest.raises(UnknownProfileError, match="nope"):
+        load_rulebook(CommonSettings(tenant_profiles={"a": "nope"}))
