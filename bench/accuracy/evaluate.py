@@ -65,13 +65,13 @@ class Row:
         return self.decisions[profile] == self.item["label"]
 
 
-def _score_one(args: tuple[Path, dict[str, str]]) -> Row:
-    cache, item = args
+def _score_one(args: tuple[Path, dict[str, str], bool]) -> Row:
+    cache, item, parity_too = args
     data = (cache / item["file"]).read_bytes()
     decisions: dict[str, str] = {}
     detail: dict[str, str] = {}
     reference_checks: dict[str, bool] = {}
-    for name in PROFILES:
+    for name in PROFILES if parity_too else ("default",):
         verdict = score(data, builtin_profile(name), image_id=item["file"])
         decisions[name] = "accept" if verdict.verdict is Outcome.ACCEPTED else "reject"
         if name == "reference":
@@ -86,16 +86,19 @@ def _score_one(args: tuple[Path, dict[str, str]]) -> Row:
             result = verdict.checks.get(check)
             value = result.values.get(key) if result else None
             detail[f"{check}.{key}"] = "" if value is None else f"{value}"
+    if not parity_too:  # a quick look at `default` alone (e.g. an older engine)
+        decisions["reference"] = "n/a"
+        return Row(item, decisions, detail, {})
     oracle = reference_decision(data)
     parity = {c: reference_checks.get(c) is oracle.checks[c][0] for c in PARITY_CHECKS}
     parity["verdict"] = (decisions["reference"] == "accept") is oracle.accepted
     return Row(item, decisions, detail, parity)
 
 
-def evaluate(cache: Path, jobs: int) -> list[Row]:
+def evaluate(cache: Path, jobs: int, *, parity: bool = True) -> list[Row]:
     with (cache / "labels.csv").open(newline="") as handle:
         items = list(csv.DictReader(handle))
-    work = [(cache, item) for item in items]
+    work = [(cache, item, parity) for item in items]
     if jobs <= 1:
         return [_score_one(w) for w in tqdm(work, desc="scoring", unit="img")]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
@@ -270,7 +273,7 @@ def write_results(rows: Sequence[Row], path: Path) -> None:
         for r in rows:
             writer.writerow(
                 [*r.item.values(), *(r.decisions[p] for p in PROFILES),
-                 "+".join(c for c, ok in r.parity.items() if not ok) or "ok",
+                 "+".join(c for c, ok in r.parity.items() if not ok) or ("ok" if r.parity else ""),
                  *(r.detail[k] for k in keys)]
             )  # fmt: skip
 
@@ -281,13 +284,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--no-docs", action="store_true", help="don't rewrite docs/ACCURACY.md")
     parser.add_argument("--results", type=Path, help="per-file CSV (default <cache>/results.csv)")
+    parser.add_argument(
+        "--default-only",
+        action="store_true",
+        help="score with `default` alone, no reference parity (implies --no-docs)",
+    )
     args = parser.parse_args(argv)
-    rows = evaluate(args.cache, args.jobs)
+    rows = evaluate(args.cache, args.jobs, parity=not args.default_only)
     valid = [r for r in rows if r.split == "validate"]
     print(summary_table(valid))
     print(kind_table(valid))
-    print(parity_table(rows))
     write_results(rows, args.results or args.cache / "results.csv")
+    if args.default_only:
+        return 0
+    print(parity_table(rows))
     if not args.no_docs:
         write_doc(rows, args.cache, DOC)
         print(f"wrote {DOC.relative_to(ROOT)}")

@@ -171,6 +171,10 @@ _PHONE = {
 }  # fmt: skip
 _ROTATED = {"0th": {piexif.ImageIFD.Orientation: 6}}
 _MAKE_ONLY = {"0th": {piexif.ImageIFD.Make: b"Civic"}}
+# An editor's export: a save time and a program name, no capture time: no field counts.
+_EDITED = {
+    "0th": {piexif.ImageIFD.DateTime: b"2026:05:01 10:00:00", piexif.ImageIFD.Software: b"Editor"}
+}
 
 
 _PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
@@ -194,7 +198,7 @@ def _parity_photos() -> dict[str, bytes]:
             (f"{name}-blur", _jpeg(cv2.GaussianBlur(big, (0, 0), 2.5))),
             (f"{name}-soft", _jpeg(cv2.GaussianBlur(big, (0, 0), 1.2), exif=_PHONE)),
             (f"{name}-dark", _jpeg(_tone(big, 0.3))),
-            (f"{name}-dim", _jpeg(_tone(big, 0.6))),
+            (f"{name}-dim", _jpeg(_tone(big, 0.6), exif=_EDITED)),
             (f"{name}-bright", _jpeg(_tone(big, 1.6, 20))),
             (f"{name}-flat", _jpeg(_tone(big, 0.35, 90))),
             (f"{name}-rotated", _jpeg(_sized(rgb, 1700, 700), exif=_ROTATED)),
