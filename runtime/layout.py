@@ -6,7 +6,7 @@
 | ``accepted/...``, ``rejected/...`` | the same photo once scored, same date path | consumer |
 | ``accepted/.../{id}.redacted.jpg`` | the redacted copy, next to its original | consumer |
 | ``verdicts/{id}.json`` | the stored verdict ``GET /v1/images/{id}`` serves | consumer |
-| ``idempotency/{tenant}/{sha256}.json`` | retry records of ``Idempotency-Key`` | API |
+| ``idempotency/{tenant}/{key id}/{sha256}.json`` | retry records of ``Idempotency-Key`` | API |
 
 The day folder comes from the UUIDv7 id (:func:`runtime.ids.issued_at`), so the
 key and the id never disagree and the API finds a photo without an index.
@@ -103,6 +103,9 @@ def verdict_key(image_id: str | uuid.UUID) -> str:
     return f"{Folder.VERDICTS.prefix}{image_id}.json"
 
 
-def idempotency_key(tenant: str, key_sha256: str) -> str:
-    """``idempotency/{tenant}/{sha256}.json``: the record of one ``Idempotency-Key``."""
-    return f"{Folder.IDEMPOTENCY.prefix}{tenant}/{key_sha256}.json"
+def idempotency_key(tenant: str, api_key_id: str, key_sha256: str) -> str:
+    """``idempotency/{tenant}/{api key id}/{sha256}.json``: one ``Idempotency-Key``'s record.
+
+    Scoped to the API key that sent it, so no other key can probe for its image id.
+    """
+    return f"{Folder.IDEMPOTENCY.prefix}{tenant}/{api_key_id}/{key_sha256}.json"
