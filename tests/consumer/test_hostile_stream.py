@@ -1,12 +1,13 @@
 """Issue 11: hostile uploads interleaved with good photos, two replicas, the real stack.
 
-20 hostile files (bench.hostile_inputs' structural generators, issue 11's EXIF
-count bomb, and the decompression, dimension and 16-bit bombs of ``poison``) are
-interleaved with 50 good photos and published at a citizen-like pace. Every good
-photo must get its verdict within 2 s at p99; every hostile file a verdict or a
-dead letter (the engine scores the pixels of a photo whose EXIF is hostile and gives
-an ``error`` verdict to what it cannot decode; what outgrows a worker's limits ends
-as ``worker_crashed``); and both replicas must keep running, then stop cleanly on
+20 hostile files (issue 11's EXIF count bomb, then bench.hostile_inputs' structural
+generators taken one family after another: EXIF, PNG, JPEG, ICC, XMP, WebP, HEIF,
+TIFF and deep-pixel bombs, lies and loops) are interleaved with 50 good photos and
+published at a citizen-like pace. Every good photo must get its verdict within 2 s
+at p99; every hostile file a verdict or a dead letter (the engine scores the pixels
+of a photo whose metadata is hostile and gives an ``error`` verdict to what it
+cannot decode within its budgets; what outgrows a worker's limits ends as
+``worker_crashed``); and both replicas must keep running, then stop cleanly on
 SIGTERM.
 """
 
@@ -15,19 +16,20 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections import defaultdict
 from functools import cache
+from itertools import zip_longest
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from minio import Minio
 
-from bench.hostile_inputs import exif_count_bomb, hostile_inputs
+from bench.hostile_inputs import HostileInput, exif_count_bomb, hostile_inputs
 from core.events import DeadLetter, ImageSubmitted, VerdictEvent
 from core.schema import Outcome
 from tests.builders import images
 from tests.builders.stream import Stream, stored_submission
 from tests.builders.stream_fixtures import StartConsumer
-from tests.consumer import poison
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -35,11 +37,8 @@ GOOD, HOSTILE = 50, 20
 #: Events published per second: a busy municipality, well within two replicas' capacity.
 RATE = 10.0
 P99_LIMIT_S = 2.0
-CONSUMER_ENV = {
-    "WORKER_PROCESSES": "2",
-    # The 16-bit bomb decodes for ~10 s before it runs out of headroom: kill it sooner.
-    "WORKER_TASK_TIMEOUT_S": "3",
-}
+#: Production limits (WORKER_MEMORY_HEADROOM_MB, WORKER_TASK_TIMEOUT_S); two workers each.
+CONSUMER_ENV = {"WORKER_PROCESSES": "2"}
 
 
 @cache
@@ -52,19 +51,14 @@ def good_photos() -> list[bytes]:
 
 
 def hostile_files() -> list[tuple[str, bytes]]:
-    shaped = [
-        ("exif_count_bomb", exif_count_bomb()),
-        ("garbage_exif_jpeg", images.with_garbage_exif(good_photos()[0])),
-        ("png_ztxt_bomb", poison.png_ztxt_bomb()),
-        ("huge_dimensions_png", poison.huge_dimensions_png()),
-        ("truncated_jpeg", poison.truncated_jpeg()),
-        ("wide_rgba16_png", poison.wide_rgba16_png()),
-    ]
-    generated = [
-        (f"{h.family}/{h.generator}#{i % 2}", h.data)
-        for i, h in enumerate(hostile_inputs(seed=11, per_generator=2))
-    ]
-    return shaped + generated
+    """Issue 11's EXIF count bomb, then one input of each family's generators in turn."""
+    by_family: dict[str, list[HostileInput]] = defaultdict(list)
+    for made in hostile_inputs(seed=11):
+        by_family[made.family].append(made)
+    picked = [("exif/issue-11-count-bomb", exif_count_bomb())]
+    for turn in zip_longest(*by_family.values()):
+        picked += [(f"{h.family}/{h.generator}", h.data) for h in turn if h is not None]
+    return picked[:HOSTILE]
 
 
 async def publish_paced(servers: str, topic: str, events: list[ImageSubmitted]) -> dict[str, float]:
@@ -134,10 +128,12 @@ async def run_stream(
     return sent, await reading
 
 
+# A latency bound measured on a shared runner: one rerun, as the broker-restart fault test.
+@pytest.mark.flaky(reruns=1)
 def test_hostile_files_cost_good_photos_nothing_and_no_replica_exits(
     stream: Stream, s3_client: Minio, start_consumer: StartConsumer
 ) -> None:
-    hostile = hostile_files()[:HOSTILE]
+    hostile = hostile_files()
     assert len(hostile) == HOSTILE
     photos = good_photos()
     good = [
@@ -182,6 +178,5 @@ def test_hostile_files_cost_good_photos_nothing_and_no_replica_exits(
         f"\ngood photos: p50 {p50:.3f} s, p99 {p99:.3f} s, max {latencies[-1]:.3f} s;"
         f" worker peak RSS {peak_rss / 2**20:.0f} MiB\nhostile: {outcomes}"
     )
-    assert outcomes["wide_rgba16_png"] in ("error", "dlq:worker_crashed")
     assert p99 < P99_LIMIT_S, latencies
     assert [r.terminate(timeout_s=60) for r in replicas] == [0, 0]
