@@ -86,3 +86,43 @@ def test_one_key_cannot_take_every_upload_slot(offline_settings: Settings, keys:
         finally:
             for upload in slow:
                 upload.close()
+
+
+def test_a_client_that_stops_sending_gets_408_after_the_idle_timeout(
+    offline_settings: Settings, keys: Keys
+) -> None:
+    with _limited(offline_settings, keys, idle_s=0.5, deadline_s=20.0) as url:
+        upload = _trickle(url, keys.add("springfield"))
+        started = time.monotonic()
+        upload.send(IMAGE[:10])
+        status, body = upload.answer()
+        elapsed = time.monotonic() - started
+        upload.close()
+    assert (status, body["code"]) == (408, "upload_timeout"), body
+    assert body["detail"] == "no data for 0.5 s"
+    assert elapsed < 5.0, elapsed
+
+
+def test_a_replica_with_every_slot_taken_answers_503_busy(
+    offline_settings: Settings, keys: Keys
+) -> None:
+    with _limited(offline_settings, keys, idle_s=10.0, deadline_s=20.0) as url:
+        holders = [_trickle(url, key) for key in (keys.add("a"), keys.add("b")) for _ in range(2)]
+        try:
+            for upload in holders:
+                upload.send(IMAGE[:1])
+            # MAX_CONCURRENT_UPLOADS is 4: a fifth upload, from a key with no upload yet.
+            deadline = time.monotonic() + 8.0
+            while True:
+                late = _trickle(url, keys.add("c"))
+                late.send(IMAGE)
+                status, body = late.answer()
+                late.close()
+                if body["code"] == "busy" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)  # the holders had not all reached the upload path yet
+            assert (status, body["code"]) == (503, "busy"), body
+            assert not any(upload.answered() for upload in holders)
+        finally:
+            for upload in holders:
+                upload.close()
