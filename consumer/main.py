@@ -310,13 +310,13 @@ class ScoringConsumer:
             elif verdict.redaction_required:
                 logger.warning("redacted copy could not be rendered", extra={"image_id": image_id})
             body = (
-                VerdictEvent(
+                VerdictEvent.of(
+                    redact_exif(verdict, self._settings.exif_in_verdicts),
                     image_id=image_id,
                     submitted_at=event.submitted_at,
                     scored_at=datetime.now(UTC),
                     metadata=event.metadata,
                     object=event.object.model_copy(update={"key": target}),
-                    verdict=redact_exif(verdict, self._settings.exif_in_verdicts),
                     redacted=redacted,
                 )
                 .model_dump_json()

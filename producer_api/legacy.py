@@ -145,21 +145,20 @@ _STATUS: dict[Outcome, LegacyStatus] = {
 
 def validation_of(event: VerdictEvent, status_url: str) -> LegacyValidation:
     """The reference's ``data`` of a validation, from a stored verdict."""
-    verdict = event.verdict
-    checks = {name: _check(result) for name, result in verdict.checks.items()}
+    checks = {name: _check(result) for name, result in event.checks.items()}
     failed = sum(1 for check in checks.values() if check.status == "FAIL")
-    recommendations = list(verdict.recommendations)
-    if verdict.error is not None and not recommendations:
-        recommendations = [verdict.error.message]
+    recommendations = list(event.advice)
+    if event.error is not None and not recommendations:
+        recommendations = [event.error.message]
     return LegacyValidation(
         summary=LegacySummary(
-            overall_status=_STATUS[verdict.verdict],
-            overall_score=verdict.score,
+            overall_status=_STATUS[event.outcome],
+            overall_score=event.score,
             issues_found=failed,
             total_issues=failed,
             image_id=event.image_id,
-            verdict=verdict.verdict.value,
-            quality=verdict.quality.value if verdict.quality is not None else None,
+            verdict=event.outcome.value,
+            quality=event.quality.value if event.quality is not None else None,
             recommendations=recommendations,
         ),
         checks=checks,

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import ValidationError
 
 from core.events import VerdictEvent
-from core.schema import Outcome
 from producer_api.deps import (
     HeaderMetadataDep,
     IdempotencyKeyDep,
@@ -20,7 +19,7 @@ from producer_api.deps import (
 )
 from producer_api.errors import ApiError
 from producer_api.intake import ImageBody
-from producer_api.schemas import ErrorBody, ImageAccepted, ImageStatus
+from producer_api.schemas import ErrorBody, ImageAccepted, ImagePending, ImageScored, ImageStatus
 from producer_api.settings import Settings
 from runtime.apikeys import ALL_TENANTS
 from runtime.ids import issued_at
@@ -141,7 +140,7 @@ async def get_image(
     image_id: Annotated[uuid.UUID, Path(description="The id POST returned (a UUIDv7).")],
     store: StoreDep,
     principal: PrincipalDep,
-) -> ImageStatus:
+) -> ImagePending | ImageScored:
     """The verdict once a consumer stored it; otherwise pending while the photo exists.
 
     403 when the verdict's tenant is not the key's. A pending image's tenant is not
@@ -156,28 +155,24 @@ async def get_image(
             f"cannot read the status now: {exc}",
             {"Retry-After": "1"},
         ) from exc
-    if status.verdict is not None and not principal.may_act_for(status.verdict.metadata.tenant):
+    if isinstance(status, ImageScored) and not principal.may_act_for(status.metadata.tenant):
         raise ApiError(403, "forbidden", "this key may not read images of that tenant")
     return status
 
 
-async def _image_status(store: ObjectStore, image_id: uuid.UUID) -> ImageStatus:
+async def _image_status(store: ObjectStore, image_id: uuid.UUID) -> ImagePending | ImageScored:
     submitted_at = issued_at(image_id)
     if submitted_at is None:  # not an id this service issues
         raise ApiError(404, "not_found", f"no image {image_id}")
     data = await store.fetch_if_exists(verdict_key(image_id))
     if data is not None:
         try:
-            verdict = VerdictEvent.model_validate_json(data)
+            return ImageScored.from_event(VerdictEvent.model_validate_json(data))
         except ValidationError as exc:
             raise ApiError(
                 500, "bad_verdict", f"the stored verdict of {image_id} does not validate"
             ) from exc
-        state = "error" if verdict.verdict.verdict is Outcome.ERROR else "scored"
-        return ImageStatus(
-            id=str(image_id), status=state, submitted_at=verdict.submitted_at, verdict=verdict
-        )
     for folder in PHOTO_FOLDERS:
         if await store.first_key(f"{photo_prefix(folder, image_id)}.") is not None:
-            return ImageStatus(id=str(image_id), status="pending", submitted_at=submitted_at)
+            return ImagePending(id=str(image_id), submitted_at=submitted_at)
     raise ApiError(404, "not_found", f"no image {image_id}")

@@ -268,9 +268,9 @@ async def _validate(
             data=legacy.pending_validation(image_id, status_url),
         )
     data = legacy.validation_of(event, status_url)
-    if event.verdict.verdict is Outcome.ERROR:
+    if event.outcome is Outcome.ERROR:
         response.status_code = 422
-        error = event.verdict.error
+        error = event.error
         return LegacyEnvelope[LegacyValidation](
             success=False,
             message="Validation failed: the image could not be processed",

@@ -18,7 +18,7 @@ URL = "http://api.example/v1/images/x"
 def _event(data: bytes) -> VerdictEvent:
     verdict = score(data, builtin_profile("default"), image_id="x")
     now = datetime.now(UTC)
-    return VerdictEvent(
+    return VerdictEvent.of(
         image_id="x",
         submitted_at=now,
         scored_at=now,
@@ -49,14 +49,14 @@ def test_a_validation_reports_every_check(photo: bytes, status: str) -> None:
     data = validation_of(event, URL)
     assert data.summary.overall_status == status
     assert data.summary.image_id == "x" and data.status_url == URL
-    assert set(data.checks) == set(event.verdict.checks)
+    assert set(data.checks) == set(event.checks)
     failed = [name for name, check in data.checks.items() if check.status == "FAIL"]
     assert data.summary.issues_found == data.summary.total_issues == len(failed)
     assert data.recommendations == data.summary.recommendations
     if status == "ERROR":
         assert data.recommendations, "an unreadable photo still tells the citizen what to do"
     for name, check in data.checks.items():
-        result = event.verdict.checks[name]
+        result = event.checks[name]
         assert check.details["reason_code"] == result.reason_code
         assert result.thresholds.items() <= check.details.items()
 

@@ -334,7 +334,7 @@ def test_live_tenant_scope_on_form_uploads_and_reads(live_api: LiveApi, keys: Ke
 def _store_verdict(live: LiveApi, image_id: str, tenant: str) -> None:
     data = jpeg_bytes(seed=3)
     verdict = score(data, builtin_profile("default"), image_id=image_id)
-    event = VerdictEvent(
+    event = VerdictEvent.of(
         image_id=image_id,
         submitted_at=datetime.now(UTC),
         scored_at=datetime.now(UTC),
