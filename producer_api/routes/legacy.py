@@ -12,15 +12,16 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
 from core.events import VerdictEvent
-from core.schema import Outcome
+from core.schema import CheckResult, ErrorInfo
 from core.version import ENGINE_VERSION
-from producer_api import legacy
 from producer_api.deps import (
     FollowerDep,
     HeaderMetadataDep,
@@ -32,22 +33,20 @@ from producer_api.deps import (
     SubmitterDep,
     TenantKeyDep,
 )
-from producer_api.errors import ApiError
-from producer_api.intake import ImageBody
-from producer_api.legacy import (
+from producer_api.errors import ApiError, upload_refused
+from producer_api.legacy import documents, validation
+from producer_api.legacy.documents import (
     LegacyApiInfo,
-    LegacyEnvelope,
     LegacyHealth,
     LegacyProcessingSummary,
-    LegacyValidation,
 )
+from producer_api.legacy.envelope import LegacyEnvelope, failure, legacy_status
+from producer_api.legacy.upload import LegacyUpload, upload_of
+from producer_api.legacy.validation import LegacyValidation, Texts
 from producer_api.routes import summary
-from producer_api.routes.images import image_status_url
+from producer_api.routes.images import image_body, image_status_url
 from producer_api.schemas import ErrorBody
-from producer_api.security import Principal
-from producer_api.settings import Settings
-from producer_api.submissions import Submitter
-from runtime.apikeys import ALL_TENANTS
+from producer_api.upload_errors import UploadError
 from runtime.layout import verdict_key
 from runtime.object_store import ObjectStore, StorageUnavailableError
 
@@ -63,11 +62,60 @@ def _deprecated(response: Response) -> None:
     response.headers["Link"] = '</docs>; rel="deprecation"; type="text/html"'
 
 
+class _CoreTexts:
+    """The engine's own English texts (until the message catalogues replace them)."""
+
+    def reason(self, check: CheckResult) -> str:
+        return check.reason
+
+    def advice(self, check: CheckResult) -> str | None:
+        return check.recommendation
+
+    def recommendations(self, verdict: VerdictEvent) -> list[str]:
+        return list(verdict.advice)
+
+    def error_advice(self, error: ErrorInfo | None) -> str:
+        return error.message if error is not None else "the image could not be scored"
+
+
+def _texts() -> Texts:
+    return _CoreTexts()
+
+
+TextsDep = Annotated[Texts, Depends(_texts)]
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """A photo the validate routes submitted: its verdict, or None if not ready in time."""
+
+    image_id: str
+    status_url: str
+    event: VerdictEvent | None
+
+    @property
+    def message(self) -> str:
+        if self.event is None:
+            return "Image accepted; the verdict is not ready yet, poll data.status_url"
+        return "Image validation completed"
+
+    def validation(self, texts: Texts) -> LegacyValidation:
+        if self.event is None:
+            return validation.pending_validation(self.image_id, self.status_url)
+        return validation.validation_of(self.event, self.status_url, texts)
+
+
+_ROUTER_ARGS: dict[str, Any] = {
+    "prefix": "/api",
+    "tags": ["legacy"],
+    "deprecated": True,
+    "dependencies": [Depends(_deprecated)],
+}
+#: ``/api/health`` only: answered without a key, like the reference; it tells nothing
+#: but that the process is alive.
+public_router = APIRouter(**_ROUTER_ARGS)
 router = APIRouter(
-    prefix="/api",
-    tags=["legacy"],
-    deprecated=True,
-    dependencies=[Depends(_deprecated)],
+    **_ROUTER_ARGS,
     # Raised by the key check before a route runs, so in the API's own error body.
     responses={
         401: {"model": ErrorBody, "description": "Missing or unknown API key."},
@@ -93,35 +141,57 @@ _VALIDATE_RESPONSES: dict[int | str, dict[str, object]] = {
     202: {
         "model": LegacyEnvelope[LegacyValidation],
         "description": "Stored and queued; no verdict within LEGACY_VALIDATE_WAIT_S. "
-        "data.summary.overall_status is PENDING; poll data.status_url.",
+        "data.summary.overall_status is pending; poll data.status_url.",
     },
     **{
         code: {"model": LegacyEnvelope[None], "description": text}
         for code, text in {
-            400: "Empty or malformed upload (MISSING_IMAGE).",
-            408: "The client stopped sending (UPLOAD_TIMEOUT).",
-            413: "Over MAX_CONTENT_LENGTH (FILE_TOO_LARGE).",
-            415: "Not an image (INVALID_IMAGE).",
-            422: "No 'image' field, or the image could not be decoded (INVALID_IMAGE).",
+            400: "No image, an empty one, or not an image (the reference's 400s).",
+            408: "The client stopped sending.",
+            413: "Over MAX_CONTENT_LENGTH: File too large.",
             503: "Object storage or Kafka unavailable; retry.",
         }.items()
     },
 }
 
 
-@router.get("/health", response_model=LegacyEnvelope[LegacyHealth])
-async def legacy_health(
-    settings: SettingsDep, rulebook: RulebookDep
-) -> LegacyEnvelope[LegacyHealth]:
-    """Liveness in the reference's envelope (no dependency is probed; see ``/readyz``)."""
-    rules = rulebook[settings.rule_profile]
+@public_router.get("/health", response_model=LegacyEnvelope[LegacyHealth])
+async def legacy_health() -> LegacyEnvelope[LegacyHealth]:
+    """Liveness in the reference's envelope: no key, no version, no dependency probed."""
     return LegacyEnvelope[LegacyHealth](
-        success=True,
-        message="Service is running",
-        data=LegacyHealth(
-            api_version=ENGINE_VERSION, validation_rules=f"{rules.name}@{rules.version}"
-        ),
+        success=True, message="Service is running", data=LegacyHealth()
     )
+
+
+async def _submit_and_wait(
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    submitter: SubmitterDep,
+    store: StoreDep,
+    header_metadata: HeaderMetadataDep,
+    principal: PrincipalDep,
+) -> LegacyEnvelope[None] | _Scored:
+    """The shared submission path of ``POST /v1/images``, then a bounded wait.
+
+    Returns the error envelope, or the image's id, status URL and verdict (None when
+    not ready in time: 202, as the image is stored and queued).
+    """
+    try:
+        body = image_body(request, settings)
+        accepted = await submitter.submit(body, header_metadata, None, principal)
+    except UploadError as exc:
+        return _failed(response, upload_refused(exc))
+    image_id = accepted.event.image_id
+    status_url = image_status_url(request, settings, image_id)
+    response.headers["Location"] = status_url
+    event = await _verdict_within(store, image_id, settings.legacy_validate_wait_s)
+    if event is None:
+        response.status_code = 202
+    return _Scored(image_id, status_url, event)
+
+
+SubmittedDep = Annotated[LegacyEnvelope[None] | _Scored, Depends(_submit_and_wait)]
 
 
 @router.post(
@@ -132,17 +202,13 @@ async def legacy_health(
     summary="Validate a photo and wait (bounded) for its verdict",
 )
 async def legacy_validate(
-    request: Request,
-    response: Response,
-    settings: SettingsDep,
-    submitter: SubmitterDep,
-    store: StoreDep,
-    header_metadata: HeaderMetadataDep,
-    principal: PrincipalDep,
+    submitted: SubmittedDep, texts: TextsDep
 ) -> LegacyEnvelope[LegacyValidation] | LegacyEnvelope[None]:
     """Use ``POST /v1/images`` and ``GET /v1/images/{id}`` instead."""
-    return await _validate(
-        request, response, settings, submitter, store, header_metadata, principal
+    if isinstance(submitted, LegacyEnvelope):
+        return submitted
+    return LegacyEnvelope[LegacyValidation](
+        success=True, message=submitted.message, data=submitted.validation(texts)
     )
 
 
@@ -150,19 +216,28 @@ def _successor_link(response: Response) -> None:
     response.headers["Link"] = '</api/validate>; rel="successor-version"'
 
 
-# The same handler under the old path: the reference already marked it deprecated.
-router.add_api_route(
+@router.post(
     "/upload",
-    legacy_validate,
-    methods=["POST"],
-    name="legacy_upload",
-    response_model=LegacyEnvelope[LegacyValidation],
+    response_model=LegacyEnvelope[LegacyUpload],
     responses=_VALIDATE_RESPONSES,
     openapi_extra=_UPLOAD_BODY,
-    summary="Alias of /api/validate (deprecated in the reference too)",
-    description="Same as ``/api/validate``; use ``POST /v1/images`` instead.",
+    summary="Alias of /api/validate, with the older answer's keys",
     dependencies=[Depends(_successor_link)],
 )
+async def legacy_upload(
+    submitted: SubmittedDep, texts: TextsDep
+) -> LegacyEnvelope[LegacyUpload] | LegacyEnvelope[None]:
+    """Deprecated in the reference too; use ``POST /v1/images`` instead."""
+    if isinstance(submitted, LegacyEnvelope):
+        return submitted
+    event = submitted.event
+    data = upload_of(
+        submitted.validation(texts),
+        event,
+        timestamp=event.scored_at if event is not None else datetime.now(UTC),
+        image_path=event.object.key if event is not None else submitted.image_id,
+    )
+    return LegacyEnvelope[LegacyUpload](success=True, message=submitted.message, data=data)
 
 
 @router.get(
@@ -184,105 +259,36 @@ async def legacy_summary(
     return LegacyEnvelope[LegacyProcessingSummary](
         success=True,
         message="Processing summary retrieved",
-        data=legacy.processing_summary(counts),
+        data=documents.processing_summary(counts),
     )
 
 
 @router.get(
     "/validation-rules",
-    response_model=LegacyEnvelope[dict[str, object]],
+    response_model=LegacyEnvelope[dict[str, dict[str, object]]],
     responses={403: {"model": ErrorBody, "description": "Public upload keys may not read rules."}},
 )
 async def legacy_validation_rules(
     settings: SettingsDep, rulebook: RulebookDep, _key: TenantKeyDep
-) -> LegacyEnvelope[dict[str, object]]:
-    """The default profile's checks, keyed by check name as in the reference (as ``/v1/rules``)."""
+) -> LegacyEnvelope[dict[str, dict[str, object]]]:
+    """The default profile's checks, keyed by check name, in its and the reference's names."""
     rules = rulebook[settings.rule_profile]
-    checks: dict[str, object] = rules.checks.model_dump(mode="json", exclude_none=True)
-    return LegacyEnvelope[dict[str, object]](
+    return LegacyEnvelope[dict[str, dict[str, object]]](
         success=True,
         message=f"Current validation rules (profile {rules.name} {rules.version}, "
         f"accept score {rules.accept_score:g})",
-        data=checks,
+        data=documents.validation_rules(rules),
     )
 
 
 @router.get("/test-api", response_model=LegacyEnvelope[LegacyApiInfo])
-async def legacy_test_api() -> LegacyEnvelope[LegacyApiInfo]:
+async def legacy_test_api(
+    settings: SettingsDep, rulebook: RulebookDep
+) -> LegacyEnvelope[LegacyApiInfo]:
     return LegacyEnvelope[LegacyApiInfo](
         success=True,
         message="API information retrieved",
-        data=LegacyApiInfo(
-            api_version=ENGINE_VERSION,
-            endpoints={
-                "GET /api/health": "Health check",
-                "POST /api/validate": "Validate a photo (waits for the verdict, bounded)",
-                "GET /api/summary": "Processing statistics",
-                "GET /api/validation-rules": "Current validation rules",
-                "GET /api/test-api": "This endpoint",
-                "POST /api/upload": "Deprecated alias of /api/validate",
-                "POST /v1/images": "Successor: submit a photo",
-                "GET /v1/images/{id}": "Successor: the verdict",
-            },
-            features=[
-                "Weighted scoring with partial credit",
-                "Per-check results with plain-language recommendations",
-                "Stream processing: Kafka and S3 object storage",
-            ],
-        ),
-    )
-
-
-async def _validate(
-    request: Request,
-    response: Response,
-    settings: Settings,
-    submitter: Submitter,
-    store: ObjectStore,
-    header_metadata: dict[str, str],
-    principal: Principal,
-) -> LegacyEnvelope[LegacyValidation] | LegacyEnvelope[None]:
-    """The shared submission path of ``POST /v1/images``, then a bounded wait."""
-    try:
-        body = ImageBody(
-            request,
-            max_bytes=settings.max_content_length,
-            idle_timeout_s=settings.upload_idle_timeout_s,
-        )
-        if principal.tenant != ALL_TENANTS:  # as POST /v1/images: the key's tenant by default
-            header_metadata.setdefault("tenant", principal.tenant)
-        accepted = await submitter.submit(
-            body, header_metadata, None, may_act_for=principal.may_act_for
-        )
-    except ApiError as exc:
-        return _failed(response, exc)
-    image_id = accepted.event.image_id
-    status_url = image_status_url(request, settings, image_id)
-    response.headers["Location"] = status_url
-    event = await _verdict_within(store, image_id, settings.legacy_validate_wait_s)
-    if event is None:
-        response.status_code = 202
-        return LegacyEnvelope[LegacyValidation](
-            success=True,
-            message="Image accepted; the verdict is not ready yet, poll data.status_url",
-            data=legacy.pending_validation(image_id, status_url),
-        )
-    data = legacy.validation_of(event, status_url)
-    if event.outcome is Outcome.ERROR:
-        response.status_code = 422
-        error = event.error
-        return LegacyEnvelope[LegacyValidation](
-            success=False,
-            message="Validation failed: the image could not be processed",
-            data=data,
-            error=legacy.LegacyError(
-                code="INVALID_IMAGE",
-                message=error.message if error else "the image could not be scored",
-                details=error.code.value if error else None,
-            ),
-        )
-    return LegacyEnvelope[LegacyValidation](
-        success=True, message="Image validation completed", data=data
+        data=documents.api_info(rulebook[settings.rule_profile], datetime.now(UTC), ENGINE_VERSION),
     )
 
 
@@ -315,7 +321,7 @@ async def _verdict_within(
 
 
 def _failed(response: Response, error: ApiError) -> LegacyEnvelope[None]:
-    response.status_code = error.status_code
+    response.status_code = legacy_status(error)
     for name, value in (error.headers or {}).items():
         response.headers[name] = value
-    return legacy.failure(error)
+    return failure(error)

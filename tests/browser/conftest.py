@@ -8,21 +8,15 @@ where they fail.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
-from minio import Minio
-from minio.error import S3Error
 from playwright.sync_api import BrowserContext, Error, Page, ViewportSize, sync_playwright
 
-from civicqc.stack import kafka
-from civicqc.stack.context import free_port
-from tests.builders.stream import ApiProcess, ConsumerProcess, Stream
+from tests.builders.stream_fixtures import running_site
 from tests.fixtures.services import S3Service
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -81,47 +75,12 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browse
 def site(
     kafka_bootstrap_servers: str,
     s3_service: S3Service,
-    s3_client: Minio,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
-    """The API and one consumer on private topics and a bucket; yields the API's URL.
-
-    Module-scoped (the stream fixtures are per test), so the page tests share one
-    consumer start-up.
-    """
-    suffix = uuid.uuid4().hex[:10]
-    topics = {f"t.browser.{name}.{suffix}": n for name, n in (("in", 3), ("out", 1), ("dlq", 1))}
-    submitted, verdicts, dlq = topics
-    bucket = f"t-browser-{suffix}"
-    kafka.run_sync(kafka.create_topics(kafka_bootstrap_servers, topics))
-    s3_client.make_bucket(bucket_name=bucket)
-    stream = Stream(
-        bootstrap_servers=kafka_bootstrap_servers,
-        s3_endpoint=s3_service.endpoint,
-        s3_access_key=s3_service.access_key,
-        s3_secret_key=s3_service.secret_key,
-        bucket=bucket,
-        submitted=submitted,
-        verdicts=verdicts,
-        dlq=dlq,
-    )
+    """The API and one consumer for the page tests (module-scoped); yields the API's URL."""
     logs = tmp_path_factory.mktemp("browser-stack")
-    consumer = ConsumerProcess(stream.env(), logs / "consumer.log")
-    api = ApiProcess(stream.env(AUTH_ENABLED="false"), logs / "api.log", free_port())
-    try:
-        api.wait_ready(timeout_s=60)
-        consumer.wait_for_log("partitions assigned", timeout_s=60)
+    with running_site("browser", kafka_bootstrap_servers, s3_service, logs) as api:
         yield api.url
-    finally:
-        api.stop()
-        consumer.terminate()
-        with contextlib.suppress(Exception):
-            kafka.run_sync(kafka.delete_topics(kafka_bootstrap_servers, list(topics)))
-        with contextlib.suppress(S3Error):
-            for obj in s3_client.list_objects(bucket_name=bucket, recursive=True):
-                if obj.object_name is not None:
-                    s3_client.remove_object(bucket_name=bucket, object_name=obj.object_name)
-            s3_client.remove_bucket(bucket_name=bucket)
 
 
 @pytest.fixture

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from minio.error import S3Error
 
+from civicqc.stack import kafka
 from civicqc.stack.context import free_port
 from tests.builders.stream import ApiProcess, ConsumerProcess, Stream
 from tests.fixtures.services import S3Service
@@ -62,3 +66,55 @@ def api(stream: Stream, tmp_path: Path) -> Iterator[ApiProcess]:
         yield process
     finally:
         process.stop()
+
+
+@contextlib.contextmanager
+def private_stream(name: str, bootstrap_servers: str, s3_service: S3Service) -> Iterator[Stream]:
+    """Topics and a bucket of a whole test module, deleted after (the fixtures' are per test)."""
+    suffix = uuid.uuid4().hex[:10]
+    topics = {f"t.{name}.{part}.{suffix}": n for part, n in (("in", 3), ("out", 1), ("dlq", 1))}
+    submitted, verdicts, dlq = topics
+    bucket = f"t-{name}-{suffix}"
+    kafka.run_sync(kafka.create_topics(bootstrap_servers, topics))
+    s3 = s3_service.client()
+    s3.make_bucket(bucket_name=bucket)
+    try:
+        yield Stream(
+            bootstrap_servers=bootstrap_servers,
+            s3_endpoint=s3_service.endpoint,
+            s3_access_key=s3_service.access_key,
+            s3_secret_key=s3_service.secret_key,
+            bucket=bucket,
+            submitted=submitted,
+            verdicts=verdicts,
+            dlq=dlq,
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            kafka.run_sync(kafka.delete_topics(bootstrap_servers, list(topics)))
+        with contextlib.suppress(S3Error):
+            for obj in s3.list_objects(bucket_name=bucket, recursive=True):
+                if obj.object_name is not None:
+                    s3.remove_object(bucket_name=bucket, object_name=obj.object_name)
+            s3.remove_bucket(bucket_name=bucket)
+
+
+@contextlib.contextmanager
+def running_site(
+    name: str, bootstrap_servers: str, s3_service: S3Service, logs: Path, **api_env: str
+) -> Iterator[ApiProcess]:
+    """The API and one consumer on a :func:`private_stream`, for a whole test module.
+
+    Modules whose tests only read answers share one stack, so they pay the
+    consumer's start-up once.
+    """
+    with private_stream(name, bootstrap_servers, s3_service) as stream:
+        consumer = ConsumerProcess(stream.env(), logs / "consumer.log")
+        api = ApiProcess(stream.env(AUTH_ENABLED="false", **api_env), logs / "api.log", free_port())
+        try:
+            api.wait_ready(timeout_s=60)
+            consumer.wait_for_log("partitions assigned", timeout_s=60)
+            yield api
+        finally:
+            api.stop()
+            consumer.terminate()

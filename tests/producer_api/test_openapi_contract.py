@@ -8,8 +8,6 @@ must match the documented status codes, content types and schemas.
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,15 +16,13 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from minio import Minio
-from minio.error import S3Error
 from schemathesis import checks
 from schemathesis.core.result import Ok
 
-from civicqc.stack import kafka
 from civicqc.stack.context import free_port
 from runtime.apikeys import KeyRole, KeysFile, new_key, write_keys
-from tests.builders.stream import ApiProcess, Stream
+from tests.builders.stream import ApiProcess
+from tests.builders.stream_fixtures import private_stream
 from tests.fixtures.services import KafkaService, S3Service
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -47,48 +43,22 @@ def contract_api(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[ApiProcess, str]]:
     """One API process for the whole module (operations share it), auth on."""
-    suffix = uuid.uuid4().hex[:10]
-    topics = {f"t.contract.{name}.{suffix}": n for name, n in (("in", 3), ("out", 1), ("dlq", 1))}
-    kafka.run_sync(kafka.create_topics(kafka_service.bootstrap_servers, topics))
-    bucket = f"t-contract-{suffix}"
-    s3_service.client().make_bucket(bucket)
-    submitted, verdicts, dlq = topics
-    stream = Stream(
-        bootstrap_servers=kafka_service.bootstrap_servers,
-        s3_endpoint=s3_service.endpoint,
-        s3_access_key=s3_service.access_key,
-        s3_secret_key=s3_service.secret_key,
-        bucket=bucket,
-        submitted=submitted,
-        verdicts=verdicts,
-        dlq=dlq,
-    )
-    folder: Path = tmp_path_factory.mktemp("contract")
-    key, record = new_key("*", KeyRole.OPERATOR, rate_per_s=10_000, burst=10_000)
-    write_keys(folder / "keys.json", KeysFile(keys=[record]))
-    env = stream.env(
-        AUTH_ENABLED="true",
-        API_KEYS_FILE=str(folder / "keys.json"),
-        LEGACY_VALIDATE_WAIT_S="0.2",
-        MAX_CONTENT_LENGTH=str(256 * 1024),
-    )
-    process = ApiProcess(env, folder / "api.log", free_port())
-    try:
-        process.wait_ready(timeout_s=60)
-        yield process, key
-    finally:
-        process.stop()
-        _remove_bucket(s3_service.client(), bucket)
-        with contextlib.suppress(Exception):
-            kafka.run_sync(kafka.delete_topics(kafka_service.bootstrap_servers, list(topics)))
-
-
-def _remove_bucket(s3: Minio, bucket: str) -> None:
-    with contextlib.suppress(S3Error):
-        for obj in s3.list_objects(bucket, recursive=True):
-            if obj.object_name is not None:
-                s3.remove_object(bucket, obj.object_name)
-        s3.remove_bucket(bucket)
+    with private_stream("contract", kafka_service.bootstrap_servers, s3_service) as stream:
+        folder: Path = tmp_path_factory.mktemp("contract")
+        key, record = new_key("*", KeyRole.OPERATOR, rate_per_s=10_000, burst=10_000)
+        write_keys(folder / "keys.json", KeysFile(keys=[record]))
+        env = stream.env(
+            AUTH_ENABLED="true",
+            API_KEYS_FILE=str(folder / "keys.json"),
+            LEGACY_VALIDATE_WAIT_S="0.2",
+            MAX_CONTENT_LENGTH=str(256 * 1024),
+        )
+        process = ApiProcess(env, folder / "api.log", free_port())
+        try:
+            process.wait_ready(timeout_s=60)
+            yield process, key
+        finally:
+            process.stop()
 
 
 def test_api_matches_its_openapi_document(contract_api: tuple[ApiProcess, str]) -> None:

@@ -1,7 +1,9 @@
-"""``/api/*``: the reference system's endpoints answer in its envelope, on the real app.
+"""``/api/*`` contract: per endpoint and outcome, every key the reference system returns.
 
-The offline app (no reachable Kafka or S3) covers shapes and errors; the stream tests
-run the API and one consumer as processes on the session's real Kafka and S3.
+The shapes are in :mod:`tests.producer_api.legacy.reference`. The offline app (no
+reachable Kafka or S3) covers the bad uploads and the read-only endpoints; the stream
+tests run the API and one consumer as processes on the session's real Kafka and S3
+and check the scored outcomes: pass, fail, and a file that is not a readable image.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 
 from civicqc.stack.context import free_port
+from producer_api.main import create_app
+from producer_api.settings import Settings
 from tests.builders import images
-from tests.builders.stream import ApiProcess, ConsumerProcess, Stream
-from tests.builders.stream_fixtures import start_consumer, stream
+from tests.builders.stream import ApiProcess, Stream
+from tests.builders.stream_fixtures import running_site, stream
+from tests.fixtures.services import S3Service
 from tests.producer_api.conftest import jpeg_bytes
+from tests.producer_api.legacy import reference
 
-__all__ = ["start_consumer", "stream"]
+__all__ = ["stream"]
 
-ENVELOPE = {"success", "message", "data", "error"}
 LEGACY_ROUTES = [
     ("get", "/api/health"),
     ("post", "/api/validate"),
@@ -32,17 +38,16 @@ LEGACY_ROUTES = [
     ("get", "/api/test-api"),
     ("post", "/api/upload"),
 ]
+UPLOADS = ["/api/validate", "/api/upload"]
+GOOD = images.encode(images.sharp_photo(1280, 960), exif=images.exif_bytes(gps=(52.5, 13.4)))
+BLURRED = images.encode(images.gaussian_blurred(images.sharp_photo(1280, 960), 6.0))
+#: A JPEG start that no decoder can read: the reference answers 200 with a "fail".
+UNREADABLE = b"\xff\xd8\xff\xe0" + b"\x00" * 4000
 
 
-def _envelope(response: httpx.Response) -> dict[str, Any]:
+def _conforms(response: httpx.Response, shape: Any) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
-    assert set(body) == ENVELOPE
-    assert isinstance(body["success"], bool)
-    assert isinstance(body["message"], str) and body["message"]
-    if body["success"]:
-        assert body["error"] is None
-    else:
-        assert set(body["error"]) == {"code", "message", "details"}
+    assert reference.problems(body, shape) == [], response.text
     return body
 
 
@@ -50,13 +55,26 @@ def _photo_form(data: bytes) -> dict[str, tuple[str, bytes, str]]:
     return {"image": ("photo.jpg", data, "image/jpeg")}
 
 
-def test_health_is_the_reference_envelope(offline_client: TestClient) -> None:
-    response = offline_client.get("/api/health")
-    assert response.status_code == 200
-    body = _envelope(response)
-    assert body["success"] is True
-    assert body["data"]["status"] == "healthy"
-    assert {"service", "api_version", "validation_rules"} <= set(body["data"])
+# ------------------------------------------------------------------------- offline app
+
+
+def test_health_answers_without_a_key_and_tells_nothing_more(
+    offline_settings: Settings, registry: CollectorRegistry
+) -> None:
+    settings = offline_settings.model_copy(update={"auth_enabled": True})
+    with TestClient(create_app(settings, registry, json_logs=False)) as client:
+        response = client.get("/api/health")
+        assert response.status_code == 200
+        body = _conforms(response, reference.HEALTH)
+        assert body["data"] == {
+            "status": "healthy",
+            "service": "civicqc",
+            "api_version": "2.0",
+            "validation_rules": "updated",
+        }
+        # Every other legacy endpoint still needs a key.
+        assert client.get("/api/test-api").status_code == 401
+        assert client.post("/api/validate", files=_photo_form(GOOD)).status_code == 401
 
 
 @pytest.mark.parametrize(("method", "path"), LEGACY_ROUTES)
@@ -68,62 +86,65 @@ def test_every_legacy_route_is_deprecated_in_openapi(
     assert operation["tags"] == ["legacy"]
 
 
-def test_validation_rules_are_keyed_by_check(offline_client: TestClient) -> None:
-    body = _envelope(offline_client.get("/api/validation-rules"))
-    rules = body["data"]
-    assert {"blur", "resolution", "brightness", "exposure", "metadata"} <= set(rules)
-    assert rules["blur"]["threshold"] > 0
-    assert rules["resolution"]["min_width"] >= 1
-    assert all("weight" in rule for rule in rules.values())
+def test_validation_rules(offline_client: TestClient) -> None:
+    body = _conforms(offline_client.get("/api/validation-rules"), reference.VALIDATION_RULES)
+    assert body["data"]["blur"]["min_score"] == body["data"]["blur"]["threshold"]
+    assert all("weight" in rule for rule in body["data"].values())
 
 
-def test_test_api_lists_the_endpoints(offline_client: TestClient) -> None:
-    body = _envelope(offline_client.get("/api/test-api"))
-    endpoints = body["data"]["endpoints"]
+def test_test_api(offline_client: TestClient) -> None:
+    body = _conforms(offline_client.get("/api/test-api"), reference.TEST_API)
     for method, path in LEGACY_ROUTES:
-        assert f"{method.upper()} {path}" in endpoints
-    assert body["data"]["features"]
+        assert f"{method.upper()} {path}" in body["data"]["endpoints"]
 
 
 def test_summary_before_the_topic_was_read_is_a_503_envelope(offline_client: TestClient) -> None:
     response = offline_client.get("/api/summary")
     assert response.status_code == 503
-    body = _envelope(response)
-    assert body["success"] is False and body["data"] is None
+    _conforms(response, reference.error_envelope(503, response.json()["message"]))
     assert response.headers["Retry-After"] == "2"
 
 
+@pytest.mark.parametrize("path", UPLOADS)
 @pytest.mark.parametrize(
-    ("files", "status", "code"),
+    ("files", "expected"),
     [
-        pytest.param({"tenant": (None, b"default")}, 422, "MISSING_IMAGE", id="no-image"),
-        pytest.param(_photo_form(b"not an image at all"), 415, "INVALID_IMAGE", id="not-image"),
-        pytest.param(_photo_form(b""), 400, "MISSING_IMAGE", id="empty"),
-        pytest.param(_photo_form(b"\xff\xd8\xff" + b"x" * 70_000), 413, "FILE_TOO_LARGE", id="big"),
+        pytest.param({"tenant": (None, b"default")}, reference.NO_IMAGE, id="no-image"),
+        pytest.param(_photo_form(b""), reference.NO_FILE_SELECTED, id="empty"),
+        pytest.param(_photo_form(b"\xff\xd8\xff" + b"x" * 70_000), reference.TOO_LARGE, id="big"),
     ],
 )
-def test_bad_uploads_get_the_error_envelope(
-    offline_client: TestClient, files: dict[str, Any], status: int, code: str
+def test_bad_uploads_get_the_reference_error(
+    offline_client: TestClient, path: str, files: dict[str, Any], expected: tuple[int, str]
 ) -> None:
-    response = offline_client.post("/api/validate", files=files)
-    assert response.status_code == status
-    body = _envelope(response)
-    assert body["success"] is False and body["data"] is None
-    assert body["error"]["code"] == code
+    response = offline_client.post(path, files=files)
+    assert response.status_code == expected[0]
+    _conforms(response, reference.error_envelope(*expected))
+
+
+@pytest.mark.parametrize("path", UPLOADS)
+def test_a_file_that_is_not_an_image_is_not_allowed(offline_client: TestClient, path: str) -> None:
+    response = offline_client.post(path, files=_photo_form(b"not an image at all"))
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert message.startswith(reference.NOT_ALLOWED_PREFIX) and "jpg" in message
+    body = _conforms(response, reference.error_envelope(400, message))
+    assert (body["error"]["error_code"], body["error"]["details"]) == (
+        "INVALID_IMAGE",
+        "not_an_image",
+    )
 
 
 def test_validate_with_storage_down_is_a_503_envelope(offline_client: TestClient) -> None:
     response = offline_client.post("/api/validate", files=_photo_form(jpeg_bytes()))
     assert response.status_code == 503
-    body = _envelope(response)
-    assert body["error"]["code"] == "OBJECT_STORAGE_UNAVAILABLE"
+    body = _conforms(response, reference.error_envelope(503, response.json()["message"]))
+    assert body["error"]["error_code"] == "OBJECT_STORAGE_UNAVAILABLE"
     assert response.headers["Retry-After"] == "1"
 
 
-def test_upload_is_a_deprecated_alias(offline_client: TestClient) -> None:
+def test_upload_names_its_successor(offline_client: TestClient) -> None:
     response = offline_client.post("/api/upload", files=_photo_form(b"not an image"))
-    assert response.status_code == 415
-    assert _envelope(response)["error"]["code"] == "INVALID_IMAGE"
     assert response.headers["Deprecation"].startswith("@")
     assert 'rel="successor-version"' in response.headers["Link"]
     assert "/api/validate" in response.headers["Link"]
@@ -134,10 +155,69 @@ def test_every_legacy_answer_carries_deprecation(offline_client: TestClient) -> 
     assert "Deprecation" not in offline_client.get("/healthz").headers
 
 
-# ------------------------------------------------------------------- on the stream
+# ---------------------------------------------------------------------------- on the stream
 
-GOOD = images.encode(images.sharp_photo(1280, 960), exif=images.exif_bytes(gps=(52.5, 13.4)))
-BLURRED = images.encode(images.gaussian_blurred(images.sharp_photo(1280, 960), 6.0))
+
+@pytest.fixture(scope="module")
+def site(
+    kafka_bootstrap_servers: str,
+    s3_service: S3Service,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ApiProcess]:
+    logs = tmp_path_factory.mktemp("legacy-stack")
+    with running_site(
+        "legacy",
+        kafka_bootstrap_servers,
+        s3_service,
+        logs,
+        LEGACY_VALIDATE_WAIT_S="30",
+    ) as api:
+        yield api
+
+
+SCORED = [
+    pytest.param(GOOD, reference.validation("pass"), "excellent", id="pass"),
+    pytest.param(BLURRED, reference.validation("fail"), "rejected", id="fail"),
+    pytest.param(UNREADABLE, reference.UNREADABLE, "error", id="unreadable"),
+]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("photo", "shape", "old_status"), SCORED)
+def test_validate(site: ApiProcess, photo: bytes, shape: Any, old_status: str) -> None:
+    response = site.client.post("/api/validate", files=_photo_form(photo))
+    assert response.status_code == 200
+    data = _conforms(response, shape)["data"]
+    assert response.headers["Location"] == data["status_url"]
+    assert data["summary"]["verdict"] == {"excellent": "accepted"}.get(old_status, old_status)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("photo", "shape", "old_status"), SCORED)
+def test_upload(site: ApiProcess, photo: bytes, shape: Any, old_status: str) -> None:
+    response = site.client.post("/api/upload", files=_photo_form(photo))
+    assert response.status_code == 200
+    data = _conforms(response, shape)["data"]
+    assert reference.problems(data, reference.OLD_REPORT) == []
+    assert data["overall_status"] == old_status
+
+
+@pytest.mark.integration
+def test_summary(site: ApiProcess) -> None:
+    for photo in (GOOD, BLURRED):
+        assert site.client.post("/api/validate", files=_photo_form(photo)).status_code == 200
+    deadline = time.monotonic() + 20
+    while True:  # the verdicts reach the tally through the verdict topic
+        response = site.client.get("/api/summary")
+        if response.status_code == 200 and response.json()["data"]["total_rejected"] >= 1:
+            break
+        assert time.monotonic() < deadline, response.text
+        time.sleep(0.3)
+    counts = _conforms(response, reference.SUMMARY)["data"]
+    assert counts["total_images"] == counts["total_processed"] + counts["total_rejected"]
+    rate = round(100 * counts["total_processed"] / counts["total_images"], 2)
+    assert counts["acceptance_rate"] == rate
+
 
 StartApi = Callable[..., ApiProcess]
 
@@ -159,53 +239,13 @@ def start_api(stream: Stream, tmp_path: Path) -> Iterator[StartApi]:
 
 
 @pytest.mark.integration
-def test_validate_waits_for_the_verdict(
-    start_api: StartApi, start_consumer: Callable[..., ConsumerProcess]
-) -> None:
-    start_consumer()
-    api = start_api(LEGACY_VALIDATE_WAIT_S="30")
-
-    good = api.client.post("/api/validate", files=_photo_form(GOOD))
-    assert good.status_code == 200, good.text
-    body = _envelope(good)
-    summary = body["data"]["summary"]
-    assert summary["overall_status"] == "PASS"
-    assert summary["verdict"] == "accepted"
-    assert summary["issues_found"] == 0
-    assert good.headers["Location"] == body["data"]["status_url"]
-    blur = body["data"]["checks"]["blur"]
-    assert blur["status"] == "PASS"
-    assert {"score", "weight", "message", "details"} <= set(blur)
-
-    blurred = api.client.post("/api/upload", files=_photo_form(BLURRED))
-    assert blurred.status_code == 200, blurred.text
-    data = _envelope(blurred)["data"]
-    assert data["summary"]["overall_status"] == "FAIL"
-    assert data["checks"]["blur"]["status"] == "FAIL"
-    assert data["checks"]["blur"]["recommendation"] in data["recommendations"]
-    assert data["summary"]["issues_found"] >= 1
-
-    # The same verdicts reach the legacy summary through the verdict topic.
-    deadline = time.monotonic() + 20
-    while True:
-        response = api.client.get("/api/summary")
-        counts = response.json()["data"] if response.status_code == 200 else None
-        if counts is not None and counts["total_processed"] >= 2:
-            break
-        assert time.monotonic() < deadline, response.text
-        time.sleep(0.3)
-    assert counts["accepted"] == 1 and counts["rejected"] == 1
-    assert counts["acceptance_rate"] == 50.0
-
-
-@pytest.mark.integration
 def test_validate_without_a_verdict_in_time_is_202(start_api: StartApi) -> None:
     api = start_api(LEGACY_VALIDATE_WAIT_S="0.3")  # and no consumer: the verdict never comes
     response = api.client.post("/api/validate", files=_photo_form(GOOD))
     assert response.status_code == 202
-    data = _envelope(response)["data"]
-    assert data["summary"]["overall_status"] == "PENDING"
-    assert data["checks"] == {}
+    data = response.json()["data"]
+    assert data["summary"]["overall_status"] == "pending"
+    assert data["checks"] == {name: None for name in reference.CHECKS}
     status = api.client.get(data["status_url"])
     assert status.status_code == 200
     assert status.json() | {"submitted_at": None} == {
