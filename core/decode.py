@@ -328,21 +328,11 @@ def _to_grey(image: Image.Image) -> GreyImage:
     if image.mode == "L":
         grey: GreyImage = np.asarray(image, dtype=np.uint8)
         return grey
-    if image.mode not in (
-        "RGB",
-        "RGBA",
-        "LA",
-        "1",
-        "P",
-        "PA",
-        "CMYK",
-        "YCbCr",
-        "LAB",
-        "HSV",
-        "RGBX",
-    ):
-        image = image.convert("RGB")
-    return np.asarray(image.convert("L"), dtype=np.uint8)
+    # Through RGB with OpenCV's weights and rounding, as the reference system reads a photo
+    # (cv2.imread, then BGR to grey): Pillow's own "L" rounds differently on 1 pixel in
+    # 10 000, enough to move a mean or a percentile across a threshold now and then.
+    rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
 
 
 def _wide_to_grey(image: Image.Image) -> GreyImage:

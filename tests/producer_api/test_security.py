@@ -1,4 +1,4 @@
-"""API keys, tenant scope, rate limits, CORS, security headers and the internal /metrics.
+"""API keys, tenant scope, rate limits, CORS, security headers; /metrics off the public port.
 
 Offline apps (closed ports for Kafka and S3) are enough where the answer comes before
 any dependency is used; a valid key there gets as far as 503. Tenant checks on reads
@@ -220,17 +220,26 @@ def test_an_internal_error_carries_the_security_headers(offline_settings: Settin
     assert answer.headers["Content-Security-Policy"].startswith("default-src 'none'")
 
 
-def test_metrics_only_for_internal_networks_or_an_operator_key(
-    client: TestClient, keys: Keys
+def test_metrics_are_on_their_own_port_never_the_public_one(
+    offline_settings: Settings, keys: Keys
 ) -> None:
-    # TestClient's peer is "testclient", not an address in METRICS_ALLOW_NETWORKS.
-    assert client.get("/metrics/").status_code == 404
-    tenant = keys.add("springfield")
-    assert client.get("/metrics/", headers={"X-API-Key": tenant}).status_code == 404
     operator = keys.add("*", KeyRole.OPERATOR)
-    answer = client.get("/metrics/", headers={"X-API-Key": operator})
-    assert answer.status_code == 200
-    assert "http_requests" in answer.text or "civicqc" in answer.text
+    app = create_app(secured(offline_settings, keys), CollectorRegistry(), json_logs=False)
+    # Over a real socket the client is 127.0.0.1: what an ingress or a mesh sidecar
+    # on loopback looks like to the API.
+    with served(app) as url:
+        for path in ("/metrics", "/metrics/"):
+            assert httpx.get(url + path, timeout=5).status_code == 404, path
+            with_key = httpx.get(url + path, headers={"X-API-Key": operator}, timeout=5)
+            assert with_key.status_code == 404, path
+        port = app.state.metrics_port
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        assert scraped.status_code == 200
+        assert "civicqc_api_requests_total" in scraped.text
+    # Under a root path (uvicorn --root-path) the public port has no metrics either.
+    with TestClient(app, root_path="/qc") as prefixed:
+        assert prefixed.get("/qc/metrics/").status_code == 404
+        assert prefixed.get("/qc/v1/rules", headers={"X-API-Key": operator}).status_code == 200
 
 
 def test_auth_off_lets_everything_in(offline_settings: Settings) -> None:
