@@ -221,6 +221,35 @@ def _tiff_with_ifd0_of(block: bytes) -> bytes:
     return tiff_image(64, 48, extra=pointers, prefix=block)
 
 
+def image_entries(
+    width: int,
+    height: int,
+    strip: tuple[int, int] | None,
+    *,
+    compression: int = 1,
+    extra: Sequence[Entry] = (),
+) -> list[Entry]:
+    """IFD0 entries of an 8-bit grey image in one strip ``(offset, bytes)``, or none.
+
+    SHORT values are left-justified in the 4-byte field (big-endian). ``extra``
+    entries replace the image's entry for their tag, or are added.
+    """
+    own = {
+        0x0100: (0x0100, 4, 1, width),
+        0x0101: (0x0101, 4, 1, height),
+        0x0102: (0x0102, 3, 1, 8 << 16),
+        0x0103: (0x0103, 3, 1, compression << 16),
+        0x0106: (0x0106, 3, 1, 1 << 16),
+        0x0115: (0x0115, 3, 1, 1 << 16),
+    }
+    if strip is not None:
+        own[0x0111] = (0x0111, 4, 1, strip[0])
+        own[0x0116] = (0x0116, 4, 1, height)
+        own[0x0117] = (0x0117, 4, 1, strip[1])
+    own.update({entry[0]: entry for entry in extra})
+    return sorted(own.values())
+
+
 def tiff_image(
     width: int,
     height: int,
@@ -238,20 +267,9 @@ def tiff_image(
     prefix = prefix if len(prefix) >= 8 else bytes(8)
     pixels = _pixels(width, height)[::3][: width * height]
     strip_at = len(prefix)
-    own = {
-        0x0100: (0x0100, 4, 1, width),
-        0x0101: (0x0101, 4, 1, height),
-        0x0102: (0x0102, 3, 1, 8 << 16),
-        0x0103: (0x0103, 3, 1, 1 << 16),
-        0x0106: (0x0106, 3, 1, 1 << 16),
-        0x0111: (0x0111, 4, 1, strip_at),
-        0x0115: (0x0115, 3, 1, 1 << 16),
-        0x0116: (0x0116, 4, 1, height),
-        0x0117: (0x0117, 4, 1, len(pixels)),
-    }
-    own.update({entry[0]: entry for entry in extra})
+    entries = image_entries(width, height, (strip_at, len(pixels)), extra=extra)
     ifd_at = strip_at + len(pixels)
-    directory = ifd(sorted(own.values()), next_offset)
+    directory = ifd(entries, next_offset)
     return tiff_header(ifd_at) + prefix[8:] + pixels + directory
 
 
@@ -404,18 +422,18 @@ def _tiff_deep(rng: Rng) -> bytes:
     photometric = 2 if samples == 3 else 1
     bits_at = 8 + len(strip)
     bits_values = struct.pack(">3H", bits, bits, bits)
-    entries = [
-        (0x0100, 4, 1, width),
-        (0x0101, 4, 1, height),
-        (0x0102, 3, samples, bits_at if samples == 3 else bits << 16),
-        (0x0103, 3, 1, 8 << 16),
-        (0x0106, 3, 1, photometric << 16),
-        (0x0111, 4, 1, 8),
-        (0x0115, 3, 1, samples << 16),
-        (0x0116, 4, 1, height),
-        (0x0117, 4, 1, len(strip)),
-        (0x0153, 3, 1, fmt << 16),
-    ]
+    entries = image_entries(
+        width,
+        height,
+        (8, len(strip)),
+        compression=8,
+        extra=[
+            (0x0102, 3, samples, bits_at if samples == 3 else bits << 16),
+            (0x0106, 3, 1, photometric << 16),
+            (0x0115, 3, 1, samples << 16),
+            (0x0153, 3, 1, fmt << 16),
+        ],
+    )
     ifd_at = bits_at + len(bits_values)
     return tiff_header(ifd_at) + strip + bits_values + ifd(entries)
 
@@ -704,18 +722,13 @@ def _tiny_tiles(rng: Rng) -> bytes:
     offsets_at = tile_at + 256
     counts_at = offsets_at + 4 * tiles
     ifd_at = counts_at + 4 * tiles
-    entries = [
-        (0x0100, 4, 1, width),
-        (0x0101, 4, 1, height),
-        (0x0102, 3, 1, 8 << 16),
-        (0x0103, 3, 1, 1 << 16),
-        (0x0106, 3, 1, 1 << 16),
-        (0x0115, 3, 1, 1 << 16),
+    tiling = [
         (0x0142, 4, 1, 16),
         (0x0143, 4, 1, 16),
         (0x0144, 4, tiles, offsets_at),
         (0x0145, 4, tiles, counts_at),
     ]
+    entries = image_entries(width, height, None, extra=tiling)
     return (
         tiff_header(ifd_at)
         + bytes(range(256))
@@ -731,17 +744,8 @@ def _strip_per_row(rng: Rng) -> bytes:
     height = min(height, 3_000_000)
     row_at, offsets_at = 8, 8 + width
     counts_at = offsets_at + 4 * height
-    entries = [
-        (0x0100, 4, 1, width),
-        (0x0101, 4, 1, height),
-        (0x0102, 3, 1, 8 << 16),
-        (0x0103, 3, 1, 1 << 16),
-        (0x0106, 3, 1, 1 << 16),
-        (0x0111, 4, height, offsets_at),
-        (0x0115, 3, 1, 1 << 16),
-        (0x0116, 4, 1, 1),
-        (0x0117, 4, height, counts_at),
-    ]
+    strips = [(0x0111, 4, height, offsets_at), (0x0116, 4, 1, 1), (0x0117, 4, height, counts_at)]
+    entries = image_entries(width, height, None, extra=strips)
     return (
         tiff_header(counts_at + 4 * height)
         + bytes(width)
@@ -762,17 +766,7 @@ def _tiff_bomb_strip(rng: Rng) -> bytes:
     """A deflate strip that inflates to a near-limit 8-bit grey image."""
     width, height = _near_limit(rng)
     strip = zeros_zlib(width * height)
-    entries = [
-        (0x0100, 4, 1, width),
-        (0x0101, 4, 1, height),
-        (0x0102, 3, 1, 8 << 16),
-        (0x0103, 3, 1, 8 << 16),
-        (0x0106, 3, 1, 1 << 16),
-        (0x0111, 4, 1, 8),
-        (0x0115, 3, 1, 1 << 16),
-        (0x0116, 4, 1, height),
-        (0x0117, 4, 1, len(strip)),
-    ]
+    entries = image_entries(width, height, (8, len(strip)), compression=8)
     return tiff_header(8 + len(strip)) + strip + ifd(entries)
 
 
