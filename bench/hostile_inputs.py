@@ -396,7 +396,7 @@ PIXEL_LIMIT = 100_000_000
 
 
 def _near_limit(rng: Rng, multiple: int = 1) -> tuple[int, int]:
-    width = int(rng.integers(4000, 20000)) // multiple * multiple
+    width = int(rng.integers(1000, 100_000)) // multiple * multiple
     # A quarter of the limit up to the limit: above and below each format's decode budget.
     height = int(PIXEL_LIMIT * float(rng.uniform(0.25, 1.0))) // width // multiple * multiple
     return width, height
@@ -883,8 +883,80 @@ def _heif_extent(rng: Rng) -> bytes:
     return bytes(out)
 
 
+def _full_box(kind: bytes, version: int, flags: int, body: bytes) -> bytes:
+    return _box(kind, struct.pack(">I", (version << 24) | flags) + body)
+
+
+@cache
+def _heif_tile(side: int) -> tuple[bytes, bytes]:
+    """The ``hvcC`` box and the coded data of a ``side`` x ``side`` HEVC image."""
+    import pillow_heif
+
+    buffer = io.BytesIO()
+    pillow_heif.from_pillow(carrier(side, side)).save(buffer, format="HEIF", quality=30)
+    data = buffer.getvalue()
+    boxes = {kind: (at, size) for at, size, kind in heif_boxes(data)}
+    at, size = boxes[b"hvcC"]
+    mdat, mdat_size = boxes[b"mdat"]
+    return data[at : at + size], data[mdat + 8 : mdat + mdat_size]
+
+
+def heif_grid(rows: int, columns: int, side: int) -> bytes:
+    """A valid HEIF grid image of ``rows`` x ``columns`` tiles that all share one tile's data.
+
+    A few kB decode to up to 1000 tiles (libheif's item limit) of ``side`` pixels.
+    """
+    hvcc, coded = _heif_tile(side)
+    tiles, width, height = rows * columns, columns * side, rows * side
+    ids = range(2, 2 + tiles)
+
+    def meta(data_at: int) -> bytes:
+        infe = _full_box(b"infe", 2, 0, struct.pack(">HH", 1, 0) + b"grid\x00") + b"".join(
+            _full_box(b"infe", 2, 1, struct.pack(">HH", i, 0) + b"hvc1\x00") for i in ids
+        )
+        dimg = _box(b"dimg", struct.pack(">HH", 1, tiles) + struct.pack(f">{tiles}H", *ids))
+        items = struct.pack(">HHHHII", 1, 1, 0, 1, 0, 8) + b"".join(
+            struct.pack(">HHHHII", i, 0, 0, 1, data_at, len(coded)) for i in ids
+        )
+        ipco = _box(
+            b"ipco",
+            hvcc
+            + _full_box(b"ispe", 0, 0, struct.pack(">II", side, side))
+            + _full_box(b"ispe", 0, 0, struct.pack(">II", width, height)),
+        )
+        ipma = struct.pack(">IHBB", 1 + tiles, 1, 1, 3) + b"".join(
+            struct.pack(">HBBB", i, 2, 0x81, 2) for i in ids
+        )
+        return _full_box(
+            b"meta",
+            0,
+            0,
+            _full_box(b"hdlr", 0, 0, bytes(4) + b"pict" + bytes(12) + b"\x00")
+            + _full_box(b"pitm", 0, 0, struct.pack(">H", 1))
+            + _full_box(b"iloc", 1, 0, b"\x44\x00" + struct.pack(">H", 1 + tiles) + items)
+            + _full_box(b"iinf", 0, 0, struct.pack(">H", 1 + tiles) + infe)
+            + _full_box(b"iref", 0, 0, dimg)
+            + _box(b"iprp", ipco + _full_box(b"ipma", 0, 0, ipma))
+            + _box(b"idat", struct.pack(">BBBBHH", 0, 0, rows - 1, columns - 1, width, height)),
+        )
+
+    ftyp = _box(b"ftyp", b"heic" + bytes(4) + b"mif1heic")
+    data_at = len(ftyp) + len(meta(0)) + 8
+    return ftyp + meta(data_at) + _box(b"mdat", coded)
+
+
+def _heif_grid_near_limit(rng: Rng) -> bytes:
+    """A grid of up to 999 tiles, from a quarter of the pixel limit to the limit."""
+    side = int(rng.choice([256, 512]))
+    target = PIXEL_LIMIT * float(rng.uniform(0.25, 1.0)) / side**2
+    columns = int(rng.integers(max(1, int(target / 999) + 1), min(255, int(target)) + 1))
+    rows = max(1, min(255, int(target / columns), 999 // columns))
+    return heif_grid(rows, columns, side)
+
+
 def heif_generators() -> dict[str, Generator]:
     return {
+        "grid-near-limit": _heif_grid_near_limit,
         "ispe-huge": _heif_ispe,
         "box-size-lie": _heif_size_lie,
         "deep-nesting": _heif_deep_nesting,
