@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ from civicqc.stack.context import free_port
 from tests.builders import images
 from tests.image.conftest import HostStream
 from tests.image.engine import REPO, Container, Engine
-from tests.image.verdicts import civicqc_score, essence
+from tests.image.verdicts import civicqc_score, engine_fields, essence
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -92,19 +93,19 @@ def test_compose_runs_the_services_from_the_image_against_the_host_stack(
         (tmp_path / f"{name}.jpg").write_bytes(blob)
     expected = civicqc_score(tmp_path, "default")
     for name, verdict in verdicts.items():
-        assert essence(verdict) == essence(expected[f"{name}.jpg"]), name
-    assert {name: v["verdict"] for name, v in verdicts.items()} == {
+        assert essence(engine_fields(verdict)) == essence(expected[f"{name}.jpg"]), name
+    assert {name: v["outcome"] for name, v in verdicts.items()} == {
         "sharp": "accepted",
         "blurred": "rejected",
     }
 
 
-def _verdict(client: httpx.Client, image_id: str) -> dict[str, object]:
+def _verdict(client: httpx.Client, image_id: str) -> dict[str, Any]:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         body = client.get(f"/v1/images/{image_id}").raise_for_status().json()
         if body["status"] != "pending":
-            verdict: dict[str, object] = body["verdict"]["verdict"]
-            return verdict
+            scored: dict[str, Any] = body
+            return scored
         time.sleep(0.25)
     raise TimeoutError(f"no verdict for {image_id} within 90s")

@@ -34,7 +34,7 @@ from tests.image.conftest import (
     consumer_env,
 )
 from tests.image.engine import REPO, Engine
-from tests.image.verdicts import civicqc_score, essence
+from tests.image.verdicts import civicqc_score, engine_fields, essence
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -130,15 +130,15 @@ def test_uploads_to_the_api_container_get_the_verdicts_ofcivicqc_score(
     for image_id, tenant in zip(ids, tenants, strict=True):
         event = events[image_id]
         assert event.metadata.tenant == tenant
-        got = event.verdict.model_dump(mode="json")
+        got = engine_fields(event.model_dump(mode="json"))
         assert essence(got) == essence(expected[image_id]), image_id
-    outcomes = Counter(e.verdict.verdict.value for e in events.values())
+    outcomes = Counter(e.outcome.value for e in events.values())
     assert set(outcomes) == {"accepted", "rejected", "error"}, outcomes
     # The API container reads the verdicts back from the object store.
     with deployment.client() as client:
         for image_id, event in events.items():
             status = client.get(f"/v1/images/{image_id}").raise_for_status().json()
-            assert status["verdict"]["verdict"]["verdict"] == event.verdict.verdict.value
+            assert status["outcome"] == event.outcome.value
     assert deployment.api.healthy()
     assert all(consumer.healthy() for consumer, _port in deployment.consumers)
     assert deployment.api.inspect("{{.HostConfig.ReadonlyRootfs}}") == "true"
