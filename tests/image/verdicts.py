@@ -22,6 +22,7 @@ EVENT_ONLY = {
     "object",
     "redacted",
     "status",
+    "id",
 }
 
 
