@@ -153,3 +153,17 @@ def test_metrics_port_checks_catch(prod, break_it, expected: str) -> None:
     assert v.metrics_port_problems(objects) == []
     break_it(objects)
     assert any(expected in p for p in v.metrics_port_problems(objects))
+
+
+def test_only_the_monitoring_namespace_reaches_the_metrics_ports(prod) -> None:
+    for name, metrics_port in (("civicqc-api", 9107), ("civicqc-consumer", 9108)):
+        policy = _one(prod, "NetworkPolicy", name)
+        rules = [
+            rule
+            for rule in policy["spec"]["ingress"]
+            if any(p["port"] == metrics_port for p in rule.get("ports", []))
+        ]
+        assert rules, name
+        for rule in rules:
+            sources = [s["namespaceSelector"]["matchLabels"] for s in rule["from"]]
+            assert sources == [{"kubernetes.io/metadata.name": "monitoring"}], name

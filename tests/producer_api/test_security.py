@@ -7,6 +7,7 @@ use the real object store.
 
 from __future__ import annotations
 
+import hmac
 import io
 import json
 import logging
@@ -21,12 +22,14 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from civicqc.cli import main as cli_main
+from consumer.settings import ConsumerSettings
 from core import score
 from core.events import Location, ObjectRef, SubmissionMetadata, VerdictEvent
 from core.profiles import builtin_profile
 from producer_api.main import create_app
 from producer_api.security import Principal, RateLimiter
 from producer_api.settings import Settings
+from runtime import apikeys
 from runtime.apikeys import (
     ApiKeyRecord,
     KeyRole,
@@ -108,8 +111,11 @@ def test_public_and_tenant_keys_are_kept_off_operator_routes(
         refused = client.get(rules, headers={"X-API-Key": public})
         assert refused.status_code == 403, rules
         assert client.get(rules, headers={"X-API-Key": tenant}).status_code == 200, rules
-    assert client.get("/v1/summary", headers={"X-API-Key": tenant}).status_code == 403
-    assert client.get("/v1/summary", headers={"X-API-Key": operator}).status_code in (200, 503)
+    for counts in ("/v1/summary", "/api/summary"):
+        for key in (public, tenant):
+            assert client.get(counts, headers={"X-API-Key": key}).status_code == 403, counts
+        assert client.get(counts, headers={"X-API-Key": operator}).status_code in (200, 503)
+    assert _upload(client, public, tenant="shelbyville").status_code == 403
     assert client.get("/api/test-api").status_code == 401  # /api/health needs no key
 
 
@@ -188,6 +194,16 @@ def test_security_headers_and_cors_for_the_upload_page(client: TestClient, keys:
     assert refused.headers["Access-Control-Allow-Origin"] == ORIGIN
     stranger = client.get("/healthz", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in stranger.headers
+    page_csp = client.get("/").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in page_csp and "unsafe-inline" not in page_csp
+
+
+def test_cors_is_off_unless_origins_are_named(offline_client: TestClient) -> None:
+    preflight = offline_client.options(
+        "/v1/images",
+        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"},
+    )
+    assert "Access-Control-Allow-Origin" not in preflight.headers
 
 
 def test_a_key_in_the_page_link_stays_out_of_the_access_log(
@@ -253,6 +269,65 @@ def test_auth_is_on_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().auth_enabled is True
 
 
+def test_auth_on_without_a_keys_file_refuses_every_key(offline_settings: Settings) -> None:
+    settings = offline_settings.model_copy(update={"auth_enabled": True, "api_keys_file": None})
+    key, _record = new_key("*", KeyRole.OPERATOR)
+    with TestClient(create_app(settings, CollectorRegistry(), json_logs=False)) as closed:
+        assert closed.get("/v1/rules", headers={"X-API-Key": key}).status_code == 401
+
+
+def test_every_v1_and_api_route_needs_a_key(client: TestClient) -> None:
+    """All but the legacy /api/health (issue 16: the reference answers it without a key)."""
+    checked = []
+    for path, operations in client.get("/openapi.json").json()["paths"].items():
+        if not path.startswith(("/v1", "/api")) or path == "/api/health":
+            continue
+        url = path.replace("{image_id}", str(new_image_id()))
+        for method in operations:
+            answer = client.request(method, url, headers={"Content-Type": "image/jpeg"})
+            assert answer.status_code == 401, (method, path, answer.status_code)
+            checked.append((method.upper(), path))
+    assert ("POST", "/v1/images") in checked and ("GET", "/api/summary") in checked
+
+
+def test_what_anyone_may_read_without_a_key(client: TestClient) -> None:
+    for path in ("/healthz", "/", "/mobile", "/static/app.js", "/api/health"):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/readyz").status_code == 503  # dependencies down here, but no 401
+
+
+def test_presented_keys_are_compared_in_constant_time_and_never_logged(
+    client: TestClient,
+    keys: Keys,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    key = keys.add("springfield")
+    compared: list[tuple[str, str]] = []
+    real = hmac.compare_digest
+
+    def spy(a: str, b: str) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    caplog.set_level(logging.DEBUG)
+    assert client.get("/v1/rules", headers={"X-API-Key": key}).status_code == 200
+    forged = key[:-4] + ("aaaa" if not key.endswith("aaaa") else "bbbb")
+    assert client.get("/v1/rules", headers={"X-API-Key": forged}).status_code == 401
+    assert [b for _a, b in compared] == [apikeys.hash_key(key), apikeys.hash_key(forged)]
+    secret = key.split("_", 2)[2]
+    assert secret not in caplog.text and forged.split("_", 2)[2] not in caplog.text
+
+
+def test_metrics_listeners_bind_loopback_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("METRICS_HOST", raising=False)
+    assert Settings().metrics_host == "127.0.0.1"
+    assert ConsumerSettings().metrics_host == "127.0.0.1"
+
+
 def test_keys_cli_adds_lists_and_revokes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -304,7 +379,7 @@ def _store_verdict(live: LiveApi, image_id: str, tenant: str) -> VerdictEvent:
     """What a consumer stores, for a photo with GPS in its EXIF and a reporter's location."""
     data = images.encode(images.sharp_photo(320, 240), exif=images.exif_bytes(gps=(52.5, 13.4)))
     verdict = score(data, builtin_profile("default"), image_id=image_id)
-    event = VerdictEvent(
+    event = VerdictEvent.of(
         image_id=image_id,
         submitted_at=datetime.now(UTC),
         scored_at=datetime.now(UTC),
@@ -347,17 +422,20 @@ def test_live_idempotency_is_per_key_and_public_keys_see_no_personal_data(
 
         image_id = str(new_image_id())
         stored = _store_verdict(live_api, image_id, "springfield")
-        assert stored.verdict.exif is not None and stored.verdict.exif.gps is not None
+        assert stored.exif is not None and stored.exif.gps is not None
         path = f"/v1/images/{image_id}"
-        full = client.get(path, headers={"X-API-Key": back_office}).json()["verdict"]
-        assert full["metadata"]["location"] is not None and full["verdict"]["exif"] is not None
-        shown = client.get(path, headers={"X-API-Key": page}).json()["verdict"]
+        full = client.get(path, headers={"X-API-Key": back_office}).json()
+        assert full["metadata"]["location"] is not None and full["exif"] is not None
+        shown = client.get(path, headers={"X-API-Key": page}).json()
         assert shown["metadata"] == {
             "tenant": "springfield",
             "reporter_id": None,
             "category": None,
             "location": None,
         }
-        assert shown["verdict"]["exif"] is None
-        assert shown["verdict"]["verdict"] == stored.verdict.verdict.value
-        assert shown["verdict"]["recommendations"] == stored.verdict.recommendations
+        assert shown["exif"] is None and shown["detections"] is None
+        # No object-store URL (presigned or not) in any answer: photos never leave that way.
+        for answer in (first.text, probe.text, json.dumps(full), json.dumps(shown)):
+            assert "X-Amz-" not in answer and live_api.settings.s3_endpoint not in answer
+        assert shown["outcome"] == stored.outcome.value
+        assert shown["advice"] == stored.advice
