@@ -50,13 +50,8 @@ def event_sizes() -> tuple[int, int]:
     metadata = SubmissionMetadata(tenant="springfield", category="pothole")
     submitted = ImageSubmitted(image_id="0" * 36, submitted_at=now, object=ref, metadata=metadata)
     verdict = score(data, builtin_profile("default"), image_id="0" * 36)
-    event = VerdictEvent(
-        image_id="0" * 36,
-        submitted_at=now,
-        scored_at=now,
-        metadata=metadata,
-        object=ref,
-        verdict=verdict,
+    event = VerdictEvent.of(
+        verdict, image_id="0" * 36, submitted_at=now, scored_at=now, metadata=metadata, object=ref
     )
     return len(submitted.model_dump_json()), len(event.model_dump_json())
 

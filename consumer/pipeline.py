@@ -147,8 +147,7 @@ class EventPipeline:
         else:
             # A redelivery: the first attempt got as far as storing its verdict (and the
             # redacted copy, which is stored before it); it may not have tagged the photo.
-            body = stored
-            outcome = VerdictEvent.model_validate_json(stored).verdict.verdict
+            body, outcome = stored
             with contextlib.suppress(ObjectMissingError):  # an old-layout upload, filed
                 await self._mark(source, outcome, claim)
         topic = self._settings.topic_verdicts
@@ -160,12 +159,21 @@ class EventPipeline:
         if verdict is not None:
             self._metrics.record_verdict(verdict, event.metadata.tenant, event.submitted_at)
 
-    async def _stored_verdict(self, image_id: str, claim: Claim) -> bytes | None:
-        """The verdict event an earlier attempt stored, if any."""
+    async def _stored_verdict(self, image_id: str, claim: Claim) -> tuple[bytes, Outcome] | None:
+        """The verdict event an earlier attempt stored, and its outcome (the photo's tag).
+
+        One that no longer parses (written by an older, incompatible version) counts as
+        absent: the photo is scored again and the new verdict replaces it.
+        """
         key = verdict_key(image_id)
         try:
-            return await self._step("fetch_verdict", lambda: self._store.fetch(key), claim)
+            body = await self._step("fetch_verdict", lambda: self._store.fetch(key), claim)
         except ObjectMissingError:
+            return None
+        try:
+            return body, VerdictEvent.model_validate_json(body).outcome
+        except ValidationError:
+            logger.warning("stored verdict does not parse; scoring again", extra={"key": key})
             return None
 
     async def _score_and_store(self, event: ImageSubmitted, claim: Claim) -> tuple[bytes, Verdict]:
@@ -181,13 +189,13 @@ class EventPipeline:
         await self._file(event, verdict.verdict, data, claim)
         redacted = await self._store_redacted(event, target, scored, claim)
         body = (
-            VerdictEvent(
+            VerdictEvent.of(
+                redact_exif(verdict, self._settings.exif_in_verdicts),
                 image_id=image_id,
                 submitted_at=event.submitted_at,
                 scored_at=datetime.now(UTC),
                 metadata=event.metadata,
                 object=event.object.model_copy(update={"key": target}),
-                verdict=redact_exif(verdict, self._settings.exif_in_verdicts),
                 redacted=redacted,
             )
             .model_dump_json()
@@ -258,7 +266,7 @@ class EventPipeline:
         stored = await self._stored_verdict(image_id, claim)
         if stored is not None:
             logger.info("submission already filed by another replica", extra={"image_id": image_id})
-            raise _FiledElsewhereError(stored)
+            raise _FiledElsewhereError(stored[0])
 
     async def _dead_letter(
         self, record: ConsumerRecord, image_id: str | None, why: GaveUpError, claim: Claim

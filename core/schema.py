@@ -12,9 +12,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-#: Bump on any incompatible change of :class:`Verdict`; subscribers switch on it.
-VERDICT_SCHEMA_VERSION = 1
-
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -40,6 +37,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_FORMAT = "unsupported_format"
     CORRUPT = "corrupt"
     TOO_MANY_PIXELS = "too_many_pixels"
+    TOO_COMPLEX = "too_complex"
     TOO_LARGE = "too_large"
     UNREADABLE = "unreadable"
 
@@ -66,6 +64,18 @@ class CheckResult(_Frozen):
     )
     vetoed: bool = Field(
         default=False, description="True when this check rejected the photo on its own."
+    )
+    margin: float | None = Field(
+        default=None,
+        description="How far the deciding measurement lies from its threshold, as a signed "
+        "fraction of the threshold: positive on the passing side, negative on the failing "
+        "side; with several conditions, the closest or most violated one. Absent when the "
+        "check measured nothing.",
+    )
+    near_threshold: bool = Field(
+        default=False,
+        description="The margin is within the profile's near_margin: the outcome could "
+        "change with a slightly different photo, and the advice says so.",
     )
     duration_ms: float = Field(ge=0)
 
@@ -141,7 +151,11 @@ class Detection(_Frozen):
 
 
 class Verdict(_Frozen):
-    """The engine's answer for one image."""
+    """The engine's answer for one image (``civicqc score`` prints it; events flatten it).
+
+    ``schema_version`` is the one place the version is written: bump it on any
+    incompatible change.
+    """
 
     schema_version: Literal[1] = 1
     image_id: str | None = Field(default=None, description="Caller-supplied id, echoed back.")

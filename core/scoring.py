@@ -1,8 +1,8 @@
-"""From check results to a decision: weighted score, vetoes, quality level."""
+"""From check results to a decision: weighted score, vetoes, quality level, advice."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from core.schema import CheckResult, Outcome, Quality
 
@@ -14,14 +14,27 @@ QUALITY_LEVELS: tuple[tuple[float, Quality], ...] = (
     (0.0, Quality.POOR),
 )
 
+#: What a near-threshold note calls each check's measurement, for the citizen.
+_MEASURED = {
+    "blur": "sharpness",
+    "brightness": "brightness",
+    "exposure": "exposure",
+    "resolution": "resolution",
+    "compression": "compression quality",
+}
 
-def weighted_score(results: Iterable[CheckResult]) -> float:
-    """Weighted mean of check scores, 0-100; weights need not sum to 100."""
-    items = list(results)
-    total_weight = sum(r.weight for r in items)
-    if total_weight <= 0:
-        return 0.0
-    return sum(r.score * r.weight for r in items) / total_weight
+
+def weighted_score(scores: Iterable[tuple[float, float]]) -> float:
+    """Weighted mean of ``(score, weight)`` pairs, 0-100; weights need not sum to 100.
+
+    Summed in the order given, one product at a time, as the reference system does.
+    """
+    total = 0.0
+    total_weight = 0.0
+    for score, weight in scores:
+        total += score * weight
+        total_weight += weight
+    return total / total_weight if total_weight > 0 else 0.0
 
 
 def quality_level(score: float) -> Quality:
@@ -32,5 +45,33 @@ def quality_level(score: float) -> Quality:
 
 
 def decide(score: float, accept_score: float, vetoed_by: list[str]) -> Outcome:
-    """Accepted at ``accept_score`` or more, unless a blocking check vetoed the photo."""
-    return Outcome.ACCEPTED if score >= accept_score and not vetoed_by else Outcome.REJECTED
+    """Accepted when the score, rounded to one decimal as shown, reaches ``accept_score``,
+    unless a blocking check vetoed the photo.
+
+    The reference system rounds before it compares, so 64.96 passes there; so it does here.
+    """
+    passed = round(score, 1) >= accept_score
+    return Outcome.ACCEPTED if passed and not vetoed_by else Outcome.REJECTED
+
+
+def advice(results: Sequence[CheckResult]) -> list[str]:
+    """The citizen's advice: each failed check's recommendation, then near-threshold notes.
+
+    A photo that only just failed a blocking check is told so, since a small change
+    will do; a photo that only just passed one is told it was close, so the citizen
+    knows a retake would be safer. Checks that never decide (metadata) get no note.
+    """
+    failed = [r for r in results if not r.passed and r.recommendation]
+    notes = list(dict.fromkeys(r.recommendation for r in failed if r.recommendation))
+    for r in results:
+        measured = _MEASURED.get(r.name)
+        if not r.near_threshold or measured is None or not r.blocking:
+            continue
+        if r.passed:
+            notes.append(
+                f"Accepted, but the {measured} is close to the limit: if you can, retake the "
+                "photo to be sure it stays usable."
+            )
+        else:
+            notes.append(f"The {measured} only just missed the limit: a small improvement will do.")
+    return notes

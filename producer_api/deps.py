@@ -12,6 +12,7 @@ Running on the event loop also makes the rate limiter's bucket update atomic.
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -19,8 +20,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from core.rules import Rules
 from producer_api.errors import ApiError
-from producer_api.idempotency import checked_key
-from producer_api.metrics import ApiMetrics
+from producer_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from producer_api.publisher import Publisher
 from producer_api.security import ANONYMOUS, KeyRing, Principal, RateLimiter
 from producer_api.settings import Settings
@@ -50,11 +50,6 @@ async def _submitter(request: Request) -> Submitter:
     return submitter
 
 
-async def _metrics(request: Request) -> ApiMetrics:
-    metrics: ApiMetrics = request.app.state.metrics
-    return metrics
-
-
 async def _rulebook(request: Request) -> dict[str, Rules]:
     rulebook: dict[str, Rules] = request.app.state.rulebook
     return rulebook
@@ -65,16 +60,26 @@ async def _follower(request: Request) -> VerdictFollower:
     return follower
 
 
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
+
+
 async def _idempotency_key(
     idempotency_key: Annotated[
         str | None,
         Header(
             description="Retrying with the same key returns the first upload's id "
-            "(scoped to the tenant)."
+            "(scoped to the API key and tenant)."
         ),
     ] = None,
 ) -> str | None:
-    return checked_key(idempotency_key)
+    """The header value if usable; 400 for one that is empty, too long or not ASCII."""
+    if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        raise ApiError(
+            400,
+            "bad_idempotency_key",
+            f"{IDEMPOTENCY_HEADER} must be 1-255 printable ASCII characters",
+        )
+    return idempotency_key
 
 
 async def _header_metadata(request: Request) -> dict[str, str]:
@@ -145,7 +150,6 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[ObjectStore, Depends(_store)]
 PublisherDep = Annotated[Publisher, Depends(_publisher)]
 SubmitterDep = Annotated[Submitter, Depends(_submitter)]
-MetricsDep = Annotated[ApiMetrics, Depends(_metrics)]
 RulebookDep = Annotated[dict[str, Rules], Depends(_rulebook)]
 FollowerDep = Annotated[VerdictFollower, Depends(_follower)]
 IdempotencyKeyDep = Annotated[str | None, Depends(_idempotency_key)]

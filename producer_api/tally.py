@@ -50,20 +50,15 @@ class _Tenant(BaseModel):
     tenant: str
 
 
-class _Outcome(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    verdict: Outcome
-
-
 class _Counted(BaseModel):
     """What the tally reads of a ``VerdictEvent`` (:class:`core.events.VerdictEvent`); its
-    other fields are parsed over, not validated: three times cheaper per verdict."""
+    other fields are parsed over, not validated (a fraction of the full model's cost)."""
 
     model_config = ConfigDict(frozen=True)
     image_id: str
     scored_at: datetime
     metadata: _Tenant
-    verdict: _Outcome
+    outcome: Outcome
 
 
 class VerdictTally:
@@ -213,6 +208,4 @@ class VerdictFollower:
         except ValidationError as exc:
             logger.warning("skipping a verdict event that does not validate: %s", exc)
             return
-        self.tally.add(
-            event.image_id, event.metadata.tenant, event.verdict.verdict, event.scored_at, now
-        )
+        self.tally.add(event.image_id, event.metadata.tenant, event.outcome, event.scored_at, now)

@@ -5,7 +5,7 @@
 | ``photos/{yyyy}/{mm}/{dd}/{id}.{ext}`` | every photo, where it stays; tagged | API |
 | ``photos/.../{id}.redacted.jpg`` | the redacted copy, next to its original; tagged | consumer |
 | ``verdicts/{id}.json`` | the stored verdict ``GET /v1/images/{id}`` serves | consumer |
-| ``idempotency/{tenant}/{sha256}.json`` | retry records of ``Idempotency-Key`` | API |
+| ``idempotency/{tenant}/{key id}/{sha256}.json`` | retry records of ``Idempotency-Key`` | API |
 
 A photo is never moved. The API stores it tagged ``civicqc-verdict=pending``; the
 consumer replaces the tag with the outcome (``accepted`` or ``rejected``; ``error``
@@ -136,6 +136,9 @@ def verdict_key(image_id: str | uuid.UUID) -> str:
     return f"{Folder.VERDICTS.prefix}{image_id}.json"
 
 
-def idempotency_key(tenant: str, key_sha256: str) -> str:
-    """``idempotency/{tenant}/{sha256}.json``: the record of one ``Idempotency-Key``."""
-    return f"{Folder.IDEMPOTENCY.prefix}{tenant}/{key_sha256}.json"
+def idempotency_key(tenant: str, api_key_id: str, key_sha256: str) -> str:
+    """``idempotency/{tenant}/{api key id}/{sha256}.json``: one ``Idempotency-Key``'s record.
+
+    Scoped to the API key that sent it, so no other key can probe for its image id.
+    """
+    return f"{Folder.IDEMPOTENCY.prefix}{tenant}/{api_key_id}/{key_sha256}.json"

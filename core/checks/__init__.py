@@ -14,7 +14,12 @@ from core.schema import Scalar
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """What one check concluded. ``score`` is 0-100: 100 when passed, partial credit otherwise."""
+    """What one check concluded. ``score`` is 0-100: 100 when passed, partial credit otherwise.
+
+    ``margin`` is how far the deciding value lies from its threshold, as a signed fraction
+    of the threshold: positive on the passing side, negative on the failing side; with
+    several conditions, the closest (or most violated) one. None when nothing was measured.
+    """
 
     passed: bool
     score: float
@@ -23,3 +28,15 @@ class Finding:
     reason_code: str
     reason: str
     recommendation: str | None = None
+    margin: float | None = None
+
+
+def relative_margin(value: float, threshold: float, *, at_least: bool) -> float:
+    """Signed distance of ``value`` from ``threshold`` as a fraction of the threshold.
+
+    Positive when the value is on the passing side (``>= threshold`` for ``at_least``,
+    ``<= threshold`` otherwise). A zero threshold is measured against 1, so the margin
+    stays finite.
+    """
+    scale = abs(threshold) or 1.0
+    return (value - threshold) / scale if at_least else (threshold - value) / scale

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.checks import Finding
+from core.checks import Finding, relative_margin
 from core.exif import METADATA_FIELDS, ExifData
 from core.rules import MetadataRule
 from core.schema import Scalar
@@ -16,8 +16,18 @@ def metadata_finding(exif: ExifData, rule: MetadataRule) -> Finding:
         "fields_present": ",".join(f for f in METADATA_FIELDS if f in exif.fields),
     }
     thresholds = {"min_completeness_percent": rule.min_completeness}
+    margin = relative_margin(completeness, rule.min_completeness, at_least=True)
     if completeness >= rule.min_completeness:
-        return Finding(True, 100.0, values, thresholds, "ok", "The photo carries camera metadata.")
+        return Finding(
+            True,
+            100.0,
+            values,
+            thresholds,
+            "ok",
+            "The photo carries camera metadata.",
+            None,
+            margin,
+        )
     return Finding(
         passed=False,
         score=min(60.0, 2.0 * completeness),
@@ -27,4 +37,5 @@ def metadata_finding(exif: ExifData, rule: MetadataRule) -> Finding:
         reason="The photo carries little or no camera metadata (time, camera, settings).",
         recommendation="Upload the original photo from the camera app rather than a screenshot "
         "or a copy sent through a messenger.",
+        margin=margin,
     )

@@ -8,8 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import ValidationError
 
-from core.events import VerdictEvent
-from core.schema import Outcome
+from core.events import SubmissionMetadata, VerdictEvent
 from producer_api.deps import (
     HeaderMetadataDep,
     IdempotencyKeyDep,
@@ -18,11 +17,12 @@ from producer_api.deps import (
     StoreDep,
     SubmitterDep,
 )
-from producer_api.errors import ApiError
+from producer_api.errors import ApiError, upload_refused
 from producer_api.intake import ImageBody
-from producer_api.schemas import ErrorBody, ImageAccepted, ImageStatus
+from producer_api.schemas import ErrorBody, ImageAccepted, ImagePending, ImageScored, ImageStatus
 from producer_api.settings import Settings
-from runtime.apikeys import ALL_TENANTS
+from producer_api.upload_errors import UploadError
+from runtime.apikeys import KeyRole
 from runtime.ids import issued_at
 from runtime.layout import PHOTO_FOLDERS, photo_prefix, verdict_key
 from runtime.object_store import ObjectStore, StorageUnavailableError
@@ -59,16 +59,29 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
     for code, text in {
         400: "Empty or malformed upload.",
-        408: "The client stopped sending.",
+        408: "The client stopped sending, or did not finish within UPLOAD_TIMEOUT_S.",
+        409: "The record of this Idempotency-Key is unreadable; use a new key.",
         413: "Over MAX_CONTENT_LENGTH.",
         415: "Not an image (sniffed from the bytes) or not a supported request type.",
         401: "Missing or unknown API key.",
         403: "The key may not upload for that tenant.",
         422: "Invalid metadata or form.",
-        429: "The key's rate limit is reached; see Retry-After.",
-        503: "Object storage or Kafka unavailable: nothing was accepted; retry.",
+        429: "The key's rate limit or upload concurrency (MAX_CONCURRENT_UPLOADS_PER_KEY) "
+        "is reached; see Retry-After.",
+        503: "Object storage or Kafka unavailable, or every upload slot taken: nothing "
+        "was accepted; retry.",
     }.items()
 }
+
+
+def image_body(request: Request, settings: Settings) -> ImageBody:
+    """The request's image, bounded as configured (also used by the legacy routes)."""
+    return ImageBody(
+        request,
+        max_bytes=settings.max_content_length,
+        idle_timeout_s=settings.upload_idle_timeout_s,
+        deadline_s=settings.upload_timeout_s,
+    )
 
 
 def image_status_url(request: Request, settings: Settings, image_id: str) -> str:
@@ -99,16 +112,11 @@ async def submit_image(
 
     ``async`` because it streams the body; every blocking store call runs in a pool.
     """
-    body = ImageBody(
-        request,
-        max_bytes=settings.max_content_length,
-        idle_timeout_s=settings.upload_idle_timeout_s,
-    )
-    if principal.tenant != ALL_TENANTS:  # a tenant's key uploads for its tenant by default
-        header_metadata.setdefault("tenant", principal.tenant)
-    accepted = await submitter.submit(
-        body, header_metadata, idempotency_key, may_act_for=principal.may_act_for
-    )
+    try:
+        body = image_body(request, settings)
+        accepted = await submitter.submit(body, header_metadata, idempotency_key, principal)
+    except UploadError as exc:
+        raise upload_refused(exc) from exc
     event = accepted.event
     status_url = image_status_url(request, settings, event.image_id)
     response.headers["Location"] = status_url
@@ -141,7 +149,7 @@ async def get_image(
     image_id: Annotated[uuid.UUID, Path(description="The id POST returned (a UUIDv7).")],
     store: StoreDep,
     principal: PrincipalDep,
-) -> ImageStatus:
+) -> ImagePending | ImageScored:
     """The verdict once a consumer stored it; otherwise pending while the photo exists.
 
     403 when the verdict's tenant is not the key's. A pending image's tenant is not
@@ -156,28 +164,42 @@ async def get_image(
             f"cannot read the status now: {exc}",
             {"Retry-After": "1"},
         ) from exc
-    if status.verdict is not None and not principal.may_act_for(status.verdict.metadata.tenant):
+    if isinstance(status, ImageScored) and not principal.may_act_for(status.metadata.tenant):
         raise ApiError(403, "forbidden", "this key may not read images of that tenant")
-    return status
+    return _public_view(status) if principal.role is KeyRole.PUBLIC else status
 
 
-async def _image_status(store: ObjectStore, image_id: uuid.UUID) -> ImageStatus:
+def _public_view(status: ImagePending | ImageScored) -> ImagePending | ImageScored:
+    """What a public (page) key sees: the outcome and its advice, nothing about the reporter.
+
+    Everyone behind a city's page shares its key, so an id learnt some other way must
+    not show where, when and with what camera someone else took their photo.
+    """
+    if isinstance(status, ImagePending):
+        return status
+    return status.model_copy(
+        update={
+            "metadata": SubmissionMetadata(tenant=status.metadata.tenant),
+            "exif": None,
+            "detections": None,
+            "redacted": None,
+        }
+    )
+
+
+async def _image_status(store: ObjectStore, image_id: uuid.UUID) -> ImagePending | ImageScored:
     submitted_at = issued_at(image_id)
     if submitted_at is None:  # not an id this service issues
         raise ApiError(404, "not_found", f"no image {image_id}")
     data = await store.fetch_if_exists(verdict_key(image_id))
     if data is not None:
         try:
-            verdict = VerdictEvent.model_validate_json(data)
+            return ImageScored.from_event(VerdictEvent.model_validate_json(data))
         except ValidationError as exc:
             raise ApiError(
                 500, "bad_verdict", f"the stored verdict of {image_id} does not validate"
             ) from exc
-        state = "error" if verdict.verdict.verdict is Outcome.ERROR else "scored"
-        return ImageStatus(
-            id=str(image_id), status=state, submitted_at=verdict.submitted_at, verdict=verdict
-        )
     for folder in PHOTO_FOLDERS:
         if await store.first_key(f"{photo_prefix(folder, image_id)}.") is not None:
-            return ImageStatus(id=str(image_id), status="pending", submitted_at=submitted_at)
+            return ImagePending(id=str(image_id), submitted_at=submitted_at)
     raise ApiError(404, "not_found", f"no image {image_id}")

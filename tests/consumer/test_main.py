@@ -69,7 +69,7 @@ def keys(s3: Minio, bucket: str, prefix: str) -> list[str]:
 def tagged_as_scored(s3: Minio, bucket: str, verdicts: dict[str, VerdictEvent]) -> bool:
     """Whether every photo carries the tag of its verdict, where it was uploaded."""
     return all(
-        dict(s3.get_object_tags(bucket, v.object.key) or {}) == verdict_tags(v.verdict.verdict)
+        dict(s3.get_object_tags(bucket, v.object.key) or {}) == verdict_tags(v.outcome)
         for v in verdicts.values()
     )
 
@@ -84,8 +84,8 @@ async def test_corrupt_objects_get_error_verdicts_and_the_consumer_keeps_going(
             await read_topic(stream.bootstrap_servers, stream.verdicts, expect=3, timeout_s=60)
         )
     assert set(found) == set(ids)
-    assert [found[i].verdict.verdict for i in ids[:2]] == [Outcome.ERROR, Outcome.ERROR]
-    assert found[ids[2]].verdict.verdict is not Outcome.ERROR
+    assert [found[i].outcome for i in ids[:2]] == [Outcome.ERROR, Outcome.ERROR]
+    assert found[ids[2]].outcome is not Outcome.ERROR
     assert found[ids[0]].object.key.startswith(Folder.PHOTOS.prefix)
     assert verdict_tags(Outcome.ERROR) == verdict_tags(Outcome.REJECTED)
     assert tagged_as_scored(s3_client, stream.bucket, found)

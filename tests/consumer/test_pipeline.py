@@ -22,8 +22,10 @@ from consumer.metrics import ConsumerMetrics
 from consumer.pipeline import EventPipeline
 from consumer.retry import AbandonedError, RetryPolicy
 from consumer.settings import ConsumerSettings
+from core import error_verdict
 from core.events import DeadLetter, ImageSubmitted, ObjectRef, SubmissionMetadata, VerdictEvent
-from core.schema import Outcome
+from core.profiles import builtin_profile
+from core.schema import ErrorCode, Outcome
 from runtime.ids import new_image_id
 from runtime.layout import current_key, incoming_key, verdict_key, verdict_tags
 from tests.builders import images
@@ -118,7 +120,7 @@ async def test_a_photo_is_tagged_where_it_lies_its_verdict_stored_and_published(
     (body,) = rig.publisher.on(VERDICTS)
     published = VerdictEvent.model_validate_json(body)
     assert published.image_id == event.image_id
-    outcome = published.verdict.verdict
+    outcome = published.outcome
     assert outcome is not Outcome.ERROR
     assert published.object.key == event.object.key
     assert rig.store.objects[event.object.key] == photo()
@@ -139,7 +141,7 @@ async def test_an_upload_of_the_layout_before_is_copied_to_photos_with_its_tag()
     published = VerdictEvent.model_validate_json(body)
     assert published.object.key == current_key(old) != old
     assert rig.store.objects[published.object.key] == photo()
-    assert rig.store.tags[published.object.key] == verdict_tags(published.verdict.verdict)
+    assert rig.store.tags[published.object.key] == verdict_tags(published.outcome)
     assert old not in rig.store.objects
 
 
@@ -161,7 +163,7 @@ async def test_a_redelivery_republishes_the_stored_verdict_without_scoring_again
     first, second = rig.publisher.on(VERDICTS)
     assert second == first
     assert rig.scorer.calls == 1
-    outcome = VerdictEvent.model_validate_json(first).verdict.verdict
+    outcome = VerdictEvent.model_validate_json(first).outcome
     assert rig.store.tags[event.object.key] == verdict_tags(outcome)
 
 
@@ -282,6 +284,24 @@ async def test_an_event_naming_an_object_it_does_not_own_is_dead_lettered_untouc
     assert rig.store.calls == [], "nothing is read, copied or deleted for a forged event"
 
 
+def verdict_of(event: ImageSubmitted) -> bytes:
+    """A verdict event as another replica would have stored it for ``event``."""
+    verdict = error_verdict(ErrorCode.CORRUPT, "theirs", builtin_profile("default"))
+    filed = event.object.model_copy(update={"key": current_key(event.object.key)})
+    return (
+        VerdictEvent.of(
+            verdict.model_copy(update={"image_id": event.image_id}),
+            image_id=event.image_id,
+            submitted_at=event.submitted_at,
+            scored_at=datetime.now(UTC),
+            metadata=event.metadata,
+            object=filed,
+        )
+        .model_dump_json()
+        .encode()
+    )
+
+
 class PreviousOwnerFilesFirst(FakeStore):
     """The partition's previous owner files an upload of the layout before (``incoming/``),
     stores its verdict and deletes the upload at the worst moment: right after this
@@ -316,7 +336,7 @@ async def test_an_upload_filed_by_the_previous_owner_gets_that_verdict_republish
     store = PreviousOwnerFilesFirst(during=during)
     rig = Rig(store, missing_object_grace_s=30.0)
     event = _in_layout_before(rig)
-    theirs = b'{"the previous owner\'s verdict": true}'
+    theirs = verdict_of(event)
     store.finish = (event.object.key, verdict_key(event.image_id), theirs)
     started = time.monotonic()
     await rig.handle(event.model_dump_json().encode())
@@ -337,3 +357,13 @@ async def test_an_unknown_tenant_is_counted_as_other() -> None:
         + rig.sample("civicqc_images_scored_total", verdict="rejected", tenant="other")
         == 1
     )
+
+
+async def test_a_stored_verdict_that_no_longer_parses_is_replaced_by_a_new_one() -> None:
+    rig = Rig()
+    event = rig.submitted(photo())
+    rig.store.objects[verdict_key(event.image_id)] = b'{"schema_version": 0}'
+    await rig.handle(event.model_dump_json().encode())
+    (body,) = rig.publisher.on(VERDICTS)
+    assert VerdictEvent.model_validate_json(body).outcome is not Outcome.ERROR
+    assert rig.store.objects[verdict_key(event.image_id)] == body
