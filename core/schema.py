@@ -12,9 +12,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-#: Bump on any incompatible change of :class:`Verdict`; subscribers switch on it.
-VERDICT_SCHEMA_VERSION = 1
-
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -154,7 +151,11 @@ class Detection(_Frozen):
 
 
 class Verdict(_Frozen):
-    """The engine's answer for one image."""
+    """The engine's answer for one image (``civicqc score`` prints it; events flatten it).
+
+    ``schema_version`` is the one place the version is written: bump it on any
+    incompatible change.
+    """
 
     schema_version: Literal[1] = 1
     image_id: str | None = Field(default=None, description="Caller-supplied id, echoed back.")

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
 from core.events import VerdictEvent
-from core.schema import CheckResult, ErrorInfo, Verdict
+from core.schema import CheckResult, ErrorInfo
 from core.version import ENGINE_VERSION
 from producer_api.deps import (
     FollowerDep,
@@ -71,8 +71,8 @@ class _CoreTexts:
     def advice(self, check: CheckResult) -> str | None:
         return check.recommendation
 
-    def recommendations(self, verdict: Verdict) -> list[str]:
-        return list(verdict.recommendations)
+    def recommendations(self, verdict: VerdictEvent) -> list[str]:
+        return list(verdict.advice)
 
     def error_advice(self, error: ErrorInfo | None) -> str:
         return error.message if error is not None else "the image could not be scored"
@@ -233,7 +233,7 @@ async def legacy_upload(
     event = submitted.event
     data = upload_of(
         submitted.validation(texts),
-        event.verdict if event is not None else None,
+        event,
         timestamp=event.scored_at if event is not None else datetime.now(UTC),
         image_path=event.object.key if event is not None else submitted.image_id,
     )

@@ -131,7 +131,7 @@
         });
         if (response.ok) {
           const body = await response.json();
-          if (body.status !== "pending" && body.verdict) return body.verdict;
+          if (body.status !== "pending") return body;
         } else if (response.status !== 503 && response.status !== 404) {
           throw new Error("the server answered " + response.status);
         }
@@ -158,9 +158,8 @@
     return el;
   }
 
-  function show(event) {
-    const verdict = event.verdict;
-    const outcome = verdict.verdict;
+  function show(verdict) {
+    const outcome = verdict.outcome;
     result.dataset.verdict = outcome;
     resultTitle.textContent = TITLES[outcome] || outcome;
     resultScore.textContent =
@@ -172,8 +171,8 @@
           " needed).";
 
     recommendations.replaceChildren();
-    const tips = verdict.recommendations.length
-      ? verdict.recommendations
+    const tips = verdict.advice.length
+      ? verdict.advice
       : outcome === "error"
         ? ["Take a new photo with your phone's camera app and upload that."]
         : [];
