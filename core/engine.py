@@ -199,9 +199,6 @@ def _verdict(
         accept_score=rules.accept_score,
         checks={r.name: r for r in results},
         vetoed_by=vetoed_by,
-        recommendations=list(
-            dict.fromkeys(r.recommendation for r in results if r.recommendation and not r.passed)
-        ),
         image=ImageInfo(
             format=image.format.value,
             width=image.width,
@@ -287,8 +284,6 @@ def _run(
         values=dict(finding.values),
         thresholds=dict(finding.thresholds),
         reason_code=finding.reason_code,
-        reason=finding.reason,
-        recommendation=finding.recommendation,
         blocking=rule.veto_below is not None,
         vetoed=vetoed,
         duration_ms=_ms(perf_counter() - started),

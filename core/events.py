@@ -69,9 +69,12 @@ class ImageSubmitted(_Frozen):
 
 
 class VerdictEvent(_Frozen):
-    """Published to ``images.verdicts`` (key = image id). Idempotent by ``image_id``."""
+    """Published to ``images.verdicts`` (key = image id). Idempotent by ``image_id``.
 
-    schema_version: Literal[1] = 1
+    Version 2: the verdict carries codes and values, no prose (see :data:`VERDICT_SCHEMA_VERSION`).
+    """
+
+    schema_version: Literal[2] = 2
     image_id: str
     submitted_at: datetime
     scored_at: datetime

@@ -13,7 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Bump on any incompatible change of :class:`Verdict`; subscribers switch on it.
-VERDICT_SCHEMA_VERSION = 1
+#: 2: no prose (``reason``, ``recommendation``, ``recommendations``); render from codes.
+VERDICT_SCHEMA_VERSION = 2
 
 
 class _Frozen(BaseModel):
@@ -56,10 +57,10 @@ class CheckResult(_Frozen):
     weight: float = Field(ge=0, description="Weight of this check in the total score.")
     values: dict[str, Scalar] = Field(description="Measured values, in the units named by key.")
     thresholds: dict[str, Scalar] = Field(description="The rule values the check compared to.")
-    reason_code: str = Field(description="Stable machine-readable reason, e.g. 'too_blurry'.")
-    reason: str = Field(description="Plain-language explanation of the outcome.")
-    recommendation: str | None = Field(
-        default=None, description="What the citizen can do to get a better photo."
+    reason_code: str = Field(
+        description="Stable machine-readable reason, e.g. 'too_blurry'. Texts (the reason and "
+        "what to do) are rendered from it and the values, in the reader's language, by the "
+        "message catalogues (runtime/locales); the verdict itself carries no prose."
     )
     blocking: bool = Field(
         default=False, description="A severe failure of this check rejects the photo."
@@ -98,8 +99,8 @@ class ImageInfo(_Frozen):
 
 
 class ErrorInfo(_Frozen):
-    code: ErrorCode
-    message: str
+    code: ErrorCode = Field(description="Why; citizens' text is rendered from it.")
+    message: str = Field(description="A technical detail for operators (English, not shown).")
 
 
 class ProfileRef(_Frozen):
@@ -143,7 +144,7 @@ class Detection(_Frozen):
 class Verdict(_Frozen):
     """The engine's answer for one image."""
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     image_id: str | None = Field(default=None, description="Caller-supplied id, echoed back.")
     verdict: Outcome
     score: float | None = Field(default=None, ge=0, le=100, description="Weighted 0-100.")
@@ -153,7 +154,6 @@ class Verdict(_Frozen):
     vetoed_by: list[str] = Field(
         default_factory=list, description="Blocking checks that rejected the photo on their own."
     )
-    recommendations: list[str] = Field(default_factory=list)
     image: ImageInfo | None = None
     exif: ExifSummary | None = None
     error: ErrorInfo | None = None

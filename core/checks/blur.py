@@ -149,13 +149,11 @@ def blur_finding(grey: NDArray[np.uint8], rule: BlurRule) -> Finding:
         "measure": rule.measure,
     }
     if passed:
-        return Finding(True, 100.0, values, thresholds, "sharp", "The photo is in focus.")
+        return Finding(True, 100.0, values, thresholds, "sharp")
     return Finding(
         passed=False,
         score=min(80.0, 80.0 * value / rule.threshold),
         values=values,
         thresholds=thresholds,
         reason_code="too_blurry",
-        reason=f"The photo is blurred (sharpness {value:.0f}, needs {rule.threshold:.0f}).",
-        recommendation="Hold the phone steady, tap the subject to focus, and retake the photo.",
     )

@@ -20,7 +20,7 @@ def brightness_finding(grey: NDArray[np.uint8], rule: BrightnessRule) -> Finding
     values = {"mean_brightness": round(value, 2)}
     thresholds = {"min_brightness": rule.min, "max_brightness": rule.max}
     if rule.min <= value <= rule.max:
-        return Finding(True, 100.0, values, thresholds, "ok", "The brightness is good.")
+        return Finding(True, 100.0, values, thresholds, "ok")
     too_dark = value < rule.min
     distance = rule.min - value if too_dark else value - rule.max
     return Finding(
@@ -29,10 +29,4 @@ def brightness_finding(grey: NDArray[np.uint8], rule: BrightnessRule) -> Finding
         values=values,
         thresholds=thresholds,
         reason_code="too_dark" if too_dark else "too_bright",
-        reason=f"The photo is too {'dark' if too_dark else 'bright'} (mean level {value:.0f}).",
-        recommendation=(
-            "Move to better light or turn on the flash."
-            if too_dark
-            else "Avoid pointing the camera at the sun or strong light; step into shade."
-        ),
     )

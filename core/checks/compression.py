@@ -69,36 +69,19 @@ def compression_finding(
     rule: CompressionRule,
 ) -> Finding:
     thresholds = {"min_jpeg_quality": rule.min_quality, "max_blockiness": rule.max_blockiness}
-    advice = "Send the original photo; avoid screenshots and copies forwarded through messengers."
     if quantization and 0 in quantization:
         quality = jpeg_quality(quantization[0])
         values: dict[str, float | int | str | bool | None] = {"jpeg_quality": round(quality, 1)}
         if quality >= rule.min_quality:
-            return Finding(True, 100.0, values, thresholds, "ok", "Compression preserved detail.")
-        return Finding(
-            False,
-            min(80.0, 80.0 * quality / rule.min_quality),
-            values,
-            thresholds,
-            "over_compressed",
-            f"The photo was compressed so hard (JPEG quality about {quality:.0f}) that detail is lost.",
-            advice,
-        )
+            return Finding(True, 100.0, values, thresholds, "ok")
+        score = min(80.0, 80.0 * quality / rule.min_quality)
+        return Finding(False, score, values, thresholds, "over_compressed")
     if full_grey is not None:
         value = blockiness(full_grey)
         values = {"blockiness": round(value, 3)}
         if value <= rule.max_blockiness:
-            return Finding(True, 100.0, values, thresholds, "ok", "No compression artefacts found.")
+            return Finding(True, 100.0, values, thresholds, "ok")
         return Finding(
-            False,
-            min(80.0, 80.0 * rule.max_blockiness / value),
-            values,
-            thresholds,
-            "blocky",
-            "The photo shows heavy 8x8 compression blocks from an earlier low-quality save.",
-            advice,
+            False, min(80.0, 80.0 * rule.max_blockiness / value), values, thresholds, "blocky"
         )
-    return Finding(
-        True, 100.0, {"jpeg_quality": None}, thresholds, "not_applicable",
-        "This format carries no JPEG compression history.",
-    )  # fmt: skip
+    return Finding(True, 100.0, {"jpeg_quality": None}, thresholds, "not_applicable")

@@ -66,7 +66,7 @@ def exposure_finding(grey: NDArray[np.uint8], rule: ExposureRule) -> Finding:
     dim = rule.min_bright_end is not None and bright_end < rule.min_bright_end
     washed = rule.max_dark_end is not None and low_end > rule.max_dark_end
     if not (flat or dark_clip or bright_clip or dim or washed):
-        return Finding(True, 100.0, values, thresholds, "ok", "The exposure is balanced.")
+        return Finding(True, 100.0, values, thresholds, "ok")
     score = 70.0 * min(1.0, value / rule.min_dynamic_range) if rule.min_dynamic_range else 70.0
     if rule.clip_penalty:
         for actual, allowed in (
@@ -80,29 +80,11 @@ def exposure_finding(grey: NDArray[np.uint8], rule: ExposureRule) -> Finding:
     if washed and rule.max_dark_end is not None:
         score *= (255.0 - low_end) / max(1.0, 255.0 - rule.max_dark_end)
     if bright_clip or washed:
-        code, reason, advice = (
-            "highlights_clipped" if bright_clip else "washed_out",
-            f"{highlights:.0%} of the photo is blown out to white."
-            if bright_clip
-            else f"The photo is washed out: even its darkest parts are at level {low_end}.",
-            "Avoid bright sky or direct light in the frame, or tap the bright area to expose for it.",
-        )
+        code = "highlights_clipped" if bright_clip else "washed_out"
     elif dark_clip:
-        code, reason, advice = (
-            "shadows_clipped",
-            f"{shadows:.0%} of the photo is crushed to black.",
-            "Add light or use the flash so that details in the dark areas show.",
-        )
+        code = "shadows_clipped"
     elif dim:
-        code, reason, advice = (
-            "underexposed",
-            f"The photo is under-exposed: even its brightest parts reach only level {bright_end}.",
-            "Add light or use the flash, or tap the subject so the camera exposes for it.",
-        )
+        code = "underexposed"
     else:
-        code, reason, advice = (
-            "low_contrast",
-            f"The photo is flat: its tones span only {value} of 255 levels.",
-            "Avoid haze, fog or a dirty lens, and shoot with the light behind you.",
-        )
-    return Finding(False, score, values, thresholds, code, reason, advice)
+        code = "low_contrast"
+    return Finding(False, score, values, thresholds, code)

@@ -24,9 +24,7 @@ def resolution_finding(width: int, height: int, rule: ResolutionRule) -> Finding
         "min_megapixels": rule.min_megapixels,
     }
     if passed:
-        return Finding(
-            True, 100.0, values, thresholds, "sufficient", "The resolution is sufficient."
-        )
+        return Finding(True, 100.0, values, thresholds, "sufficient")
     score = min(80.0, 80.0 * megapixels / rule.min_megapixels) if megapixels >= 0.3 else 20.0
     return Finding(
         passed=False,
@@ -34,9 +32,4 @@ def resolution_finding(width: int, height: int, rule: ResolutionRule) -> Finding
         values=values,
         thresholds=thresholds,
         reason_code="too_small",
-        reason=(
-            f"The photo is {width}x{height} ({megapixels:.2f} MP); at least "
-            f"{rule.min_width}x{rule.min_height} and {rule.min_megapixels} MP are needed."
-        ),
-        recommendation="Use the phone's main camera at full resolution, without cropping or zooming in.",
     )
