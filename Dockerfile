@@ -7,6 +7,15 @@
 # --build-arg PYTHON_IMAGE=python:3.11.11-slim-bookworm@sha256:<digest>.
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
 
+# --- requirements: the dependency list alone -------------------------------------------
+# Its own stage, so the layer that installs the dependencies is rebuilt only when the list
+# changes, not on every edit of pyproject.toml. EXTRAS adds optional extras, comma-separated:
+# --build-arg EXTRAS=detect adds the onnx detection runtime. Torch is never in this image.
+FROM ${PYTHON_IMAGE} AS requirements
+ARG EXTRAS=""
+COPY pyproject.toml /src/pyproject.toml
+RUN python -c 'import os, tomllib; p = tomllib.load(open("/src/pyproject.toml", "rb"))["project"]; extras = [e for e in os.environ.get("EXTRAS", "").split(",") if e]; print("\n".join(p["dependencies"] + [d for e in extras for d in p["optional-dependencies"][e]]))' > /requirements.txt
+
 # --- build: wheels into a self-contained virtualenv --------------------------------------
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -15,21 +24,25 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Dependencies first so that source edits do not invalidate this layer. Runtime
-# dependencies only: no dev extra, no torch.
-COPY pyproject.toml README.md* ./
-RUN python - <<'PY' > /tmp/requirements.txt
-import tomllib
-print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
-PY
+# Dependencies first so that source edits do not invalidate this layer.
+COPY --from=requirements /requirements.txt /tmp/requirements.txt
 RUN pip install --requirement /tmp/requirements.txt
+COPY pyproject.toml README.md* ./
 COPY core core
 COPY runtime runtime
 COPY producer_api producer_api
 COPY consumer consumer
+# Then what a service never runs leaves the venv: pip and setuptools, the CLI's entry point
+# (civicqc/, the operator's CLI and local stack, is not in the image), and test suites that
+# wheels ship (numpy's, pycryptodome's); bytecode is compiled once, as the root filesystem
+# is read-only at run time.
 RUN pip install --no-deps . \
-    && python -m compileall -q /opt/venv \
-    && ! pip list 2>/dev/null | grep -i '^torch '
+    && ! pip list 2>/dev/null | grep -i '^torch ' \
+    && pip uninstall --yes --quiet pip setuptools wheel \
+    && rm /opt/venv/bin/civicqc \
+    && rm -rf /opt/venv/lib/python3*/site-packages/numpy/*/tests \
+              /opt/venv/lib/python3*/site-packages/Crypto/SelfTest \
+    && python -m compileall -q /opt/venv
 
 # --- runtime ------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

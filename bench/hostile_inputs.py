@@ -162,9 +162,10 @@ def _huge_makernote(rng: Rng) -> bytes:
 
 def _many_entries(rng: Rng) -> bytes:
     """A directory declaring 65535 entries, each a valid wanted tag with an in-block value."""
-    count = 65535
-    entries = [(int(rng.choice(_WANTED_TAGS)), 2, 4, 0x41424300) for _ in range(count)]
-    return tiff_header() + ifd(entries)
+    tags = rng.choice(_WANTED_TAGS, size=65535).astype(">u2")
+    table = np.zeros((65535, 6), dtype=">u2")
+    table[:, 0], table[:, 1], table[:, 3], table[:, 4] = tags, 2, 4, 0x4142
+    return tiff_header() + struct.pack(">H", 65535) + table.tobytes() + bytes(4)
 
 
 def _type_confusion(rng: Rng) -> bytes:
@@ -263,9 +264,655 @@ def exif_generators() -> dict[str, Generator]:
     return {name: wrapped(block) for name, block in _EXIF_BLOCKS.items()}
 
 
+# --- compression bombs ---------------------------------------------------------------
+
+
+def zeros_zlib(length: int) -> bytes:
+    """A zlib stream of ``length`` zero bytes, built in milliseconds for any length.
+
+    After a full flush deflate's state is reset, so each further MiB of zeros
+    compresses to the same bytes; the Adler-32 of n zeros is ``(n mod 65521) << 16 | 1``.
+    """
+    mib = bytes(1 << 20)
+    whole, rest = divmod(length, 1 << 20)
+    if whole < 2:
+        return zlib.compress(bytes(length), 9)
+    compressor = zlib.compressobj(9)
+    first = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
+    steady = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
+    body = first + steady * (whole - 1) + compressor.compress(bytes(rest)) + compressor.flush()
+    return body[:-4] + struct.pack(">I", ((length % 65521) << 16) | 1)
+
+
+def _bomb_size(rng: Rng) -> int:
+    return int(rng.choice([1 << 21, 1 << 24, 1 << 27, 1 << 30, 1 << 32]))
+
+
+# --- PNG -------------------------------------------------------------------------------
+
+
+def png_ihdr(width: int, height: int, depth: int = 8, colour: int = 2) -> bytes:
+    return png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0))
+
+
+def png_image(
+    width: int, height: int, depth: int, colour: int, extra: Sequence[bytes] = ()
+) -> bytes:
+    """A valid all-zero PNG of any size: its IDAT is a zlib bomb of exactly the right length."""
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
+    row = 1 + (width * channels * depth + 7) // 8
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_ihdr(width, height, depth, colour)
+        + b"".join(extra)
+        + png_chunk(b"IDAT", zeros_zlib(row * height))
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def _ztxt_bomb(rng: Rng) -> bytes:
+    return png_with_chunks([png_chunk(b"zTXt", b"Comment\x00\x00" + zeros_zlib(_bomb_size(rng)))])
+
+
+def _itxt_bomb(rng: Rng) -> bytes:
+    head = b"XML:com.adobe.xmp\x00\x01\x00\x00\x00"
+    return png_with_chunks([png_chunk(b"iTXt", head + zeros_zlib(_bomb_size(rng)))])
+
+
+def _iccp_bomb(rng: Rng) -> bytes:
+    return png_with_chunks([png_chunk(b"iCCP", b"icc\x00\x00" + zeros_zlib(_bomb_size(rng)))])
+
+
+def _many_text_chunks(rng: Rng) -> bytes:
+    """Thousands of 1 MiB zTXt chunks: each under the per-chunk cap, far over any total."""
+    one = png_chunk(b"zTXt", b"k\x00\x00" + zeros_zlib((1 << 20) - int(rng.integers(1, 64))))
+    return png_with_chunks([one] * int(rng.integers(200, 3000)))
+
+
+def _huge_ihdr(rng: Rng) -> bytes:
+    width, height = (int(v) for v in rng.integers(1, 2**31, size=2))
+    return png_with_chunks([], b"\x89PNG\r\n\x1a\n" + png_ihdr(width, height) + _tail_of_carrier())
+
+
+def _tail_of_carrier() -> bytes:
+    png = saved(carrier(), "PNG")
+    return png[8 + 25 :]
+
+
+def _split_idat(rng: Rng) -> bytes:
+    """Hundreds of thousands of one-byte IDAT chunks."""
+    png = saved(carrier(int(rng.integers(600, 1200)), 600), "PNG", compress_level=0)
+    start = png.index(b"IDAT") - 4
+    (length,) = struct.unpack_from(">I", png, start)
+    stream = png[start + 8 : start + 8 + length]
+    pieces = b"".join(png_chunk(b"IDAT", stream[i : i + 1]) for i in range(len(stream)))
+    return png[:start] + pieces + png[start + 12 + length :]
+
+
+def _apng_frames(rng: Rng) -> bytes:
+    """An APNG control chunk announcing 2**31 frames, followed by thousands of tiny ones."""
+    actl = png_chunk(b"acTL", struct.pack(">II", 2**31 - 1, 0))
+    fctl = [
+        png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", n, 320, 240, 0, 0, 1, 1, 0, 0))
+        for n in range(int(rng.integers(100, 5000)))
+    ]
+    return png_with_chunks([actl, *fctl])
+
+
+def png_generators() -> dict[str, Generator]:
+    return {
+        "ztxt-bomb": _ztxt_bomb,
+        "itxt-bomb": _itxt_bomb,
+        "iccp-bomb": _iccp_bomb,
+        "many-text-chunks": _many_text_chunks,
+        "huge-ihdr": _huge_ihdr,
+        "split-idat": _split_idat,
+        "apng-frame-count": _apng_frames,
+    }
+
+
+# --- 16-bit and float images near the pixel limit ------------------------------------
+
+#: The default profile's ``max_pixels``; "near the limit" is just under it.
+PIXEL_LIMIT = 100_000_000
+
+
+def _near_limit(rng: Rng, multiple: int = 1) -> tuple[int, int]:
+    width = int(rng.integers(4000, 20000)) // multiple * multiple
+    # A quarter of the limit up to the limit: above and below each format's decode budget.
+    height = int(PIXEL_LIMIT * float(rng.uniform(0.25, 1.0))) // width // multiple * multiple
+    return width, height
+
+
+def _png16(rng: Rng) -> bytes:
+    width, height = _near_limit(rng)
+    return png_image(width, height, 16, int(rng.choice([0, 2, 4, 6])))
+
+
+def _png8_rgba(rng: Rng) -> bytes:
+    width, height = _near_limit(rng)
+    return png_image(width, height, 8, int(rng.choice([2, 6])))
+
+
+def _tiff_deep(rng: Rng) -> bytes:
+    """Deflate-compressed TIFF of 16-bit, 32-bit integer or float samples, 1 or 3 per pixel."""
+    width, height = _near_limit(rng)
+    bits, fmt, samples = [(16, 1, 1), (16, 1, 3), (32, 3, 1), (32, 1, 1), (32, 3, 3)][
+        int(rng.integers(0, 5))
+    ]
+    strip = zeros_zlib(width * height * samples * bits // 8)
+    photometric = 2 if samples == 3 else 1
+    bits_at = 8 + len(strip)
+    bits_values = struct.pack(">3H", bits, bits, bits)
+    entries = [
+        (0x0100, 4, 1, width),
+        (0x0101, 4, 1, height),
+        (0x0102, 3, samples, bits_at if samples == 3 else bits << 16),
+        (0x0103, 3, 1, 8 << 16),
+        (0x0106, 3, 1, photometric << 16),
+        (0x0111, 4, 1, 8),
+        (0x0115, 3, 1, samples << 16),
+        (0x0116, 4, 1, height),
+        (0x0117, 4, 1, len(strip)),
+        (0x0153, 3, 1, fmt << 16),
+    ]
+    ifd_at = bits_at + len(bits_values)
+    return tiff_header(ifd_at) + strip + bits_values + ifd(entries)
+
+
+def deep_generators() -> dict[str, Generator]:
+    return {"png-16bit": _png16, "png-8bit-rgb(a)": _png8_rgba, "tiff-deep-samples": _tiff_deep}
+
+
+# --- JPEG: progressive scans, marker floods, huge frames ------------------------------
+
+
+def jpeg_segments(jpeg: bytes) -> list[tuple[int, bytes]]:
+    """``(marker, segment bytes)`` up to SOS; the last item is SOS with all data after it."""
+    out, at = [], 2
+    while at + 4 <= len(jpeg):
+        marker = jpeg[at + 1]
+        (length,) = struct.unpack_from(">H", jpeg, at + 2)
+        if marker == 0xDA:
+            out.append((marker, jpeg[at:]))
+            break
+        out.append((marker, jpeg[at : at + 2 + length]))
+        at += 2 + length
+    return out
+
+
+def split_scans(entropy: bytes) -> list[bytes]:
+    """Split SOS...EOI into one byte string per scan (each starting with its SOS marker)."""
+    scans, start, at = [], 0, 2
+    while True:
+        at = entropy.find(b"\xff", at)
+        if at < 0 or at + 1 >= len(entropy):
+            break
+        following = entropy[at + 1]
+        if following in (0xDA, 0xD9):
+            scans.append(entropy[start:at])
+            start = at
+            if following == 0xD9:
+                break
+        at += 2
+    return scans
+
+
+@cache
+def _progressive(width: int, height: int, mode: str) -> tuple[bytes, list[bytes]]:
+    image = Image.new("RGB", (width, height), (120, 130, 140))
+    image.paste(carrier(), (0, 0))
+    data = saved(image.convert(mode), "JPEG", quality=80, progressive=True)
+    segments = jpeg_segments(data)
+    head = b"\xff\xd8" + b"".join(body for marker, body in segments[:-1])
+    return head, split_scans(segments[-1][1])
+
+
+def _thousands_of_scans(rng: Rng) -> bytes:
+    """A progressive JPEG whose scans are repeated until there are thousands of them."""
+    side = int(rng.choice([512, 2048, 4096, 8192]))
+    head, scans = _progressive(side, side * 3 // 4, str(rng.choice(["L", "RGB"])))
+    count = int(rng.integers(500, 20_000))
+    repeated = [scans[int(i)] for i in rng.integers(0, len(scans), size=count)]
+    body = b"".join(scans + repeated)[: 30 * 2**20]
+    return head + body + b"\xff\xd9"
+
+
+def _marker_flood(rng: Rng) -> bytes:
+    """Hundreds of thousands of small APPn/COM segments before the frame header."""
+    marker = int(rng.choice([0xFFE3, 0xFFEC, 0xFFFE, 0xFFE1, 0xFFE2]))
+    body = bytes(int(rng.integers(0, 16)))
+    return jpeg_with_segments([(marker, body)] * int(rng.integers(10_000, 1_000_000)))
+
+
+def _huge_frame(rng: Rng) -> bytes:
+    """A SOF announcing up to 65535 x 65535 in front of a small image's scan."""
+    data = bytearray(saved(carrier(), "JPEG", quality=80))
+    sof = next(i for i in range(2, len(data)) if data[i] == 0xFF and data[i + 1] in (0xC0, 0xC2))
+    width, height = (int(v) for v in rng.integers(1, 65536, size=2))
+    struct.pack_into(">HH", data, sof + 5, height, width)
+    return bytes(data)
+
+
+def jpeg_generators() -> dict[str, Generator]:
+    return {
+        "thousands-of-scans": _thousands_of_scans,
+        "marker-flood": _marker_flood,
+        "huge-frame": _huge_frame,
+    }
+
+
+# --- ICC profiles -------------------------------------------------------------------------
+
+
+def _icc_profile(rng: Rng, length: int) -> bytes:
+    """An ICC header whose size and tag count are lies, padded to ``length``."""
+    header = struct.pack(">I", 0xFFFFFFFF) + b"lcms" + bytes(120) + struct.pack(">I", 0xFFFFFFFF)
+    tags = struct.pack(">4sII", b"desc", 0xFFFFFFF0, 0xFFFFFFF0) * 8
+    body = header + tags
+    return (body * (length // len(body) + 1))[:length]
+
+
+def _jpeg_icc_chunks(rng: Rng) -> bytes:
+    """Up to 255 APP2 ICC chunks of 64 KiB, with duplicate and out-of-range sequence numbers."""
+    count = int(rng.integers(2, 256))
+    chunk = _icc_profile(rng, 65_519)
+    segments = [
+        (0xFFE2, b"ICC_PROFILE\x00" + bytes([int(rng.integers(0, 256)), count]) + chunk)
+        for _ in range(count)
+    ]
+    return jpeg_with_segments(segments)
+
+
+def _webp_iccp(rng: Rng) -> bytes:
+    return saved(carrier(), "WEBP", quality=80, icc_profile=_icc_profile(rng, 1 << 24))
+
+
+def _tiff_icc(rng: Rng) -> bytes:
+    count = int(rng.choice([0x7FFFFFFF, 1 << 24, 4096]))
+    return tiff_image(320, 240, extra=[(0x8773, 7, count, 8)], prefix=_icc_profile(rng, 8192))
+
+
+def _png_icc_bomb(rng: Rng) -> bytes:
+    return _iccp_bomb(rng)
+
+
+def icc_generators() -> dict[str, Generator]:
+    return {
+        "jpeg-app2-chunks": _jpeg_icc_chunks,
+        "webp-iccp-16mib": _webp_iccp,
+        "tiff-icc-count": _tiff_icc,
+        "png-iccp-bomb": _png_icc_bomb,
+    }
+
+
+# --- XMP ----------------------------------------------------------------------------------
+
+_XMP_NS = b"http://ns.adobe.com/xap/1.0/\x00"
+_XMP_EXT = b"http://ns.adobe.com/xmp/extension/\x00"
+
+
+def _laughs(rng: Rng) -> bytes:
+    """A billion-laughs XMP packet that also declares an orientation, for parsers that look."""
+    levels = int(rng.integers(5, 12))
+    entities = b'<!ENTITY l0 "lol">' + b"".join(
+        b'<!ENTITY l%d "%s">' % (n, (b"&l%d;" % (n - 1)) * 10) for n in range(1, levels)
+    )
+    return (
+        b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><!DOCTYPE x [' + entities + b"]>"
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description tiff:Orientation="6">'
+        + b"&l%d;" % (levels - 1)
+        + b"</rdf:Description></rdf:RDF></x:xmpmeta>" * int(rng.integers(1, 2000))
+    )
+
+
+def _jpeg_xmp(rng: Rng) -> bytes:
+    extended = [
+        (0xFFE1, _XMP_EXT + b"0" * 32 + struct.pack(">II", 0xFFFFFFFF, int(off)) + bytes(60_000))
+        for off in rng.integers(0, 2**32, size=int(rng.integers(1, 200)))
+    ]
+    return jpeg_with_segments([(0xFFE1, _XMP_NS + _laughs(rng)[:65_000]), *extended])
+
+
+def _png_xmp(rng: Rng) -> bytes:
+    return png_with_chunks(
+        [png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + _laughs(rng))]
+    )
+
+
+def _webp_xmp(rng: Rng) -> bytes:
+    return saved(carrier(), "WEBP", quality=80, xmp=_laughs(rng))
+
+
+def _tiff_xmp(rng: Rng) -> bytes:
+    packet = _laughs(rng)
+    count = int(rng.choice([len(packet), 0xFFFFFFFF]))
+    return tiff_image(320, 240, extra=[(0x02BC, 1, count, 8)], prefix=bytes(8) + packet)
+
+
+def xmp_generators() -> dict[str, Generator]:
+    return {"jpeg": _jpeg_xmp, "png-itxt": _png_xmp, "webp": _webp_xmp, "tiff-700": _tiff_xmp}
+
+
+# --- WebP ---------------------------------------------------------------------------------
+
+
+def riff(chunks: Sequence[bytes], size: int | None = None) -> bytes:
+    body = b"WEBP" + b"".join(chunks)
+    return b"RIFF" + struct.pack("<I", len(body) if size is None else size) + body
+
+
+def webp_chunk(kind: bytes, body: bytes, size: int | None = None) -> bytes:
+    declared = len(body) if size is None else size
+    return kind + struct.pack("<I", declared) + body + (b"\x00" if len(body) % 2 else b"")
+
+
+def _vp8x(width: int, height: int, flags: int) -> bytes:
+    body = (
+        bytes([flags, 0, 0, 0])
+        + (width - 1).to_bytes(3, "little")
+        + (height - 1).to_bytes(3, "little")
+    )
+    return webp_chunk(b"VP8X", body)
+
+
+@cache
+def _vp8_frame() -> bytes:
+    data = saved(carrier(64, 48), "WEBP", quality=50)
+    return data[12:]  # the VP8 chunk
+
+
+def _webp_canvas(rng: Rng) -> bytes:
+    """An animation whose canvas is up to 16384 x 16384, holding one 64 x 48 frame."""
+    width, height = (int(v) for v in rng.integers(8000, 16385, size=2))
+    frame = _vp8_frame()
+    anmf = webp_chunk(
+        b"ANMF",
+        bytes(6) + (63).to_bytes(3, "little") + (47).to_bytes(3, "little") + bytes(4) + frame,
+    )
+    return riff([_vp8x(width, height, 0x02), webp_chunk(b"ANIM", bytes(6)), anmf])
+
+
+def _webp_frames(rng: Rng) -> bytes:
+    """Tens of thousands of animation frames."""
+    frame = _vp8_frame()
+    anmf = webp_chunk(
+        b"ANMF",
+        bytes(6) + (63).to_bytes(3, "little") + (47).to_bytes(3, "little") + bytes(4) + frame,
+    )
+    count = min(int(rng.integers(1000, 100_000)), 30 * 2**20 // len(anmf))
+    return riff([_vp8x(64, 48, 0x02), webp_chunk(b"ANIM", bytes(6)), anmf * count])
+
+
+def _webp_size_lies(rng: Rng) -> bytes:
+    """Chunk sizes (RIFF, VP8X, metadata, image) that claim far more than the file holds."""
+    frame = _vp8_frame()
+    lie = int(rng.integers(2**20, 2**32 - 16))
+    chunks = [
+        _vp8x(64, 48, 0x2C),
+        webp_chunk(b"ICCP", bytes(64), lie if rng.random() < 0.5 else None),
+        frame,
+        webp_chunk(
+            b"EXIF",
+            tiff_header() + ifd([(0x010F, 3, 0x3FFFFFFF, 26)]),
+            lie if rng.random() < 0.5 else None,
+        ),
+        webp_chunk(b"XMP ", b"<x/>", lie if rng.random() < 0.5 else None),
+    ]
+    return riff(chunks, lie if rng.random() < 0.5 else None)
+
+
+def _vp8l_huge(rng: Rng) -> bytes:
+    """A lossless bitstream header announcing up to 16384 x 16384, with a few bytes of data."""
+    width, height = (int(v) for v in rng.integers(8000, 16385, size=2))
+    bits = (width - 1) | ((height - 1) << 14)
+    header = b"\x2f" + struct.pack("<I", bits) + rng.integers(0, 256, 64, dtype=np.uint8).tobytes()
+    return riff([webp_chunk(b"VP8L", header)])
+
+
+def webp_generators() -> dict[str, Generator]:
+    return {
+        "canvas-16384": _webp_canvas,
+        "100k-frames": _webp_frames,
+        "chunk-size-lies": _webp_size_lies,
+        "vp8l-huge-header": _vp8l_huge,
+    }
+
+
+# --- TIFF: pages, tiles, strips, counts -------------------------------------------------
+
+
+def _multi_page(rng: Rng) -> bytes:
+    """Thousands of pages chained by next-IFD offsets, the last pointing back to the first."""
+    pages = int(rng.integers(1000, 50_000))
+    first = tiff_image(64, 48)
+    (ifd_at,) = struct.unpack_from(">I", first, 4)
+    directory = first[ifd_at:]
+    size = len(directory)
+    chain = b"".join(
+        directory[:-4] + struct.pack(">I", ifd_at + (n + 1) * size if n + 1 < pages else ifd_at)
+        for n in range(pages)
+    )
+    return first[:ifd_at] + chain
+
+
+def _tiny_tiles(rng: Rng) -> bytes:
+    """A tiled image near the pixel limit made of 16 x 16 tiles that all share one tile's data."""
+    width, height = _near_limit(rng, 16)
+    tiles = (width // 16) * (height // 16)
+    tile_at = 8
+    offsets_at = tile_at + 256
+    counts_at = offsets_at + 4 * tiles
+    ifd_at = counts_at + 4 * tiles
+    entries = [
+        (0x0100, 4, 1, width),
+        (0x0101, 4, 1, height),
+        (0x0102, 3, 1, 8 << 16),
+        (0x0103, 3, 1, 1 << 16),
+        (0x0106, 3, 1, 1 << 16),
+        (0x0115, 3, 1, 1 << 16),
+        (0x0142, 4, 1, 16),
+        (0x0143, 4, 1, 16),
+        (0x0144, 4, tiles, offsets_at),
+        (0x0145, 4, tiles, counts_at),
+    ]
+    return (
+        tiff_header(ifd_at)
+        + bytes(range(256))
+        + struct.pack(">I", tile_at) * tiles
+        + struct.pack(">I", 256) * tiles
+        + ifd(entries)
+    )
+
+
+def _strip_per_row(rng: Rng) -> bytes:
+    """One strip per row, every strip sharing one row's bytes."""
+    width, height = _near_limit(rng)
+    height = min(height, 3_000_000)
+    row_at, offsets_at = 8, 8 + width
+    counts_at = offsets_at + 4 * height
+    entries = [
+        (0x0100, 4, 1, width),
+        (0x0101, 4, 1, height),
+        (0x0102, 3, 1, 8 << 16),
+        (0x0103, 3, 1, 1 << 16),
+        (0x0106, 3, 1, 1 << 16),
+        (0x0111, 4, height, offsets_at),
+        (0x0115, 3, 1, 1 << 16),
+        (0x0116, 4, 1, 1),
+        (0x0117, 4, height, counts_at),
+    ]
+    return (
+        tiff_header(counts_at + 4 * height)
+        + bytes(width)
+        + struct.pack(">I", row_at) * height
+        + struct.pack(">I", width) * height
+        + ifd(entries)
+    )
+
+
+def _tiff_huge_counts(rng: Rng) -> bytes:
+    """The image's own tags (bits, strips, samples) with counts up to 2**32 - 1."""
+    tag = int(rng.choice([0x0102, 0x0111, 0x0117, 0x0115, 0x0140, 0x0152, 0x014A]))
+    count = int(rng.integers(2**16, 2**32))
+    return tiff_image(320, 240, extra=[(tag, int(rng.choice([3, 4, 13])), count, 8)])
+
+
+def _tiff_bomb_strip(rng: Rng) -> bytes:
+    """A deflate strip that inflates to a near-limit 8-bit grey image."""
+    width, height = _near_limit(rng)
+    strip = zeros_zlib(width * height)
+    entries = [
+        (0x0100, 4, 1, width),
+        (0x0101, 4, 1, height),
+        (0x0102, 3, 1, 8 << 16),
+        (0x0103, 3, 1, 8 << 16),
+        (0x0106, 3, 1, 1 << 16),
+        (0x0111, 4, 1, 8),
+        (0x0115, 3, 1, 1 << 16),
+        (0x0116, 4, 1, height),
+        (0x0117, 4, 1, len(strip)),
+    ]
+    return tiff_header(8 + len(strip)) + strip + ifd(entries)
+
+
+def tiff_generators() -> dict[str, Generator]:
+    return {
+        "multi-page-loop": _multi_page,
+        "tiny-tiles": _tiny_tiles,
+        "strip-per-row": _strip_per_row,
+        "huge-counts": _tiff_huge_counts,
+        "deflate-strip-bomb": _tiff_bomb_strip,
+    }
+
+
+# --- HEIF box trees ---------------------------------------------------------------------
+
+#: Boxes whose bodies are boxes, and how many bytes precede the children.
+_CONTAINERS = {b"meta": 4, b"iprp": 0, b"ipco": 0, b"dinf": 0, b"iref": 4, b"iinf": 6}
+
+
+@cache
+def _heif_carrier() -> bytes:
+    import pillow_heif
+
+    buffer = io.BytesIO()
+    pillow_heif.from_pillow(carrier(64, 48)).save(buffer, format="HEIF", quality=50)
+    return buffer.getvalue()
+
+
+def heif_boxes(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[int, int, bytes]]:
+    """``(offset, size, type)`` of every box, containers' children included."""
+    end = len(data) if end is None else end
+    boxes, at = [], start
+    while at + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, at)
+        if size < 8 or at + size > end:
+            break
+        boxes.append((at, size, kind))
+        if kind in _CONTAINERS:
+            boxes.extend(heif_boxes(data, at + 8 + _CONTAINERS[kind], at + size))
+        at += size
+    return boxes
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(body), kind) + body
+
+
+def _grow_box(data: bytes, offset: int, size: int, extra: bytes) -> bytes:
+    """Append ``extra`` to the body of the box at ``offset`` and fix every enclosing size."""
+    out = bytearray(data[: offset + size] + extra + data[offset + size :])
+    for at, box_size, _ in heif_boxes(data):
+        if at <= offset and offset + size <= at + box_size:
+            struct.pack_into(">I", out, at, box_size + len(extra))
+    return bytes(out)
+
+
+def _find(data: bytes, kind: bytes) -> tuple[int, int]:
+    return next((at, size) for at, size, k in heif_boxes(data) if k == kind)
+
+
+def _heif_ispe(rng: Rng) -> bytes:
+    data = bytearray(_heif_carrier())
+    at, _ = _find(bytes(data), b"ispe")
+    struct.pack_into(">II", data, at + 12, *(int(v) for v in rng.integers(1, 2**32, size=2)))
+    return bytes(data)
+
+
+def _heif_size_lie(rng: Rng) -> bytes:
+    data = bytearray(_heif_carrier())
+    boxes = heif_boxes(bytes(data))
+    at, _, _ = boxes[int(rng.integers(0, len(boxes)))]
+    struct.pack_into(">I", data, at, int(rng.choice([1, 2**31, 2**32 - 1, len(data) + 8])))
+    return bytes(data)
+
+
+def _heif_deep_nesting(rng: Rng) -> bytes:
+    """Tens of thousands of nested containers inside ``meta``."""
+    depth = int(rng.integers(1000, 100_000))
+    kind = [b"dinf", b"iprp", b"ipco"][int(rng.integers(0, 3))]
+    nested = b"".join(struct.pack(">I4s", 8 * (depth - level), kind) for level in range(depth))
+    data = _heif_carrier()
+    at, size = _find(data, b"meta")
+    return _grow_box(data, at, size, nested)
+
+
+def _heif_many_properties(rng: Rng) -> bytes:
+    """Thousands of properties in ``ipco`` and an association table claiming more."""
+    data = _heif_carrier()
+    at, size = _find(data, b"ipco")
+    props = _box(b"colr", b"nclx" + bytes(7)) * int(rng.integers(1000, 60_000))
+    data = _grow_box(data, at, size, props)
+    at, size = _find(data, b"ipma")
+    out = bytearray(data)
+    struct.pack_into(">I", out, at + 12, int(rng.integers(2**16, 2**32)))
+    return bytes(out)
+
+
+def _heif_item_counts(rng: Rng) -> bytes:
+    """``iinf``, ``iloc`` and ``iref`` counts far beyond the entries present."""
+    out = bytearray(_heif_carrier())
+    iinf, _ = _find(bytes(out), b"iinf")
+    struct.pack_into(">H", out, iinf + 12, 65535)
+    iloc, _ = _find(bytes(out), b"iloc")
+    struct.pack_into(">H", out, iloc + 14, int(rng.integers(2, 65536)))
+    return bytes(out)
+
+
+def _heif_extent(rng: Rng) -> bytes:
+    """An ``iloc`` extent whose offset and length point far outside the file."""
+    out = bytearray(_heif_carrier())
+    iloc, size = _find(bytes(out), b"iloc")
+    tail = iloc + size - 8
+    struct.pack_into(">II", out, tail, *(int(v) for v in rng.integers(2**20, 2**32, size=2)))
+    return bytes(out)
+
+
+def heif_generators() -> dict[str, Generator]:
+    return {
+        "ispe-huge": _heif_ispe,
+        "box-size-lie": _heif_size_lie,
+        "deep-nesting": _heif_deep_nesting,
+        "many-properties": _heif_many_properties,
+        "item-counts": _heif_item_counts,
+        "iloc-extent": _heif_extent,
+    }
+
+
 def families() -> dict[str, dict[str, Generator]]:
     """Every generator, by input class (family) and name."""
-    return {"exif": exif_generators()}
+    return {
+        "exif": exif_generators(),
+        "png": png_generators(),
+        "jpeg": jpeg_generators(),
+        "icc": icc_generators(),
+        "xmp": xmp_generators(),
+        "webp": webp_generators(),
+        "heif": heif_generators(),
+        "tiff": tiff_generators(),
+        "deep": deep_generators(),
+    }
 
 
 def hostile_inputs(

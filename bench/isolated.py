@@ -73,7 +73,10 @@ def _serve(conn: Connection, profile: str) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (fuse, fuse))
     conn.send("ready")
     while True:
-        data = conn.recv_bytes()
+        try:
+            data = conn.recv_bytes()
+        except EOFError:  # the parent is done
+            return
         _CLEAR_REFS.write_text("5")
         baseline_kb = _status_kb("VmRSS")
         wall, cpu = time.perf_counter(), _cpu_s()
@@ -109,9 +112,13 @@ class IsolatedScorer:
         child = self._context.Process(target=_serve, args=(theirs, self._profile), daemon=True)
         child.start()
         theirs.close()
-        if not ours.poll(self._start_timeout_s) or ours.recv() != "ready":
+        try:
+            ready = ours.poll(self._start_timeout_s) and ours.recv() == "ready"
+        except EOFError:
+            ready = False
+        if not ready:
             child.kill()
-            raise RuntimeError("the scoring child did not start")
+            raise RuntimeError(f"the scoring child did not start (exit code {child.exitcode})")
         self._child, self._conn = child, ours
         return ours
 
@@ -135,9 +142,9 @@ class IsolatedScorer:
             yield self.measure(data)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
         if self._child is not None:
             self._child.kill()
             self._child.join()
+        if self._conn is not None:
+            self._conn.close()
         self._child, self._conn = None, None

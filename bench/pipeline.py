@@ -10,7 +10,20 @@ Prints, from one run on this machine:
 * saturated: sustained verdicts/s with a bounded number of uploads in flight, and
   its ratio to the ceiling (target >= 80%);
 * half load: open-loop uploads at half the ceiling's rate, submit-to-verdict latency
-  p50/p99 as a subscriber sees it (target p99 < 1 s).
+  p50/p99 as a subscriber sees it (target p99 < 1 s);
+* CPU ms per image of each component (API, consumers, Kafka, object store), read from
+  ``/proc`` around the saturated run (after ``--warmup`` photos), against the CPU per
+  image of ``civicqc score`` on the same photos.
+
+Before and after, in one run: ``--before REF`` starts the stack of commit ``REF``
+(exported with ``git archive``) and then the stack of this working tree, each in a
+temporary folder, sends both the same photos and prints their CPU per image side by
+side with the ratios::
+
+    python -m bench.pipeline --before cca2f56 --half-load-s 0 --saturated 60
+
+CPU time is far less sensitive than wall time to other work on a shared machine, but
+still read the ratios of one run rather than absolute figures.
 
 The load generator is bounded (``--in-flight`` uploads awaiting a verdict at most) so
 an overloaded pipeline shows up as lower throughput, never as an unbounded queue.
@@ -20,19 +33,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import os
+import resource
 import statistics
 import tempfile
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.photos import SOURCES, phone_jpeg
+from bench.source_stack import SourceStack, export_commit
+from bench.stack_cpu import COMPONENTS, component_cpu_s, per_image_ms
 from civicqc.commands.score import score_files
 from core import builtin_profile
 from core.events import VerdictEvent
@@ -49,8 +64,9 @@ def _env_file(path: Path | None) -> Mapping[str, str]:
     return values
 
 
-def core_images_per_s(photos: list[bytes], rounds: int, jobs: int) -> float:
-    """``civicqc score`` on ``jobs`` processes over the photos, as files (what the CLI does)."""
+def core_images_per_s(photos: list[bytes], rounds: int, jobs: int) -> tuple[float, float]:
+    """``civicqc score`` on ``jobs`` processes over the photos, as files (what the CLI does):
+    images/s, and CPU ms per image (its worker processes', read once they have exited)."""
     rules = builtin_profile("default")
     with tempfile.TemporaryDirectory() as folder:
         files = []
@@ -60,9 +76,16 @@ def core_images_per_s(photos: list[bytes], rounds: int, jobs: int) -> float:
                 path.write_bytes(data)
                 files.append(path)
         list(score_files(files[:jobs], rules, jobs=jobs))  # warm the page cache and imports
+        cpu = _children_cpu_s()
         started = time.perf_counter()
         count = sum(1 for _ in score_files(files, rules, jobs=jobs))
-        return count / (time.perf_counter() - started)
+        rate = count / (time.perf_counter() - started)
+        return rate, (_children_cpu_s() - cpu) / count * 1000
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class VerdictClock:
@@ -112,30 +135,6 @@ class VerdictClock:
         if self._task is not None:
             self._task.cancel()
         await self._consumer.stop()
-
-
-def _group_cpu_s(stack_root: Path | None) -> dict[str, float]:
-    """CPU seconds used so far by each service's process group (children included).
-
-    Answers "where does the time per image go" when throughput falls short of the ceiling.
-    """
-    if stack_root is None:
-        return {}
-    leaders: dict[int, str] = {}
-    for pid_file in (stack_root / "run").glob("*.pid"):
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            leaders[int(json.loads(pid_file.read_text(encoding="utf-8"))["pid"])] = pid_file.stem
-    ticks = os.sysconf("SC_CLK_TCK")
-    used: dict[str, float] = dict.fromkeys(leaders.values(), 0.0)
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError):
-            fields = (entry / "stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
-            name = leaders.get(int(fields[2]))  # field 5: process group id
-            if name is not None:
-                used[name] += (int(fields[11]) + int(fields[12])) / ticks
-    return used
 
 
 async def _one(
@@ -194,65 +193,141 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-async def run(args: argparse.Namespace) -> None:
-    env = _env_file(args.env_file)
+@dataclass(frozen=True)
+class StackFigures:
+    """What one stack did with the same photos and load."""
+
+    label: str
+    throughput: float
+    cpu_ms: dict[str, float]
+    p99s: tuple[float, ...]
+
+
+async def measure(
+    label: str,
+    env: Mapping[str, str],
+    stack_root: Path | None,
+    photos: list[bytes],
+    args: argparse.Namespace,
+    ceiling: float,
+) -> StackFigures:
+    """Warm the stack up, then saturate it and (optionally) pace it; CPU is read around the
+    saturated run only, after the warm-up, so JIT and connection set-up are not charged."""
     api = args.api or env.get("API_URL", "http://127.0.0.1:8000")
-    servers = env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    topic = env.get("TOPIC_VERDICTS", "images.verdicts")
-    jobs = usable_cores()
-    stack_root = args.env_file.resolve().parent if args.env_file else None
-
-    print(f"making {args.photos} 12 MP JPEGs ...", flush=True)
-    photos = [phone_jpeg(SOURCES[i % len(SOURCES)], seed=i) for i in range(args.photos)]
-    mean_mb = statistics.mean(len(p) for p in photos) / 1e6
-    ceiling = core_images_per_s(photos, rounds=args.core_rounds, jobs=jobs)
-    print(f"civicqc score: {ceiling:.2f} images/s on {jobs} processes ({mean_mb:.1f} MB each)")
-
-    clock = VerdictClock(servers, topic)
+    clock = VerdictClock(
+        env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        env.get("TOPIC_VERDICTS", "images.verdicts"),
+    )
     await clock.start()
     limits = httpx.Limits(max_connections=args.in_flight * 2)
+    key = args.api_key or env.get("CIVICQC_API_KEY")
+    headers = {"X-API-Key": key} if key else {}
     try:
-        key = args.api_key or env.get("CIVICQC_API_KEY")
-        headers = {"X-API-Key": key} if key else {}
         async with httpx.AsyncClient(
             base_url=api, timeout=60.0, limits=limits, headers=headers
         ) as client:
-            cpu_before = _group_cpu_s(stack_root)
+            if args.warmup:
+                await saturated(client, clock, photos, args.warmup, args.in_flight)
+            cpu_before = component_cpu_s(stack_root) if stack_root else {}
             throughput = await saturated(client, clock, photos, args.saturated, args.in_flight)
-            cpu_after = _group_cpu_s(stack_root)
-            ratio = throughput / ceiling
+            cpu_after = component_cpu_s(stack_root) if stack_root else {}
             print(
-                f"saturated:     {throughput:.2f} verdicts/s sustained "
-                f"({args.saturated} photos, {args.in_flight} in flight) = {ratio:.0%} of civicqc score"
+                f"[{label}] saturated: {throughput:.2f} verdicts/s sustained "
+                f"({args.saturated} photos, {args.in_flight} in flight) = "
+                f"{throughput / ceiling:.0%} of civicqc score",
+                flush=True,
             )
-            if cpu_after:
-                per_image = {
-                    name: (cpu_after[name] - cpu_before.get(name, 0.0)) / args.saturated * 1000
-                    for name in sorted(cpu_after)
-                }
-                shares = ", ".join(f"{name} {ms:.0f}" for name, ms in per_image.items())
-                print(f"CPU ms/image:  {shares} (civicqc score: {jobs / ceiling * 1000:.0f})")
-            runs = [("half of civicqc score", ceiling / 2), ("half of saturated", throughput / 2)]
-            if throughput < ceiling / 2:  # the overloaded run would leave a backlog: go easy first
-                runs.reverse()
-            p99s = []
-            for label, rate in runs:
-                count = max(20, int(rate * args.half_load_s))
-                results = await paced(client, clock, photos, rate, count, args.in_flight * 4)
-                latencies = [r for r in results if r is not None] or [float("inf")] * 2
-                failed = sum(1 for r in results if r is None)
-                p50, p99 = _percentile(latencies, 50), _percentile(latencies, 99)
-                p99s.append(p99 if not failed else float("inf"))
-                await asyncio.sleep(5.0)  # let any backlog drain before the next run
-                print(
-                    f"paced ({label}): {rate:.2f} uploads/s, {count} photos: submit->verdict "
-                    f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
-                    f"max {max(latencies) * 1000:.0f} ms, failed {failed}"
-                )
+            p99s = await _latency_runs(label, client, clock, photos, args, ceiling, throughput)
     finally:
         await clock.stop()
-    verdict = "met" if ratio >= 0.8 and max(p99s) < 1.0 else "NOT met"
-    print(f"targets (>= 80% of civicqc score, p99 < 1 s at half of it): {verdict}")
+    cpu_ms = per_image_ms(cpu_before, cpu_after, args.saturated) if cpu_after else {}
+    return StackFigures(label, throughput, cpu_ms, tuple(p99s))
+
+
+async def _latency_runs(
+    label: str,
+    client: httpx.AsyncClient,
+    clock: VerdictClock,
+    photos: list[bytes],
+    args: argparse.Namespace,
+    ceiling: float,
+    throughput: float,
+) -> list[float]:
+    if args.half_load_s <= 0:
+        return []
+    runs = [("half of civicqc score", ceiling / 2), ("half of saturated", throughput / 2)]
+    if throughput < ceiling / 2:  # the overloaded run would leave a backlog: go easy first
+        runs.reverse()
+    p99s = []
+    for name, rate in runs:
+        count = max(20, int(rate * args.half_load_s))
+        results = await paced(client, clock, photos, rate, count, args.in_flight * 4)
+        latencies = [r for r in results if r is not None] or [float("inf")] * 2
+        failed = sum(1 for r in results if r is None)
+        p50, p99 = _percentile(latencies, 50), _percentile(latencies, 99)
+        p99s.append(p99 if not failed else float("inf"))
+        await asyncio.sleep(5.0)  # let any backlog drain before the next run
+        print(
+            f"[{label}] paced ({name}): {rate:.2f} uploads/s, {count} photos: submit->verdict "
+            f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+            f"max {max(latencies) * 1000:.0f} ms, failed {failed}",
+            flush=True,
+        )
+    return p99s
+
+
+def print_cpu_table(runs: list[StackFigures], score_cpu_ms: float) -> None:
+    """CPU ms per image per component, one row per stack, and after / before when two."""
+    measured = [run for run in runs if run.cpu_ms]
+    if not measured:
+        return
+    columns = [*COMPONENTS, "total"]
+    print("\nCPU ms per image   " + "".join(f"{name:>14}" for name in columns))
+    for run in measured:
+        print(f"{run.label:<19}" + "".join(f"{run.cpu_ms[name]:14.1f}" for name in columns))
+    if len(measured) == 2:
+        first, last = measured
+        print(
+            f"{'after / before':<19}"
+            + "".join(f"{last.cpu_ms[n] / first.cpu_ms[n]:14.2f}" for n in columns)
+        )
+    print(f"{'civicqc score':<19}{score_cpu_ms:14.1f}   (scoring alone: same photos, same run)")
+    for run in measured:
+        print(f"{run.label}: total / civicqc score = {run.cpu_ms['total'] / score_cpu_ms:.2f}")
+
+
+async def run(args: argparse.Namespace) -> None:
+    jobs = usable_cores()
+    print(f"making {args.photos} 12 MP JPEGs ...", flush=True)
+    photos = [phone_jpeg(SOURCES[i % len(SOURCES)], seed=i) for i in range(args.photos)]
+    mean_mb = statistics.mean(len(p) for p in photos) / 1e6
+    ceiling, score_cpu_ms = core_images_per_s(photos, rounds=args.core_rounds, jobs=jobs)
+    print(
+        f"civicqc score: {ceiling:.2f} images/s on {jobs} processes, "
+        f"{score_cpu_ms:.1f} CPU ms per image ({mean_mb:.1f} MB each)"
+    )
+    runs: list[StackFigures] = []
+    if args.before:
+        with tempfile.TemporaryDirectory(prefix="civicqc-before-") as tree:
+            source = export_commit(args.before, Path(tree))
+            with SourceStack(source, "before") as stack:
+                env = _env_file(stack.env_file)
+                runs.append(
+                    await measure(f"before {args.before}", env, stack.root, photos, args, ceiling)
+                )
+        with SourceStack(Path.cwd(), "after") as stack:
+            runs.append(
+                await measure("after", _env_file(stack.env_file), stack.root, photos, args, ceiling)
+            )
+    else:
+        root = args.env_file.resolve().parent if args.env_file else None
+        runs.append(await measure("stack", _env_file(args.env_file), root, photos, args, ceiling))
+    print_cpu_table(runs, score_cpu_ms)
+    last = runs[-1]
+    met = last.throughput / ceiling >= 0.8 and (not last.p99s or max(last.p99s) < 1.0)
+    print(
+        f"targets (>= 80% of civicqc score, p99 < 1 s at half of it): {'met' if met else 'NOT met'}"
+    )
 
 
 def main() -> None:
@@ -266,7 +341,15 @@ def main() -> None:
     parser.add_argument("--core-rounds", type=int, default=3, help="passes of civicqc score")
     parser.add_argument("--saturated", type=int, default=40, help="photos in the saturated run")
     parser.add_argument("--in-flight", type=int, default=6, help="uploads awaiting a verdict")
-    parser.add_argument("--half-load-s", type=float, default=8.0, help="length of the paced run")
+    parser.add_argument(
+        "--half-load-s", type=float, default=8.0, help="length of the paced runs (0: none)"
+    )
+    parser.add_argument("--warmup", type=int, default=20, help="photos sent before measuring")
+    parser.add_argument(
+        "--before",
+        metavar="REF",
+        help="also start the stack of git REF, then this tree's, and compare their CPU per image",
+    )
     asyncio.run(run(parser.parse_args()))
 
 

@@ -2,7 +2,9 @@
 
 Each sub-command lives in its own module under :mod:`civicqc.commands` and
 registers itself, so this file only assembles them (as FastAPI's ``api/main.py``
-only assembles routers).
+only assembles routers). Only the module of the command being run is imported:
+the others pull in Kafka, S3 and the local stack, which ``civicqc score photo.jpg``
+would otherwise pay for on every start.
 """
 
 from __future__ import annotations
@@ -25,21 +27,31 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of ``only`` when it names one."""
     parser = argparse.ArgumentParser(
         prog="civicqc",
         description="Photo quality control for civic issue reports.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in (only,) if only in COMMAND_MODULES else COMMAND_MODULES:
         module = importlib.import_module(f"civicqc.commands.{name}")
         module.register(subparsers)
     return parser
 
 
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The command word of ``argv`` (its first argument; no global option takes a value)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_named(words))
+    args = parser.parse_args(words)
     try:
         code: int = args.handler(args)
     except BrokenPipeError:

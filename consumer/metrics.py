@@ -3,14 +3,22 @@
 Scoring runs in worker processes, but they return timings as data and the main
 process records them, so plain in-process metrics stay correct without
 prometheus_client's multiprocess mode. Label sets are bounded: verdicts and DLQ
-reasons are enums, checks are the engine's six, tenants are the configured
-municipalities, partitions are the topic's.
+reasons are enums, checks are the engine's, tenants are the configured
+municipalities (any other tenant an event names counts as ``other``), partitions are
+the topic's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import UTC, datetime
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
+from core.schema import Verdict
+
+#: The ``tenant`` label value for tenants not named in the settings.
+OTHER_TENANT = "other"
 #: Scoring a 12 MP photo takes a few hundred ms on one core; small ones far less.
 _SCORING_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 #: Submit-to-verdict spans queueing as well: the SLO is 1 s at p99, alerts look above it.
@@ -20,7 +28,16 @@ _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0,
 class ConsumerMetrics:
     """The consumer's metrics on one registry (tests pass a fresh ``CollectorRegistry``)."""
 
-    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+    def __init__(
+        self, registry: CollectorRegistry = REGISTRY, known_tenants: Collection[str] = ("default",)
+    ) -> None:
+        """``known_tenants`` get their own ``tenant`` label value; any other is ``other``,
+        so an event cannot grow the label set."""
+        self._known_tenants = frozenset(known_tenants)
+        self._define_event_metrics(registry)
+        self._define_stream_metrics(registry)
+
+    def _define_event_metrics(self, registry: CollectorRegistry) -> None:
         self.images_scored = Counter(
             "civicqc_images_scored",
             "Images scored, by outcome and tenant.",
@@ -45,6 +62,8 @@ class ConsumerMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=registry,
         )
+
+    def _define_stream_metrics(self, registry: CollectorRegistry) -> None:
         self.inflight_images = Gauge(
             "civicqc_inflight_images",
             "Events this replica has taken from Kafka and not finished yet.",
@@ -78,3 +97,23 @@ class ConsumerMetrics:
             "Scoring processes in this replica's pool.",
             registry=registry,
         )
+        self.pool_peak_rss = Gauge(
+            "civicqc_worker_pool_peak_rss_bytes",
+            "The most resident memory any scoring process of this replica has held.",
+            registry=registry,
+        )
+
+    def tenant_label(self, tenant: str) -> str:
+        return tenant if tenant in self._known_tenants else OTHER_TENANT
+
+    def record_verdict(self, verdict: Verdict, tenant: str, submitted_at: datetime) -> None:
+        """Count a newly published verdict; a republished stored one is not counted again."""
+        self.images_scored.labels(verdict.verdict.value, self.tenant_label(tenant)).inc()
+        for name, check in verdict.checks.items():
+            if not check.passed:
+                self.check_failures.labels(name).inc()
+        self.scoring_duration.observe(verdict.timings.total_ms / 1000.0)
+        if submitted_at.tzinfo is None:
+            submitted_at = submitted_at.replace(tzinfo=UTC)
+        waited = (datetime.now(UTC) - submitted_at).total_seconds()
+        self.end_to_end_latency.observe(max(0.0, waited))

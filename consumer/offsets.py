@@ -1,7 +1,7 @@
-"""Which offset of a partition is safe to commit when its events finish out of order.
+"""Which offset of a partition is safe to commit when its events are done out of order.
 
-Events of one partition run concurrently, so offset 7 may finish before offset 5.
-Committing 8 then would skip 5 and 6 after a crash. Only the contiguous finished
+Events of one partition run concurrently, so offset 7 may be done before offset 5.
+Committing 8 then would skip 5 and 6 after a crash. Only the contiguous done
 prefix is committed: the offset after the last event below which everything is done.
 """
 
@@ -30,7 +30,9 @@ class PartitionOffsets:
             raise ValueError(f"offset {offset} after {self._taken[-1]}: not increasing")
         self._taken.append(offset)
 
-    def finish(self, offset: int) -> None:
+    def done(self, offset: int) -> None:
+        """Record an event whose outcome is published: its offset may be committed once every
+        earlier taken offset is done too."""
         self._done.add(offset)
         while self._taken and self._taken[0] in self._done:
             first = self._taken.popleft()
@@ -39,7 +41,7 @@ class PartitionOffsets:
 
     @property
     def outstanding(self) -> int:
-        """Events taken and not finished."""
+        """Events taken and not done."""
         return len(self._taken) - len(self._done)
 
     def to_commit(self) -> int | None:

@@ -1,142 +1,228 @@
-"""The scoring process pool: ``core.score`` off the event loop, on every core.
+"""The scoring pool: ``core.score`` off the event loop, one event per worker process at a time.
 
-Workers are spawned (not forked) once at startup, since the parent already runs an
-event loop and I/O threads that a fork would copy in an undefined state. Each worker
-receives the rulebook once through the initializer and loads the detector of every
-profile that runs detection there, once per process (:func:`runtime.detectors.detector_for`,
-as ``civicqc score`` does); a task then ships only the image bytes and the profile
-name. When a verdict says ``redaction_required``, the same task renders the redacted
-copy (:func:`core.redact.redacted_jpeg`), so the bytes cross to the worker once.
-Timings come back inside the verdict and the parent records them, so metrics never
-live in a worker.
+concurrent.futures' ``ProcessPoolExecutor`` does not fit: when one worker dies it
+marks the whole pool broken and fails every pending future, so one poison photo
+would charge every event in flight. Here each worker runs one task at a time and the
+pool knows which event each worker holds. A worker that fails (raises, dies, or
+overruns ``task_timeout_s``) costs exactly that event a :class:`WorkerCrashedError`,
+which :mod:`consumer.retry` retries a bounded number of times; events waiting for a
+worker just wait. The failed worker is replaced in the background, and is kept only
+when it answered cleanly without having grown.
+
+Each worker caps its own address space (:mod:`consumer.worker`), so a hostile input
+ends in ``MemoryError`` in that worker, never in the replica. Timings and memory
+figures come back as data and the parent records them, so metrics never live in a
+worker.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
+import contextlib
 import logging
 import multiprocessing
-import signal
-import sys
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import NamedTuple
+import resource
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import wait
+from multiprocessing.context import SpawnProcess
 
-from core import Rules, Verdict, score
-from core.detect import Detector
-from core.errors import ImageError
-from core.redact import redacted_jpeg
-from runtime.detectors import detector_for
+from consumer.worker import Ready, Reply, Scored, Task, TaskFn, score_task, serve
+from core import Rules
 
 logger = logging.getLogger(__name__)
 
-_PR_SET_PDEATHSIG = 1
+__all__ = ["Scored", "ScoringPool", "WorkerCrashedError"]
 
-_rulebook: dict[str, Rules] = {}
-#: Profile name -> its detector, for the profiles that run detection; loaded once per worker.
-_detectors: dict[str, Detector] = {}
-
-
-class Scored(NamedTuple):
-    """What one scoring task returns to the parent."""
-
-    verdict: Verdict
-    """The engine's verdict."""
-    redacted: bytes | None
-    """A JPEG with the verdict's ``redact`` boxes pixelated and no EXIF, when the verdict
-    says ``redaction_required``; ``None`` otherwise, or when it could not be rendered."""
+_CONTEXT = multiprocessing.get_context("spawn")
+#: How long a new worker may take to import and load its detectors.
+_START_TIMEOUT_S = 300.0
 
 
 class WorkerCrashedError(Exception):
-    """A scoring process died (killed, or crashed in native code); the pool was replaced."""
+    """The worker scoring this event raised, died or overran its time; only this event pays."""
 
 
-def _init_worker(rulebook: dict[str, Rules], detector_threads: int) -> None:
-    # The parent drains and shuts the pool down on SIGTERM/SIGINT; a signal sent to the
-    # whole process group (Ctrl-C, ``kill -- -PGID``) must not kill work in flight.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if sys.platform == "linux":
-        # ... but a parent killed with SIGKILL must not leave orphans scoring for nobody.
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    _rulebook.update(rulebook)
-    # A missing model or backend raises here, which breaks the pool at startup: loudly,
-    # before any event is taken, rather than on every event.
-    for name, rules in rulebook.items():
-        detector = detector_for(rules, threads=detector_threads)
-        if detector is not None:
-            _detectors[name] = detector
+class _WorkerGoneError(Exception):
+    """The worker process ended (or was killed for overrunning) before it answered."""
 
 
-def _score(data: bytes, profile: str, image_id: str) -> Scored:
-    rules = _rulebook[profile]
-    verdict = score(data, rules, image_id=image_id, detector=_detectors.get(profile))
-    redacted = None
-    if verdict.redaction_required and verdict.detections:
-        # A second, full-resolution decode on purpose: scoring decoded a reduced draft,
-        # and the published copy must keep the original's detail outside the boxes.
+class _Worker:
+    """One spawned worker and the pipe to it. Its blocking methods run in the pool's threads."""
+
+    def __init__(self, rulebook: dict[str, Rules], threads: int, headroom: int, fn: TaskFn) -> None:
+        self._conn, child = _CONTEXT.Pipe()
+        self.process: SpawnProcess = _CONTEXT.Process(
+            target=serve, args=(child, rulebook, threads, headroom, fn), daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.headroom = headroom
+        self.baseline_rss = 0
+
+    def await_ready(self) -> None:
+        """Block until the worker has loaded; raise when it died instead."""
+        ready = self._receive(_START_TIMEOUT_S)
+        if not isinstance(ready, Ready):
+            raise _WorkerGoneError(f"unexpected greeting {type(ready).__name__}")
+        self.baseline_rss = ready.rss_bytes
+
+    def call(self, task: Task, timeout_s: float) -> Reply:
         try:
-            redacted = redacted_jpeg(data, verdict.detections, max_pixels=rules.max_pixels)
-        except ImageError:
-            # Scoring decoded the photo, so this is all but impossible; the verdict
-            # then stands without a copy and the parent logs it.
-            redacted = None
-    return Scored(verdict, redacted)
+            self._conn.send(task)
+        except OSError as exc:  # a broken pipe: it died between tasks
+            raise _WorkerGoneError(f"pipe closed: {exc}") from exc
+        reply = self._receive(timeout_s)
+        if not isinstance(reply, Reply):
+            raise _WorkerGoneError(f"unexpected reply {type(reply).__name__}")
+        return reply
 
+    def _receive(self, timeout_s: float) -> object:
+        ready = wait([self._conn, self.process.sentinel], timeout=timeout_s)
+        if self._conn in ready:
+            try:
+                return self._conn.recv()
+            except (EOFError, OSError):
+                pass
+        if not ready:
+            self.stop()
+            raise _WorkerGoneError(f"no answer within {timeout_s:g} s; killed")
+        self.process.join(timeout=5)
+        raise _WorkerGoneError(f"exited with code {self.process.exitcode}")
 
-def _ready() -> bool:
-    return bool(_rulebook)
+    def grew(self, reply: Reply) -> bool:
+        """Whether a task left this worker holding much more than it started with."""
+        return reply.rss_bytes - self.baseline_rss > self.headroom // 4 > 0
+
+    def stop(self) -> None:
+        """Ask it to exit, then make sure: a worker must never outlive its pool."""
+        if self.process.is_alive():
+            with contextlib.suppress(OSError):
+                self._conn.send(None)
+            self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)
+        self._conn.close()
 
 
 class ScoringPool:
-    """A process pool sized to the cores, that knows how many of its workers are busy."""
+    """``workers`` processes, each scoring one event at a time; knows which are busy."""
 
-    def __init__(self, workers: int, rulebook: dict[str, Rules], *, cores: int = 0) -> None:
+    def __init__(
+        self,
+        workers: int,
+        rulebook: dict[str, Rules],
+        *,
+        cores: int = 0,
+        headroom_bytes: int = 0,
+        task_timeout_s: float = 60.0,
+        task_fn: TaskFn = score_task,
+    ) -> None:
         """``rulebook`` holds the profiles events may select; each worker loads the detectors
-        they need. ``cores`` (default: ``workers``) is split among the workers' detector threads."""
+        they need. ``cores`` (default: ``workers``) is split among the workers' detector
+        threads. ``headroom_bytes`` caps each worker's growth (0: no cap)."""
         self.workers = workers
-        self._rulebook = rulebook
-        self._detector_threads = max(1, (cores or workers) // workers)
-        self._busy = 0
-        self._executor = self._new_executor()
-
-    def _new_executor(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(self._rulebook, self._detector_threads),
+        self._spawn_args = (
+            rulebook,
+            max(1, (cores or workers) // workers),
+            headroom_bytes,
+            task_fn,
         )
+        self._task_timeout_s = task_timeout_s
+        # One thread per worker waits on its pipe, plus one per replacement starting up.
+        self._threads = ThreadPoolExecutor(max_workers=2 * workers, thread_name_prefix="scoring")
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._all: set[_Worker] = set()
+        self._starting: set[asyncio.Task[None]] = set()
+        self._busy = 0
+        self._peak_rss = 0
+        self._closed = False
 
     @property
     def busy(self) -> int:
-        return min(self._busy, self.workers)
+        return self._busy
+
+    @property
+    def peak_rss_bytes(self) -> int:
+        """The most resident memory any worker of this pool has held, dead ones included."""
+        reaped = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        return max(self._peak_rss, reaped)
 
     async def start(self) -> None:
-        """Start every worker now, so the first events do not pay for imports."""
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(loop.run_in_executor(self._executor, _ready) for _ in range(self.workers))
-        )
+        """Start every worker now, so the first events do not pay for imports; a worker
+        that cannot load (a missing model) fails the start."""
+        await asyncio.gather(*(self._start_worker() for _ in range(self.workers)))
+
+    async def _start_worker(self) -> None:
+        worker = _Worker(*self._spawn_args)
+        self._all.add(worker)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._threads, worker.await_ready)
+        except BaseException:
+            self._retire(worker)
+            raise
+        self._idle.put_nowait(worker)
 
     async def score(self, data: bytes, profile: str, image_id: str) -> Scored:
-        executor = self._executor
+        """Score on the next free worker; :class:`WorkerCrashedError` when that worker failed."""
+        worker = await self._idle.get()
         self._busy += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(
-                executor, _score, data, profile, image_id
+            reply = await asyncio.get_running_loop().run_in_executor(
+                self._threads, worker.call, Task(data, profile, image_id), self._task_timeout_s
             )
-        except BrokenProcessPool as exc:
-            if executor is self._executor:
-                logger.error(
-                    "scoring worker died; replacing the pool", extra={"image_id": image_id}
-                )
-                self._executor = self._new_executor()
-                executor.shutdown(wait=False, cancel_futures=True)
+        except _WorkerGoneError as exc:
+            self._replace(worker, image_id, str(exc))
             raise WorkerCrashedError(str(exc)) from exc
+        except BaseException:  # cancelled (a shutdown gave up waiting): the worker is busy
+            self._replace(worker, image_id, "cancelled")
+            raise
         finally:
             self._busy -= 1
+        self._peak_rss = max(self._peak_rss, reply.peak_rss_bytes)
+        return self._settle(worker, reply, image_id)
+
+    def _settle(self, worker: _Worker, reply: Reply, image_id: str) -> Scored:
+        if worker.grew(reply):
+            self._replace(worker, image_id, f"grew to {reply.rss_bytes} bytes resident")
+        else:
+            self._idle.put_nowait(worker)
+        if reply.scored is None:
+            logger.warning("scoring failed", extra={"image_id": image_id, "error": reply.error})
+            raise WorkerCrashedError(reply.error or "no result")
+        return reply.scored
+
+    def _replace(self, worker: _Worker, image_id: str, why: str) -> None:
+        logger.error("replacing a scoring worker", extra={"image_id": image_id, "why": why})
+        self._retire(worker)
+        task = asyncio.create_task(self._restart())
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
+
+    async def _restart(self) -> None:
+        """Start a replacement, retrying until one loads: the pool never shrinks for good."""
+        delay = 1.0
+        while not self._closed:
+            try:
+                await self._start_worker()
+                return
+            except Exception as exc:
+                logger.error("a scoring worker failed to start", extra={"error": repr(exc)})
+                await asyncio.sleep(delay)
+                delay = min(30.0, delay * 2)
+
+    def _retire(self, worker: _Worker) -> None:
+        self._all.discard(worker)
+        if self._closed:
+            worker.stop()
+        else:
+            self._threads.submit(worker.stop)
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        """Stop every worker (a task still running is killed) and the threads."""
+        for task in self._starting:
+            task.cancel()
+        for worker in list(self._all):
+            self._retire(worker)
+        self._closed = True
+        self._threads.shutdown(wait=True)

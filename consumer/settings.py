@@ -19,16 +19,31 @@ class ConsumerSettings(CommonSettings):
     worker_processes: int = Field(
         default_factory=usable_cores, ge=1, description="Scoring processes per replica (CPU-bound)."
     )
+    worker_memory_headroom_mb: int = Field(
+        # A 12 MP photo, scored and redacted, needs ~220 MiB; 2 workers x (base + this)
+        # stay inside the 2 GiB a replica gets in deploy/k8s.
+        default=512,
+        ge=0,
+        description="Address space (RLIMIT_AS) each scoring process may add to what it holds "
+        "after loading; an input that needs more fails in that worker alone. 0: no limit.",
+    )
+    worker_task_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A scoring process still busy with one image after this long is killed "
+        "and replaced; the image is charged a failed attempt.",
+    )
     max_in_flight: int = Field(
         default=8,
         ge=1,
         description="Events one replica works on at once; partitions pause beyond this.",
     )
     max_retries: int = Field(
-        default=6,
+        default=2,
         ge=0,
-        description="Retries of an event whose scoring worker died before it is DLQ'd. "
-        "Object-store failures are not counted: they are retried until the store is back.",
+        description="Retries of an event whose scoring worker failed on it (raised, died, "
+        "overran WORKER_TASK_TIMEOUT_S) before it is DLQ'd as worker_crashed. Outages are "
+        "not counted: they are retried until the dependency is back.",
     )
     retry_backoff: float = Field(
         default=0.5, gt=0, description="First retry delay in seconds; doubles per retry."

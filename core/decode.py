@@ -27,6 +27,7 @@ import pillow_heif
 from numpy.typing import NDArray
 from PIL import Image
 
+from core.budget import check_heif_decode, check_jpeg_decode, check_pillow_decode
 from core.errors import (
     CorruptImageError,
     EmptyImageError,
@@ -35,6 +36,7 @@ from core.errors import (
 )
 from core.exif import exif_orientation
 from core.formats import SNIFF_BYTES, ImageFormat, sniff_format
+from core.headers import jpeg_frame, png_size, tiff_layout, webp_size
 
 GreyImage = NDArray[np.uint8]
 #: uint8 RGB, shape ``(H, W, 3)``, display orientation.
@@ -47,6 +49,13 @@ _PIL_FORMATS: dict[ImageFormat, str] = {
     ImageFormat.TIFF: "TIFF",
     ImageFormat.BMP: "BMP",
 }
+#: Modes whose samples are wider than 8 bits; converted to grey in bands of rows.
+_WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
+_BAND_ROWS = 256
+#: The 8x8-blocking measure of lossless images reads at most this many full-size
+#: pixels (a centred, grid-aligned window): its float copies of a whole 80 MP
+#: image would be about 1 GB.
+BLOCKINESS_MAX_PIXELS = 4096 * 3072
 #: Lossless containers that may hold a re-saved, heavily compressed JPEG.
 _LOSSLESS = frozenset({ImageFormat.PNG, ImageFormat.TIFF, ImageFormat.BMP})
 
@@ -137,6 +146,17 @@ def _decode_pillow(
             stored_w, stored_h = image.size
             if stored_w * stored_h > max_pixels:
                 raise _too_many_pixels(stored_w, stored_h, max_pixels)
+            drafted = fmt is ImageFormat.JPEG and analysis_long_side > 0
+            if not drafted:
+                check_pillow_decode(
+                    image.mode,
+                    stored_w,
+                    stored_h,
+                    colour=colour_long_side > 0,
+                    tiles=len(image.tile),
+                    webp=fmt is ImageFormat.WEBP,
+                    tiff=fmt is ImageFormat.TIFF,
+                )
             exif_raw, orientation = _exif_and_orientation(image, fmt, data)
             quantization = _quantization(image) if fmt is ImageFormat.JPEG else None
             rgb: RGBImage | None = None
@@ -165,7 +185,7 @@ def _decode_pillow(
                 Image.DecompressionBombError,
             ) as exc:
                 raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
-    full_grey = _orient(grey, orientation) if fmt in _LOSSLESS else None
+    full_grey = _orient(_blockiness_window(grey), orientation) if fmt in _LOSSLESS else None
     analysis = _orient(_resize(grey, analysis_long_side), orientation)
     width, height = (stored_h, stored_w) if orientation >= 5 else (stored_w, stored_h)
     colour = None if rgb is None else _orient(_resize(rgb, colour_long_side), orientation)
@@ -183,6 +203,17 @@ def _decode_pillow(
     )
 
 
+def _blockiness_window(grey: GreyImage) -> GreyImage:
+    """A centred view of at most :data:`BLOCKINESS_MAX_PIXELS`, on the stored 8x8 grid."""
+    height, width = grey.shape
+    if height * width <= BLOCKINESS_MAX_PIXELS:
+        return grey
+    scale = (BLOCKINESS_MAX_PIXELS / (height * width)) ** 0.5
+    rows, columns = max(8, int(height * scale) // 8 * 8), max(8, int(width * scale) // 8 * 8)
+    top, left = (height - rows) // 16 * 8, (width - columns) // 16 * 8
+    return grey[top : top + rows, left : left + columns]
+
+
 def _too_many_pixels(width: int, height: int, max_pixels: int) -> TooManyPixelsError:
     return TooManyPixelsError(
         f"{width}x{height} is {width * height / 1e6:.1f} MP, over the {max_pixels / 1e6:.0f} MP limit"
@@ -190,11 +221,32 @@ def _too_many_pixels(width: int, height: int, max_pixels: int) -> TooManyPixelsE
 
 
 def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> None:
-    """Check a PNG's IHDR before Pillow parses further: a bare bomb header is still a bomb."""
-    if fmt is ImageFormat.PNG and len(data) >= 24 and data[12:16] == b"IHDR":
-        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-        if width * height > max_pixels:
-            raise _too_many_pixels(width, height, max_pixels)
+    """Apply the limits to what the headers announce, before Pillow parses or allocates.
+
+    A bare bomb header is still a bomb; libwebp allocates its canvas when opened;
+    a progressive JPEG's cost is its coefficients times its scans.
+    """
+    size = None
+    if fmt is ImageFormat.PNG:
+        size = png_size(data)
+    elif fmt is ImageFormat.WEBP:
+        size = webp_size(data)
+        if size is not None and size[0] * size[1] <= max_pixels:
+            check_pillow_decode("RGBA", *size, colour=False, tiles=1, webp=True)
+    elif fmt is ImageFormat.TIFF:
+        layout = tiff_layout(data)
+        if layout is not None:
+            size = layout[:2]
+            if size[0] * size[1] <= max_pixels:
+                check_pillow_decode("L", *size, colour=False, tiles=layout[2], tiff=True)
+    elif fmt is ImageFormat.JPEG:
+        frame = jpeg_frame(data)
+        if frame is not None:
+            size = frame.width, frame.height
+            if size[0] * size[1] <= max_pixels:
+                check_jpeg_decode(frame)
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise _too_many_pixels(*size, max_pixels)
 
 
 def _decode_heif(
@@ -205,12 +257,20 @@ def _decode_heif(
         width, height = heif.size
         if width * height > max_pixels:
             raise _too_many_pixels(width, height, max_pixels)
+        check_heif_decode(width, height, colour=colour_long_side > 0)
         exif_raw = heif.info.get("exif")
         # libheif applies the container's rotation (irot/imir) while decoding, so the
-        # pixels are already upright whatever the EXIF orientation tag says.
-        pil = heif.to_pillow()
-        grey = _to_grey(pil)
-        rgb = _resize(_to_rgb(pil), colour_long_side) if colour_long_side else None
+        # pixels are already upright whatever the EXIF orientation tag says. Its RGB
+        # buffer is read in place: a Pillow copy would double the peak memory.
+        pixels: NDArray[np.uint8] = np.asarray(heif)
+        if pixels.ndim == 2:  # monochrome
+            pixels = pixels[:, :, None].repeat(3, axis=2) if colour_long_side else pixels
+        grey = pixels if pixels.ndim == 2 else _rgb_to_grey(pixels)
+        rgb = (
+            _resize(np.ascontiguousarray(pixels[..., :3]), colour_long_side)
+            if colour_long_side
+            else None
+        )
     except (OSError, SyntaxError, ValueError, RuntimeError, EOFError, IndexError) as exc:
         # libheif reports damage as EOFError/RuntimeError, and an empty container as IndexError.
         raise CorruptImageError(f"the HEIF data is damaged: {exc}") from exc
@@ -226,6 +286,19 @@ def _decode_heif(
         quantization=None,
         rgb=rgb,
     )
+
+
+def _rgb_to_grey(pixels: NDArray[np.uint8]) -> GreyImage:
+    """Pillow's own RGB-to-L rounding (ITU-R 601), a band of rows at a time.
+
+    Bit-identical to ``Image.convert("L")``, without a Pillow copy of the image.
+    """
+    grey: GreyImage = np.empty(pixels.shape[:2], dtype=np.uint8)
+    for top in range(0, pixels.shape[0], _BAND_ROWS):
+        band = pixels[top : top + _BAND_ROWS].astype(np.uint32)
+        weighted = band[..., 0] * 19595 + band[..., 1] * 38470 + band[..., 2] * 7471 + 0x8000
+        grey[top : top + _BAND_ROWS] = weighted >> 16
+    return grey
 
 
 def _exif_and_orientation(
@@ -250,13 +323,8 @@ def _quantization(image: Image.Image) -> dict[int, list[int]] | None:
 
 def _to_grey(image: Image.Image) -> GreyImage:
     """Luminance as uint8, whatever the mode (palette, alpha, CMYK, 16-bit, float)."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        wide = np.asarray(image, dtype=np.float32)
-        top = (
-            65535.0 if image.mode.startswith("I;16") or float(wide.max(initial=0)) > 255 else 255.0
-        )
-        scaled: GreyImage = np.clip(wide * (255.0 / top), 0, 255).astype(np.uint8)
-        return scaled
+    if image.mode in _WIDE_MODES:
+        return _wide_to_grey(image)
     if image.mode == "L":
         grey: GreyImage = np.asarray(image, dtype=np.uint8)
         return grey
@@ -277,9 +345,29 @@ def _to_grey(image: Image.Image) -> GreyImage:
     return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
+def _wide_to_grey(image: Image.Image) -> GreyImage:
+    """Scale 16-bit, 32-bit or float samples to 0-255, a band of rows at a time.
+
+    16-bit modes span 0-65535; 32-bit and float ones are taken as 0-255 unless a
+    sample exceeds 255. A float copy of a whole near-limit image would be 400 MB.
+    """
+    if image.mode.startswith("I;16"):
+        top = 65535.0
+    else:
+        extrema = image.getextrema()
+        peak = extrema[1] if isinstance(extrema[1], (int, float)) else 0
+        top = 65535.0 if float(peak) > 255 else 255.0
+    width, height = image.size
+    grey: GreyImage = np.empty((height, width), dtype=np.uint8)
+    for row in range(0, height, _BAND_ROWS):
+        band = np.asarray(image.crop((0, row, width, min(row + _BAND_ROWS, height))), np.float32)
+        grey[row : row + _BAND_ROWS] = np.clip(band * (255.0 / top), 0, 255).astype(np.uint8)
+    return grey
+
+
 def _to_rgb(image: Image.Image) -> RGBImage:
     """uint8 RGB ``(H, W, 3)``; alpha is dropped, palette and grey are expanded."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+    if image.mode in _WIDE_MODES:
         return np.repeat(_to_grey(image)[:, :, None], 3, axis=2)
     rgb: RGBImage = np.asarray(image.convert("RGB"), dtype=np.uint8)
     return rgb

@@ -41,3 +41,9 @@ class TooManyPixelsError(ImageError):
     """Decompression-bomb guard: the header announces more pixels than the rules allow."""
 
     code = ErrorCode.TOO_MANY_PIXELS
+
+
+class TooComplexError(ImageError):
+    """A valid container whose structure (scans, tiles, segments) would take too long to decode."""
+
+    code = ErrorCode.TOO_COMPLEX

@@ -144,3 +144,20 @@ def _value(block: bytes | memoryview, endian: str, kind: int, count: int, start:
         flat = struct.unpack_from(f"{endian}{2 * shown}{code}", block, start)
         return tuple(zip(flat[0::2], flat[1::2], strict=True))
     return tuple(struct.unpack_from(f"{endian}{shown}{code}", block, start))
+
+
+def first_directory_counts(block: bytes | memoryview, tags: frozenset[int]) -> dict[int, int]:
+    """The element count of each of ``tags`` in IFD0, for sizes read without their values.
+
+    A TIFF file's strip and tile counts say how much work a decoder will do
+    before it does it; only entries whose value lies inside the block count.
+    """
+    header = _header(block)
+    if header is None:
+        return {}
+    endian, first = header
+    counts: dict[int, int] = {}
+    for tag, _, count, _ in _entries(block, endian, first):
+        if tag in tags:
+            counts.setdefault(tag, count)
+    return counts

@@ -41,6 +41,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_FORMAT = "unsupported_format"
     CORRUPT = "corrupt"
     TOO_MANY_PIXELS = "too_many_pixels"
+    TOO_COMPLEX = "too_complex"
     TOO_LARGE = "too_large"
     UNREADABLE = "unreadable"
 

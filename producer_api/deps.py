@@ -2,11 +2,17 @@
 
 Everything long-lived is built in :func:`producer_api.main.lifespan` and kept on
 ``app.state``; these aliases hand it to routes. Tests swap the state, not globals.
+
+Every dependency is ``async def``: none blocks (the key ring stats its file at most
+once a second), and FastAPI runs a plain ``def`` dependency in a worker thread, a
+thread hop per dependency per request that cost an upload more CPU than its JSON.
+Running on the event loop also makes the rate limiter's bucket update atomic.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
@@ -14,7 +20,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from core.rules import Rules
 from producer_api.errors import ApiError
-from producer_api.idempotency import checked_key
+from producer_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from producer_api.metrics import ApiMetrics
 from producer_api.publisher import Publisher
 from producer_api.security import ANONYMOUS, KeyRing, Principal, RateLimiter
@@ -27,42 +33,42 @@ from runtime.catalogues import Catalogues
 from runtime.object_store import ObjectStore
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _store(request: Request) -> ObjectStore:
+async def _store(request: Request) -> ObjectStore:
     store: ObjectStore = request.app.state.store
     return store
 
 
-def _publisher(request: Request) -> Publisher:
+async def _publisher(request: Request) -> Publisher:
     publisher: Publisher = request.app.state.publisher
     return publisher
 
 
-def _submitter(request: Request) -> Submitter:
+async def _submitter(request: Request) -> Submitter:
     submitter: Submitter = request.app.state.submitter
     return submitter
 
 
-def _metrics(request: Request) -> ApiMetrics:
+async def _metrics(request: Request) -> ApiMetrics:
     metrics: ApiMetrics = request.app.state.metrics
     return metrics
 
 
-def _rulebook(request: Request) -> dict[str, Rules]:
+async def _rulebook(request: Request) -> dict[str, Rules]:
     rulebook: dict[str, Rules] = request.app.state.rulebook
     return rulebook
 
 
-def _follower(request: Request) -> VerdictFollower:
+async def _follower(request: Request) -> VerdictFollower:
     follower: VerdictFollower = request.app.state.follower
     return follower
 
 
-def _advice(request: Request, response: Response) -> Advice:
+async def _advice(request: Request, response: Response) -> Advice:
     """Texts in the caller's language (``Accept-Language``), which the answer then names."""
     catalogues: Catalogues = request.app.state.catalogues
     language = catalogues.negotiate(request.headers.get("accept-language"))
@@ -71,19 +77,29 @@ def _advice(request: Request, response: Response) -> Advice:
     return Advice(catalogues, language)
 
 
-def _idempotency_key(
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
+
+
+async def _idempotency_key(
     idempotency_key: Annotated[
         str | None,
         Header(
             description="Retrying with the same key returns the first upload's id "
-            "(scoped to the tenant)."
+            "(scoped to the API key and tenant)."
         ),
     ] = None,
 ) -> str | None:
-    return checked_key(idempotency_key)
+    """The header value if usable; 400 for one that is empty, too long or not ASCII."""
+    if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        raise ApiError(
+            400,
+            "bad_idempotency_key",
+            f"{IDEMPOTENCY_HEADER} must be 1-255 printable ASCII characters",
+        )
+    return idempotency_key
 
 
-def _header_metadata(request: Request) -> dict[str, str]:
+async def _header_metadata(request: Request) -> dict[str, str]:
     """``X-Tenant``, ``X-Reporter-Id``... the raw-body way to send what forms send as fields."""
     values = {}
     for name in METADATA_FIELDS:
@@ -100,7 +116,7 @@ _BEARER = HTTPBearer(auto_error=False, description="The same API key as a bearer
 _UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer realm="civicqc"'}
 
 
-def _principal(
+async def _principal(
     request: Request,
     api_key: Annotated[str | None, Depends(_API_KEY)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
@@ -133,14 +149,14 @@ def _principal(
     return principal
 
 
-def _tenant_key(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+async def _tenant_key(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
     """Any key but a public (page-embedded) one."""
     if principal.role is KeyRole.PUBLIC:
         raise ApiError(403, "forbidden", "a public upload key may only upload and poll status")
     return principal
 
 
-def _operator(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+async def _operator(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
     """Keys that act for every tenant."""
     if principal.role is not KeyRole.OPERATOR:
         raise ApiError(403, "forbidden", "this needs an operator key (tenant '*')")

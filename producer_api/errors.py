@@ -10,6 +10,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from producer_api.schemas import ErrorBody
 from producer_api.security import JSON_SECURITY_HEADERS
+from producer_api.upload_errors import (
+    DependencyUnavailableError,
+    IdempotencyConflictError,
+    InvalidUploadError,
+    MalformedUploadError,
+    TenantForbiddenError,
+    TooManyUploadsError,
+    UnsupportedUploadError,
+    UploadError,
+    UploadSlotsBusyError,
+    UploadTimeoutError,
+    UploadTooLargeError,
+)
 
 _DEFAULT_CODES = {
     400: "bad_request",
@@ -20,6 +33,7 @@ _DEFAULT_CODES = {
     408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    409: "conflict",
     422: "unprocessable",
     429: "rate_limited",
     503: "unavailable",
@@ -38,6 +52,27 @@ class ApiError(HTTPException):
     ) -> None:
         super().__init__(status_code=status_code, detail=detail, headers=dict(headers or {}))
         self.code = code
+
+
+#: The answer to each kind of failed upload (the upload path itself knows no HTTP).
+_UPLOAD_STATUS: dict[type[UploadError], int] = {
+    MalformedUploadError: 400,
+    TenantForbiddenError: 403,
+    UploadTimeoutError: 408,
+    IdempotencyConflictError: 409,
+    UploadTooLargeError: 413,
+    UnsupportedUploadError: 415,
+    InvalidUploadError: 422,
+    TooManyUploadsError: 429,
+    UploadSlotsBusyError: 503,
+    DependencyUnavailableError: 503,
+}
+
+
+def upload_refused(exc: UploadError) -> ApiError:
+    """The HTTP answer to ``exc``, for routes that run uploads."""
+    headers = {} if exc.retry_after_s is None else {"Retry-After": str(exc.retry_after_s)}
+    return ApiError(_UPLOAD_STATUS[type(exc)], exc.code, exc.detail, headers)
 
 
 def _http_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -11,13 +11,19 @@ does not care which one the client chose. Multipart is parsed incrementally with
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from producer_api.errors import ApiError
+from producer_api.upload_errors import (
+    InvalidUploadError,
+    MalformedUploadError,
+    UnsupportedUploadError,
+    UploadTimeoutError,
+    UploadTooLargeError,
+)
 
 IMAGE_FIELD = "image"
 MAX_FIELDS = 16
@@ -59,14 +65,16 @@ class _MultipartImage:
         try:
             self._parser.write(chunk)
         except MultipartParseError as exc:
-            raise ApiError(400, "malformed_multipart", f"malformed multipart body: {exc}") from exc
+            raise MalformedUploadError(
+                "malformed_multipart", f"malformed multipart body: {exc}"
+            ) from exc
         data, self._image_data = self._image_data, []
         return data
 
     def finish(self) -> None:
         self._parser.finalize()
         if not self.image_seen:
-            raise ApiError(422, "missing_image", f"the form has no '{IMAGE_FIELD}' file field")
+            raise InvalidUploadError("missing_image", f"the form has no '{IMAGE_FIELD}' file field")
 
     def _on_part_begin(self) -> None:
         self._headers = {}
@@ -89,12 +97,12 @@ class _MultipartImage:
         name = options.get(b"name", b"").decode("utf-8", "replace")
         if name == IMAGE_FIELD:
             if self.image_seen:
-                raise ApiError(422, "several_images", "send one 'image' field per request")
+                raise InvalidUploadError("several_images", "send one 'image' field per request")
             self.image_seen = True
         elif b"filename" in options:
-            raise ApiError(422, "unexpected_file", f"unexpected file field {name!r}")
+            raise InvalidUploadError("unexpected_file", f"unexpected file field {name!r}")
         elif len(self.fields) >= MAX_FIELDS:
-            raise ApiError(422, "too_many_fields", f"at most {MAX_FIELDS} form fields")
+            raise InvalidUploadError("too_many_fields", f"at most {MAX_FIELDS} form fields")
         self._part = name
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
@@ -103,8 +111,8 @@ class _MultipartImage:
             return
         self._value += data[start:end]
         if len(self._value) > MAX_FIELD_BYTES:
-            raise ApiError(
-                422, "field_too_long", f"form field {self._part!r} over {MAX_FIELD_BYTES} bytes"
+            raise InvalidUploadError(
+                "field_too_long", f"form field {self._part!r} over {MAX_FIELD_BYTES} bytes"
             )
 
     def _on_part_end(self) -> None:
@@ -113,29 +121,40 @@ class _MultipartImage:
         try:
             self.fields[self._part] = self._value.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ApiError(422, "bad_field", f"form field {self._part!r} is not UTF-8") from exc
+            raise InvalidUploadError(
+                "bad_field", f"form field {self._part!r} is not UTF-8"
+            ) from exc
 
 
 class ImageBody:
     """One request's image bytes plus the text fields sent with it (multipart only).
 
     ``fields`` is complete only once :meth:`chunks` is exhausted, because a form may
-    send its text fields after the file.
+    send its text fields after the file. Two clocks bound the body: ``idle_timeout_s``
+    between chunks, and ``deadline_s`` for the whole of it, counted from when the
+    request was taken, so a client trickling a byte just inside the idle timeout
+    still lets go of its upload slot in time.
     """
 
-    def __init__(self, request: Request, *, max_bytes: int, idle_timeout_s: float) -> None:
+    def __init__(
+        self, request: Request, *, max_bytes: int, idle_timeout_s: float, deadline_s: float
+    ) -> None:
         self._request = request
         self._max_bytes = max_bytes
         self._idle_timeout_s = idle_timeout_s
+        self._deadline_s = deadline_s
+        self._deadline = asyncio.get_running_loop().time() + deadline_s
         media_type, options = parse_options_header(request.headers.get("content-type"))
         self._multipart: _MultipartImage | None = None
         if media_type == b"multipart/form-data":
             boundary = options.get(b"boundary")
             if not boundary:
-                raise ApiError(400, "malformed_multipart", "multipart body without a boundary")
+                raise MalformedUploadError(
+                    "malformed_multipart", "multipart body without a boundary"
+                )
             self._multipart = _MultipartImage(boundary)
         elif not media_type.startswith(b"image/"):
-            raise ApiError(415, "unsupported_media_type", _WRONG_TYPE)
+            raise UnsupportedUploadError("unsupported_media_type", _WRONG_TYPE)
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             raise _too_large(max_bytes)
@@ -149,16 +168,9 @@ class ImageBody:
         stream = self._request.stream().__aiter__()
         while True:
             try:
-                async with asyncio.timeout(self._idle_timeout_s):
-                    chunk = await anext(stream)
+                chunk = await self._next(stream)
             except StopAsyncIteration:
                 break
-            except TimeoutError as exc:
-                raise ApiError(
-                    408, "upload_timeout", f"no data for {self._idle_timeout_s:g} s"
-                ) from exc
-            except ClientDisconnect as exc:
-                raise ApiError(400, "client_disconnected", "the client went away") from exc
             received += len(chunk)
             if received > self._max_bytes:
                 raise _too_large(self._max_bytes)
@@ -171,10 +183,27 @@ class ImageBody:
         if self._multipart is not None:
             self._multipart.finish()
 
+    async def _next(self, stream: AsyncIterator[bytes]) -> bytes:
+        loop = asyncio.get_running_loop()
+        idle_until = loop.time() + self._idle_timeout_s
+        try:
+            async with asyncio.timeout_at(min(idle_until, self._deadline)):
+                return await anext(stream)
+        except TimeoutError as exc:
+            if loop.time() >= self._deadline:
+                raise UploadTimeoutError(
+                    "upload_timeout",
+                    f"the upload did not complete within {self._deadline_s:g} s (UPLOAD_TIMEOUT_S)",
+                ) from exc
+            raise UploadTimeoutError(
+                "upload_timeout", f"no data for {self._idle_timeout_s:g} s"
+            ) from exc
+        except ClientDisconnect as exc:
+            raise MalformedUploadError("client_disconnected", "the client went away") from exc
 
-def _too_large(max_bytes: int) -> ApiError:
-    return ApiError(
-        413,
+
+def _too_large(max_bytes: int) -> UploadTooLargeError:
+    return UploadTooLargeError(
         "payload_too_large",
         f"the upload exceeds the {max_bytes}-byte limit (MAX_CONTENT_LENGTH)",
     )

@@ -64,6 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         publisher,
         app.state.metrics,
         max_concurrent=settings.max_concurrent_uploads,
+        max_per_key=settings.max_concurrent_uploads_per_key,
         idle_timeout_s=settings.upload_idle_timeout_s,
     )
     await publisher.start()

@@ -45,8 +45,20 @@ class Settings(CommonSettings, CatalogueSettings):
         description="Uploads streamed at once; more get 503 at once rather than queueing, "
         "which bounds memory to about this times UPLOAD_PART_SIZE.",
     )
+    max_concurrent_uploads_per_key: int = Field(
+        default=4,
+        ge=1,
+        description="Uploads one API key may stream at once (operator keys excepted); more "
+        "get 429, so one key's slow clients cannot take every slot of MAX_CONCURRENT_UPLOADS.",
+    )
     upload_idle_timeout_s: float = Field(
         default=30.0, gt=0, description="A client that sends nothing for this long gets 408."
+    )
+    upload_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="The whole body must arrive within this long, however steadily it "
+        "trickles; else 408. 120 s carries a 4 MB photo at 270 kbit/s.",
     )
 
     s3_connect_timeout_s: float = Field(default=0.5, gt=0)

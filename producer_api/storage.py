@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import sys
 
 from producer_api.settings import Settings
 from runtime.object_store import ObjectStore, minio_client
@@ -23,8 +24,12 @@ class ChunkPipe:
     """Hands request chunks from the event loop to the SDK's blocking ``read()`` in a thread.
 
     At most ``max_chunks`` chunks wait in between, so a fast client cannot outrun a
-    slow store by more than that; the SDK itself holds one part. Bytes are hashed
-    here, in the worker thread, so hashing never runs on the event loop.
+    slow store by more than that; the SDK itself holds one part. The SDK asks for a
+    whole part at a time (``read(part_size + 1)``), and one ``read`` answers it with a
+    single crossing to the event loop and a single join, not one per chunk: the SDK
+    appends what each ``read`` returns to the part (a copy of the part so far each
+    time), so small reads made an upload's CPU grow with the square of its chunks.
+    Bytes are hashed here, in the worker thread, so hashing never runs on the event loop.
     """
 
     _EOF = b""
@@ -33,7 +38,7 @@ class ChunkPipe:
         self._loop = loop
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=max_chunks)
         self._read_timeout_s = read_timeout_s
-        self._pending = memoryview(b"")
+        self._pending = b""
         self._eof = False
         self._abort: BaseException | None = None
         self._hash = hashlib.sha256()
@@ -54,29 +59,39 @@ class ChunkPipe:
         with contextlib.suppress(asyncio.QueueFull):
             self._queue.put_nowait(self._EOF)
 
+    async def _take(self, size: int) -> list[bytes]:
+        """Whole chunks adding up to at least ``size`` bytes, or all that is left."""
+        chunks: list[bytes] = []
+        taken = 0
+        while taken < size:
+            chunk = await self._queue.get()
+            if chunk is self._EOF or not chunk or self._abort is not None:
+                self._eof = True
+                break
+            chunks.append(chunk)
+            taken += len(chunk)
+        return chunks
+
     # -- worker-thread side ----------------------------------------------------------
     def read(self, size: int = -1) -> bytes:
         if self._abort is not None:
             raise UploadAborted(str(self._abort))
-        if not self._pending and not self._eof:
-            future = asyncio.run_coroutine_threadsafe(self._queue.get(), self._loop)
+        want = sys.maxsize if size is None or size < 0 else size
+        pieces = [self._pending] if self._pending else []
+        if len(self._pending) < want and not self._eof:
+            future = asyncio.run_coroutine_threadsafe(
+                self._take(want - len(self._pending)), self._loop
+            )
             try:
-                chunk = future.result(timeout=self._read_timeout_s)
+                pieces += future.result(timeout=self._read_timeout_s)
             except TimeoutError as exc:
                 # The loop side gives up first (408); this only guards against a lost loop.
                 future.cancel()
                 raise UploadAborted("no data from the client") from exc
             if self._abort is not None:
                 raise UploadAborted(str(self._abort))
-            if chunk is self._EOF or not chunk:
-                self._eof = True
-            else:
-                self._pending = memoryview(chunk)
-        if not self._pending:
-            return b""
-        n = len(self._pending) if size is None or size < 0 else size
-        out = bytes(self._pending[:n])
-        self._pending = self._pending[n:]
+        out = pieces[0] if len(pieces) == 1 else b"".join(pieces)  # no copy for one chunk
+        out, self._pending = (out[:want], out[want:]) if len(out) > want else (out, b"")
         self._hash.update(out)
         self.size_bytes += len(out)
         return out

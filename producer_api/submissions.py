@@ -1,15 +1,19 @@
-"""An upload's life: sniff, stream to object storage, record the idempotency key, announce.
+"""An upload's life: sniff, stream to object storage, announce, record the idempotency key.
 
 The order is what makes a 202 honest and a 503 clean:
 
 1. the object is stored (streamed, never whole in memory);
-2. the idempotency record, if any, is stored;
-3. the ``ImageSubmitted`` event is published and acknowledged by the broker.
+2. the ``ImageSubmitted`` event is published and acknowledged by the broker;
+3. the idempotency record, if any, is stored (only now: see :mod:`producer_api.idempotency`).
 
-Only then does the client hear 202. When a step fails, the earlier ones are undone:
-a failed publish deletes the object and the record, except when the event may
-still be delivered (:class:`~producer_api.publisher.PublishUnconfirmed`), where the
-object is kept and tagged instead, so no event ever points at a missing object.
+Only then does the client hear 202. A failed publish deletes the object, except when
+the event may still be delivered (:class:`~producer_api.publisher.PublishUnconfirmed`),
+where the object is kept and tagged instead, so no event ever points at a missing
+object.
+
+Refusals and outages are :mod:`producer_api.upload_errors`: this module knows no
+HTTP, the routes map them to answers. Upload slots are bounded per replica and per
+API key (operator keys excepted), so one key's slow clients cannot hold them all.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import BinaryIO, cast
 
@@ -26,14 +32,27 @@ from pydantic import ValidationError
 from core.events import ImageSubmitted, Location, ObjectRef, SubmissionMetadata
 from core.formats import EXTENSIONS, MEDIA_TYPES, SNIFF_BYTES, sniff_format
 from producer_api import idempotency
-from producer_api.errors import ApiError
 from producer_api.intake import ImageBody
 from producer_api.metrics import ApiMetrics
-from producer_api.publisher import Publisher, PublishUnavailable, PublishUnconfirmed
+from producer_api.ports import SubmittedPublisher, UploadStore
+from producer_api.publisher import PublishUnavailable, PublishUnconfirmed
+from producer_api.security import Principal
 from producer_api.storage import ChunkPipe, UploadAborted
+from producer_api.upload_errors import (
+    DependencyUnavailableError,
+    InvalidUploadError,
+    MalformedUploadError,
+    TenantForbiddenError,
+    TooManyUploadsError,
+    UnsupportedUploadError,
+    UploadError,
+    UploadSlotsBusyError,
+    UploadTimeoutError,
+)
+from runtime.apikeys import ALL_TENANTS, KeyRole
 from runtime.ids import issued_at, new_image_id
 from runtime.layout import incoming_key
-from runtime.object_store import ObjectStore, StorageUnavailableError
+from runtime.object_store import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +60,6 @@ logger = logging.getLogger(__name__)
 UNCONFIRMED_TAG = {"civicqc-publish": "unconfirmed"}
 #: Request chunks allowed to wait between the client and the store's worker thread.
 _PIPE_CHUNKS = 16
-_RETRY_AFTER = {"Retry-After": "1"}
 
 #: Metadata names as form fields; the same names with an ``X-`` prefix work as headers.
 METADATA_FIELDS = ("tenant", "reporter_id", "category", "latitude", "longitude", "accuracy_m")
@@ -54,10 +72,10 @@ class Accepted:
 
 
 def metadata_from(values: Mapping[str, str]) -> SubmissionMetadata:
-    """Validate client metadata; 422 names the offending field."""
+    """Validate client metadata; the error names the offending field."""
     lat, lon, accuracy = values.get("latitude"), values.get("longitude"), values.get("accuracy_m")
     if (lat is None) != (lon is None):
-        raise ApiError(422, "bad_metadata", "send latitude and longitude together")
+        raise InvalidUploadError("bad_metadata", "send latitude and longitude together")
     try:
         location = (
             None
@@ -79,34 +97,28 @@ def metadata_from(values: Mapping[str, str]) -> SubmissionMetadata:
             f"{'.'.join(str(part) for part in err['loc']) or 'metadata'}: {err['msg']}"
             for err in exc.errors()
         )
-        raise ApiError(422, "bad_metadata", f"invalid metadata: {problems}") from exc
-
-
-def _unavailable(what: str) -> ApiError:
-    return ApiError(
-        503,
-        f"{what}_unavailable",
-        f"{what.replace('_', ' ')} is unavailable: the image was not accepted; retry later",
-        _RETRY_AFTER,
-    )
+        raise InvalidUploadError("bad_metadata", f"invalid metadata: {problems}") from exc
 
 
 class Submitter:
-    """Runs submissions; one per app, holding the concurrency limit."""
+    """Runs submissions; one per app, holding the concurrency limits."""
 
     def __init__(
         self,
-        store: ObjectStore,
-        publisher: Publisher,
+        store: UploadStore,
+        publisher: SubmittedPublisher,
         metrics: ApiMetrics,
         *,
         max_concurrent: int,
+        max_per_key: int,
         idle_timeout_s: float,
     ) -> None:
         self._store = store
         self._publisher = publisher
         self._metrics = metrics
         self._slots = asyncio.Semaphore(max_concurrent)
+        self._max_per_key = max_per_key
+        self._in_flight: Counter[str] = Counter()
         self._idle_timeout_s = idle_timeout_s
 
     async def submit(
@@ -114,106 +126,122 @@ class Submitter:
         body: ImageBody,
         header_metadata: Mapping[str, str],
         idempotency_key: str | None,
-        *,
-        may_act_for: Callable[[str], bool] = lambda _tenant: True,
+        uploader: Principal,
     ) -> Accepted:
+        """Store and announce one upload for ``uploader``, whose tenant is the default one."""
+        values = dict(header_metadata)
+        if uploader.tenant != ALL_TENANTS:
+            values.setdefault("tenant", uploader.tenant)
         # Reject bad header metadata, or a tenant the key may not upload for, before a
         # byte of the body is read.
-        first_tenant = metadata_from(header_metadata).tenant
-        _check_tenant(may_act_for, first_tenant)
+        first_tenant = metadata_from(values).tenant
+        _check_tenant(uploader, first_tenant)
         if idempotency_key is not None:
-            replay = await self._replay(first_tenant, idempotency_key)
+            replay = await self._replay(first_tenant, uploader.key_id, idempotency_key)
             if replay is not None:
                 return replay
-        if self._slots.locked():
-            raise ApiError(503, "busy", "too many uploads in progress; retry shortly", _RETRY_AFTER)
-        async with self._slots:
-            return await self._submit(
-                body, header_metadata, idempotency_key, first_tenant, may_act_for
+        async with self._slot(uploader):
+            return await self._submit(body, values, idempotency_key, first_tenant, uploader)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, uploader: Principal) -> AsyncIterator[None]:
+        """A replica-wide upload slot, and one of the key's own (operator keys have no cap)."""
+        capped = uploader.role is not KeyRole.OPERATOR
+        if capped and self._in_flight[uploader.key_id] >= self._max_per_key:
+            raise TooManyUploadsError(
+                "too_many_uploads",
+                f"key {uploader.key_id} already has {self._max_per_key} uploads in progress "
+                "(MAX_CONCURRENT_UPLOADS_PER_KEY)",
             )
+        if self._slots.locked():
+            raise UploadSlotsBusyError("busy", "too many uploads in progress; retry shortly")
+        async with self._slots:  # free, so taken without a suspension: the count stays exact
+            if capped:
+                self._in_flight[uploader.key_id] += 1
+            try:
+                yield
+            finally:
+                if capped:
+                    self._in_flight[uploader.key_id] -= 1
+                    if not self._in_flight[uploader.key_id]:
+                        del self._in_flight[uploader.key_id]
 
     async def _submit(
         self,
         body: ImageBody,
-        header_metadata: Mapping[str, str],
+        values: Mapping[str, str],
         idempotency_key: str | None,
         first_tenant: str,
-        may_act_for: Callable[[str], bool],
+        uploader: Principal,
     ) -> Accepted:
-        chunks = body.chunks()
-        try:
-            head = await _read_head(chunks)
-            fmt = sniff_format(head)
-            if not head:
-                raise ApiError(400, "empty_upload", "the image is empty")
-            if fmt is None:
-                raise ApiError(
-                    415, "not_an_image", "the bytes are not a JPEG, PNG, WebP, HEIF, TIFF or BMP"
-                )
-            image_id = new_image_id()
-            key = incoming_key(image_id, EXTENSIONS[fmt])
-            stored_size, sha256 = await self._store_object(key, MEDIA_TYPES[fmt], head, chunks)
-        finally:
-            await chunks.aclose()
-
+        stored, image_id = await self._stored(body)
+        key = stored.key
         # The object exists from here on: every failure below must remove it.
         try:
-            metadata = metadata_from({**header_metadata, **body.fields})
-            _check_tenant(may_act_for, metadata.tenant)  # a form field may name another
+            metadata = metadata_from({**values, **body.fields})
+            _check_tenant(uploader, metadata.tenant)  # a form field may name another
             if idempotency_key is not None and metadata.tenant != first_tenant:
-                replay = await self._replay(metadata.tenant, idempotency_key)
+                replay = await self._replay(metadata.tenant, uploader.key_id, idempotency_key)
                 if replay is not None:
                     await self._delete_quietly(key)
                     return replay
-        except (ApiError, StorageUnavailableError):
+        except (UploadError, StorageUnavailableError):
             await self._delete_quietly(key)
             raise
 
         submitted_at = issued_at(image_id)
         assert submitted_at is not None
         event = ImageSubmitted(
-            image_id=str(image_id),
-            submitted_at=submitted_at,
-            object=ObjectRef(
-                bucket=self._store.bucket,
-                key=key,
-                size_bytes=stored_size,
-                sha256=sha256,
-                content_type=MEDIA_TYPES[fmt],
-                format=fmt.value,
-            ),
-            metadata=metadata,
+            image_id=str(image_id), submitted_at=submitted_at, object=stored, metadata=metadata
         )
+        await self._publish(event)
         if idempotency_key is not None:
-            record = idempotency.IdempotencyRecord(
-                image_id=event.image_id, submitted_at=submitted_at, object=event.object
-            )
-            try:
-                await idempotency.save_record(self._store, metadata.tenant, idempotency_key, record)
-            except StorageUnavailableError as exc:
-                self._metrics.record_failure("idempotency")
-                logger.warning("idempotency record not stored: %s", exc)
-                await self._delete_quietly(key)
-                raise _unavailable("object_storage") from exc
-        await self._publish(event, idempotency_key)
-        self._metrics.record_submission(metadata.tenant, stored_size)
+            await self._remember(event, uploader.key_id, idempotency_key)
+        self._metrics.record_submission(metadata.tenant, stored.size_bytes)
         logger.info(
             "image submitted",
             extra={
                 "image_id": event.image_id,
                 "tenant": metadata.tenant,
-                "size_bytes": stored_size,
-                "format": fmt.value,
+                "size_bytes": stored.size_bytes,
+                "format": stored.format,
             },
         )
         return Accepted(event)
 
-    async def _replay(self, tenant: str, key: str) -> Accepted | None:
+    async def _stored(self, body: ImageBody) -> tuple[ObjectRef, uuid.UUID]:
+        """Sniff the head, then stream the whole body to a fresh ``incoming/`` key."""
+        chunks = body.chunks()
         try:
-            record = await idempotency.find_record(self._store, tenant, key)
+            head = await _read_head(chunks)
+            fmt = sniff_format(head)
+            if not head:
+                raise MalformedUploadError("empty_upload", "the image is empty")
+            if fmt is None:
+                raise UnsupportedUploadError(
+                    "not_an_image", "the bytes are not a JPEG, PNG, WebP, HEIF, TIFF or BMP"
+                )
+            image_id = new_image_id()
+            key = incoming_key(image_id, EXTENSIONS[fmt])
+            size, sha256 = await self._store_object(key, MEDIA_TYPES[fmt], head, chunks)
+        finally:
+            await chunks.aclose()
+        ref = ObjectRef(
+            bucket=self._store.bucket,
+            key=key,
+            size_bytes=size,
+            sha256=sha256,
+            content_type=MEDIA_TYPES[fmt],
+            format=fmt.value,
+        )
+        return ref, image_id
+
+    async def _replay(self, tenant: str, api_key_id: str, key: str) -> Accepted | None:
+        try:
+            record = await idempotency.find_record(self._store, tenant, api_key_id, key)
         except StorageUnavailableError as exc:
             self._metrics.record_failure("idempotency")
-            raise _unavailable("object_storage") from exc
+            raise DependencyUnavailableError("object_storage") from exc
         if record is None:
             return None
         event = ImageSubmitted(
@@ -223,6 +251,19 @@ class Submitter:
             metadata=SubmissionMetadata(tenant=tenant),
         )
         return Accepted(event, replayed=True)
+
+    async def _remember(self, event: ImageSubmitted, api_key_id: str, key: str) -> None:
+        """Best effort: the image is announced, so a lost record costs only a duplicate."""
+        record = idempotency.IdempotencyRecord(
+            image_id=event.image_id, submitted_at=event.submitted_at, object=event.object
+        )
+        try:
+            await idempotency.save_record(
+                self._store, event.metadata.tenant, api_key_id, key, record
+            )
+        except StorageUnavailableError as exc:
+            self._metrics.record_failure("idempotency")
+            logger.warning("idempotency record of %s not stored: %s", event.image_id, exc)
 
     async def _store_object(
         self, key: str, content_type: str, head: bytes, rest: AsyncIterator[bytes]
@@ -248,9 +289,9 @@ class Submitter:
         except StorageUnavailableError as exc:
             self._metrics.record_failure("object_store")
             logger.warning("upload to object storage failed: %s", exc)
-            raise _unavailable("object_storage") from exc
+            raise DependencyUnavailableError("object_storage") from exc
         except UploadAborted as exc:
-            raise ApiError(408, "upload_timeout", "the upload stalled") from exc
+            raise UploadTimeoutError("upload_timeout", "the upload stalled") from exc
         finally:
             if not feeder.done():
                 feeder.cancel()
@@ -263,7 +304,7 @@ class Submitter:
                     await upload
         return pipe.size_bytes, pipe.sha256
 
-    async def _publish(self, event: ImageSubmitted, idempotency_key: str | None) -> None:
+    async def _publish(self, event: ImageSubmitted) -> None:
         key = event.object.key
         try:
             await self._publisher.publish_submitted(event)
@@ -271,8 +312,7 @@ class Submitter:
             self._metrics.record_failure("kafka")
             logger.warning("publish failed, removing %s: %s", key, exc)
             await self._delete_quietly(key)
-            await self._forget_quietly(event.metadata.tenant, idempotency_key)
-            raise _unavailable("kafka") from exc
+            raise DependencyUnavailableError("kafka") from exc
         except PublishUnconfirmed as exc:
             self._metrics.record_failure("kafka")
             logger.warning("publish unconfirmed, keeping %s tagged: %s", key, exc)
@@ -281,8 +321,7 @@ class Submitter:
             except StorageUnavailableError as tag_exc:
                 self._metrics.record_failure("cleanup")
                 logger.error("could not tag %s as unconfirmed: %s", key, tag_exc)
-            await self._forget_quietly(event.metadata.tenant, idempotency_key)
-            raise _unavailable("kafka") from exc
+            raise DependencyUnavailableError("kafka") from exc
 
     async def _delete_quietly(self, key: str) -> None:
         """Best-effort undo; a failure is counted and logged with the key for an operator."""
@@ -292,21 +331,10 @@ class Submitter:
             self._metrics.record_failure("cleanup")
             logger.error("could not delete orphan object %s: %s", key, exc)
 
-    async def _forget_quietly(self, tenant: str, idempotency_key: str | None) -> None:
-        if idempotency_key is None:
-            return
-        try:
-            await idempotency.forget_record(self._store, tenant, idempotency_key)
-        except StorageUnavailableError as exc:
-            self._metrics.record_failure("cleanup")
-            logger.error("could not delete idempotency record: %s", exc)
 
-
-def _check_tenant(may_act_for: Callable[[str], bool], tenant: str) -> None:
-    if not may_act_for(tenant):
-        raise ApiError(
-            403, "tenant_forbidden", f"this API key may not upload for tenant {tenant!r}"
-        )
+def _check_tenant(uploader: Principal, tenant: str) -> None:
+    if not uploader.may_act_for(tenant):
+        raise TenantForbiddenError(tenant)
 
 
 async def _read_head(chunks: AsyncIterator[bytes]) -> bytes:

@@ -6,7 +6,7 @@
 | ``accepted/...``, ``rejected/...`` | the same photo once scored, same date path | consumer |
 | ``accepted/.../{id}.redacted.jpg`` | the redacted copy, next to its original | consumer |
 | ``verdicts/{id}.json`` | the stored verdict ``GET /v1/images/{id}`` serves | consumer |
-| ``idempotency/{tenant}/{sha256}.json`` | retry records of ``Idempotency-Key`` | API |
+| ``idempotency/{tenant}/{key id}/{sha256}.json`` | retry records of ``Idempotency-Key`` | API |
 
 The day folder comes from the UUIDv7 id (:func:`runtime.ids.issued_at`), so the
 key and the id never disagree and the API finds a photo without an index.
@@ -15,6 +15,7 @@ key and the id never disagree and the API finds a photo without an index.
 
 from __future__ import annotations
 
+import re
 import uuid
 from enum import StrEnum
 
@@ -36,6 +37,9 @@ class Folder(StrEnum):
         return f"{self.value}/"
 
 
+#: A file extension as the API writes one (``jpg``, ``heic``, ``png``).
+_EXTENSION = re.compile(r"[a-z0-9]{1,8}")
+
 #: Where a photo may be before its verdict is stored: where a pending image is looked for.
 PHOTO_FOLDERS = (Folder.INCOMING, Folder.ACCEPTED, Folder.REJECTED)
 
@@ -43,6 +47,23 @@ PHOTO_FOLDERS = (Folder.INCOMING, Folder.ACCEPTED, Folder.REJECTED)
 def incoming_key(image_id: uuid.UUID, extension: str) -> str:
     """``incoming/{yyyy}/{mm}/{dd}/{id}.{ext}``, dated by the id."""
     return f"{photo_prefix(Folder.INCOMING, image_id)}.{extension}"
+
+
+def is_incoming_key(key: str, image_id: str) -> bool:
+    """Whether ``key`` is where the API stores the upload ``image_id`` (any extension).
+
+    The consumer copies and deletes the key an event names; an event that names any
+    other key (another image, another folder, a path) is not acted on.
+    """
+    try:
+        parsed = uuid.UUID(image_id)
+        prefix = photo_prefix(Folder.INCOMING, parsed)
+    except ValueError:
+        return False
+    extension = key.removeprefix(f"{prefix}.")
+    return (
+        str(parsed) == image_id and extension != key and _EXTENSION.fullmatch(extension) is not None
+    )
 
 
 def photo_prefix(folder: Folder, image_id: uuid.UUID) -> str:
@@ -82,6 +103,9 @@ def verdict_key(image_id: str | uuid.UUID) -> str:
     return f"{Folder.VERDICTS.prefix}{image_id}.json"
 
 
-def idempotency_key(tenant: str, key_sha256: str) -> str:
-    """``idempotency/{tenant}/{sha256}.json``: the record of one ``Idempotency-Key``."""
-    return f"{Folder.IDEMPOTENCY.prefix}{tenant}/{key_sha256}.json"
+def idempotency_key(tenant: str, api_key_id: str, key_sha256: str) -> str:
+    """``idempotency/{tenant}/{api key id}/{sha256}.json``: one ``Idempotency-Key``'s record.
+
+    Scoped to the API key that sent it, so no other key can probe for its image id.
+    """
+    return f"{Folder.IDEMPOTENCY.prefix}{tenant}/{api_key_id}/{key_sha256}.json"

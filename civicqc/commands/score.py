@@ -2,6 +2,9 @@
 
 The exit status is 0 whatever the verdicts (a rejected photo is a result, not a
 failure) and 2 only for usage errors, so scripts can tell the two apart.
+
+The process pool and the progress bar are imported only when used: scoring one
+photo should cost the engine's imports and little else.
 """
 
 from __future__ import annotations
@@ -11,11 +14,8 @@ import csv
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
-
-from tqdm import tqdm
 
 from core import BUILTIN_PROFILES, Rules, error_verdict, score
 from core.detect import Detector
@@ -84,13 +84,13 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError, ImportError) as exc:
         print(f"civicqc score: error: {_message(exc)}", file=sys.stderr)
         return 2
-    show_progress = not args.no_progress and sys.stderr.isatty()
-    results = score_files(files, rules, jobs=args.jobs)
-    progress = tqdm(
-        results, total=len(files), unit="img", disable=not show_progress, file=sys.stderr
-    )
+    results: Iterable[dict[str, Any]] = score_files(files, rules, jobs=args.jobs)
+    if not args.no_progress and sys.stderr.isatty() and len(files) > 1:
+        from tqdm import tqdm
+
+        results = tqdm(results, total=len(files), unit="img", file=sys.stderr)
     advice = Advice(catalogues, catalogues.negotiate(args.lang))
-    write_results((with_advice(result, advice) for result in progress), args.format, sys.stdout)
+    write_results((with_advice(result, advice) for result in results), args.format, sys.stdout)
     return 0
 
 
@@ -117,6 +117,8 @@ def score_files(files: list[Path], rules: Rules, *, jobs: int) -> Iterator[dict[
         _init_worker(rules)
         yield from map(_score_path, files)
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     chunksize = max(1, min(16, len(files) // (jobs * 8)))
     with ProcessPoolExecutor(
         max_workers=jobs, initializer=_init_worker, initargs=(rules,)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import ValidationError
 
-from core.events import VerdictEvent
+from core.events import SubmissionMetadata, VerdictEvent
 from core.schema import Outcome
 from producer_api.deps import (
     HeaderMetadataDep,
@@ -18,11 +18,12 @@ from producer_api.deps import (
     StoreDep,
     SubmitterDep,
 )
-from producer_api.errors import ApiError
+from producer_api.errors import ApiError, upload_refused
 from producer_api.intake import ImageBody
 from producer_api.schemas import ErrorBody, ImageAccepted, ImageStatus
 from producer_api.settings import Settings
-from runtime.apikeys import ALL_TENANTS
+from producer_api.upload_errors import UploadError
+from runtime.apikeys import KeyRole
 from runtime.ids import issued_at
 from runtime.layout import PHOTO_FOLDERS, photo_prefix, verdict_key
 from runtime.object_store import ObjectStore, StorageUnavailableError
@@ -59,16 +60,29 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
     for code, text in {
         400: "Empty or malformed upload.",
-        408: "The client stopped sending.",
+        408: "The client stopped sending, or did not finish within UPLOAD_TIMEOUT_S.",
+        409: "The record of this Idempotency-Key is unreadable; use a new key.",
         413: "Over MAX_CONTENT_LENGTH.",
         415: "Not an image (sniffed from the bytes) or not a supported request type.",
         401: "Missing or unknown API key.",
         403: "The key may not upload for that tenant.",
         422: "Invalid metadata or form.",
-        429: "The key's rate limit is reached; see Retry-After.",
-        503: "Object storage or Kafka unavailable: nothing was accepted; retry.",
+        429: "The key's rate limit or upload concurrency (MAX_CONCURRENT_UPLOADS_PER_KEY) "
+        "is reached; see Retry-After.",
+        503: "Object storage or Kafka unavailable, or every upload slot taken: nothing "
+        "was accepted; retry.",
     }.items()
 }
+
+
+def image_body(request: Request, settings: Settings) -> ImageBody:
+    """The request's image, bounded as configured (also used by the legacy routes)."""
+    return ImageBody(
+        request,
+        max_bytes=settings.max_content_length,
+        idle_timeout_s=settings.upload_idle_timeout_s,
+        deadline_s=settings.upload_timeout_s,
+    )
 
 
 def image_status_url(request: Request, settings: Settings, image_id: str) -> str:
@@ -99,16 +113,11 @@ async def submit_image(
 
     ``async`` because it streams the body; every blocking store call runs in a pool.
     """
-    body = ImageBody(
-        request,
-        max_bytes=settings.max_content_length,
-        idle_timeout_s=settings.upload_idle_timeout_s,
-    )
-    if principal.tenant != ALL_TENANTS:  # a tenant's key uploads for its tenant by default
-        header_metadata.setdefault("tenant", principal.tenant)
-    accepted = await submitter.submit(
-        body, header_metadata, idempotency_key, may_act_for=principal.may_act_for
-    )
+    try:
+        body = image_body(request, settings)
+        accepted = await submitter.submit(body, header_metadata, idempotency_key, principal)
+    except UploadError as exc:
+        raise upload_refused(exc) from exc
     event = accepted.event
     status_url = image_status_url(request, settings, event.image_id)
     response.headers["Location"] = status_url
@@ -158,7 +167,27 @@ async def get_image(
         ) from exc
     if status.verdict is not None and not principal.may_act_for(status.verdict.metadata.tenant):
         raise ApiError(403, "forbidden", "this key may not read images of that tenant")
-    return status
+    return _public_view(status) if principal.role is KeyRole.PUBLIC else status
+
+
+def _public_view(status: ImageStatus) -> ImageStatus:
+    """What a public (page) key sees: the outcome and its advice, nothing about the reporter.
+
+    Everyone behind a city's page shares its key, so an id learnt some other way must
+    not show where, when and with what camera someone else took their photo.
+    """
+    if status.verdict is None:
+        return status
+    event = status.verdict
+    verdict = event.verdict.model_copy(update={"exif": None, "detections": None})
+    shown = event.model_copy(
+        update={
+            "metadata": SubmissionMetadata(tenant=event.metadata.tenant),
+            "verdict": verdict,
+            "redacted": None,
+        }
+    )
+    return status.model_copy(update={"verdict": shown})
 
 
 async def _image_status(store: ObjectStore, image_id: uuid.UUID) -> ImageStatus:

@@ -33,8 +33,7 @@ from producer_api.deps import (
     SubmitterDep,
     TenantKeyDep,
 )
-from producer_api.errors import ApiError
-from producer_api.intake import ImageBody
+from producer_api.errors import ApiError, upload_refused
 from producer_api.legacy import documents, validation
 from producer_api.legacy.documents import (
     LegacyApiInfo,
@@ -45,9 +44,9 @@ from producer_api.legacy.envelope import LegacyEnvelope, failure, legacy_status
 from producer_api.legacy.upload import LegacyUpload, upload_of
 from producer_api.legacy.validation import LegacyValidation, Texts
 from producer_api.routes import summary
-from producer_api.routes.images import image_status_url
+from producer_api.routes.images import image_body, image_status_url
 from producer_api.schemas import ErrorBody
-from runtime.apikeys import ALL_TENANTS
+from producer_api.upload_errors import UploadError
 from runtime.layout import verdict_key
 from runtime.object_store import ObjectStore, StorageUnavailableError
 
@@ -156,18 +155,10 @@ async def _submit_and_wait(
     not ready in time: 202, as the image is stored and queued).
     """
     try:
-        body = ImageBody(
-            request,
-            max_bytes=settings.max_content_length,
-            idle_timeout_s=settings.upload_idle_timeout_s,
-        )
-        if principal.tenant != ALL_TENANTS:  # as POST /v1/images: the key's tenant by default
-            header_metadata.setdefault("tenant", principal.tenant)
-        accepted = await submitter.submit(
-            body, header_metadata, None, may_act_for=principal.may_act_for
-        )
-    except ApiError as exc:
-        return _failed(response, exc)
+        body = image_body(request, settings)
+        accepted = await submitter.submit(body, header_metadata, None, principal)
+    except UploadError as exc:
+        return _failed(response, upload_refused(exc))
     image_id = accepted.event.image_id
     status_url = image_status_url(request, settings, image_id)
     response.headers["Location"] = status_url

@@ -1,4 +1,4 @@
-"""The commit point only moves over a contiguous finished prefix."""
+"""The commit point only moves over a contiguous prefix of done offsets."""
 
 from __future__ import annotations
 
@@ -14,20 +14,20 @@ def taken(*offsets: int) -> PartitionOffsets:
     return tracker
 
 
-def test_nothing_to_commit_until_the_first_finishes() -> None:
+def test_nothing_to_commit_until_the_first_is_done() -> None:
     tracker = taken(5, 6, 7)
-    tracker.finish(6)
-    tracker.finish(7)
+    tracker.done(6)
+    tracker.done(7)
     assert tracker.to_commit() is None
     assert tracker.outstanding == 1
 
 
-def test_out_of_order_finish_commits_the_whole_prefix_at_once() -> None:
+def test_out_of_order_done_commits_the_whole_prefix_at_once() -> None:
     tracker = taken(5, 6, 7)
-    tracker.finish(7)
-    tracker.finish(5)
+    tracker.done(7)
+    tracker.done(5)
     assert tracker.to_commit() == 6
-    tracker.finish(6)
+    tracker.done(6)
     assert tracker.to_commit() == 8
     assert tracker.outstanding == 0
 
@@ -36,17 +36,17 @@ def test_gaps_in_offsets_are_fine() -> None:
     # Compacted topics and transaction markers leave holes between offsets.
     tracker = taken(10, 13, 20)
     for offset in (20, 13, 10):
-        tracker.finish(offset)
+        tracker.done(offset)
     assert tracker.to_commit() == 21
 
 
 def test_a_committed_offset_is_not_offered_again() -> None:
     tracker = taken(1)
-    tracker.finish(1)
+    tracker.done(1)
     tracker.committed(2)
     assert tracker.to_commit() is None
     tracker.take(2)
-    tracker.finish(2)
+    tracker.done(2)
     assert tracker.to_commit() == 3
 
 

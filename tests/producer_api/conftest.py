@@ -6,6 +6,7 @@ import io
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from prometheus_client import CollectorRegistry
 from civicqc.stack.context import free_port
 from producer_api.main import create_app
 from producer_api.settings import Settings
+from runtime.apikeys import KeyRole, KeysFile, new_key, read_keys, write_keys
 from tests.fixtures.services import KafkaService, S3Service
 
 
@@ -27,6 +29,47 @@ def jpeg_bytes(width: int = 64, height: int = 48, seed: int = 0) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
+
+
+ORIGIN = "https://report.springfield.example"
+
+
+class Keys:
+    """A keys file and helpers to add keys to it while the app runs."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        write_keys(path, KeysFile())
+
+    def add(self, tenant: str, role: KeyRole = KeyRole.TENANT, **limits: float) -> str:
+        key, record = new_key(tenant, role, **limits)  # type: ignore[arg-type]
+        keys = read_keys(self.path)
+        write_keys(self.path, keys.model_copy(update={"keys": [*keys.keys, record]}))
+        time.sleep(0.03)  # past API_KEYS_RELOAD_S (0.01 here)
+        return key
+
+    def revoke(self, key: str) -> None:
+        ident = key.split("_")[1]
+        keys = read_keys(self.path)
+        kept = [r for r in keys.keys if r.id != ident]
+        write_keys(self.path, keys.model_copy(update={"keys": kept}))
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Keys:
+    return Keys(tmp_path / "keys.json")
+
+
+def secured(settings: Settings, keys: Keys) -> Settings:
+    """``settings`` with auth on, ``keys`` as the keys file (re-read quickly) and CORS."""
+    return settings.model_copy(
+        update={
+            "auth_enabled": True,
+            "api_keys_file": keys.path,
+            "api_keys_reload_s": 0.01,
+            "cors_allow_origins": [ORIGIN],
+        }
+    )
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from civicqc.cli import main as cli_main
 from core import score
-from core.events import ObjectRef, SubmissionMetadata, VerdictEvent
+from core.events import Location, ObjectRef, SubmissionMetadata, VerdictEvent
 from core.profiles import builtin_profile
 from producer_api.main import create_app
 from producer_api.security import Principal, RateLimiter
@@ -30,60 +30,20 @@ from producer_api.settings import Settings
 from runtime.apikeys import (
     ApiKeyRecord,
     KeyRole,
-    KeysFile,
     KeysFileError,
     new_key,
     read_keys,
-    write_keys,
 )
 from runtime.ids import new_image_id
 from runtime.layout import Folder, verdict_key
-from tests.producer_api.conftest import LiveApi, jpeg_bytes
+from tests.builders import images
+from tests.producer_api.conftest import ORIGIN, Keys, LiveApi, jpeg_bytes, secured
 from tests.producer_api.served import served
-
-ORIGIN = "https://report.springfield.example"
-
-
-class Keys:
-    """A keys file and helpers to add keys to it while the app runs."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        write_keys(path, KeysFile())
-
-    def add(self, tenant: str, role: KeyRole = KeyRole.TENANT, **limits: float) -> str:
-        key, record = new_key(tenant, role, **limits)  # type: ignore[arg-type]
-        keys = read_keys(self.path)
-        write_keys(self.path, keys.model_copy(update={"keys": [*keys.keys, record]}))
-        time.sleep(0.03)  # past API_KEYS_RELOAD_S (0.01 here)
-        return key
-
-    def revoke(self, key: str) -> None:
-        ident = key.split("_")[1]
-        keys = read_keys(self.path)
-        kept = [r for r in keys.keys if r.id != ident]
-        write_keys(self.path, keys.model_copy(update={"keys": kept}))
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Keys:
-    return Keys(tmp_path / "keys.json")
-
-
-def _secure(settings: Settings, keys: Keys) -> Settings:
-    return settings.model_copy(
-        update={
-            "auth_enabled": True,
-            "api_keys_file": keys.path,
-            "api_keys_reload_s": 0.01,
-            "cors_allow_origins": [ORIGIN],
-        }
-    )
 
 
 @pytest.fixture
 def client(offline_settings: Settings, keys: Keys) -> Iterator[TestClient]:
-    app = create_app(_secure(offline_settings, keys), CollectorRegistry(), json_logs=False)
+    app = create_app(secured(offline_settings, keys), CollectorRegistry(), json_logs=False)
     with TestClient(app) as test_client:
         yield test_client
 
@@ -307,7 +267,7 @@ def test_keys_cli_adds_lists_and_revokes(
 
 @pytest.mark.integration
 def test_live_tenant_scope_on_form_uploads_and_reads(live_api: LiveApi, keys: Keys) -> None:
-    settings = _secure(live_api.settings, keys)
+    settings = secured(live_api.settings, keys)
     springfield = keys.add("springfield")
     shelbyville = keys.add("shelbyville")
     with TestClient(create_app(settings, CollectorRegistry(), json_logs=False)) as client:
@@ -331,14 +291,19 @@ def test_live_tenant_scope_on_form_uploads_and_reads(live_api: LiveApi, keys: Ke
         assert client.get(path).status_code == 401
 
 
-def _store_verdict(live: LiveApi, image_id: str, tenant: str) -> None:
-    data = jpeg_bytes(seed=3)
+def _store_verdict(live: LiveApi, image_id: str, tenant: str) -> VerdictEvent:
+    """What a consumer stores, for a photo with GPS in its EXIF and a reporter's location."""
+    data = images.encode(images.sharp_photo(320, 240), exif=images.exif_bytes(gps=(52.5, 13.4)))
     verdict = score(data, builtin_profile("default"), image_id=image_id)
     event = VerdictEvent(
         image_id=image_id,
         submitted_at=datetime.now(UTC),
         scored_at=datetime.now(UTC),
-        metadata=SubmissionMetadata(tenant=tenant),
+        metadata=SubmissionMetadata(
+            tenant=tenant,
+            reporter_id="citizen-17",
+            location=Location(latitude=52.52, longitude=13.40),
+        ),
         object=ObjectRef(
             bucket=live.bucket,
             key=f"accepted/{image_id}.jpg",
@@ -351,3 +316,39 @@ def _store_verdict(live: LiveApi, image_id: str, tenant: str) -> None:
     )
     body = event.model_dump_json().encode()
     live.s3.put_object(live.bucket, verdict_key(image_id), io.BytesIO(body), len(body))
+    return event
+
+
+@pytest.mark.integration
+def test_live_idempotency_is_per_key_and_public_keys_see_no_personal_data(
+    live_api: LiveApi, keys: Keys
+) -> None:
+    settings = secured(live_api.settings, keys)
+    page = keys.add("springfield", KeyRole.PUBLIC)
+    other_page = keys.add("springfield", KeyRole.PUBLIC)
+    back_office = keys.add("springfield")
+    with TestClient(create_app(settings, CollectorRegistry(), json_logs=False)) as client:
+        guessable = {"Idempotency-Key": "report-1"}
+        first = _upload(client, page, **guessable)
+        assert first.status_code == 202, first.text
+        assert _upload(client, page, **guessable).json()["id"] == first.json()["id"]
+        probe = _upload(client, other_page, **guessable)
+        assert probe.status_code == 202 and probe.json()["id"] != first.json()["id"]
+        assert probe.json()["replayed"] is False
+
+        image_id = str(new_image_id())
+        stored = _store_verdict(live_api, image_id, "springfield")
+        assert stored.verdict.exif is not None and stored.verdict.exif.gps is not None
+        path = f"/v1/images/{image_id}"
+        full = client.get(path, headers={"X-API-Key": back_office}).json()["verdict"]
+        assert full["metadata"]["location"] is not None and full["verdict"]["exif"] is not None
+        shown = client.get(path, headers={"X-API-Key": page}).json()["verdict"]
+        assert shown["metadata"] == {
+            "tenant": "springfield",
+            "reporter_id": None,
+            "category": None,
+            "location": None,
+        }
+        assert shown["verdict"]["exif"] is None
+        assert shown["verdict"]["verdict"] == stored.verdict.verdict.value
+        assert shown["verdict"]["checks"] == stored.verdict.model_dump(mode="json")["checks"]

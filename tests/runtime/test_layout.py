@@ -51,7 +51,10 @@ def test_a_filed_photo_is_found_under_its_photo_prefix() -> None:
 def test_verdict_and_idempotency_keys() -> None:
     assert verdict_key("0190-abc") == "verdicts/0190-abc.json"
     assert verdict_key(IMAGE_ID) == f"verdicts/{IMAGE_ID}.json"
-    assert idempotency_key("springfield", "ab" * 32) == f"idempotency/springfield/{'ab' * 32}.json"
+    assert (
+        idempotency_key("springfield", "0a0a0a0a", "ab" * 32)
+        == f"idempotency/springfield/0a0a0a0a/{'ab' * 32}.json"
+    )
 
 
 @pytest.mark.parametrize("original", ["abc.jpg", "abc.heic", "abc.png"])

@@ -263,7 +263,7 @@ def test_idempotency_key_returns_the_first_id(live_api: LiveApi) -> None:
     assert again.json()["id"] == first.json()["id"]
     assert again.headers["Idempotent-Replayed"] == "true"
     assert len(live_api.keys(Folder.INCOMING.prefix)) == 1
-    assert live_api.keys("idempotency/") == [record_key("metro", "retry-me-42")]
+    assert live_api.keys("idempotency/") == [record_key("metro", "anonymous", "retry-me-42")]
     # Another tenant's identical key is a different upload.
     other = live_api.client.post(
         "/v1/images", content=jpeg_bytes(seed=3), headers={**headers, "X-Tenant": "other-city"}

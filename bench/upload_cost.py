@@ -1,0 +1,96 @@
+"""CPU the ingest API spends per upload, for both request shapes (target <= 8 ms per 3 MB).
+
+Run against ``civicqc stack up`` (or any stack folder with ``run/api.pid``)::
+
+    python -m bench.upload_cost --env-file .stack/stack.env
+
+Sends ``--uploads`` phone-sized JPEGs as raw ``image/jpeg`` bodies, then the same as
+``multipart/form-data`` with metadata fields, ``--in-flight`` at a time, and prints
+the API process's CPU ms per upload for each (read from ``/proc`` around each run,
+after a warm-up). The consumers keep scoring meanwhile; their CPU is not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+from pathlib import Path
+
+import httpx
+
+from bench.photos import SOURCES, phone_jpeg
+from bench.pipeline import _env_file
+from bench.stack_cpu import service_cpu_s
+
+_FIELDS = {"tenant": "default", "category": "pothole", "latitude": "52.1", "longitude": "4.3"}
+
+
+async def _send(
+    client: httpx.AsyncClient, photos: list[bytes], count: int, in_flight: int, multipart: bool
+) -> None:
+    slots = asyncio.Semaphore(in_flight)
+
+    async def one(i: int) -> None:
+        data = photos[i % len(photos)]
+        async with slots:
+            if multipart:
+                files = {"image": ("photo.jpg", data, "image/jpeg")}
+                response = await client.post("/v1/images", files=files, data=_FIELDS)
+            else:
+                headers = {"Content-Type": "image/jpeg"}
+                response = await client.post("/v1/images", content=data, headers=headers)
+            response.raise_for_status()
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+
+
+async def api_cpu_ms(
+    client: httpx.AsyncClient,
+    root: Path,
+    photos: list[bytes],
+    args: argparse.Namespace,
+    multipart: bool,
+) -> float:
+    """API CPU ms per upload of one request shape, after ``--warmup`` uploads."""
+    await _send(client, photos, args.warmup, args.in_flight, multipart)
+    before = service_cpu_s(root)["api"]
+    await _send(client, photos, args.uploads, args.in_flight, multipart)
+    used: float = service_cpu_s(root)["api"] - before
+    uploads: int = args.uploads
+    return used / uploads * 1000
+
+
+async def run(args: argparse.Namespace) -> None:
+    env = _env_file(args.env_file)
+    root = args.env_file.resolve().parent
+    photos = [phone_jpeg(SOURCES[i % len(SOURCES)], seed=i) for i in range(args.photos)]
+    mean_mb = statistics.mean(len(p) for p in photos) / 1e6
+    headers = {"X-API-Key": env["CIVICQC_API_KEY"]} if "CIVICQC_API_KEY" in env else {}
+    async with httpx.AsyncClient(
+        base_url=env.get("API_URL", "http://127.0.0.1:8000"), timeout=60.0, headers=headers
+    ) as client:
+        for label, multipart in (("raw image/jpeg", False), ("multipart/form-data", True)):
+            ms = await api_cpu_ms(client, root, photos, args, multipart)
+            print(
+                f"API CPU per upload, {label:<20} {ms:6.1f} ms "
+                f"({ms / mean_mb * 3:.1f} ms per 3 MB; {args.uploads} x {mean_mb:.1f} MB; "
+                "target <= 8 ms per 3 MB)",
+                flush=True,
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--env-file", type=Path, required=True, help="stack.env of the stack")
+    parser.add_argument("--photos", type=int, default=4, help="distinct 12 MP photos")
+    parser.add_argument("--uploads", type=int, default=40, help="uploads measured per shape")
+    parser.add_argument("--warmup", type=int, default=8)
+    parser.add_argument("--in-flight", type=int, default=2)
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""The loop of one replica: poll, hand events to tasks, commit, follow rebalances.
+
+Shaped like aiokafka's examples: auto-commit off, ``getmany`` in batches no larger
+than the free in-flight slots, offsets tracked explicitly and committed per partition
+up to the contiguous prefix of done events (:mod:`consumer.offsets`), a small
+rebalance listener. What happens to one event is :mod:`consumer.pipeline`'s business;
+the loop only learns how its task ended:
+
+- returned: the event is *done* (verdict or dead letter published); its offset may be
+  committed;
+- :class:`~consumer.retry.AbandonedError`: its claim was released while it waited out
+  an outage; the offset stays uncommitted and the event is redone;
+- anything else is a bug: the replica stops without committing that offset.
+
+*Draining* is waiting, bounded, for tasks to end: every task on SIGTERM (late ones are
+then cancelled), a revoked partition's tasks in a rebalance (never cancelled: the work
+is idempotent and only its offset is lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Collection, Coroutine, Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord, TopicPartition
+
+from consumer.claim import Claim
+from consumer.lag import LagReporter
+from consumer.retry import AbandonedError, RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+#: The pipeline's entry point: returns once the event is done.
+Handler = Callable[[ConsumerRecord, Claim], Coroutine[Any, Any, None]]
+
+
+class ConsumerLoop:
+    """Keeps at most ``max_in_flight`` events in flight and commits what is done."""
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        handle: Handler,
+        policy: RetryPolicy,
+        lag: LagReporter,
+        *,
+        max_in_flight: int,
+        commit_interval_s: float,
+        drain_timeout_s: float,
+    ) -> None:
+        self._consumer = consumer
+        self._handle = handle
+        self._policy = policy
+        self._lag = lag
+        self._max_in_flight = max_in_flight
+        self._commit_interval_s = commit_interval_s
+        self._drain_timeout_s = drain_timeout_s
+        self._claims: dict[TopicPartition, Claim] = {}
+        self._tasks: dict[asyncio.Task[None], tuple[Claim, int]] = {}
+        self._fatal: BaseException | None = None
+        self._stopping = False
+        self._last_commit = 0.0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    def rebalance_listener(self) -> ConsumerRebalanceListener:
+        return _RebalanceListener(self)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set, then drain in-flight work and commit it."""
+        lag = asyncio.create_task(self._lag.report_routine())
+        try:
+            while not stop.is_set() and self._fatal is None:
+                await self._poll_once()
+            await self._drain_and_commit()
+        finally:
+            lag.cancel()
+        if self._fatal is not None:
+            raise self._fatal
+
+    async def _poll_once(self) -> None:
+        free = self._max_in_flight - len(self._tasks)
+        if free <= 0:
+            self._consumer.pause(*self._consumer.assignment())
+            await asyncio.wait(self._tasks, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+        else:
+            if paused := self._consumer.paused():
+                self._consumer.resume(*paused)
+            batch = await self._consumer.getmany(timeout_ms=200, max_records=free)
+            for tp, records in batch.items():
+                self._take(tp, records)
+        if time.monotonic() - self._last_commit >= self._commit_interval_s:
+            self._last_commit = time.monotonic()
+            await self._commit(self._claims.values())
+
+    def _take(self, tp: TopicPartition, records: Iterable[ConsumerRecord]) -> None:
+        claim = self._claims.get(tp)
+        if claim is None:  # revoked while the batch was on its way
+            return
+        for record in records:
+            claim.offsets.take(record.offset)
+            task = asyncio.create_task(self._handle(record, claim))
+            self._tasks[task] = (claim, record.offset)
+            task.add_done_callback(self._on_task_end)
+
+    def _on_task_end(self, task: asyncio.Task[None]) -> None:
+        claim, offset = self._tasks.pop(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if isinstance(exc, AbandonedError):
+            return
+        if exc is not None:
+            logger.error("event handler failed", exc_info=exc)
+            self._fatal = self._fatal or exc
+            return
+        claim.offsets.done(offset)
+
+    async def _drain_and_commit(self) -> None:
+        logger.info("stopping: draining in-flight work", extra={"inflight": len(self._tasks)})
+        self._stopping = True
+        self._release(self._claims.values())
+        late = await self._drain(self._tasks)
+        for task in late:
+            task.cancel()
+        if late:
+            logger.warning("gave up waiting for in-flight work", extra={"abandoned": len(late)})
+            await asyncio.wait(late)
+        await self._commit(self._claims.values())
+
+    async def _drain(self, tasks: Collection[asyncio.Task[None]]) -> set[asyncio.Task[None]]:
+        """Wait up to ``drain_timeout_s`` for ``tasks`` to end; those still running."""
+        if not tasks:
+            return set()
+        _ended, late = await asyncio.wait(list(tasks), timeout=self._drain_timeout_s)
+        return late
+
+    def _release(self, claims: Iterable[Claim]) -> None:
+        for claim in claims:
+            claim.release()
+        self._policy.wake()
+
+    async def _commit(self, claims: Iterable[Claim]) -> None:
+        ready = {c.partition: (c, n) for c in claims if (n := c.offsets.to_commit()) is not None}
+        if not ready:
+            return
+        try:
+            await self._consumer.commit({tp: n for tp, (_c, n) in ready.items()})
+        except KafkaError as exc:
+            # Any commit failure only means a redelivery later; the next commit retries.
+            logger.warning("offset commit failed", extra={"error": repr(exc)})
+            return
+        for claim, n in ready.values():
+            claim.offsets.committed(n)
+
+    async def revoke(self, revoked: set[TopicPartition]) -> None:
+        """Drain revoked partitions' work (bounded), commit it, forget the partitions."""
+        claims = [self._claims[tp] for tp in revoked if tp in self._claims]
+        self._release(claims)
+        if not self._stopping:
+            await self._drain([t for t, (c, _n) in self._tasks.items() if c in claims])
+        await self._commit(claims)
+        for tp in revoked:
+            self._claims.pop(tp, None)
+        logger.info("partitions revoked", extra={"partitions": _names(revoked)})
+
+    def assign(self, assigned: set[TopicPartition]) -> None:
+        for tp in assigned:
+            self._claims[tp] = Claim(tp)
+        self._lag.keep_only(assigned)
+        logger.info("partitions assigned", extra={"partitions": _names(assigned)})
+
+
+class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """aiokafka calls these around every rebalance, inside ``getmany``."""
+
+    def __init__(self, loop: ConsumerLoop) -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._loop.revoke(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._loop.assign(assigned)
+
+
+def _names(partitions: Iterable[TopicPartition]) -> list[str]:
+    return sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions)

@@ -1,0 +1,285 @@
+"""The pipeline of one event: ``ImageSubmitted`` in, its verdict (or dead letter) published.
+
+Steps: read the stored verdict (a redelivery reuses it byte for byte) or fetch the
+object, score it in the worker pool, file a copy under ``accepted/`` or ``rejected/``,
+store the redacted copy when there is one, store ``verdicts/{id}.json``, publish the
+verdict, delete the incoming object. The loop commits the event's offset only after
+:meth:`EventPipeline.handle` returns, so delivery is at least once and a duplicate
+verdict is byte-identical to the first one.
+
+Each step goes through :class:`~consumer.retry.RetryPolicy`. Only what is wrong with
+this one event is dead-lettered, so its partition keeps moving: an event that does not
+parse, an object still missing a grace period after its event said it exists, and a
+scoring worker that crashes again and again on the same bytes.
+
+The pipeline sees its collaborators through the small ports below, so unit tests run
+it on in-memory fakes; :mod:`consumer.main` wires the real ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Protocol, TypeVar
+
+from aiokafka.structs import ConsumerRecord
+from pydantic import ValidationError
+
+from consumer.claim import Claim
+from consumer.metrics import ConsumerMetrics
+from consumer.retry import GaveUpError, RetryPolicy
+from consumer.scoring import Scored
+from consumer.settings import ConsumerSettings
+from core.events import (
+    DeadLetter,
+    DeadLetterReason,
+    ImageSubmitted,
+    ObjectRef,
+    SourceRecord,
+    VerdictEvent,
+)
+from core.privacy import redact_exif
+from core.schema import Verdict
+from runtime.layout import filed_key, is_incoming_key, redacted_key, verdict_key
+from runtime.object_store import ObjectMissingError
+from runtime.rulebook import profile_for_tenant
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Store(Protocol):
+    """The object store (:class:`consumer.storage.ObjectStore`)."""
+
+    async def fetch(self, key: str) -> bytes: ...
+    async def copy(self, source: str, target: str) -> None: ...
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    async def delete(self, key: str) -> None: ...
+
+
+class Scorer(Protocol):
+    """The scoring worker pool (:class:`consumer.scoring.ScoringPool`)."""
+
+    async def score(self, data: bytes, profile: str, image_id: str) -> Scored: ...
+
+
+class Publisher(Protocol):
+    """Kafka (:class:`consumer.publisher.KafkaPublisher`)."""
+
+    async def publish(self, topic: str, key: bytes | None, value: bytes) -> None: ...
+
+
+class EventPipeline:
+    """Takes one event at a time to its published outcome; many run concurrently."""
+
+    def __init__(
+        self,
+        settings: ConsumerSettings,
+        metrics: ConsumerMetrics,
+        store: Store,
+        scorer: Scorer,
+        publisher: Publisher,
+        policy: RetryPolicy,
+    ) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._store = store
+        self._scorer = scorer
+        self._publisher = publisher
+        self._policy = policy
+
+    async def handle(self, record: ConsumerRecord, claim: Claim) -> None:
+        """Publish the verdict of ``record`` (or dead-letter it).
+
+        Returns when its offset may be committed; raises
+        :class:`~consumer.retry.AbandonedError` when ``claim`` was released meanwhile.
+        """
+        try:
+            event = ImageSubmitted.model_validate_json(record.value)
+        except ValidationError as exc:
+            invalid = GaveUpError(DeadLetterReason.INVALID_EVENT, 1, exc)
+            await self._dead_letter(record, None, invalid, claim)
+            return
+        try:
+            self._check_trusted(event)
+            await self._process(event, claim)
+        except GaveUpError as gave_up:
+            await self._dead_letter(record, event.image_id, gave_up, claim)
+
+    def _check_trusted(self, event: ImageSubmitted) -> None:
+        """Act only on this bucket's ``incoming/`` object of this image: the consumer copies
+        and deletes the key an event names, so a forged event must not name another."""
+        problem = None
+        if event.object.bucket != self._settings.s3_bucket:
+            problem = f"bucket {event.object.bucket!r} is not {self._settings.s3_bucket!r}"
+        elif not is_incoming_key(event.object.key, event.image_id):
+            problem = f"key {event.object.key!r} is not an incoming key of {event.image_id!r}"
+        if problem is not None:
+            raise GaveUpError(DeadLetterReason.INVALID_EVENT, 1, UntrustedEventError(problem))
+
+    def _step(self, operation: str, step: Callable[[], Awaitable[T]], claim: Claim) -> Awaitable[T]:
+        return self._policy.call(operation, step, claim)
+
+    async def _process(self, event: ImageSubmitted, claim: Claim) -> None:
+        source, image_id = event.object.key, event.image_id
+        stored = await self._stored_verdict(image_id, claim)
+        verdict: Verdict | None = None
+        if stored is None:
+            try:
+                body, verdict = await self._score_and_store(event, claim)
+            except _FiledElsewhereError as filed:
+                body = filed.body
+        else:
+            # A redelivery: the first attempt got as far as storing its verdict (and the
+            # redacted copy, which is stored before it).
+            body = stored
+            target = VerdictEvent.model_validate_json(stored).object.key
+            with contextlib.suppress(ObjectMissingError):  # filed and deleted by then
+                await self._step("file", lambda: self._store.copy(source, target), claim)
+        topic = self._settings.topic_verdicts
+        await self._step(
+            "publish", lambda: self._publisher.publish(topic, image_id.encode(), body), claim
+        )
+        await self._step("delete", lambda: self._store.delete(source), claim)
+        if verdict is not None:
+            self._metrics.record_verdict(verdict, event.metadata.tenant, event.submitted_at)
+
+    async def _stored_verdict(self, image_id: str, claim: Claim) -> bytes | None:
+        """The verdict event an earlier attempt stored, if any."""
+        key = verdict_key(image_id)
+        try:
+            return await self._step("fetch_verdict", lambda: self._store.fetch(key), claim)
+        except ObjectMissingError:
+            return None
+
+    async def _score_and_store(self, event: ImageSubmitted, claim: Claim) -> tuple[bytes, Verdict]:
+        """Score the submitted object, file it and store the verdict event's body."""
+        source, image_id = event.object.key, event.image_id
+        data = await self._fetch_submitted(event, claim)
+        profile = profile_for_tenant(self._settings, event.metadata.tenant)
+        scored = await self._step(
+            "score", lambda: self._scorer.score(data, profile, image_id), claim
+        )
+        verdict = scored.verdict
+        target = filed_key(source, verdict.verdict)
+        await self._file(event, target, data, claim)
+        redacted = await self._store_redacted(event, target, scored, claim)
+        body = (
+            VerdictEvent(
+                image_id=image_id,
+                submitted_at=event.submitted_at,
+                scored_at=datetime.now(UTC),
+                metadata=event.metadata,
+                object=event.object.model_copy(update={"key": target}),
+                verdict=redact_exif(verdict, self._settings.exif_in_verdicts),
+                redacted=redacted,
+            )
+            .model_dump_json()
+            .encode()
+        )
+        key = verdict_key(image_id)
+        await self._step("store", lambda: self._store.put(key, body, "application/json"), claim)
+        return body, verdict
+
+    async def _store_redacted(
+        self, event: ImageSubmitted, filed: str, scored: Scored, claim: Claim
+    ) -> ObjectRef | None:
+        """Store the redacted copy next to the filed photo; its reference for the verdict."""
+        jpeg = scored.redacted
+        if jpeg is None:
+            if scored.verdict.redaction_required:
+                logger.warning(
+                    "redacted copy could not be rendered", extra={"image_id": event.image_id}
+                )
+            return None
+        ref = _jpeg_ref(event.object.bucket, redacted_key(filed), jpeg)
+        await self._step(
+            "store_redacted", lambda: self._store.put(ref.key, jpeg, "image/jpeg"), claim
+        )
+        return ref
+
+    async def _fetch_submitted(self, event: ImageSubmitted, claim: Claim) -> bytes:
+        """The submitted bytes. A missing object may have been filed by the partition's
+        previous owner (:class:`_FiledElsewhereError`); otherwise it is looked for again
+        for ``missing_object_grace_s`` (a lagging store replica), then dead-lettered."""
+        key = event.object.key
+        give_up_at = time.monotonic() + self._settings.missing_object_grace_s
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._step("fetch", lambda: self._store.fetch(key), claim)
+            except ObjectMissingError as exc:
+                await self._raise_if_filed(event.image_id, claim)
+                if time.monotonic() >= give_up_at:
+                    raise GaveUpError(DeadLetterReason.OBJECT_MISSING, attempt, exc) from exc
+                await self._policy.pause("fetch_missing", attempt, exc, claim)
+
+    async def _file(self, event: ImageSubmitted, target: str, data: bytes, claim: Claim) -> None:
+        """Copy the submission to ``target``. When it vanished since it was fetched, the
+        previous owner of the partition may have finished it; else store the bytes held."""
+        source = event.object.key
+        try:
+            await self._step("file", lambda: self._store.copy(source, target), claim)
+        except ObjectMissingError:
+            await self._raise_if_filed(event.image_id, claim)
+            kind = event.object.content_type
+            await self._step("file", lambda: self._store.put(target, data, kind), claim)
+
+    async def _raise_if_filed(self, image_id: str, claim: Claim) -> None:
+        stored = await self._stored_verdict(image_id, claim)
+        if stored is not None:
+            logger.info("submission already filed by another replica", extra={"image_id": image_id})
+            raise _FiledElsewhereError(stored)
+
+    async def _dead_letter(
+        self, record: ConsumerRecord, image_id: str | None, why: GaveUpError, claim: Claim
+    ) -> None:
+        letter = DeadLetter(
+            image_id=image_id,
+            failed_at=datetime.now(UTC),
+            reason=why.reason,
+            error=str(why),
+            attempts=why.attempts,
+            source=SourceRecord(
+                topic=record.topic, partition=record.partition, offset=record.offset
+            ),
+            payload=bytes(record.value or b"").decode("utf-8", errors="replace"),
+        )
+        body, topic = letter.model_dump_json().encode(), self._settings.topic_dlq
+        await self._step(
+            "publish_dlq", lambda: self._publisher.publish(topic, record.key, body), claim
+        )
+        self._metrics.dlq_messages.labels(why.reason.value).inc()
+        logger.error(
+            "event dead-lettered",
+            extra={"image_id": image_id, "reason": why.reason.value, "error": str(why)},
+        )
+
+
+class UntrustedEventError(Exception):
+    """The event names an object this consumer must not touch."""
+
+
+class _FiledElsewhereError(Exception):
+    """Another replica (the partition's previous owner) stored this event's verdict."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__("verdict already stored")
+        self.body = body
+
+
+def _jpeg_ref(bucket: str, key: str, data: bytes) -> ObjectRef:
+    return ObjectRef(
+        bucket=bucket,
+        key=key,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        content_type="image/jpeg",
+        format="jpeg",
+    )

@@ -1,0 +1,182 @@
+"""What runs inside one scoring process: ``core.score`` on one event at a time, within limits.
+
+A worker is spawned (not forked: the parent already runs an event loop and I/O
+threads that a fork would copy in an undefined state). It loads the rulebook and the
+detector of every profile that runs detection once, then caps its own address space
+at what it holds after loading plus ``headroom_bytes`` (``RLIMIT_AS``). A hostile
+input that makes the engine or a library allocate without bound then fails with
+``MemoryError`` inside this process instead of taking the replica, or the node, down.
+
+The worker answers every task with a :class:`Reply`. Whatever the task raises,
+``MemoryError`` included, becomes a failed reply: the parent charges that one event
+and decides whether to keep this process (:mod:`consumer.scoring`). A death (a
+native crash, the kernel's OOM killer) shows up to the parent as a closed pipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import resource
+import signal
+import sys
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import NamedTuple
+
+from core import Rules, Verdict, score
+from core.detect import Detector
+from core.errors import ImageError
+from core.redact import redacted_jpeg
+from runtime.detectors import detector_for
+
+_PR_SET_PDEATHSIG = 1
+#: glibc's mallopt(M_ARENA_MAX): each malloc arena reserves 64 MiB of address space,
+#: which would otherwise count against RLIMIT_AS once OpenCV or onnxruntime threads start.
+_M_ARENA_MAX = -8
+
+_rulebook: dict[str, Rules] = {}
+#: Profile name -> its detector, for the profiles that run detection; loaded once per worker.
+_detectors: dict[str, Detector] = {}
+
+
+class Scored(NamedTuple):
+    """What one scoring task returns to the parent."""
+
+    verdict: Verdict
+    """The engine's verdict."""
+    redacted: bytes | None
+    """A JPEG with the verdict's ``redact`` boxes pixelated and no EXIF, when the verdict
+    says ``redaction_required``; ``None`` otherwise, or when it could not be rendered."""
+
+
+class Task(NamedTuple):
+    """One event's scoring work, as it crosses the pipe."""
+
+    data: bytes
+    """The submitted bytes."""
+    profile: str
+    """The rulebook profile to score with."""
+    image_id: str
+    """The event's image id, recorded in the verdict."""
+
+
+class Reply(NamedTuple):
+    """A worker's answer to one task."""
+
+    scored: Scored | None
+    """The result; ``None`` when the task failed."""
+    error: str | None
+    """``Type: message`` of what the task raised, when it failed."""
+    rss_bytes: int
+    """This process's resident memory after the task."""
+    peak_rss_bytes: int
+    """The most resident memory this process has held so far."""
+
+
+class Ready(NamedTuple):
+    """A worker's first message: loaded and limited."""
+
+    rss_bytes: int
+    """Resident memory after loading: the baseline its tasks are measured against."""
+
+
+#: A task function: module-level, so a spawned worker can import it by name.
+TaskFn = Callable[[Task], Scored]
+
+
+def score_task(task: Task) -> Scored:
+    """The production task: the verdict and, when it asks for one, the redacted copy."""
+    rules = _rulebook[task.profile]
+    verdict = score(task.data, rules, image_id=task.image_id, detector=_detectors.get(task.profile))
+    redacted = None
+    if verdict.redaction_required and verdict.detections:
+        # A second, full-resolution decode on purpose: scoring decoded a reduced draft,
+        # and the published copy must keep the original's detail outside the boxes.
+        try:
+            redacted = redacted_jpeg(task.data, verdict.detections, max_pixels=rules.max_pixels)
+        except ImageError:
+            # Scoring decoded the photo, so this is all but impossible; the verdict
+            # then stands without a copy and the parent logs it.
+            redacted = None
+    return Scored(verdict, redacted)
+
+
+def serve(
+    conn: Connection,
+    rulebook: dict[str, Rules],
+    detector_threads: int,
+    headroom_bytes: int,
+    task_fn: TaskFn,
+) -> None:
+    """The worker process: load, limit itself, say ready, then answer tasks until EOF."""
+    _load(rulebook, detector_threads)
+    _limit_address_space(headroom_bytes)
+    conn.send(Ready(_rss_bytes()))
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        conn.send(_run(task_fn, task))
+
+
+def _run(task_fn: TaskFn, task: Task) -> Reply:
+    try:
+        scored: Scored | None = task_fn(task)
+        error = None
+    # Any failure, MemoryError included, costs only this event: the parent charges it.
+    except BaseException as exc:
+        scored, error = None, f"{type(exc).__name__}: {exc}"[:500]
+    return Reply(scored, error, _rss_bytes(), _peak_rss_bytes())
+
+
+def _load(rulebook: dict[str, Rules], detector_threads: int) -> None:
+    # The parent drains and shuts the pool down on SIGTERM/SIGINT; a signal sent to the
+    # whole process group (Ctrl-C, ``kill -- -PGID``) must not kill work in flight.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if sys.platform == "linux":
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        # ... but a parent killed with SIGKILL must not leave orphans scoring for nobody.
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        libc.mallopt(_M_ARENA_MAX, 2)
+    _rulebook.update(rulebook)
+    # A missing model or backend raises here, before the worker says it is ready: the
+    # pool fails at startup, loudly, rather than on every event.
+    for name, rules in rulebook.items():
+        detector = detector_for(rules, threads=detector_threads)
+        if detector is not None:
+            _detectors[name] = detector
+
+
+def _limit_address_space(headroom_bytes: int) -> int | None:
+    """Cap this process at its current address space plus ``headroom_bytes``; the cap."""
+    if headroom_bytes <= 0:
+        return None
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = _vm_bytes("VmSize") + headroom_bytes
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    return limit
+
+
+def _vm_bytes(field: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as status:  # noqa: PTH123
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _rss_bytes() -> int:
+    with contextlib.suppress(OSError, ValueError):
+        return _vm_bytes("VmRSS")
+    return 0
+
+
+def _peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -1,0 +1,128 @@
+"""What decoding an image may cost, decided from its headers before any pixel is decoded.
+
+Why: the engine promises a verdict within 2 s and 300 MB above a worker's baseline
+for any upload, and ``max_pixels`` alone can't keep that promise. A 100 MP PNG is
+fine for the pixel limit but costs 400 MB as Pillow RGB and seconds of inflate; a
+progressive JPEG holds every DCT coefficient in memory and decodes every scan
+over the whole image; a TIFF can split itself into a million tiles. So each
+decode path estimates its own peak from what the header announces, and refuses
+(an ``error`` verdict) what would exceed :data:`DECODE_BUDGET_BYTES` or the
+matching time budget. The constants were measured with ``python -m bench.hostile``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.errors import TooComplexError, TooManyPixelsError
+
+#: Peak bytes one decode may allocate (pixels, conversions, coefficients), with
+#: headroom under the 300 MB bound for allocator slack and the checks.
+DECODE_BUDGET_BYTES = 240 * 2**20
+
+#: Progressive JPEG: (8x8 block, scan) pairs libjpeg may decode: each scan walks
+#: every block of its components. About 0.6 s of CPU at the measured rate (a
+#: 48 MP progressive photo with 20 scans is 22 M).
+SCAN_BLOCK_BUDGET = 40_000_000
+
+#: Tiles (or strips) Pillow decodes one by one, each a round trip through Python.
+MAX_TILES = 50_000
+
+#: Bytes per pixel of Pillow's in-memory modes (everything not listed takes 4).
+_PILLOW_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+
+#: Extra bytes per pixel beyond the decoded image: the grey copy and its array
+#: (2), and a full-size RGB array when a detector needs colour (3).
+_GREY_EXTRA, _COLOUR_EXTRA = 2, 3
+
+#: Pillow opens every WebP with libwebp's animation decoder: two RGBA canvases
+#: (current and previous frame), then its own RGBA copy (measured: 15 bytes/pixel
+#: with the grey copies).
+_WEBP_BYTES = 13
+
+#: libheif's decode: 4:2:0 planes (1.5) while it converts to interleaved RGB (3).
+_HEIF_BYTES = 4.5
+
+#: Coefficient storage of one 8x8 block in a progressive JPEG (64 x int16).
+_BLOCK_BYTES = 128
+
+
+@dataclass(frozen=True, slots=True)
+class JpegFrame:
+    """What a JPEG's frame header (SOF) and marker scan announce."""
+
+    width: int
+    height: int
+    progressive: bool
+    #: (horizontal, vertical) sampling factors per component.
+    sampling: tuple[tuple[int, int], ...]
+    scans: int
+
+    @property
+    def blocks(self) -> int:
+        """8x8 blocks over all components, as libjpeg allocates them."""
+        h_max = max(h for h, _ in self.sampling)
+        v_max = max(v for _, v in self.sampling)
+        total = 0
+        for h, v in self.sampling:
+            columns = -(-self.width * h // (8 * h_max))
+            rows = -(-self.height * v // (8 * v_max))
+            total += columns * rows
+        return total
+
+
+def check_pillow_decode(
+    mode: str,
+    width: int,
+    height: int,
+    *,
+    colour: bool,
+    tiles: int,
+    webp: bool = False,
+    tiff: bool = False,
+) -> None:
+    """Refuse a full decode (PNG, TIFF, WebP, BMP) over the memory or tile budget.
+
+    libtiff decodes a strip into a buffer of its own before Pillow unpacks it, and a
+    TIFF may be one strip: its image is counted twice.
+    """
+    image_bytes = _WEBP_BYTES if webp else _PILLOW_BYTES.get(mode, 4) * (2 if tiff else 1)
+    per_pixel = image_bytes + _GREY_EXTRA + (_COLOUR_EXTRA if colour else 0)
+    _check_bytes(width, height, per_pixel, f"a {mode} image")
+    if tiles > MAX_TILES:
+        raise TooComplexError(
+            f"the image is split into {tiles} tiles or strips, over the limit of {MAX_TILES}"
+        )
+
+
+def check_heif_decode(width: int, height: int, *, colour: bool) -> None:
+    per_pixel = _HEIF_BYTES + (_COLOUR_EXTRA if colour else 0)
+    _check_bytes(width, height, per_pixel, "a HEIF image")
+
+
+def check_jpeg_decode(frame: JpegFrame) -> None:
+    """Progressive JPEGs keep all coefficients and re-walk them per scan; baseline ones stream."""
+    if not frame.progressive:
+        return
+    blocks = frame.blocks
+    if blocks * _BLOCK_BYTES > DECODE_BUDGET_BYTES:
+        raise TooManyPixelsError(
+            f"a progressive {frame.width}x{frame.height} JPEG needs "
+            f"{blocks * _BLOCK_BYTES / 2**20:.0f} MB of coefficients to decode, over the "
+            f"{DECODE_BUDGET_BYTES / 2**20:.0f} MB budget; send it as a baseline JPEG"
+        )
+    if blocks * frame.scans > SCAN_BLOCK_BUDGET:
+        raise TooComplexError(
+            f"a progressive {frame.width}x{frame.height} JPEG with {frame.scans} scans is over "
+            f"the decoding budget ({SCAN_BLOCK_BUDGET // max(blocks, 1)} scans at this size)"
+        )
+
+
+def _check_bytes(width: int, height: int, per_pixel: float, what: str) -> None:
+    needed = width * height * per_pixel
+    if needed > DECODE_BUDGET_BYTES:
+        raise TooManyPixelsError(
+            f"{what} of {width}x{height} needs about {needed / 2**20:.0f} MB to decode, over "
+            f"the {DECODE_BUDGET_BYTES / 2**20:.0f} MB budget "
+            f"({DECODE_BUDGET_BYTES / per_pixel / 1e6:.0f} MP for this format)"
+        )

@@ -1,0 +1,106 @@
+"""What a container's headers announce, read before any decoder sees the bytes.
+
+Why: some decoders allocate from the header alone (libwebp's canvas, libpng's
+rows), so the pixel limit and the decode budget must be applied first. Every
+read here is bounded: a fixed number of header bytes, or (JPEG) at most
+:data:`MAX_JPEG_SEGMENTS` marker segments plus one C-speed count of scan markers.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from core.budget import JpegFrame
+from core.errors import CorruptImageError, TooComplexError
+from core.ifd import DirectorySpec, first_directory_counts, read_directories
+
+#: Marker segments before the first scan; real JPEGs have a few dozen.
+MAX_JPEG_SEGMENTS = 4096
+
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_PROGRESSIVE_SOF = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
+_STANDALONE = frozenset({0x01, *range(0xD0, 0xD9)})
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    if len(data) >= 24 and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return None
+
+
+def webp_size(data: bytes) -> tuple[int, int] | None:
+    """The canvas (VP8X) or bitstream (VP8, VP8L) size of the first chunk, as libwebp reads it."""
+    kind, body = data[12:16], data[20:40]
+    if kind == b"VP8X" and len(body) >= 10:
+        return 1 + int.from_bytes(body[4:7], "little"), 1 + int.from_bytes(body[7:10], "little")
+    if kind == b"VP8L" and len(body) >= 5 and body[0] == 0x2F:
+        bits = int.from_bytes(body[1:5], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if kind == b"VP8 " and len(body) >= 10 and body[3:6] == b"\x9d\x01\x2a":
+        width, height = struct.unpack_from("<HH", body, 6)
+        return width & 0x3FFF, height & 0x3FFF
+    return None
+
+
+_WIDTH, _HEIGHT, _STRIP_OFFSETS, _TILE_OFFSETS = 0x0100, 0x0101, 0x0111, 0x0144
+_TIFF_SIZE = DirectorySpec(tags=frozenset({_WIDTH, _HEIGHT}), follow={})
+
+
+def tiff_layout(data: bytes) -> tuple[int, int, int] | None:
+    """Width, height and the number of strips or tiles of a TIFF's first image.
+
+    Pillow builds its tile list at open, one Python object per strip or tile, so
+    both are checked first.
+    """
+    ifd0 = read_directories(data, _TIFF_SIZE).get("0th", {})
+    width, height = ifd0.get(_WIDTH), ifd0.get(_HEIGHT)
+    if not (isinstance(width, tuple) and isinstance(height, tuple) and width and height):
+        return None
+    if not (isinstance(width[0], int) and isinstance(height[0], int)):
+        return None
+    counts = first_directory_counts(data, frozenset({_STRIP_OFFSETS, _TILE_OFFSETS}))
+    return width[0], height[0], max(counts.values(), default=1)
+
+
+def jpeg_frame(data: bytes) -> JpegFrame | None:
+    """The frame header and scan count of a JPEG; ``None`` when there is no frame header.
+
+    Raises :class:`TooComplexError` past :data:`MAX_JPEG_SEGMENTS` segments.
+    """
+    at, segments, frame = 2, 0, None
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return frame
+        marker = data[at + 1]
+        if marker == 0xFF:
+            at += 1
+            continue
+        if marker in _STANDALONE:
+            at += 2
+            continue
+        segments += 1
+        if segments > MAX_JPEG_SEGMENTS:
+            raise TooComplexError(f"over {MAX_JPEG_SEGMENTS} JPEG marker segments before the image")
+        (length,) = struct.unpack_from(">H", data, at + 2)
+        if marker in _SOF:
+            frame = _frame(data, at + 4, length, marker in _PROGRESSIVE_SOF)
+        elif marker == 0xDA:
+            if frame is None:
+                return None
+            scans = data.count(b"\xff\xda", at) if frame.progressive else 1
+            return JpegFrame(frame.width, frame.height, frame.progressive, frame.sampling, scans)
+        at += 2 + length
+    return frame
+
+
+def _frame(data: bytes, at: int, length: int, progressive: bool) -> JpegFrame:
+    if length < 8 or at + length - 2 > len(data):
+        raise CorruptImageError("the JPEG frame header is truncated")
+    height, width, components = struct.unpack_from(">HHB", data, at + 1)
+    if components == 0 or length < 8 + 3 * components:
+        raise CorruptImageError("the JPEG frame header has no valid components")
+    sampling = tuple(
+        (max(1, data[at + 7 + 3 * i] >> 4), max(1, data[at + 7 + 3 * i] & 0x0F))
+        for i in range(components)
+    )
+    return JpegFrame(width, height, progressive, sampling, scans=0)

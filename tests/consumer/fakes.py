@@ -1,0 +1,81 @@
+"""In-memory fakes of the pipeline's ports (consumer.pipeline.Store, Scorer, Publisher).
+
+They keep the real contracts: a missing key raises ObjectMissingError, an outage
+raises the adapter's typed error, the scorer runs the real ``core.score`` in-process.
+Each can be told to fail a number of times, or until released.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from consumer.publisher import PublishUnavailableError
+from consumer.scoring import Scored, WorkerCrashedError
+from core import score
+from core.profiles import builtin_profile
+from runtime.object_store import ObjectMissingError, StorageUnavailableError
+
+
+@dataclass
+class FakeStore:
+    objects: dict[str, bytes] = field(default_factory=dict)
+    #: Calls that answer StorageUnavailableError before the store comes back.
+    outage_calls: int = 0
+    calls: list[str] = field(default_factory=list)
+
+    def _answer(self, operation: str, key: str) -> None:
+        self.calls.append(f"{operation} {key}")
+        if self.outage_calls > 0:
+            self.outage_calls -= 1
+            raise StorageUnavailableError("connection refused")
+
+    async def fetch(self, key: str) -> bytes:
+        self._answer("fetch", key)
+        if key not in self.objects:
+            raise ObjectMissingError(key)
+        return self.objects[key]
+
+    async def copy(self, source: str, target: str) -> None:
+        self._answer("copy", source)
+        if source not in self.objects:
+            raise ObjectMissingError(source)
+        self.objects[target] = self.objects[source]
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        self._answer("put", key)
+        self.objects[key] = data
+
+    async def delete(self, key: str) -> None:
+        self._answer("delete", key)
+        self.objects.pop(key, None)
+
+
+@dataclass
+class FakePublisher:
+    sent: list[tuple[str, bytes | None, bytes]] = field(default_factory=list)
+    #: Publishes that answer PublishUnavailableError; -1: every one.
+    outage_calls: int = 0
+
+    async def publish(self, topic: str, key: bytes | None, value: bytes) -> None:
+        if self.outage_calls != 0:
+            self.outage_calls -= 1 if self.outage_calls > 0 else 0
+            raise PublishUnavailableError("broker not available")
+        self.sent.append((topic, key, value))
+
+    def on(self, topic: str) -> list[bytes]:
+        return [value for t, _k, value in self.sent if t == topic]
+
+
+@dataclass
+class InlineScorer:
+    """The real engine, in this process; ``crashes`` calls first die as a worker would."""
+
+    crashes: int = 0
+    calls: int = 0
+
+    async def score(self, data: bytes, profile: str, image_id: str) -> Scored:
+        self.calls += 1
+        if self.crashes > 0:
+            self.crashes -= 1
+            raise WorkerCrashedError("worker killed")
+        return Scored(score(data, builtin_profile(profile), image_id=image_id), None)

@@ -1,0 +1,310 @@
+"""The per-event pipeline on in-memory fakes of its ports: what each step leaves behind.
+
+The same paths run against real Kafka and S3 in test_main.py and tests/e2e; here each
+failure can be placed exactly, and nothing needs a broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+from functools import cache
+
+import pytest
+from aiokafka.structs import ConsumerRecord, TopicPartition
+from prometheus_client import CollectorRegistry
+
+from consumer.claim import Claim
+from consumer.metrics import ConsumerMetrics
+from consumer.pipeline import EventPipeline
+from consumer.retry import AbandonedError, RetryPolicy
+from consumer.settings import ConsumerSettings
+from core.events import DeadLetter, ImageSubmitted, ObjectRef, SubmissionMetadata, VerdictEvent
+from core.schema import Outcome
+from runtime.ids import new_image_id
+from runtime.layout import filed_key, incoming_key, verdict_key
+from tests.builders import images
+from tests.consumer.fakes import FakePublisher, FakeStore, InlineScorer
+
+VERDICTS, DLQ = "verdicts", "dlq"
+PARTITION = TopicPartition("submitted", 0)
+
+
+@cache
+def photo() -> bytes:
+    return images.encode(images.sharp_photo(800, 600), quality=90)
+
+
+class Rig:
+    """A pipeline on fakes, with a fresh registry and a held claim."""
+
+    def __init__(self, store: FakeStore | None = None, **settings: object) -> None:
+        defaults: dict[str, object] = {
+            "topic_verdicts": VERDICTS,
+            "topic_dlq": DLQ,
+            "retry_backoff": 0.01,
+            "retry_backoff_max": 0.02,
+            "missing_object_grace_s": 0.2,
+            "max_retries": 2,
+            "s3_bucket": "b",
+        }
+        self.settings = ConsumerSettings.model_validate({**defaults, **settings})
+        self.registry = CollectorRegistry()
+        metrics = ConsumerMetrics(self.registry)
+        self.store, self.publisher, self.scorer = (
+            store or FakeStore(),
+            FakePublisher(),
+            InlineScorer(),
+        )
+        self.policy = RetryPolicy(
+            backoff_s=self.settings.retry_backoff,
+            backoff_max_s=self.settings.retry_backoff_max,
+            max_retries=self.settings.max_retries,
+            retries=metrics.retries,
+        )
+        self.pipeline = EventPipeline(
+            self.settings, metrics, self.store, self.scorer, self.publisher, self.policy
+        )
+        self.claim = Claim(PARTITION)
+
+    def submitted(
+        self,
+        data: bytes | None = None,
+        *,
+        key: str = "",
+        bucket: str = "b",
+        tenant: str = "default",
+    ) -> ImageSubmitted:
+        """An event whose object is stored (unless ``data`` is None)."""
+        image_id = new_image_id()
+        key = key or incoming_key(image_id, "jpg")
+        if data is not None:
+            self.store.objects[key] = data
+        return ImageSubmitted(
+            image_id=str(image_id),
+            submitted_at=datetime.now(UTC),
+            object=ObjectRef(
+                bucket=bucket,
+                key=key,
+                size_bytes=len(data or b""),
+                sha256="0" * 64,
+                content_type="image/jpeg",
+                format="jpeg",
+            ),
+            metadata=SubmissionMetadata(tenant=tenant),
+        )
+
+    async def handle(self, value: bytes, offset: int = 0) -> None:
+        record = ConsumerRecord(
+            PARTITION.topic, 0, offset, 0, 0, b"k", value, None, 1, len(value), ()
+        )
+        await self.pipeline.handle(record, self.claim)
+
+    def sample(self, name: str, **labels: str) -> float:
+        return self.registry.get_sample_value(name, labels) or 0.0
+
+    def letters(self) -> list[DeadLetter]:
+        return [DeadLetter.model_validate_json(v) for v in self.publisher.on(DLQ)]
+
+
+async def test_a_photo_is_filed_stored_published_and_its_upload_deleted() -> None:
+    rig = Rig()
+    event = rig.submitted(photo())
+    await rig.handle(event.model_dump_json().encode())
+
+    (body,) = rig.publisher.on(VERDICTS)
+    published = VerdictEvent.model_validate_json(body)
+    assert published.image_id == event.image_id
+    outcome = published.verdict.verdict
+    assert outcome is not Outcome.ERROR
+    assert published.object.key == filed_key(event.object.key, outcome)
+    assert rig.store.objects[published.object.key] == photo()
+    assert rig.store.objects[verdict_key(event.image_id)] == body
+    assert event.object.key not in rig.store.objects
+    assert rig.sample("civicqc_images_scored_total", verdict=outcome.value, tenant="default") == 1
+
+
+async def test_a_redelivery_republishes_the_stored_verdict_without_scoring_again() -> None:
+    rig = Rig()
+    event = rig.submitted(photo())
+    await rig.handle(event.model_dump_json().encode())
+    rig.store.objects[event.object.key] = photo()  # the crash came before the delete
+    await rig.handle(event.model_dump_json().encode(), offset=1)
+
+    first, second = rig.publisher.on(VERDICTS)
+    assert second == first
+    assert rig.scorer.calls == 1
+    assert event.object.key not in rig.store.objects
+
+
+async def test_an_event_that_does_not_parse_is_dead_lettered_with_its_payload() -> None:
+    rig = Rig()
+    await rig.handle(b"{not json", offset=7)
+    (letter,) = rig.letters()
+    assert (letter.reason.value, letter.payload, letter.source.offset) == (
+        "invalid_event",
+        "{not json",
+        7,
+    )
+    assert rig.publisher.on(VERDICTS) == []
+
+
+async def test_a_missing_object_is_looked_for_during_the_grace_period_then_dead_lettered() -> None:
+    rig = Rig(missing_object_grace_s=0.3)
+    event = rig.submitted(None)
+    started = time.monotonic()
+    await rig.handle(event.model_dump_json().encode())
+    assert time.monotonic() - started >= 0.3
+    (letter,) = rig.letters()
+    assert letter.reason.value == "object_missing"
+    assert letter.attempts > 1
+
+
+async def test_a_storage_outage_is_waited_out_and_never_dead_lettered() -> None:
+    rig = Rig()
+    rig.store.outage_calls = 5
+    event = rig.submitted(photo())
+    await rig.handle(event.model_dump_json().encode())
+    assert len(rig.publisher.on(VERDICTS)) == 1
+    assert rig.letters() == []
+    assert rig.sample("civicqc_retries_total", operation="fetch_verdict") == 5
+
+
+async def test_a_kafka_outage_is_waited_out_and_never_dead_lettered() -> None:
+    rig = Rig()
+    rig.publisher.outage_calls = 4
+    event = rig.submitted(photo())
+    await rig.handle(event.model_dump_json().encode())
+    assert len(rig.publisher.on(VERDICTS)) == 1
+    assert rig.sample("civicqc_retries_total", operation="publish") == 4
+
+
+@pytest.mark.parametrize("where", ["store", "publisher"])
+async def test_releasing_the_claim_ends_an_outage_wait_at_once(where: str) -> None:
+    rig = Rig(retry_backoff=10.0, retry_backoff_max=10.0)
+    if where == "store":
+        rig.store.outage_calls = 1000
+    else:
+        rig.publisher.outage_calls = -1
+    event = rig.submitted(photo())
+    handling = asyncio.create_task(rig.handle(event.model_dump_json().encode()))
+    await asyncio.sleep(0.5)  # scoring done, waiting out the outage
+    rig.claim.release()
+    rig.policy.wake()
+    released = time.monotonic()
+    with pytest.raises(AbandonedError):
+        await asyncio.wait_for(handling, timeout=5)
+    assert time.monotonic() - released < 1.0
+    assert event.object.key in rig.store.objects, "abandoned work is redone, not lost"
+
+
+async def test_a_worker_crash_is_retried_and_then_dead_lettered() -> None:
+    rig = Rig(max_retries=2)
+    rig.scorer.crashes = 2
+    recovered = rig.submitted(photo())
+    await rig.handle(recovered.model_dump_json().encode())
+    assert len(rig.publisher.on(VERDICTS)) == 1
+
+    rig.scorer.crashes = 100
+    poison = rig.submitted(photo())
+    await rig.handle(poison.model_dump_json().encode(), offset=1)
+    (letter,) = rig.letters()
+    assert (letter.reason.value, letter.attempts, letter.image_id) == (
+        "worker_crashed",
+        3,
+        poison.image_id,
+    )
+
+
+def _forged_keys(image_id: uuid.UUID) -> dict[str, str]:
+    other = new_image_id()
+    own = incoming_key(image_id, "jpg")
+    return {
+        "another photo, filed": filed_key(incoming_key(other, "jpg"), Outcome.ACCEPTED),
+        "a verdict": verdict_key(other),
+        "another upload": incoming_key(other, "jpg"),
+        "a path": own.replace(f"/{image_id}", f"/../../x/{image_id}"),
+        "its own photo, filed": filed_key(own, Outcome.REJECTED),
+        "a dotted extension": own + ".json",
+    }
+
+
+@pytest.mark.parametrize(
+    "what", [*_forged_keys(new_image_id()), "its own upload, in another bucket"]
+)
+async def test_an_event_naming_an_object_it_does_not_own_is_dead_lettered_untouched(
+    what: str,
+) -> None:
+    rig = Rig()
+    event = rig.submitted(None)
+    image_id = uuid.UUID(event.image_id)
+    named = _forged_keys(image_id).get(what, event.object.key)
+    bucket = "elsewhere" if "another bucket" in what else event.object.bucket
+    forged = event.model_copy(
+        update={"object": event.object.model_copy(update={"key": named, "bucket": bucket})}
+    )
+    rig.store.objects[named] = b"not yours"
+    await rig.handle(forged.model_dump_json().encode())
+
+    (letter,) = rig.letters()
+    assert letter.reason.value == "invalid_event"
+    assert rig.store.objects == {named: b"not yours"}
+    assert rig.store.calls == [], "nothing is read, copied or deleted for a forged event"
+
+
+class PreviousOwnerFilesFirst(FakeStore):
+    """The partition's previous owner files the upload, stores its verdict and deletes the
+    upload at the worst moment: right after this replica looked for a stored verdict."""
+
+    def __init__(self, *, during: str) -> None:
+        super().__init__()
+        self.during = during
+        self.finish: tuple[str, str, bytes] | None = None
+
+    def _maybe_finish(self, operation: str) -> None:
+        if self.finish is not None and operation == self.during:
+            upload, verdict_key, body = self.finish
+            self.objects[verdict_key] = body
+            self.objects.pop(upload, None)
+            self.finish = None
+
+    async def fetch(self, key: str) -> bytes:
+        if key.startswith("incoming/"):
+            self._maybe_finish("fetch")
+        return await super().fetch(key)
+
+    async def copy(self, source: str, target: str) -> None:
+        self._maybe_finish("copy")
+        await super().copy(source, target)
+
+
+@pytest.mark.parametrize("during", ["fetch", "copy"])
+async def test_an_upload_filed_by_the_previous_owner_gets_that_verdict_republished(
+    during: str,
+) -> None:
+    store = PreviousOwnerFilesFirst(during=during)
+    rig = Rig(store, missing_object_grace_s=30.0)
+    event = rig.submitted(photo())
+    theirs = b'{"the previous owner\'s verdict": true}'
+    store.finish = (event.object.key, verdict_key(event.image_id), theirs)
+    started = time.monotonic()
+    await rig.handle(event.model_dump_json().encode())
+
+    assert rig.publisher.on(VERDICTS) == [theirs]
+    assert rig.letters() == []
+    assert time.monotonic() - started < 5, "no grace period for an upload that was filed"
+
+
+async def test_an_unknown_tenant_is_counted_as_other() -> None:
+    rig = Rig()
+    event = rig.submitted(photo(), tenant=f"t-{uuid.uuid4().hex[:8]}")
+    await rig.handle(event.model_dump_json().encode())
+    families = {s.labels.get("tenant") for m in rig.registry.collect() for s in m.samples}
+    assert event.metadata.tenant not in families
+    assert (
+        rig.sample("civicqc_images_scored_total", verdict="accepted", tenant="other")
+        + rig.sample("civicqc_images_scored_total", verdict="rejected", tenant="other")
+        == 1
+    )

@@ -1,0 +1,30 @@
+"""Task functions for the pool's tests, importable by a spawned worker.
+
+``misbehaving`` does what the bytes say, standing in for inputs that make the
+engine die, raise, allocate without bound or hang; anything else scores as empty.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from consumer.worker import Scored, Task
+from core import error_verdict
+from core.profiles import builtin_profile
+from core.schema import ErrorCode
+
+
+def misbehaving(task: Task) -> Scored:
+    if task.data == b"die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if task.data == b"raise":
+        raise RuntimeError("the engine had a bug")
+    if task.data == b"hog":
+        hog = bytearray(4 * 2**30)  # 4 GiB: far above any headroom these tests set
+        hog[-1] = 1
+    if task.data == b"hang":
+        time.sleep(600)
+    verdict = error_verdict(ErrorCode.EMPTY, "test", builtin_profile("default"))
+    return Scored(verdict.model_copy(update={"image_id": task.image_id}), None)
