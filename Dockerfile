@@ -60,8 +60,8 @@ COPY --from=build /opt/venv /opt/venv
 COPY deploy/docker/healthcheck.py /usr/local/bin/civicqc-healthcheck
 WORKDIR /app
 USER 10001:10001
-# 8000: API (HTTP + /metrics). 9108: consumer /metrics (METRICS_PORT).
-EXPOSE 8000 9108
+# 8000: API (HTTP). 9107: API /metrics, 9108: consumer /metrics (METRICS_PORT of each).
+EXPOSE 8000 9107 9108
 # The consumer overrides the URL (compose: healthcheck.test; Kubernetes uses probes instead).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "/usr/local/bin/civicqc-healthcheck", "http://127.0.0.1:8000/healthz"]

@@ -221,6 +221,35 @@ def _tiff_with_ifd0_of(block: bytes) -> bytes:
     return tiff_image(64, 48, extra=pointers, prefix=block)
 
 
+def image_entries(
+    width: int,
+    height: int,
+    strip: tuple[int, int] | None,
+    *,
+    compression: int = 1,
+    extra: Sequence[Entry] = (),
+) -> list[Entry]:
+    """IFD0 entries of an 8-bit grey image in one strip ``(offset, bytes)``, or none.
+
+    SHORT values are left-justified in the 4-byte field (big-endian). ``extra``
+    entries replace the image's entry for their tag, or are added.
+    """
+    own = {
+        0x0100: (0x0100, 4, 1, width),
+        0x0101: (0x0101, 4, 1, height),
+        0x0102: (0x0102, 3, 1, 8 << 16),
+        0x0103: (0x0103, 3, 1, compression << 16),
+        0x0106: (0x0106, 3, 1, 1 << 16),
+        0x0115: (0x0115, 3, 1, 1 << 16),
+    }
+    if strip is not None:
+        own[0x0111] = (0x0111, 4, 1, strip[0])
+        own[0x0116] = (0x0116, 4, 1, height)
+        own[0x0117] = (0x0117, 4, 1, strip[1])
+    own.update({entry[0]: entry for entry in extra})
+    return sorted(own.values())
+
+
 def tiff_image(
     width: int,
     height: int,
@@ -238,20 +267,9 @@ def tiff_image(
     prefix = prefix if len(prefix) >= 8 else bytes(8)
     pixels = _pixels(width, height)[::3][: width * height]
     strip_at = len(prefix)
-    own = {
-        0x0100: (0x0100, 4, 1, width),
-        0x0101: (0x0101, 4, 1, height),
-        0x0102: (0x0102, 3, 1, 8 << 16),
-        0x0103: (0x0103, 3, 1, 1 << 16),
-        0x0106: (0x0106, 3, 1, 1 << 16),
-        0x0111: (0x0111, 4, 1, strip_at),
-        0x0115: (0x0115, 3, 1, 1 << 16),
-        0x0116: (0x0116, 4, 1, height),
-        0x0117: (0x0117, 4, 1, len(pixels)),
-    }
-    own.update({entry[0]: entry for entry in extra})
+    entries = image_entries(width, height, (strip_at, len(pixels)), extra=extra)
     ifd_at = strip_at + len(pixels)
-    directory = ifd(sorted(own.values()), next_offset)
+    directory = ifd(entries, next_offset)
     return tiff_header(ifd_at) + prefix[8:] + pixels + directory
 
 
@@ -378,7 +396,7 @@ PIXEL_LIMIT = 100_000_000
 
 
 def _near_limit(rng: Rng, multiple: int = 1) -> tuple[int, int]:
-    width = int(rng.integers(4000, 20000)) // multiple * multiple
+    width = int(rng.integers(1000, 100_000)) // multiple * multiple
     # A quarter of the limit up to the limit: above and below each format's decode budget.
     height = int(PIXEL_LIMIT * float(rng.uniform(0.25, 1.0))) // width // multiple * multiple
     return width, height
@@ -404,18 +422,18 @@ def _tiff_deep(rng: Rng) -> bytes:
     photometric = 2 if samples == 3 else 1
     bits_at = 8 + len(strip)
     bits_values = struct.pack(">3H", bits, bits, bits)
-    entries = [
-        (0x0100, 4, 1, width),
-        (0x0101, 4, 1, height),
-        (0x0102, 3, samples, bits_at if samples == 3 else bits << 16),
-        (0x0103, 3, 1, 8 << 16),
-        (0x0106, 3, 1, photometric << 16),
-        (0x0111, 4, 1, 8),
-        (0x0115, 3, 1, samples << 16),
-        (0x0116, 4, 1, height),
-        (0x0117, 4, 1, len(strip)),
-        (0x0153, 3, 1, fmt << 16),
-    ]
+    entries = image_entries(
+        width,
+        height,
+        (8, len(strip)),
+        compression=8,
+        extra=[
+            (0x0102, 3, samples, bits_at if samples == 3 else bits << 16),
+            (0x0106, 3, 1, photometric << 16),
+            (0x0115, 3, 1, samples << 16),
+            (0x0153, 3, 1, fmt << 16),
+        ],
+    )
     ifd_at = bits_at + len(bits_values)
     return tiff_header(ifd_at) + strip + bits_values + ifd(entries)
 
@@ -704,18 +722,13 @@ def _tiny_tiles(rng: Rng) -> bytes:
     offsets_at = tile_at + 256
     counts_at = offsets_at + 4 * tiles
     ifd_at = counts_at + 4 * tiles
-    entries = [
-        (0x0100, 4, 1, width),
-        (0x0101, 4, 1, height),
-        (0x0102, 3, 1, 8 << 16),
-        (0x0103, 3, 1, 1 << 16),
-        (0x0106, 3, 1, 1 << 16),
-        (0x0115, 3, 1, 1 << 16),
+    tiling = [
         (0x0142, 4, 1, 16),
         (0x0143, 4, 1, 16),
         (0x0144, 4, tiles, offsets_at),
         (0x0145, 4, tiles, counts_at),
     ]
+    entries = image_entries(width, height, None, extra=tiling)
     return (
         tiff_header(ifd_at)
         + bytes(range(256))
@@ -731,17 +744,8 @@ def _strip_per_row(rng: Rng) -> bytes:
     height = min(height, 3_000_000)
     row_at, offsets_at = 8, 8 + width
     counts_at = offsets_at + 4 * height
-    entries = [
-        (0x0100, 4, 1, width),
-        (0x0101, 4, 1, height),
-        (0x0102, 3, 1, 8 << 16),
-        (0x0103, 3, 1, 1 << 16),
-        (0x0106, 3, 1, 1 << 16),
-        (0x0111, 4, height, offsets_at),
-        (0x0115, 3, 1, 1 << 16),
-        (0x0116, 4, 1, 1),
-        (0x0117, 4, height, counts_at),
-    ]
+    strips = [(0x0111, 4, height, offsets_at), (0x0116, 4, 1, 1), (0x0117, 4, height, counts_at)]
+    entries = image_entries(width, height, None, extra=strips)
     return (
         tiff_header(counts_at + 4 * height)
         + bytes(width)
@@ -762,17 +766,7 @@ def _tiff_bomb_strip(rng: Rng) -> bytes:
     """A deflate strip that inflates to a near-limit 8-bit grey image."""
     width, height = _near_limit(rng)
     strip = zeros_zlib(width * height)
-    entries = [
-        (0x0100, 4, 1, width),
-        (0x0101, 4, 1, height),
-        (0x0102, 3, 1, 8 << 16),
-        (0x0103, 3, 1, 8 << 16),
-        (0x0106, 3, 1, 1 << 16),
-        (0x0111, 4, 1, 8),
-        (0x0115, 3, 1, 1 << 16),
-        (0x0116, 4, 1, height),
-        (0x0117, 4, 1, len(strip)),
-    ]
+    entries = image_entries(width, height, (8, len(strip)), compression=8)
     return tiff_header(8 + len(strip)) + strip + ifd(entries)
 
 
@@ -889,8 +883,80 @@ def _heif_extent(rng: Rng) -> bytes:
     return bytes(out)
 
 
+def _full_box(kind: bytes, version: int, flags: int, body: bytes) -> bytes:
+    return _box(kind, struct.pack(">I", (version << 24) | flags) + body)
+
+
+@cache
+def _heif_tile(side: int) -> tuple[bytes, bytes]:
+    """The ``hvcC`` box and the coded data of a ``side`` x ``side`` HEVC image."""
+    import pillow_heif
+
+    buffer = io.BytesIO()
+    pillow_heif.from_pillow(carrier(side, side)).save(buffer, format="HEIF", quality=30)
+    data = buffer.getvalue()
+    boxes = {kind: (at, size) for at, size, kind in heif_boxes(data)}
+    at, size = boxes[b"hvcC"]
+    mdat, mdat_size = boxes[b"mdat"]
+    return data[at : at + size], data[mdat + 8 : mdat + mdat_size]
+
+
+def heif_grid(rows: int, columns: int, side: int) -> bytes:
+    """A valid HEIF grid image of ``rows`` x ``columns`` tiles that all share one tile's data.
+
+    A few kB decode to up to 1000 tiles (libheif's item limit) of ``side`` pixels.
+    """
+    hvcc, coded = _heif_tile(side)
+    tiles, width, height = rows * columns, columns * side, rows * side
+    ids = range(2, 2 + tiles)
+
+    def meta(data_at: int) -> bytes:
+        infe = _full_box(b"infe", 2, 0, struct.pack(">HH", 1, 0) + b"grid\x00") + b"".join(
+            _full_box(b"infe", 2, 1, struct.pack(">HH", i, 0) + b"hvc1\x00") for i in ids
+        )
+        dimg = _box(b"dimg", struct.pack(">HH", 1, tiles) + struct.pack(f">{tiles}H", *ids))
+        items = struct.pack(">HHHHII", 1, 1, 0, 1, 0, 8) + b"".join(
+            struct.pack(">HHHHII", i, 0, 0, 1, data_at, len(coded)) for i in ids
+        )
+        ipco = _box(
+            b"ipco",
+            hvcc
+            + _full_box(b"ispe", 0, 0, struct.pack(">II", side, side))
+            + _full_box(b"ispe", 0, 0, struct.pack(">II", width, height)),
+        )
+        ipma = struct.pack(">IHBB", 1 + tiles, 1, 1, 3) + b"".join(
+            struct.pack(">HBBB", i, 2, 0x81, 2) for i in ids
+        )
+        return _full_box(
+            b"meta",
+            0,
+            0,
+            _full_box(b"hdlr", 0, 0, bytes(4) + b"pict" + bytes(12) + b"\x00")
+            + _full_box(b"pitm", 0, 0, struct.pack(">H", 1))
+            + _full_box(b"iloc", 1, 0, b"\x44\x00" + struct.pack(">H", 1 + tiles) + items)
+            + _full_box(b"iinf", 0, 0, struct.pack(">H", 1 + tiles) + infe)
+            + _full_box(b"iref", 0, 0, dimg)
+            + _box(b"iprp", ipco + _full_box(b"ipma", 0, 0, ipma))
+            + _box(b"idat", struct.pack(">BBBBHH", 0, 0, rows - 1, columns - 1, width, height)),
+        )
+
+    ftyp = _box(b"ftyp", b"heic" + bytes(4) + b"mif1heic")
+    data_at = len(ftyp) + len(meta(0)) + 8
+    return ftyp + meta(data_at) + _box(b"mdat", coded)
+
+
+def _heif_grid_near_limit(rng: Rng) -> bytes:
+    """A grid of up to 999 tiles, from a quarter of the pixel limit to the limit."""
+    side = int(rng.choice([256, 512]))
+    target = PIXEL_LIMIT * float(rng.uniform(0.25, 1.0)) / side**2
+    columns = int(rng.integers(max(1, int(target / 999) + 1), min(255, int(target)) + 1))
+    rows = max(1, min(255, int(target / columns), 999 // columns))
+    return heif_grid(rows, columns, side)
+
+
 def heif_generators() -> dict[str, Generator]:
     return {
+        "grid-near-limit": _heif_grid_near_limit,
         "ispe-huge": _heif_ispe,
         "box-size-lie": _heif_size_lie,
         "deep-nesting": _heif_deep_nesting,

@@ -137,8 +137,7 @@ class EventPipeline:
         else:
             # A redelivery: the first attempt got as far as storing its verdict (and the
             # redacted copy, which is stored before it).
-            body = stored
-            target = VerdictEvent.model_validate_json(stored).object.key
+            body, target = stored
             with contextlib.suppress(ObjectMissingError):  # filed and deleted by then
                 await self._step("file", lambda: self._store.copy(source, target), claim)
         topic = self._settings.topic_verdicts
@@ -149,12 +148,21 @@ class EventPipeline:
         if verdict is not None:
             self._metrics.record_verdict(verdict, event.metadata.tenant, event.submitted_at)
 
-    async def _stored_verdict(self, image_id: str, claim: Claim) -> bytes | None:
-        """The verdict event an earlier attempt stored, if any."""
+    async def _stored_verdict(self, image_id: str, claim: Claim) -> tuple[bytes, str] | None:
+        """The verdict event an earlier attempt stored, and where it filed the photo.
+
+        One that no longer parses (written by an older, incompatible version) counts as
+        absent: the photo is scored again and the new verdict replaces it.
+        """
         key = verdict_key(image_id)
         try:
-            return await self._step("fetch_verdict", lambda: self._store.fetch(key), claim)
+            body = await self._step("fetch_verdict", lambda: self._store.fetch(key), claim)
         except ObjectMissingError:
+            return None
+        try:
+            return body, VerdictEvent.model_validate_json(body).object.key
+        except ValidationError:
+            logger.warning("stored verdict does not parse; scoring again", extra={"key": key})
             return None
 
     async def _score_and_store(self, event: ImageSubmitted, claim: Claim) -> tuple[bytes, Verdict]:
@@ -235,7 +243,7 @@ class EventPipeline:
         stored = await self._stored_verdict(image_id, claim)
         if stored is not None:
             logger.info("submission already filed by another replica", extra={"image_id": image_id})
-            raise _FiledElsewhereError(stored)
+            raise _FiledElsewhereError(stored[0])
 
     async def _dead_letter(
         self, record: ConsumerRecord, image_id: str | None, why: GaveUpError, claim: Claim

@@ -51,7 +51,9 @@ _PIL_FORMATS: dict[ImageFormat, str] = {
 }
 #: Modes whose samples are wider than 8 bits; converted to grey in bands of rows.
 _WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
-_BAND_ROWS = 256
+#: Pixels per band of rows when converting wide or in-place images to grey: the
+#: bands' temporaries stay near 16 MB whatever the aspect ratio.
+_BAND_PIXELS = 1 << 20
 #: The 8x8-blocking measure of lossless images reads at most this many full-size
 #: pixels (a centred, grid-aligned window): its float copies of a whole 80 MP
 #: image would be about 1 GB.
@@ -294,11 +296,16 @@ def _rgb_to_grey(pixels: NDArray[np.uint8]) -> GreyImage:
     Bit-identical to ``Image.convert("L")``, without a Pillow copy of the image.
     """
     grey: GreyImage = np.empty(pixels.shape[:2], dtype=np.uint8)
-    for top in range(0, pixels.shape[0], _BAND_ROWS):
-        band = pixels[top : top + _BAND_ROWS].astype(np.uint32)
+    rows = _band_rows(pixels.shape[1])
+    for top in range(0, pixels.shape[0], rows):
+        band = pixels[top : top + rows].astype(np.uint32)
         weighted = band[..., 0] * 19595 + band[..., 1] * 38470 + band[..., 2] * 7471 + 0x8000
-        grey[top : top + _BAND_ROWS] = weighted >> 16
+        grey[top : top + rows] = weighted >> 16
     return grey
+
+
+def _band_rows(width: int) -> int:
+    return max(1, _BAND_PIXELS // max(width, 1))
 
 
 def _exif_and_orientation(
@@ -328,21 +335,11 @@ def _to_grey(image: Image.Image) -> GreyImage:
     if image.mode == "L":
         grey: GreyImage = np.asarray(image, dtype=np.uint8)
         return grey
-    if image.mode not in (
-        "RGB",
-        "RGBA",
-        "LA",
-        "1",
-        "P",
-        "PA",
-        "CMYK",
-        "YCbCr",
-        "LAB",
-        "HSV",
-        "RGBX",
-    ):
-        image = image.convert("RGB")
-    return np.asarray(image.convert("L"), dtype=np.uint8)
+    # Through RGB with OpenCV's weights and rounding, as the reference system reads a photo
+    # (cv2.imread, then BGR to grey): Pillow's own "L" rounds differently on 1 pixel in
+    # 10 000, enough to move a mean or a percentile across a threshold now and then.
+    rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
 
 
 def _wide_to_grey(image: Image.Image) -> GreyImage:
@@ -359,9 +356,10 @@ def _wide_to_grey(image: Image.Image) -> GreyImage:
         top = 65535.0 if float(peak) > 255 else 255.0
     width, height = image.size
     grey: GreyImage = np.empty((height, width), dtype=np.uint8)
-    for row in range(0, height, _BAND_ROWS):
-        band = np.asarray(image.crop((0, row, width, min(row + _BAND_ROWS, height))), np.float32)
-        grey[row : row + _BAND_ROWS] = np.clip(band * (255.0 / top), 0, 255).astype(np.uint8)
+    rows = _band_rows(width)
+    for row in range(0, height, rows):
+        band = np.asarray(image.crop((0, row, width, min(row + rows, height))), np.float32)
+        grey[row : row + rows] = np.clip(band * (255.0 / top), 0, 255).astype(np.uint8)
     return grey
 
 

@@ -29,7 +29,7 @@ from core.decode import DecodedImage, decode_image
 from core.detect import Detector, RawDetection, label_for
 from core.errors import ImageError
 from core.exif import ExifData, parse_exif
-from core.rules import CheckRule, Rules
+from core.rules import CheckRule, ResolutionRule, Rules
 from core.schema import (
     BoundingBox,
     CheckResult,
@@ -181,12 +181,15 @@ def _verdict(
     image = item.image
     checks_started = perf_counter()
     exif = parse_exif(image.exif)
-    results = [
-        _run(name, check, rule, image, exif)
+    runs = [
+        _run(name, check, rule, image, exif, rules.near_margin)
         for name, check, rule in _checks(rules, detections or [])
         if rule
     ]
-    total = weighted_score(results)
+    results = [result for result, _ in runs]
+    # The total uses each check's unrounded score, in the reference's order, so the
+    # reference profile's decision at 65 matches the reference to the last digit.
+    total = weighted_score((raw, result.weight) for result, raw in runs)
     vetoed_by = [r.name for r in results if r.vetoed]
     # Per image, not wall-clock: in a batch the images' stages interleave.
     checks_ms = _ms(perf_counter() - checks_started) + (detect_ms or 0.0)
@@ -252,12 +255,12 @@ def _checks(
     c = rules.checks
     return [
         ("blur", lambda img, _: blur_finding(img.grey, c.blur), c.blur),
+        ("brightness", lambda img, _: brightness_finding(img.grey, c.brightness), c.brightness),
         (
             "resolution",
-            lambda img, _: resolution_finding(img.width, img.height, c.resolution),
+            lambda img, _: resolution_finding(*_compared_size(img, c.resolution), c.resolution),
             c.resolution,
         ),
-        ("brightness", lambda img, _: brightness_finding(img.grey, c.brightness), c.brightness),
         ("exposure", lambda img, _: exposure_finding(img.grey, c.exposure), c.exposure),
         ("metadata", lambda _, exif: metadata_finding(exif, c.metadata), c.metadata),
         (
@@ -270,13 +273,21 @@ def _checks(
     ]
 
 
+def _compared_size(image: DecodedImage, rule: ResolutionRule) -> tuple[int, int]:
+    """Width and height as displayed, or as stored (before EXIF orientation) if the rule says."""
+    if rule.stored_orientation and image.orientation >= 5:
+        return image.height, image.width
+    return image.width, image.height
+
+
 def _run(
-    name: str, check: _Check, rule: CheckRule, image: DecodedImage, exif: ExifData
-) -> CheckResult:
+    name: str, check: _Check, rule: CheckRule, image: DecodedImage, exif: ExifData, near: float
+) -> tuple[CheckResult, float]:
     started = perf_counter()
     finding = check(image, exif)
     vetoed = not finding.passed and rule.veto_below is not None and finding.score < rule.veto_below
-    return CheckResult(
+    margin = None if finding.margin is None else round(finding.margin, 4)
+    result = CheckResult(
         name=name,
         passed=finding.passed,
         score=round(finding.score, 2),
@@ -286,8 +297,11 @@ def _run(
         reason_code=finding.reason_code,
         blocking=rule.veto_below is not None,
         vetoed=vetoed,
+        margin=margin,
+        near_threshold=margin is not None and abs(margin) < near,
         duration_ms=_ms(perf_counter() - started),
     )
+    return result, finding.score
 
 
 def _ms(seconds: float) -> float:

@@ -87,7 +87,9 @@ def parse_exif(raw: bytes | None) -> ExifData:
     present_fields = {
         name
         for name, value in (
-            ("timestamp", captured),
+            # The capture time only, as the reference counts it: an editor's save time
+            # (IFD0 DateTime) is shown in the summary but is no evidence of the shot.
+            ("timestamp", _timestamp(exif.get(_TAG_DATETIME_ORIGINAL))),
             ("camera_make_model", make or model),
             ("orientation", orientation),
             ("iso", _int(exif.get(_TAG_ISO))),

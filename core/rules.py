@@ -81,11 +81,30 @@ class ResolutionRule(CheckRule):
         default=True,
         description="Compare long/short sides, so a portrait 600x800 photo meets 800x600.",
     )
+    stored_orientation: bool = Field(
+        default=False,
+        description="Compare width and height as stored, before EXIF orientation (the "
+        "reference reads them that way); off: as displayed.",
+    )
+    credit_megapixels: float | None = Field(
+        default=None,
+        gt=0,
+        description="Megapixels that earn the full 80 of a failed check's partial credit; "
+        "None: min_megapixels. The reference passes at 1.0 MP but credits against 0.5.",
+    )
 
 
 class BrightnessRule(CheckRule):
     min: float = Field(ge=0, le=255)
     max: float = Field(ge=0, le=255)
+    min_quality_score: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="The reference system's brightness quality score (closeness of the mean to "
+        "128, contrast from the standard deviation, minus penalties for many dark or bright "
+        "pixels; docs/SCORING.md) must also reach this percentage. None: off (our profile).",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> BrightnessRule:
@@ -102,6 +121,13 @@ class ExposureRule(CheckRule):
     )
     shadow_level: int = Field(default=0, ge=0, le=254)
     highlight_level: int = Field(default=255, ge=1, le=255)
+    credit_dynamic_range: float | None = Field(
+        default=None,
+        gt=0,
+        le=255,
+        description="Dynamic range that earns the full 70 of a failed check's partial credit; "
+        "None: min_dynamic_range. The reference passes at 120 but credits against 100.",
+    )
     clip_penalty: bool = Field(
         default=False,
         description="Scale a failed score by allowed/actual clipping, so that large clipped "
@@ -236,6 +262,13 @@ class Rules(_Rule):
         ge=0,
         description="Long side, in pixels, of the grey image the pixel checks measure; a fixed "
         "scale makes thresholds mean the same for 2 MP and 48 MP photos. 0 = full resolution.",
+    )
+    near_margin: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="A check whose deciding value lies within this fraction of its threshold "
+        "is near the line: its result says so, and so does the citizen's advice.",
     )
     checks: Checks
     detector: DetectorRule | None = Field(

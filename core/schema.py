@@ -69,6 +69,18 @@ class CheckResult(_Frozen):
     vetoed: bool = Field(
         default=False, description="True when this check rejected the photo on its own."
     )
+    margin: float | None = Field(
+        default=None,
+        description="How far the deciding measurement lies from its threshold, as a signed "
+        "fraction of the threshold: positive on the passing side, negative on the failing "
+        "side; with several conditions, the closest or most violated one. Absent when the "
+        "check measured nothing.",
+    )
+    near_threshold: bool = Field(
+        default=False,
+        description="The margin is within the profile's near_margin: the outcome could "
+        "change with a slightly different photo, and the advice says so.",
+    )
     duration_ms: float = Field(ge=0)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from core.schema import CheckResult, Outcome, Quality
+from core.schema import Outcome, Quality
 
 #: Lower bounds of each quality level, as in the reference system.
 QUALITY_LEVELS: tuple[tuple[float, Quality], ...] = (
@@ -15,13 +15,17 @@ QUALITY_LEVELS: tuple[tuple[float, Quality], ...] = (
 )
 
 
-def weighted_score(results: Iterable[CheckResult]) -> float:
-    """Weighted mean of check scores, 0-100; weights need not sum to 100."""
-    items = list(results)
-    total_weight = sum(r.weight for r in items)
-    if total_weight <= 0:
-        return 0.0
-    return sum(r.score * r.weight for r in items) / total_weight
+def weighted_score(scores: Iterable[tuple[float, float]]) -> float:
+    """Weighted mean of ``(score, weight)`` pairs, 0-100; weights need not sum to 100.
+
+    Summed in the order given, one product at a time, as the reference system does.
+    """
+    total = 0.0
+    total_weight = 0.0
+    for score, weight in scores:
+        total += score * weight
+        total_weight += weight
+    return total / total_weight if total_weight > 0 else 0.0
 
 
 def quality_level(score: float) -> Quality:
@@ -32,5 +36,10 @@ def quality_level(score: float) -> Quality:
 
 
 def decide(score: float, accept_score: float, vetoed_by: list[str]) -> Outcome:
-    """Accepted at ``accept_score`` or more, unless a blocking check vetoed the photo."""
-    return Outcome.ACCEPTED if score >= accept_score and not vetoed_by else Outcome.REJECTED
+    """Accepted when the score, rounded to one decimal as shown, reaches ``accept_score``,
+    unless a blocking check vetoed the photo.
+
+    The reference system rounds before it compares, so 64.96 passes there; so it does here.
+    """
+    passed = round(score, 1) >= accept_score
+    return Outcome.ACCEPTED if passed and not vetoed_by else Outcome.REJECTED

@@ -12,11 +12,12 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from wsgiref.simple_server import WSGIServer
 
 import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import REGISTRY, CollectorRegistry, make_asgi_app
+from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
 from core.version import ENGINE_VERSION
 from producer_api.errors import install_error_handlers
@@ -67,18 +68,36 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         max_per_key=settings.max_concurrent_uploads_per_key,
         idle_timeout_s=settings.upload_idle_timeout_s,
     )
+    metrics_server = _serve_metrics(app, settings)
     await publisher.start()
     following = asyncio.create_task(follower.run(), name="verdict-follower")
     logger.info("ingest API started", extra={"replica": replica, "engine": ENGINE_VERSION})
     try:
         yield
     finally:
+        metrics_server.shutdown()
+        metrics_server.server_close()
         following.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await following
         await publisher.stop()
         store.close(wait=False)
         logger.info("ingest API stopped", extra={"replica": replica})
+
+
+def _serve_metrics(app: FastAPI, settings: Settings) -> WSGIServer:
+    """``/metrics`` on a listener of its own (as the consumers have), never the public port.
+
+    Whoever reaches the public port (through an ingress, a mesh sidecar on loopback,
+    under any root path) cannot reach this one; the NetworkPolicy lets only the
+    scraper in. ``app.state.metrics_port`` is the port bound (tests use port 0).
+    """
+    server, _thread = start_http_server(
+        settings.metrics_port, addr=settings.metrics_host, registry=app.state.registry
+    )
+    app.state.metrics_port = server.server_port
+    logger.info("metrics served", extra={"host": settings.metrics_host, "port": server.server_port})
+    return server
 
 
 def create_app(
@@ -106,8 +125,8 @@ def create_app(
     app.state.catalogues = Catalogues(settings.message_catalogues_dir)
     metrics = ApiMetrics(registry, known_tenants={"default", *settings.tenant_profiles.keys()})
     app.state.metrics = metrics
+    app.state.registry = registry
     app.include_router(api_router)
-    app.mount("/metrics", make_asgi_app(registry=registry))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
     install_security(app, settings)

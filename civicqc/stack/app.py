@@ -126,6 +126,7 @@ def api_service() -> ServiceDefinition:
                 **_service_env(ctx),
                 "AUTH_ENABLED": "true",
                 "API_KEYS_FILE": str(api_keys_file(ctx)),
+                "METRICS_PORT": str(ctx.port("api_metrics")),
             },
             cwd=repo_root(),
             log_file=ctx.layout.log_file("api"),
@@ -143,10 +144,10 @@ def api_service() -> ServiceDefinition:
     return ServiceDefinition(
         name="api",
         spec=spec,
-        ports=("api",),
+        ports=("api", "api_metrics"),
         env=_api_env,
         prepare=prepare,
-        scrape_targets=lambda ctx: [f"{LOOPBACK}:{ctx.port('api')}"],
+        scrape_targets=lambda ctx: [f"{LOOPBACK}:{ctx.port('api_metrics')}"],
         scrape_job=API_JOB,
     )
 

@@ -14,13 +14,30 @@ from core.schema import Scalar
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """What one check concluded. ``score`` is 0-100: 100 when passed, partial credit otherwise."""
+    """What one check concluded. ``score`` is 0-100: 100 when passed, partial credit otherwise.
+
+    ``margin`` is how far the deciding value lies from its threshold, as a signed fraction
+    of the threshold: positive on the passing side, negative on the failing side; with
+    several conditions, the closest (or most violated) one. None when nothing was measured.
+    """
 
     passed: bool
     score: float
     values: Mapping[str, Scalar]
     thresholds: Mapping[str, Scalar]
     reason_code: str
+    margin: float | None = None
+
+
+def relative_margin(value: float, threshold: float, *, at_least: bool) -> float:
+    """Signed distance of ``value`` from ``threshold`` as a fraction of the threshold.
+
+    Positive when the value is on the passing side (``>= threshold`` for ``at_least``,
+    ``<= threshold`` otherwise). A zero threshold is measured against 1, so the margin
+    stays finite.
+    """
+    scale = abs(threshold) or 1.0
+    return (value - threshold) / scale if at_least else (threshold - value) / scale
 
 
 #: The reason codes each check gives, by check name. Renderers key their texts by
@@ -29,7 +46,7 @@ class Finding:
 REASON_CODES: dict[str, tuple[str, ...]] = {
     "blur": ("sharp", "too_blurry"),
     "resolution": ("sufficient", "too_small"),
-    "brightness": ("ok", "too_dark", "too_bright"),
+    "brightness": ("ok", "too_dark", "too_bright", "poor_tonal_quality"),
     "exposure": (
         "ok",
         "highlights_clipped",

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from core.checks import Finding
+from core.checks import Finding, relative_margin
 from core.rules import BlurRule
 
 
@@ -148,12 +148,16 @@ def blur_finding(grey: NDArray[np.uint8], rule: BlurRule) -> Finding:
         "sharpness": round(value, 2),
         "measure": rule.measure,
     }
+    margin = relative_margin(value, rule.threshold, at_least=True)
     if passed:
-        return Finding(True, 100.0, values, thresholds, "sharp")
+        return Finding(True, 100.0, values, thresholds, "sharp", margin=margin)
+    # Credited on the value as reported (2 decimals), as the reference does.
+    shown = round(value, 2)
     return Finding(
         passed=False,
-        score=min(80.0, 80.0 * value / rule.threshold),
+        score=min(80.0, (shown / rule.threshold) * 80.0) if shown > 0 else 0.0,
         values=values,
         thresholds=thresholds,
         reason_code="too_blurry",
+        margin=margin,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from core.checks import Finding
+from core.checks import Finding, relative_margin
 from core.rules import CompressionRule
 
 #: ITU T.81 Annex K luminance table; multiset of values, so the scan order doesn't matter.
@@ -72,16 +72,17 @@ def compression_finding(
     if quantization and 0 in quantization:
         quality = jpeg_quality(quantization[0])
         values: dict[str, float | int | str | bool | None] = {"jpeg_quality": round(quality, 1)}
+        margin = relative_margin(quality, rule.min_quality, at_least=True)
         if quality >= rule.min_quality:
-            return Finding(True, 100.0, values, thresholds, "ok")
+            return Finding(True, 100.0, values, thresholds, "ok", margin=margin)
         score = min(80.0, 80.0 * quality / rule.min_quality)
-        return Finding(False, score, values, thresholds, "over_compressed")
+        return Finding(False, score, values, thresholds, "over_compressed", margin=margin)
     if full_grey is not None:
         value = blockiness(full_grey)
         values = {"blockiness": round(value, 3)}
+        margin = relative_margin(value, rule.max_blockiness, at_least=False)
         if value <= rule.max_blockiness:
-            return Finding(True, 100.0, values, thresholds, "ok")
-        return Finding(
-            False, min(80.0, 80.0 * rule.max_blockiness / value), values, thresholds, "blocky"
-        )
+            return Finding(True, 100.0, values, thresholds, "ok", margin=margin)
+        score = min(80.0, 80.0 * rule.max_blockiness / value)
+        return Finding(False, score, values, thresholds, "blocky", margin=margin)
     return Finding(True, 100.0, {"jpeg_quality": None}, thresholds, "not_applicable")

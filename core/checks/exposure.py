@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from core.checks import Finding
+from core.checks import Finding, relative_margin
 from core.rules import ExposureRule
 
 
@@ -17,13 +17,17 @@ def grey_histogram(grey: NDArray[np.uint8]) -> NDArray[np.int64]:
 def tone_quantiles(
     hist: NDArray[np.int64], low: float = 0.005, high: float = 0.995
 ) -> tuple[int, int]:
-    """Grey levels (0-255) of the ``low`` and ``high`` quantiles of a histogram; (0, 0) if empty."""
-    cumulative = np.cumsum(hist)
+    """Grey levels (0-255) of the ``low`` and ``high`` quantiles of a histogram; (0, 0) if empty.
+
+    The first level whose cumulative count reaches the share. Counted in float32, as the
+    reference system's OpenCV histogram is, so both agree to the level on every photo.
+    """
+    cumulative = np.cumsum(hist.astype(np.float32), dtype=np.float32)
     total = cumulative[-1]
     if total == 0:
         return 0, 0
-    lo = int(np.searchsorted(cumulative, total * low))
-    hi = int(np.searchsorted(cumulative, total * high))
+    lo = int(np.searchsorted(cumulative, total * np.float32(low)))
+    hi = int(np.searchsorted(cumulative, total * np.float32(high)))
     return lo, hi
 
 
@@ -65,9 +69,16 @@ def exposure_finding(grey: NDArray[np.uint8], rule: ExposureRule) -> Finding:
     bright_clip = highlights > rule.max_highlight_clip
     dim = rule.min_bright_end is not None and bright_end < rule.min_bright_end
     washed = rule.max_dark_end is not None and low_end > rule.max_dark_end
+    margin = _margin(value, shadows, highlights, low_end, bright_end, rule)
     if not (flat or dark_clip or bright_clip or dim or washed):
-        return Finding(True, 100.0, values, thresholds, "ok")
-    score = 70.0 * min(1.0, value / rule.min_dynamic_range) if rule.min_dynamic_range else 70.0
+        return Finding(True, 100.0, values, thresholds, "ok", margin=margin)
+    credit = rule.credit_dynamic_range or rule.min_dynamic_range
+    if not credit:
+        score = 70.0
+    elif value <= 0:  # as the reference: a photo of one flat tone earns 30, not 0
+        score = 30.0
+    else:
+        score = min(70.0, (value / credit) * 70.0)
     if rule.clip_penalty:
         for actual, allowed in (
             (shadows, rule.max_shadow_clip),
@@ -87,4 +98,20 @@ def exposure_finding(grey: NDArray[np.uint8], rule: ExposureRule) -> Finding:
         code = "underexposed"
     else:
         code = "low_contrast"
-    return Finding(False, score, values, thresholds, code)
+    return Finding(False, score, values, thresholds, code, margin=margin)
+
+
+def _margin(
+    value: int, shadows: float, highlights: float, low_end: int, bright_end: int, rule: ExposureRule
+) -> float:
+    """The closest (or most violated) of the exposure conditions, as a signed fraction."""
+    margins = [
+        relative_margin(value, rule.min_dynamic_range, at_least=True),
+        relative_margin(shadows, rule.max_shadow_clip, at_least=False),
+        relative_margin(highlights, rule.max_highlight_clip, at_least=False),
+    ]
+    if rule.min_bright_end is not None:
+        margins.append(relative_margin(bright_end, rule.min_bright_end, at_least=True))
+    if rule.max_dark_end is not None:
+        margins.append(relative_margin(low_end, rule.max_dark_end, at_least=False))
+    return min(margins)

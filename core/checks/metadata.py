@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.checks import Finding
+from core.checks import Finding, relative_margin
 from core.exif import METADATA_FIELDS, ExifData
 from core.rules import MetadataRule
 from core.schema import Scalar
@@ -16,12 +16,14 @@ def metadata_finding(exif: ExifData, rule: MetadataRule) -> Finding:
         "fields_present": ",".join(f for f in METADATA_FIELDS if f in exif.fields),
     }
     thresholds = {"min_completeness_percent": rule.min_completeness}
+    margin = relative_margin(completeness, rule.min_completeness, at_least=True)
     if completeness >= rule.min_completeness:
-        return Finding(True, 100.0, values, thresholds, "ok")
+        return Finding(True, 100.0, values, thresholds, "ok", margin=margin)
     return Finding(
         passed=False,
         score=min(60.0, 2.0 * completeness),
         values=values,
         thresholds=thresholds,
         reason_code="missing_exif" if not exif.present else "incomplete_exif",
+        margin=margin,
     )

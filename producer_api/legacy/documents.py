@@ -131,12 +131,13 @@ def _reference_rules(checks: Checks) -> dict[str, dict[str, object]]:
         "brightness": {
             "metric": "mean_pixel_intensity",
             "range": [checks.brightness.min, checks.brightness.max],
-            "quality_score_min": 0,  # no separate brightness quality score here
+            "quality_score_min": checks.brightness.min_quality_score or 0,
         },
         "resolution": {"recommended_megapixels": max(2.0, checks.resolution.min_megapixels)},
         "exposure": {
             "metric": "dynamic_range",
-            "min_score": exposure.min_dynamic_range,
+            # The reference credits a failed range against min_score (100) and passes from 120.
+            "min_score": exposure.credit_dynamic_range or exposure.min_dynamic_range,
             "acceptable_range": [exposure.min_dynamic_range, 255],
             "check_clipping": {"max_percentage": _max_clip_percent(exposure)},
         },

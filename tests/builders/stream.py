@@ -239,6 +239,10 @@ class ConsumerProcess:
 
     def images_scored(self) -> float:
         """The replica's ``civicqc_images_scored_total``, summed, read from its /metrics."""
+        return self.metric("civicqc_images_scored", "_total")
+
+    def metric(self, family: str, suffix: str = "") -> float:
+        """The sum of a metric family's samples named ``family + suffix``, from /metrics."""
         for line in self.log().splitlines():
             if '"metrics served"' in line:
                 port = json.loads(line)["port"]
@@ -246,9 +250,8 @@ class ConsumerProcess:
         else:
             raise RuntimeError("the consumer did not log its metrics port")
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-        families = text_string_to_metric_families(text)
-        scored = [f for f in families if f.name == "civicqc_images_scored"]
-        return sum(s.value for f in scored for s in f.samples if s.name.endswith("_total"))
+        found = [f for f in text_string_to_metric_families(text) if f.name == family]
+        return sum(s.value for f in found for s in f.samples if s.name == family + suffix)
 
     def terminate(self, timeout_s: float = 30.0) -> int:
         if self.popen.poll() is None:

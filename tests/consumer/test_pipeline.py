@@ -21,8 +21,10 @@ from consumer.metrics import ConsumerMetrics
 from consumer.pipeline import EventPipeline
 from consumer.retry import AbandonedError, RetryPolicy
 from consumer.settings import ConsumerSettings
+from core import error_verdict
 from core.events import DeadLetter, ImageSubmitted, ObjectRef, SubmissionMetadata, VerdictEvent
-from core.schema import Outcome
+from core.profiles import builtin_profile
+from core.schema import ErrorCode, Outcome
 from runtime.ids import new_image_id
 from runtime.layout import filed_key, incoming_key, verdict_key
 from tests.builders import images
@@ -254,6 +256,24 @@ async def test_an_event_naming_an_object_it_does_not_own_is_dead_lettered_untouc
     assert rig.store.calls == [], "nothing is read, copied or deleted for a forged event"
 
 
+def verdict_of(event: ImageSubmitted) -> bytes:
+    """A verdict event as another replica would have stored it for ``event``."""
+    verdict = error_verdict(ErrorCode.CORRUPT, "theirs", builtin_profile("default"))
+    filed = event.object.model_copy(update={"key": filed_key(event.object.key, Outcome.ERROR)})
+    return (
+        VerdictEvent(
+            image_id=event.image_id,
+            submitted_at=event.submitted_at,
+            scored_at=datetime.now(UTC),
+            metadata=event.metadata,
+            object=filed,
+            verdict=verdict.model_copy(update={"image_id": event.image_id}),
+        )
+        .model_dump_json()
+        .encode()
+    )
+
+
 class PreviousOwnerFilesFirst(FakeStore):
     """The partition's previous owner files the upload, stores its verdict and deletes the
     upload at the worst moment: right after this replica looked for a stored verdict."""
@@ -287,7 +307,7 @@ async def test_an_upload_filed_by_the_previous_owner_gets_that_verdict_republish
     store = PreviousOwnerFilesFirst(during=during)
     rig = Rig(store, missing_object_grace_s=30.0)
     event = rig.submitted(photo())
-    theirs = b'{"the previous owner\'s verdict": true}'
+    theirs = verdict_of(event)
     store.finish = (event.object.key, verdict_key(event.image_id), theirs)
     started = time.monotonic()
     await rig.handle(event.model_dump_json().encode())
@@ -308,3 +328,13 @@ async def test_an_unknown_tenant_is_counted_as_other() -> None:
         + rig.sample("civicqc_images_scored_total", verdict="rejected", tenant="other")
         == 1
     )
+
+
+async def test_a_stored_verdict_that_no_longer_parses_is_replaced_by_a_new_one() -> None:
+    rig = Rig()
+    event = rig.submitted(photo())
+    rig.store.objects[verdict_key(event.image_id)] = b'{"schema_version": 0}'
+    await rig.handle(event.model_dump_json().encode())
+    (body,) = rig.publisher.on(VERDICTS)
+    assert VerdictEvent.model_validate_json(body).verdict.verdict is not Outcome.ERROR
+    assert rig.store.objects[verdict_key(event.image_id)] == body

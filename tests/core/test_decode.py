@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
@@ -69,7 +70,9 @@ def test_exif_orientation_is_applied_like_pillow(orientation: int) -> None:
     data = encode(pixels, "PNG", exif=exif_bytes(orientation=orientation))
     image = decode_image(data, max_pixels=LIMIT, analysis_long_side=0)
     with Image.open(io.BytesIO(data)) as pil:
-        expected = np.asarray(ImageOps.exif_transpose(pil).convert("L"))
+        # Grey as the reference system makes it: RGB through OpenCV's weights.
+        upright = np.asarray(ImageOps.exif_transpose(pil).convert("RGB"))
+        expected = cv2.cvtColor(upright, cv2.COLOR_RGB2GRAY)
     assert image.orientation == orientation
     assert (image.height, image.width) == expected.shape
     np.testing.assert_array_equal(image.grey, expected)

@@ -88,7 +88,7 @@ def test_reference_env_variables_override_and_mark_the_version() -> None:
         0.7,
     )
     assert c.metadata.min_completeness == 30
-    assert rules.version == "2.0.0+env"
+    assert rules.version == builtin_profile("reference").version + "+env"
 
 
 def test_no_override_keeps_the_profile_untouched() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
 from tests.deploy import validators as v
 
@@ -45,3 +46,13 @@ def test_no_secret_values_committed() -> None:
             if secret in line and ":" in line and not line.lstrip().startswith("#"):
                 value = line.split(":", 1)[1].strip()
                 assert (value.startswith("${") and ":?" in value) or "$$" in value, line
+
+
+def test_scrape_jobs_use_the_services_metrics_ports() -> None:
+    config = yaml.safe_load(v.PROMETHEUS_CONFIG.read_text())
+    assert v.compose_scrape_problems(config) == []
+    api_job = next(j for j in config["scrape_configs"] if j["job_name"] == "civicqc-api")
+    api_job["dns_sd_configs"][0]["port"] = 8000  # the public port
+    assert v.compose_scrape_problems(config) == [
+        "scrape job civicqc-api: port 8000 is not the service's METRICS_PORT 9107"
+    ]

@@ -129,3 +129,41 @@ def test_crd_schema_rejects_unknown_fields(prod) -> None:
     schema = v.crd_schemas()[("keda.sh/v1alpha1", "ScaledObject")]
     errors = list(jsonschema.Draft7Validator(schema).iter_errors(scaled))
     assert any("maxReplicas" in e.message for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("break_it", "expected"),
+    [
+        (
+            lambda o: _one(o, "ServiceMonitor", "civicqc-api")["spec"]["endpoints"][0].update(
+                {"port": "http"}
+            ),
+            "ServiceMonitor/civicqc-api: scrapes port 'http'",
+        ),
+        (
+            lambda o: _one(o, "Deployment", "civicqc-api")["spec"]["template"]["spec"][
+                "containers"
+            ][0].update({"ports": [{"name": "http", "containerPort": 8000}]}),
+            "Deployment/civicqc-api: no container port named 'metrics'",
+        ),
+    ],
+)
+def test_metrics_port_checks_catch(prod, break_it, expected: str) -> None:
+    objects = copy.deepcopy(prod)
+    assert v.metrics_port_problems(objects) == []
+    break_it(objects)
+    assert any(expected in p for p in v.metrics_port_problems(objects))
+
+
+def test_only_the_monitoring_namespace_reaches_the_metrics_ports(prod) -> None:
+    for name, metrics_port in (("civicqc-api", 9107), ("civicqc-consumer", 9108)):
+        policy = _one(prod, "NetworkPolicy", name)
+        rules = [
+            rule
+            for rule in policy["spec"]["ingress"]
+            if any(p["port"] == metrics_port for p in rule.get("ports", []))
+        ]
+        assert rules, name
+        for rule in rules:
+            sources = [s["namespaceSelector"]["matchLabels"] for s in rule["from"]]
+            assert sources == [{"kubernetes.io/metadata.name": "monitoring"}], name

@@ -235,7 +235,61 @@ def check_prometheus_config() -> CheckResult:
     jobs = {job["job_name"] for job in config["scrape_configs"]}
     problems = [] if proc.returncode == 0 else [proc.stdout + proc.stderr]
     problems += [f"compose Prometheus has no scrape job {job!r}" for job in JOBS if job not in jobs]
+    problems += compose_scrape_problems(config)
     return timer.result("promtool check config", {"scrape jobs": len(jobs)}, problems)
+
+
+#: The compose service behind each scrape job.
+_JOB_SERVICES = {"civicqc-api": "api", "civicqc-consumer": "consumer"}
+
+
+def compose_scrape_problems(config: Mapping[str, Any]) -> list[str]:
+    """Each job scrapes its service's METRICS_PORT, a port the host never publishes."""
+    problems = []
+    services = load_compose()["services"]
+    for job in config["scrape_configs"]:
+        service = services.get(_JOB_SERVICES.get(job["job_name"], ""))
+        if service is None:
+            continue
+        metrics_port = str(service.get("environment", {}).get("METRICS_PORT"))
+        for sd in job.get("dns_sd_configs", []):
+            if str(sd.get("port")) != metrics_port:
+                problems.append(
+                    f"scrape job {job['job_name']}: port {sd.get('port')} is not the "
+                    f"service's METRICS_PORT {metrics_port}"
+                )
+        published = [str(p).rsplit(":", 1)[-1] for p in service.get("ports", [])]
+        if metrics_port in published:
+            problems.append(f"compose publishes {job['job_name']}'s metrics port {metrics_port}")
+    return problems
+
+
+def metrics_port_problems(objects: list[dict[str, Any]]) -> list[str]:
+    """Metrics have a port of their own: scraped there, never on the public ``http`` port."""
+    problems = []
+    configmaps = {o["metadata"]["name"]: o.get("data", {}) for o in _of_kind(objects, "ConfigMap")}
+    for d in _of_kind(objects, "Deployment"):
+        name = d["metadata"]["name"]
+        ports = {
+            p.get("name"): p.get("containerPort")
+            for c in d["spec"]["template"]["spec"]["containers"]
+            for p in c.get("ports", [])
+        }
+        declared = _container_env(d, configmaps).get("METRICS_PORT")
+        if "metrics" not in ports:
+            problems.append(f"Deployment/{name}: no container port named 'metrics'")
+        elif str(ports["metrics"]) != str(declared):
+            problems.append(
+                f"Deployment/{name}: port 'metrics' is {ports['metrics']}, METRICS_PORT {declared}"
+            )
+    for sm in _of_kind(objects, "ServiceMonitor"):
+        for endpoint in sm["spec"]["endpoints"]:
+            if endpoint.get("port") != "metrics":
+                problems.append(
+                    f"ServiceMonitor/{sm['metadata']['name']}: scrapes port "
+                    f"{endpoint.get('port')!r}, not the dedicated 'metrics' port"
+                )
+    return problems
 
 
 def markdown_anchors(text: str) -> set[str]:
@@ -983,6 +1037,7 @@ def check_cross_references() -> CheckResult:
     for name, objects in builds().items():
         checked += len(objects)
         problems += [f"{name}: {p}" for p in cross_reference_problems(objects)]
+        problems += [f"{name}: {p}" for p in metrics_port_problems(objects)]
     # compose: enough partitions for the consumer replicas
     replicas = load_compose()["services"]["consumer"]["deploy"]["replicas"]
     if compose_partitions() < replicas:

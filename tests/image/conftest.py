@@ -108,8 +108,14 @@ def _env_file(path: Path, env: dict[str, str]) -> Path:
 
 
 def api_env(common: dict[str, str]) -> dict[str, str]:
-    """docker-compose.yml's api environment."""
-    return {**common, "MAX_CONTENT_LENGTH": "33554432", "API_KEYS_FILE": KEYS_IN_CONTAINER}
+    """docker-compose.yml's api environment; its metrics listener on a free loopback port."""
+    return {
+        **common,
+        "MAX_CONTENT_LENGTH": "33554432",
+        "API_KEYS_FILE": KEYS_IN_CONTAINER,
+        "METRICS_HOST": "127.0.0.1",
+        "METRICS_PORT": "0",
+    }
 
 
 def consumer_env(common: dict[str, str], group: str, metrics_port: int) -> dict[str, str]:

@@ -79,6 +79,7 @@ def offline_settings() -> Settings:
         kafka_bootstrap_servers=f"127.0.0.1:{free_port()}",
         s3_endpoint=f"127.0.0.1:{free_port()}",
         max_content_length=64 * 1024,
+        metrics_port=0,
     )
 
 
@@ -142,6 +143,7 @@ def make_live_api(
                 s3_bucket=make_bucket(),
                 topic_submitted=make_topic(3),
                 topic_verdicts=make_topic(2),
+                metrics_port=0,
             )
         else:
             settings = like.settings

@@ -1,4 +1,4 @@
-"""API keys, tenant scope, rate limits, CORS, security headers and the internal /metrics.
+"""API keys, tenant scope, rate limits, CORS, security headers; /metrics off the public port.
 
 Offline apps (closed ports for Kafka and S3) are enough where the answer comes before
 any dependency is used; a valid key there gets as far as 503. Tenant checks on reads
@@ -7,6 +7,7 @@ use the real object store.
 
 from __future__ import annotations
 
+import hmac
 import io
 import json
 import logging
@@ -21,12 +22,14 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from civicqc.cli import main as cli_main
+from consumer.settings import ConsumerSettings
 from core import score
 from core.events import Location, ObjectRef, SubmissionMetadata, VerdictEvent
 from core.profiles import builtin_profile
 from producer_api.main import create_app
 from producer_api.security import Principal, RateLimiter
 from producer_api.settings import Settings
+from runtime import apikeys
 from runtime.apikeys import (
     ApiKeyRecord,
     KeyRole,
@@ -108,8 +111,11 @@ def test_public_and_tenant_keys_are_kept_off_operator_routes(
         refused = client.get(rules, headers={"X-API-Key": public})
         assert refused.status_code == 403, rules
         assert client.get(rules, headers={"X-API-Key": tenant}).status_code == 200, rules
-    assert client.get("/v1/summary", headers={"X-API-Key": tenant}).status_code == 403
-    assert client.get("/v1/summary", headers={"X-API-Key": operator}).status_code in (200, 503)
+    for counts in ("/v1/summary", "/api/summary"):
+        for key in (public, tenant):
+            assert client.get(counts, headers={"X-API-Key": key}).status_code == 403, counts
+        assert client.get(counts, headers={"X-API-Key": operator}).status_code in (200, 503)
+    assert _upload(client, public, tenant="shelbyville").status_code == 403
     assert client.get("/api/test-api").status_code == 401  # /api/health needs no key
 
 
@@ -188,6 +194,16 @@ def test_security_headers_and_cors_for_the_upload_page(client: TestClient, keys:
     assert refused.headers["Access-Control-Allow-Origin"] == ORIGIN
     stranger = client.get("/healthz", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in stranger.headers
+    page_csp = client.get("/").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in page_csp and "unsafe-inline" not in page_csp
+
+
+def test_cors_is_off_unless_origins_are_named(offline_client: TestClient) -> None:
+    preflight = offline_client.options(
+        "/v1/images",
+        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"},
+    )
+    assert "Access-Control-Allow-Origin" not in preflight.headers
 
 
 def test_a_key_in_the_page_link_stays_out_of_the_access_log(
@@ -220,17 +236,26 @@ def test_an_internal_error_carries_the_security_headers(offline_settings: Settin
     assert answer.headers["Content-Security-Policy"].startswith("default-src 'none'")
 
 
-def test_metrics_only_for_internal_networks_or_an_operator_key(
-    client: TestClient, keys: Keys
+def test_metrics_are_on_their_own_port_never_the_public_one(
+    offline_settings: Settings, keys: Keys
 ) -> None:
-    # TestClient's peer is "testclient", not an address in METRICS_ALLOW_NETWORKS.
-    assert client.get("/metrics/").status_code == 404
-    tenant = keys.add("springfield")
-    assert client.get("/metrics/", headers={"X-API-Key": tenant}).status_code == 404
     operator = keys.add("*", KeyRole.OPERATOR)
-    answer = client.get("/metrics/", headers={"X-API-Key": operator})
-    assert answer.status_code == 200
-    assert "http_requests" in answer.text or "civicqc" in answer.text
+    app = create_app(secured(offline_settings, keys), CollectorRegistry(), json_logs=False)
+    # Over a real socket the client is 127.0.0.1: what an ingress or a mesh sidecar
+    # on loopback looks like to the API.
+    with served(app) as url:
+        for path in ("/metrics", "/metrics/"):
+            assert httpx.get(url + path, timeout=5).status_code == 404, path
+            with_key = httpx.get(url + path, headers={"X-API-Key": operator}, timeout=5)
+            assert with_key.status_code == 404, path
+        port = app.state.metrics_port
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        assert scraped.status_code == 200
+        assert "civicqc_api_requests_total" in scraped.text
+    # Under a root path (uvicorn --root-path) the public port has no metrics either.
+    with TestClient(app, root_path="/qc") as prefixed:
+        assert prefixed.get("/qc/metrics/").status_code == 404
+        assert prefixed.get("/qc/v1/rules", headers={"X-API-Key": operator}).status_code == 200
 
 
 def test_auth_off_lets_everything_in(offline_settings: Settings) -> None:
@@ -242,6 +267,65 @@ def test_auth_off_lets_everything_in(offline_settings: Settings) -> None:
 def test_auth_is_on_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AUTH_ENABLED", raising=False)
     assert Settings().auth_enabled is True
+
+
+def test_auth_on_without_a_keys_file_refuses_every_key(offline_settings: Settings) -> None:
+    settings = offline_settings.model_copy(update={"auth_enabled": True, "api_keys_file": None})
+    key, _record = new_key("*", KeyRole.OPERATOR)
+    with TestClient(create_app(settings, CollectorRegistry(), json_logs=False)) as closed:
+        assert closed.get("/v1/rules", headers={"X-API-Key": key}).status_code == 401
+
+
+def test_every_v1_and_api_route_needs_a_key(client: TestClient) -> None:
+    """All but the legacy /api/health (issue 16: the reference answers it without a key)."""
+    checked = []
+    for path, operations in client.get("/openapi.json").json()["paths"].items():
+        if not path.startswith(("/v1", "/api")) or path == "/api/health":
+            continue
+        url = path.replace("{image_id}", str(new_image_id()))
+        for method in operations:
+            answer = client.request(method, url, headers={"Content-Type": "image/jpeg"})
+            assert answer.status_code == 401, (method, path, answer.status_code)
+            checked.append((method.upper(), path))
+    assert ("POST", "/v1/images") in checked and ("GET", "/api/summary") in checked
+
+
+def test_what_anyone_may_read_without_a_key(client: TestClient) -> None:
+    for path in ("/healthz", "/", "/mobile", "/static/app.js", "/api/health"):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/readyz").status_code == 503  # dependencies down here, but no 401
+
+
+def test_presented_keys_are_compared_in_constant_time_and_never_logged(
+    client: TestClient,
+    keys: Keys,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    key = keys.add("springfield")
+    compared: list[tuple[str, str]] = []
+    real = hmac.compare_digest
+
+    def spy(a: str, b: str) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    caplog.set_level(logging.DEBUG)
+    assert client.get("/v1/rules", headers={"X-API-Key": key}).status_code == 200
+    forged = key[:-4] + ("aaaa" if not key.endswith("aaaa") else "bbbb")
+    assert client.get("/v1/rules", headers={"X-API-Key": forged}).status_code == 401
+    assert [b for _a, b in compared] == [apikeys.hash_key(key), apikeys.hash_key(forged)]
+    secret = key.split("_", 2)[2]
+    assert secret not in caplog.text and forged.split("_", 2)[2] not in caplog.text
+
+
+def test_metrics_listeners_bind_loopback_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("METRICS_HOST", raising=False)
+    assert Settings().metrics_host == "127.0.0.1"
+    assert ConsumerSettings().metrics_host == "127.0.0.1"
 
 
 def test_keys_cli_adds_lists_and_revokes(
@@ -350,5 +434,8 @@ def test_live_idempotency_is_per_key_and_public_keys_see_no_personal_data(
             "location": None,
         }
         assert shown["verdict"]["exif"] is None
+        # No object-store URL (presigned or not) in any answer: photos never leave that way.
+        for answer in (first.text, probe.text, json.dumps(full), json.dumps(shown)):
+            assert "X-Amz-" not in answer and live_api.settings.s3_endpoint not in answer
         assert shown["verdict"]["verdict"] == stored.verdict.verdict.value
         assert shown["verdict"]["checks"] == stored.verdict.model_dump(mode="json")["checks"]

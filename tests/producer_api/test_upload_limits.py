@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from producer_api.main import create_app
@@ -42,23 +43,39 @@ def _trickle(url: str, key: str) -> Trickle:
     return Trickle(url, headers, length=len(IMAGE))
 
 
-def test_a_trickling_upload_gets_408_at_the_whole_upload_deadline(
-    offline_settings: Settings, keys: Keys
+@pytest.mark.parametrize(
+    ("idle_s", "deadline_s", "sent_bytes", "pause_s", "detail", "min_s"),
+    [
+        # A byte every 0.4 s stays inside the 1 s idle timeout; the body would take 20 s.
+        (1.0, 2.0, 50, 0.4, "did not complete within 2 s (UPLOAD_TIMEOUT_S)", 1.8),
+        # Ten bytes, then nothing.
+        (0.5, 20.0, 10, 0.0, "no data for 0.5 s", 0.4),
+    ],
+    ids=["trickling-past-the-deadline", "silent-past-the-idle-timeout"],
+)
+def test_a_slow_or_silent_client_gets_408(
+    offline_settings: Settings,
+    keys: Keys,
+    idle_s: float,
+    deadline_s: float,
+    sent_bytes: int,
+    pause_s: float,
+    detail: str,
+    min_s: float,
 ) -> None:
-    with _limited(offline_settings, keys, idle_s=1.0, deadline_s=2.0) as url:
+    with _limited(offline_settings, keys, idle_s=idle_s, deadline_s=deadline_s) as url:
         upload = _trickle(url, keys.add("springfield"))
         started = time.monotonic()
         sent = 0
-        # A byte every 0.4 s stays inside the 1 s idle timeout; the body would take 20 s.
-        while sent < 50 and upload.send(IMAGE[sent : sent + 1]):
+        while sent < sent_bytes and upload.send(IMAGE[sent : sent + 1]):
             sent += 1
-            time.sleep(0.4)
+            time.sleep(pause_s)
         status, body = upload.answer()
         elapsed = time.monotonic() - started
         upload.close()
     assert (status, body["code"]) == (408, "upload_timeout"), body
-    assert "UPLOAD_TIMEOUT_S" in str(body["detail"])
-    assert 1.8 < elapsed < 5.0, elapsed
+    assert detail in str(body["detail"])
+    assert min_s < elapsed < 5.0, elapsed
 
 
 def test_one_key_cannot_take_every_upload_slot(offline_settings: Settings, keys: Keys) -> None:
@@ -85,4 +102,29 @@ def test_one_key_cannot_take_every_upload_slot(offline_settings: Settings, keys:
             assert (status, body["code"]) == (503, "object_storage_unavailable"), body
         finally:
             for upload in slow:
+                upload.close()
+
+
+def test_a_replica_with_every_slot_taken_answers_503_busy(
+    offline_settings: Settings, keys: Keys
+) -> None:
+    with _limited(offline_settings, keys, idle_s=10.0, deadline_s=20.0) as url:
+        holders = [_trickle(url, key) for key in (keys.add("a"), keys.add("b")) for _ in range(2)]
+        try:
+            for upload in holders:
+                upload.send(IMAGE[:1])
+            # MAX_CONCURRENT_UPLOADS is 4: a fifth upload, from a key with no upload yet.
+            deadline = time.monotonic() + 8.0
+            while True:
+                late = _trickle(url, keys.add("c"))
+                late.send(IMAGE)
+                status, body = late.answer()
+                late.close()
+                if body["code"] == "busy" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)  # the holders had not all reached the upload path yet
+            assert (status, body["code"]) == (503, "busy"), body
+            assert not any(upload.answered() for upload in holders)
+        finally:
+            for upload in holders:
                 upload.close()

@@ -98,3 +98,18 @@ def test_an_unreadable_photo_gets_the_advice_for_its_error() -> None:
     assert verdict.error is not None
     text = Advice(CATALOGUES, "pt").error_advice(verdict.error)
     assert text == CATALOGUES.text("pt", f"error.{verdict.error.code.value}")
+
+
+def test_a_close_call_on_a_blocking_check_gets_a_note() -> None:
+    verdict = score(BLURRED, builtin_profile("default"))
+    near = {
+        name: check.model_copy(update={"near_threshold": True, "blocking": True})
+        for name, check in verdict.checks.items()
+    }
+    close = verdict.model_copy(update={"checks": near})
+    advice = Advice(CATALOGUES, "es")
+    notes = advice.recommendations(close)[len(advice.recommendations(verdict)) :]
+    blur = advice.text("near.failed", check="Nitidez")
+    assert blur.startswith("Apenas por debajo del límite (Nitidez)") and blur in notes
+    assert advice.text("near.passed", check="Tamaño") in notes
+    assert not any("Información de la cámara" in note for note in notes)  # never decides

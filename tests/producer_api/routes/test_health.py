@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
@@ -29,7 +30,8 @@ def test_metrics_use_route_templates(
 ) -> None:
     offline_client.get("/v1/images/not-a-uuid")
     offline_client.get("/no/such/path")
-    text = offline_client.get("/metrics").text
+    port = offline_client.app.state.metrics_port  # type: ignore[attr-defined]
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     assert "civicqc_api_request_duration_seconds_bucket" in text
     labels = {"route": "/v1/images/{image_id}", "method": "GET", "status": "422"}
     assert registry.get_sample_value("civicqc_api_requests_total", labels) == 1.0
