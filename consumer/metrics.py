@@ -3,7 +3,7 @@
 Scoring runs in worker processes, but they return timings as data and the main
 process records them, so plain in-process metrics stay correct without
 prometheus_client's multiprocess mode. Label sets are bounded: verdicts and DLQ
-reasons are enums, checks are the engine's, tenants are the configured
+reasons are enums, checks are the engine's (``core.rules.Checks``), tenants are the configured
 municipalities (any other tenant an event names counts as ``other``), partitions are
 the topic's.
 """

@@ -178,13 +178,13 @@ class EventPipeline:
         await self._file(event, target, data, claim)
         redacted = await self._store_redacted(event, target, scored, claim)
         body = (
-            VerdictEvent(
+            VerdictEvent.of(
+                redact_exif(verdict, self._settings.exif_in_verdicts),
                 image_id=image_id,
                 submitted_at=event.submitted_at,
                 scored_at=datetime.now(UTC),
                 metadata=event.metadata,
                 object=event.object.model_copy(update={"key": target}),
-                verdict=redact_exif(verdict, self._settings.exif_in_verdicts),
                 redacted=redacted,
             )
             .model_dump_json()

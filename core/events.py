@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from core.schema import Verdict
-
-#: Bump on any incompatible change; subscribers switch on ``schema_version``.
-EVENT_SCHEMA_VERSION = 1
+from core.schema import (
+    CheckResult,
+    Detection,
+    ErrorInfo,
+    ExifSummary,
+    ImageInfo,
+    Outcome,
+    ProfileRef,
+    Quality,
+    Timings,
+    Verdict,
+)
 
 
 class _Frozen(BaseModel):
@@ -69,9 +77,17 @@ class ImageSubmitted(_Frozen):
 
 
 class VerdictEvent(_Frozen):
-    """Published to ``images.verdicts`` (key = image id). Idempotent by ``image_id``.
+    """Published to ``images.verdicts`` (key = image id), stored as ``verdicts/{id}.json`` and
+    served by ``GET /v1/images/{id}``. Idempotent by ``image_id``.
 
-    Version 2: the verdict carries codes and values, no prose (see :data:`VERDICT_SCHEMA_VERSION`).
+    Flat: what a subscriber acts on (outcome, score, quality, checks, where the photo
+    is, which rules decided) sits at the top level. Language-neutral: codes and values,
+    no prose; a subscriber renders each check's ``reason_code`` and the ``error`` code
+    with the message catalogues, or asks ``GET /v1/images/{id}/advice``. Each model's
+    ``schema_version`` field is the one place its version is written: bump it on any
+    incompatible change. Version 1 nested the engine's :class:`~core.schema.Verdict`
+    (with its English texts) under ``verdict``; it is no longer produced, and a stored
+    version 1 verdict is read as version 2 (:meth:`_from_version_1`).
     """
 
     schema_version: Literal[2] = 2
@@ -79,15 +95,91 @@ class VerdictEvent(_Frozen):
     submitted_at: datetime
     scored_at: datetime
     metadata: SubmissionMetadata
-    object: ObjectRef = Field(description="The object after it was filed by outcome.")
-    verdict: Verdict
+    outcome: Outcome
+    score: float | None = Field(ge=0, le=100, description="Weighted 0-100; null for errors.")
+    quality: Quality | None
+    accept_score: float = Field(description="Score at or above which a photo is accepted.")
+    checks: dict[str, CheckResult]
+    vetoed_by: list[str] = Field(description="Blocking checks that rejected the photo alone.")
+    error: ErrorInfo | None = Field(description="Why the photo could not be scored at all.")
+    object: ObjectRef = Field(description="The photo after it was filed by outcome.")
     redacted: ObjectRef | None = Field(
         default=None,
         description="A copy for publishing, filed next to the object as "
         "``{prefix}/yyyy/mm/dd/{id}.redacted.jpg``: every box the privacy check marked "
-        "``redact`` pixelated, EXIF stripped. Set when the verdict says "
-        "``redaction_required``; null otherwise (and for profiles without the privacy check).",
+        "``redact`` pixelated, EXIF stripped. Set when ``redaction_required``; null "
+        "otherwise (and for profiles without the privacy check).",
     )
+    rules: ProfileRef = Field(description="The rule profile and its version that decided.")
+    engine_version: str
+    image: ImageInfo | None
+    exif: ExifSummary | None
+    detections: list[Detection] | None = None
+    redaction_required: bool | None = None
+    timings: Timings
+
+    @classmethod
+    def of(
+        cls,
+        verdict: Verdict,
+        *,
+        image_id: str,
+        submitted_at: datetime,
+        scored_at: datetime,
+        metadata: SubmissionMetadata,
+        object: ObjectRef,
+        redacted: ObjectRef | None = None,
+    ) -> VerdictEvent:
+        """The event for the engine's ``verdict`` of one submission."""
+        return cls.model_validate(
+            {
+                **_flat(verdict),
+                "image_id": image_id,
+                "submitted_at": submitted_at,
+                "scored_at": scored_at,
+                "metadata": metadata,
+                "object": object,
+                "redacted": redacted,
+            }
+        )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_version_1(cls, data: Any) -> Any:
+        """A version 1 event (``verdict`` nested) as version 2, for verdicts stored before."""
+        if not isinstance(data, dict) or data.get("schema_version") != 1:
+            return data
+        upgraded = {k: v for k, v in data.items() if k not in ("schema_version", "verdict")}
+        return {**_flat(Verdict.model_validate(_without_prose(data["verdict"]))), **upgraded}
+
+
+#: What a version 1 verdict said in English; version 2 renders it from codes instead.
+_PROSE = ("reason", "recommendation")
+
+
+def _without_prose(verdict: Any) -> Any:
+    """A version 1 engine verdict as version 2: the same codes and values, no texts."""
+    if not isinstance(verdict, dict):
+        return verdict
+    checks = verdict.get("checks") or {}
+    return {
+        **{k: v for k, v in verdict.items() if k != "recommendations"},
+        "schema_version": 2,
+        "checks": {
+            name: {k: v for k, v in check.items() if k not in _PROSE}
+            if isinstance(check, dict)
+            else check
+            for name, check in checks.items()
+        },
+    }
+
+
+def _flat(verdict: Verdict) -> dict[str, Any]:
+    """The engine's verdict under the event's names (``outcome``, ``rules``)."""
+    fields = verdict.model_dump(exclude={"schema_version", "image_id"})
+    fields["outcome"] = fields.pop("verdict")
+    fields["rules"] = fields.pop("profile")
+    return fields
 
 
 class DeadLetterReason(StrEnum):

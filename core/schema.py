@@ -12,10 +12,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-#: Bump on any incompatible change of :class:`Verdict`; subscribers switch on it.
-#: 2: no prose (``reason``, ``recommendation``, ``recommendations``); render from codes.
-VERDICT_SCHEMA_VERSION = 2
-
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -155,7 +151,13 @@ class Detection(_Frozen):
 
 
 class Verdict(_Frozen):
-    """The engine's answer for one image."""
+    """The engine's answer for one image (``civicqc score`` prints it; events flatten it).
+
+    ``schema_version`` is the one place the version is written: bump it on any
+    incompatible change. Version 2 carries codes and values only, no prose (version 1
+    had ``reason``, ``recommendation`` and ``recommendations``): texts are rendered in
+    the reader's language from the message catalogues (``runtime/advice.py``).
+    """
 
     schema_version: Literal[2] = 2
     image_id: str | None = Field(default=None, description="Caller-supplied id, echoed back.")

@@ -21,7 +21,6 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from core.rules import Rules
 from producer_api.errors import ApiError
 from producer_api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from producer_api.metrics import ApiMetrics
 from producer_api.publisher import Publisher
 from producer_api.security import ANONYMOUS, KeyRing, Principal, RateLimiter
 from producer_api.settings import Settings
@@ -51,11 +50,6 @@ async def _publisher(request: Request) -> Publisher:
 async def _submitter(request: Request) -> Submitter:
     submitter: Submitter = request.app.state.submitter
     return submitter
-
-
-async def _metrics(request: Request) -> ApiMetrics:
-    metrics: ApiMetrics = request.app.state.metrics
-    return metrics
 
 
 async def _rulebook(request: Request) -> dict[str, Rules]:
@@ -167,7 +161,6 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[ObjectStore, Depends(_store)]
 PublisherDep = Annotated[Publisher, Depends(_publisher)]
 SubmitterDep = Annotated[Submitter, Depends(_submitter)]
-MetricsDep = Annotated[ApiMetrics, Depends(_metrics)]
 RulebookDep = Annotated[dict[str, Rules], Depends(_rulebook)]
 FollowerDep = Annotated[VerdictFollower, Depends(_follower)]
 IdempotencyKeyDep = Annotated[str | None, Depends(_idempotency_key)]

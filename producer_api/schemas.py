@@ -7,12 +7,13 @@ names are part of the public contract: add, never rename.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.events import VerdictEvent
 from core.rules import Rules
+from core.schema import Outcome
 
 
 class _Public(BaseModel):
@@ -41,17 +42,32 @@ class ImageAccepted(_Public):
     )
 
 
-ImageState = Literal["pending", "scored", "error"]
+class ImagePending(_Public):
+    """``GET /v1/images/{id}`` before a consumer stored the verdict."""
 
-
-class ImageStatus(_Public):
+    schema_version: Literal[2] = 2
     id: str
-    status: ImageState = Field(
-        description="pending until a consumer has stored a verdict; error when the image "
-        "could not be scored (the verdict says why)."
-    )
+    status: Literal["pending"] = "pending"
     submitted_at: datetime | None = None
-    verdict: VerdictEvent | None = None
+
+
+class ImageScored(VerdictEvent):
+    """``GET /v1/images/{id}`` once scored: the verdict event, flat, plus the resource's status.
+
+    ``error`` when the image could not be scored (``error`` says why).
+    """
+
+    id: str
+    status: Literal["scored", "error"]
+
+    @classmethod
+    def from_event(cls, event: VerdictEvent) -> ImageScored:
+        status = "error" if event.outcome is Outcome.ERROR else "scored"
+        return cls.model_validate({**dict(event), "id": event.image_id, "status": status})
+
+
+#: Either shape, told apart by ``status``; both carry ``schema_version`` 2.
+ImageStatus = Annotated[ImagePending | ImageScored, Field(discriminator="status")]
 
 
 class OutcomeCounts(_Public):

@@ -182,6 +182,4 @@ class VerdictFollower:
         except ValidationError as exc:
             logger.warning("skipping a verdict event that does not validate: %s", exc)
             return
-        self.tally.add(
-            event.image_id, event.metadata.tenant, event.verdict.verdict, event.scored_at, now
-        )
+        self.tally.add(event.image_id, event.metadata.tenant, event.outcome, event.scored_at, now)

@@ -11,12 +11,13 @@ way the language writes them (Babel's CLDR data: ``0,48`` in French, ``٣٥٪`` 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 from babel import Locale, UnknownLocaleError
 from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
 
-from core.schema import CheckResult, ErrorInfo, Scalar, Verdict
+from core.schema import CheckResult, ErrorInfo, Scalar
 from runtime.catalogues import FALLBACK, Catalogues
 
 #: Values shown as whole numbers; others keep up to two decimals.
@@ -25,6 +26,13 @@ _WHOLE = frozenset({"sharpness", "min_sharpness", "mean_brightness", "jpeg_quali
 _NEAR_NOTES = frozenset({"blur", "brightness", "exposure", "resolution", "compression"})
 #: Comma-separated detector labels, shown as a list of translated ``label.<name>`` texts.
 _LABELS = frozenset({"labels", "required", "classes"})
+
+
+class Scored(Protocol):
+    """A scored photo: the engine's verdict (the CLI) or the verdict event (the API)."""
+
+    @property
+    def checks(self) -> Mapping[str, CheckResult]: ...
 
 
 def _locale(language: str) -> Locale:
@@ -80,7 +88,7 @@ class Advice:
         key = f"{check.name}.{check.reason_code}.advice"
         return None if self._catalogues.text(self.language, key) is None else self.text(key)
 
-    def recommendations(self, verdict: Verdict) -> list[str]:
+    def recommendations(self, verdict: Scored) -> list[str]:
         """The advice of every failed check, each distinct text once, then near-threshold notes.
 
         A photo that only just failed a blocking check is told a small change will do;

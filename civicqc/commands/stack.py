@@ -52,17 +52,23 @@ def _say(message: str) -> None:
 
 
 def _install(args: argparse.Namespace) -> int:
+    return _ensure_installed(summary=True)
+
+
+def _ensure_installed(*, summary: bool) -> int:
+    """Install what is missing; ``up`` skips the summary, which ``install`` printed already."""
     try:
         timings = ensure_all(_say)
     except InstallError as error:
         print(f"install failed: {error}", file=sys.stderr)
         return 1
-    _say("installed: " + ", ".join(f"{name} {took:.1f}s" for name, took in timings.items()))
+    if summary:
+        _say("installed: " + ", ".join(f"{name} {took:.1f}s" for name, took in timings.items()))
     return 0
 
 
 def _up(args: argparse.Namespace) -> int:
-    if _install(args) != 0:
+    if _ensure_installed(summary=False) != 0:
         return 1
     stack = _stack(args)
     try:

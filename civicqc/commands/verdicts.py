@@ -61,7 +61,7 @@ def _tail(args: argparse.Namespace) -> int:
 def _wanted(event: VerdictEvent, args: argparse.Namespace) -> bool:
     if args.tenant and event.metadata.tenant not in args.tenant:
         return False
-    return not args.verdict or event.verdict.verdict.value in args.verdict
+    return not args.verdict or event.outcome.value in args.verdict
 
 
 async def _follow(args: argparse.Namespace, settings: CommonSettings) -> int:

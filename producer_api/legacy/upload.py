@@ -14,7 +14,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from core.schema import Outcome, Verdict
+from core.events import VerdictEvent
+from core.schema import Outcome
 from producer_api.legacy.envelope import LegacyModel
 from producer_api.legacy.validation import REFERENCE_CHECKS, LegacyCheck, LegacyValidation
 
@@ -62,12 +63,12 @@ class LegacyUpload(LegacyValidation):
     processing_time_seconds: float
 
 
-def _old_status(verdict: Verdict | None, issues: int) -> OldStatus:
+def _old_status(verdict: VerdictEvent | None, issues: int) -> OldStatus:
     if verdict is None:
         return "pending"
-    if verdict.verdict is Outcome.ERROR:
+    if verdict.outcome is Outcome.ERROR:
         return "error"
-    if verdict.verdict is Outcome.REJECTED:
+    if verdict.outcome is Outcome.REJECTED:
         return "rejected"
     return "needs_improvement" if issues else "excellent"
 
@@ -80,14 +81,14 @@ def _old_report(check: LegacyCheck | None) -> dict[str, object] | None:
     return report | {"meets_requirements": check.status == "pass"}
 
 
-def _issues(validation: LegacyValidation, verdict: Verdict | None) -> list[LegacyIssue]:
-    if verdict is not None and verdict.verdict is Outcome.ERROR:
+def _issues(validation: LegacyValidation, verdict: VerdictEvent | None) -> list[LegacyIssue]:
+    if verdict is not None and verdict.outcome is Outcome.ERROR:
         return [
             LegacyIssue(type="validation_error", severity="critical", message=message)
             for message in validation.recommendations
         ]
     severity: Literal["high", "medium"] = (
-        "high" if verdict is not None and verdict.verdict is Outcome.REJECTED else "medium"
+        "high" if verdict is not None and verdict.outcome is Outcome.REJECTED else "medium"
     )
     checks = validation.checks.model_dump(mode="json")
     return [
@@ -99,7 +100,7 @@ def _issues(validation: LegacyValidation, verdict: Verdict | None) -> list[Legac
 
 def upload_of(
     validation: LegacyValidation,
-    verdict: Verdict | None,
+    verdict: VerdictEvent | None,
     *,
     timestamp: datetime,
     image_path: str,

@@ -18,7 +18,7 @@ from pydantic import ConfigDict, Field
 
 from core.events import VerdictEvent
 from core.exif import METADATA_FIELDS
-from core.schema import CheckResult, ErrorInfo, Outcome, Scalar, Verdict
+from core.schema import CheckResult, ErrorInfo, Outcome, Scalar
 from producer_api.legacy.envelope import LegacyModel
 
 LegacyStatus = Literal["pass", "fail", "pending"]
@@ -33,7 +33,7 @@ class Texts(Protocol):
 
     def advice(self, check: CheckResult) -> str | None: ...
 
-    def recommendations(self, verdict: Verdict) -> list[str]: ...
+    def recommendations(self, verdict: VerdictEvent) -> list[str]: ...
 
     def error_advice(self, error: ErrorInfo | None) -> str: ...
 
@@ -195,7 +195,7 @@ def _check(result: CheckResult, texts: Texts) -> LegacyCheck:
     )
 
 
-def checks_of(verdict: Verdict, texts: Texts) -> LegacyChecks:
+def checks_of(verdict: VerdictEvent, texts: Texts) -> LegacyChecks:
     """Every check of ``verdict``; the reference's five are ``null`` when absent."""
     built = {name: _check(result, texts) for name, result in verdict.checks.items()}
     extras = {
@@ -210,21 +210,21 @@ def checks_of(verdict: Verdict, texts: Texts) -> LegacyChecks:
 
 def validation_of(event: VerdictEvent, status_url: str, texts: Texts) -> LegacyValidation:
     """The reference's ``data`` of a validation, from a stored verdict."""
-    verdict = event.verdict
-    unreadable = verdict.verdict is Outcome.ERROR
+    verdict = event
+    unreadable = verdict.outcome is Outcome.ERROR
     failed = sum(1 for result in verdict.checks.values() if not result.passed)
     recommendations = (
         [texts.error_advice(verdict.error)] if unreadable else texts.recommendations(verdict)
     )
     return LegacyValidation(
         summary=LegacySummary(
-            overall_status="pass" if verdict.verdict is Outcome.ACCEPTED else "fail",
+            overall_status="pass" if verdict.outcome is Outcome.ACCEPTED else "fail",
             overall_score=round(verdict.score or 0.0, 1),
             issues_found=1 if unreadable else failed,
             total_issues=1 if unreadable else failed,
             recommendations=recommendations,
             image_id=event.image_id,
-            verdict=verdict.verdict.value,
+            verdict=verdict.outcome.value,
             quality=verdict.quality.value if verdict.quality is not None else None,
             error_code=verdict.error.code.value if verdict.error is not None else None,
         ),

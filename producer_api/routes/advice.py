@@ -17,7 +17,7 @@ from core.schema import Outcome
 from producer_api.deps import AdviceDep, PrincipalDep, StoreDep
 from producer_api.errors import ApiError
 from producer_api.routes.images import get_image
-from producer_api.schemas import CheckAdvice, ErrorBody, ImageAdvice
+from producer_api.schemas import CheckAdvice, ErrorBody, ImageAdvice, ImageScored
 
 router = APIRouter(prefix="/v1/images", tags=["images"])
 
@@ -41,9 +41,8 @@ async def get_advice(
 ) -> ImageAdvice:
     """The texts of a stored verdict; 404 while the image is still pending."""
     status = await get_image(image_id, store, principal)
-    if status.verdict is None:
+    if not isinstance(status, ImageScored):
         raise ApiError(404, "not_scored", f"image {image_id} has no verdict yet")
-    verdict = status.verdict.verdict
     checks = {
         name: CheckAdvice(
             title=advice.check_name(name),
@@ -51,15 +50,15 @@ async def get_advice(
             reason=advice.reason(check),
             advice=None if check.passed else advice.advice(check),
         )
-        for name, check in verdict.checks.items()
+        for name, check in status.checks.items()
     }
-    unreadable = verdict.verdict is Outcome.ERROR
+    unreadable = status.outcome is Outcome.ERROR
     return ImageAdvice(
         id=str(image_id),
         language=advice.language,
-        verdict=verdict.verdict.value,
+        verdict=status.outcome.value,
         checks=checks,
         recommendations=(
-            [advice.error_advice(verdict.error)] if unreadable else advice.recommendations(verdict)
+            [advice.error_advice(status.error)] if unreadable else advice.recommendations(status)
         ),
     )

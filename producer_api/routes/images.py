@@ -9,7 +9,6 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import ValidationError
 
 from core.events import SubmissionMetadata, VerdictEvent
-from core.schema import Outcome
 from producer_api.deps import (
     HeaderMetadataDep,
     IdempotencyKeyDep,
@@ -20,7 +19,7 @@ from producer_api.deps import (
 )
 from producer_api.errors import ApiError, upload_refused
 from producer_api.intake import ImageBody
-from producer_api.schemas import ErrorBody, ImageAccepted, ImageStatus
+from producer_api.schemas import ErrorBody, ImageAccepted, ImagePending, ImageScored, ImageStatus
 from producer_api.settings import Settings
 from producer_api.upload_errors import UploadError
 from runtime.apikeys import KeyRole
@@ -150,7 +149,7 @@ async def get_image(
     image_id: Annotated[uuid.UUID, Path(description="The id POST returned (a UUIDv7).")],
     store: StoreDep,
     principal: PrincipalDep,
-) -> ImageStatus:
+) -> ImagePending | ImageScored:
     """The verdict once a consumer stored it; otherwise pending while the photo exists.
 
     403 when the verdict's tenant is not the key's. A pending image's tenant is not
@@ -165,48 +164,42 @@ async def get_image(
             f"cannot read the status now: {exc}",
             {"Retry-After": "1"},
         ) from exc
-    if status.verdict is not None and not principal.may_act_for(status.verdict.metadata.tenant):
+    if isinstance(status, ImageScored) and not principal.may_act_for(status.metadata.tenant):
         raise ApiError(403, "forbidden", "this key may not read images of that tenant")
     return _public_view(status) if principal.role is KeyRole.PUBLIC else status
 
 
-def _public_view(status: ImageStatus) -> ImageStatus:
+def _public_view(status: ImagePending | ImageScored) -> ImagePending | ImageScored:
     """What a public (page) key sees: the outcome and its advice, nothing about the reporter.
 
     Everyone behind a city's page shares its key, so an id learnt some other way must
     not show where, when and with what camera someone else took their photo.
     """
-    if status.verdict is None:
+    if isinstance(status, ImagePending):
         return status
-    event = status.verdict
-    verdict = event.verdict.model_copy(update={"exif": None, "detections": None})
-    shown = event.model_copy(
+    return status.model_copy(
         update={
-            "metadata": SubmissionMetadata(tenant=event.metadata.tenant),
-            "verdict": verdict,
+            "metadata": SubmissionMetadata(tenant=status.metadata.tenant),
+            "exif": None,
+            "detections": None,
             "redacted": None,
         }
     )
-    return status.model_copy(update={"verdict": shown})
 
 
-async def _image_status(store: ObjectStore, image_id: uuid.UUID) -> ImageStatus:
+async def _image_status(store: ObjectStore, image_id: uuid.UUID) -> ImagePending | ImageScored:
     submitted_at = issued_at(image_id)
     if submitted_at is None:  # not an id this service issues
         raise ApiError(404, "not_found", f"no image {image_id}")
     data = await store.fetch_if_exists(verdict_key(image_id))
     if data is not None:
         try:
-            verdict = VerdictEvent.model_validate_json(data)
+            return ImageScored.from_event(VerdictEvent.model_validate_json(data))
         except ValidationError as exc:
             raise ApiError(
                 500, "bad_verdict", f"the stored verdict of {image_id} does not validate"
             ) from exc
-        state = "error" if verdict.verdict.verdict is Outcome.ERROR else "scored"
-        return ImageStatus(
-            id=str(image_id), status=state, submitted_at=verdict.submitted_at, verdict=verdict
-        )
     for folder in PHOTO_FOLDERS:
         if await store.first_key(f"{photo_prefix(folder, image_id)}.") is not None:
-            return ImageStatus(id=str(image_id), status="pending", submitted_at=submitted_at)
+            return ImagePending(id=str(image_id), submitted_at=submitted_at)
     raise ApiError(404, "not_found", f"no image {image_id}")

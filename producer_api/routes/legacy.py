@@ -210,7 +210,7 @@ async def legacy_upload(
     event = submitted.event
     data = upload_of(
         submitted.validation(texts),
-        event.verdict if event is not None else None,
+        event,
         timestamp=event.scored_at if event is not None else datetime.now(UTC),
         image_path=event.object.key if event is not None else submitted.image_id,
     )

@@ -125,7 +125,7 @@
         });
         if (response.ok) {
           const body = await response.json();
-          if (body.status !== "pending" && body.verdict) return body.verdict;
+          if (body.status !== "pending") return body;
         } else if (response.status !== 503 && response.status !== 404) {
           throw new Error(fill(TEXT.server_answered, { status: response.status }));
         }
@@ -166,9 +166,8 @@
     }
   }
 
-  function show(event, texts) {
-    const verdict = event.verdict;
-    const outcome = verdict.verdict;
+  function show(verdict, texts) {
+    const outcome = verdict.outcome;
     result.dataset.verdict = outcome;
     resultTitle.textContent = TEXT[outcome] || outcome;
     resultScore.textContent =

@@ -25,7 +25,7 @@ def test_verdict_events_carry_coarse_gps_by_default(
     first = stored_submission(s3_client, stream.bucket, photo)
     publish_events(stream.bootstrap_servers, stream.submitted, [first])
     ((_key, value),) = read_all(stream.bootstrap_servers, stream.verdicts, expect=1, timeout_s=60)
-    gps = VerdictEvent.model_validate_json(value).verdict.exif
+    gps = VerdictEvent.model_validate_json(value).exif
     assert gps is not None and gps.gps is not None
     assert (gps.gps.latitude, gps.gps.longitude) == (52.51, 13.39)
     stored = s3_client.get_object(stream.bucket, verdict_key(first.image_id)).read()

@@ -155,7 +155,7 @@ def test_hostile_files_cost_good_photos_nothing_and_no_replica_exits(
     assert [r.popen.poll() for r in replicas] == [None, None], "no replica exits"
     missing_good = [e.image_id for e in good if e.image_id not in verdicts]
     assert missing_good == []
-    assert [verdicts[e.image_id][0].verdict.verdict for e in good].count(Outcome.ERROR) == 0
+    assert [verdicts[e.image_id][0].outcome for e in good].count(Outcome.ERROR) == 0
     latencies = sorted(verdicts[e.image_id][1] - sent[e.image_id] for e in good)
     p50, p99 = (
         statistics.median(latencies),
@@ -167,7 +167,7 @@ def test_hostile_files_cost_good_photos_nothing_and_no_replica_exits(
     assert unanswered == [], "every hostile file gets a verdict or a dead letter"
     outcomes = {
         names[e.image_id]: (
-            verdicts[e.image_id][0].verdict.verdict.value
+            verdicts[e.image_id][0].outcome.value
             if e.image_id in verdicts
             else f"dlq:{letters[e.image_id].reason.value}"
         )

@@ -76,8 +76,8 @@ async def test_corrupt_objects_get_error_verdicts_and_the_consumer_keeps_going(
             await read_topic(stream.bootstrap_servers, stream.verdicts, expect=3, timeout_s=60)
         )
     assert set(found) == set(ids)
-    assert [found[i].verdict.verdict for i in ids[:2]] == [Outcome.ERROR, Outcome.ERROR]
-    assert found[ids[2]].verdict.verdict is not Outcome.ERROR
+    assert [found[i].outcome for i in ids[:2]] == [Outcome.ERROR, Outcome.ERROR]
+    assert found[ids[2]].outcome is not Outcome.ERROR
     assert found[ids[0]].object.key.startswith(Folder.REJECTED.prefix)
     assert keys(s3_client, stream.bucket, Folder.INCOMING.prefix) == []
     assert len(keys(s3_client, stream.bucket, Folder.VERDICTS.prefix)) == 3

@@ -119,7 +119,7 @@ async def test_a_photo_is_filed_stored_published_and_its_upload_deleted() -> Non
     (body,) = rig.publisher.on(VERDICTS)
     published = VerdictEvent.model_validate_json(body)
     assert published.image_id == event.image_id
-    outcome = published.verdict.verdict
+    outcome = published.outcome
     assert outcome is not Outcome.ERROR
     assert published.object.key == filed_key(event.object.key, outcome)
     assert rig.store.objects[published.object.key] == photo()
@@ -261,13 +261,13 @@ def verdict_of(event: ImageSubmitted) -> bytes:
     verdict = error_verdict(ErrorCode.CORRUPT, "theirs", builtin_profile("default"))
     filed = event.object.model_copy(update={"key": filed_key(event.object.key, Outcome.ERROR)})
     return (
-        VerdictEvent(
+        VerdictEvent.of(
+            verdict.model_copy(update={"image_id": event.image_id}),
             image_id=event.image_id,
             submitted_at=event.submitted_at,
             scored_at=datetime.now(UTC),
             metadata=event.metadata,
             object=filed,
-            verdict=verdict.model_copy(update={"image_id": event.image_id}),
         )
         .model_dump_json()
         .encode()
@@ -336,5 +336,5 @@ async def test_a_stored_verdict_that_no_longer_parses_is_replaced_by_a_new_one()
     rig.store.objects[verdict_key(event.image_id)] = b'{"schema_version": 0}'
     await rig.handle(event.model_dump_json().encode())
     (body,) = rig.publisher.on(VERDICTS)
-    assert VerdictEvent.model_validate_json(body).verdict.verdict is not Outcome.ERROR
+    assert VerdictEvent.model_validate_json(body).outcome is not Outcome.ERROR
     assert rig.store.objects[verdict_key(event.image_id)] == body

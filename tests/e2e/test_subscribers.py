@@ -68,7 +68,8 @@ def test_kcat_reads_verdicts_that_validate_and_tail_filters_them(
         assert payload["image_id"] == key
 
     errors = _tail(stream, "--from-beginning", "--verdict", "error", "--max", "2")
-    assert {e["verdict"]["verdict"] for e in errors} == {"error"}
+    assert {e["outcome"] for e in errors} == {"error"}
+    assert {e["schema_version"] for e in errors} == {2}
     assert len(errors) == 2
     assert _tail(stream, "--from-beginning", "--tenant", "elsewhere", "--timeout", "2") == []
 

@@ -145,8 +145,8 @@ def test_stack_up_scores_an_uploaded_photo_and_down_leaves_nothing(stack_dir: Pa
         for name, url in status_urls.items():
             body = _poll_verdict(client, url, timeout_s=60)
             assert body["status"] == "scored", body
-            assert body["verdict"]["verdict"]["verdict"] == expected[name], (name, body)
-            assert body["verdict"]["metadata"]["tenant"] == "springfield"
+            assert body["outcome"] == expected[name], (name, body)
+            assert body["metadata"]["tenant"] == "springfield"
 
     again = _stack(stack_dir, "up", timeout_s=60)
     assert again.returncode == 0, f"{again.stdout}\n{again.stderr}"

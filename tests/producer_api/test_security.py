@@ -379,7 +379,7 @@ def _store_verdict(live: LiveApi, image_id: str, tenant: str) -> VerdictEvent:
     """What a consumer stores, for a photo with GPS in its EXIF and a reporter's location."""
     data = images.encode(images.sharp_photo(320, 240), exif=images.exif_bytes(gps=(52.5, 13.4)))
     verdict = score(data, builtin_profile("default"), image_id=image_id)
-    event = VerdictEvent(
+    event = VerdictEvent.of(
         image_id=image_id,
         submitted_at=datetime.now(UTC),
         scored_at=datetime.now(UTC),
@@ -422,20 +422,20 @@ def test_live_idempotency_is_per_key_and_public_keys_see_no_personal_data(
 
         image_id = str(new_image_id())
         stored = _store_verdict(live_api, image_id, "springfield")
-        assert stored.verdict.exif is not None and stored.verdict.exif.gps is not None
+        assert stored.exif is not None and stored.exif.gps is not None
         path = f"/v1/images/{image_id}"
-        full = client.get(path, headers={"X-API-Key": back_office}).json()["verdict"]
-        assert full["metadata"]["location"] is not None and full["verdict"]["exif"] is not None
-        shown = client.get(path, headers={"X-API-Key": page}).json()["verdict"]
+        full = client.get(path, headers={"X-API-Key": back_office}).json()
+        assert full["metadata"]["location"] is not None and full["exif"] is not None
+        shown = client.get(path, headers={"X-API-Key": page}).json()
         assert shown["metadata"] == {
             "tenant": "springfield",
             "reporter_id": None,
             "category": None,
             "location": None,
         }
-        assert shown["verdict"]["exif"] is None
+        assert shown["exif"] is None and shown["detections"] is None
         # No object-store URL (presigned or not) in any answer: photos never leave that way.
         for answer in (first.text, probe.text, json.dumps(full), json.dumps(shown)):
             assert "X-Amz-" not in answer and live_api.settings.s3_endpoint not in answer
-        assert shown["verdict"]["verdict"] == stored.verdict.verdict.value
-        assert shown["verdict"]["checks"] == stored.verdict.model_dump(mode="json")["checks"]
+        assert shown["outcome"] == stored.outcome.value
+        assert shown["checks"] == stored.model_dump(mode="json")["checks"]

@@ -8,7 +8,7 @@ import pytest
 
 from core import builtin_profile, score
 from core.events import ObjectRef, SubmissionMetadata, VerdictEvent
-from core.schema import CheckResult, ErrorInfo, Verdict
+from core.schema import CheckResult, ErrorInfo
 from producer_api.legacy.upload import upload_of
 from producer_api.legacy.validation import pending_validation, validation_of
 from tests.builders import images
@@ -29,7 +29,7 @@ class CodeTexts:
     def advice(self, check: CheckResult) -> str | None:
         return f"advice {check.name}.{check.reason_code}"
 
-    def recommendations(self, verdict: Verdict) -> list[str]:
+    def recommendations(self, verdict: VerdictEvent) -> list[str]:
         return [f"advice {n}.{c.reason_code}" for n, c in verdict.checks.items() if not c.passed]
 
     def error_advice(self, error: ErrorInfo | None) -> str:
@@ -38,7 +38,7 @@ class CodeTexts:
 
 def _event(data: bytes, profile: str = "default") -> VerdictEvent:
     now = datetime.now(UTC)
-    return VerdictEvent(
+    return VerdictEvent.of(
         image_id="x",
         submitted_at=now,
         scored_at=now,
@@ -75,7 +75,7 @@ def test_a_validation_has_every_reference_key(
 def test_checks_carry_the_reference_values_and_ours() -> None:
     event = _event(BLURRED)
     checks = validation_of(event, URL, CodeTexts()).checks.model_dump(mode="json")
-    results = event.verdict.checks
+    results = event.checks
     blur = checks["blur"]
     assert blur["status"] == "fail" and blur["reason"] == "reason blur.too_blurry"
     assert blur["score"] == results["blur"].values["sharpness"]  # 2 decimals in both
@@ -118,7 +118,7 @@ def test_upload_adds_the_older_report(photo: bytes, status: str) -> None:
     event = _event(photo)
     validation = validation_of(event, URL, CodeTexts())
     data = upload_of(
-        validation, event.verdict, timestamp=event.scored_at, image_path=event.object.key
+        validation, event, timestamp=event.scored_at, image_path=event.object.key
     ).model_dump(mode="json")
     assert reference.problems(data, reference.OLD_REPORT) == []
     assert data["overall_status"] == status

@@ -26,7 +26,8 @@ def _stored(live_api: LiveApi, data: bytes) -> str:
     """Store a verdict of ``data`` as a consumer would; returns the image id."""
     image_id = str(new_image_id())
     now = datetime.now(UTC)
-    event = VerdictEvent(
+    event = VerdictEvent.of(
+        score(data, builtin_profile("default"), image_id=image_id),
         image_id=image_id,
         submitted_at=now,
         scored_at=now,
@@ -39,7 +40,6 @@ def _stored(live_api: LiveApi, data: bytes) -> str:
             content_type="image/jpeg",
             format="jpeg",
         ),
-        verdict=score(data, builtin_profile("default"), image_id=image_id),
     )
     body = event.model_dump_json().encode()
     live_api.s3.put_object(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -263,7 +264,9 @@ def test_idempotency_key_returns_the_first_id(live_api: LiveApi) -> None:
     assert again.json()["id"] == first.json()["id"]
     assert again.headers["Idempotent-Replayed"] == "true"
     assert len(live_api.keys(Folder.INCOMING.prefix)) == 1
-    assert live_api.keys("idempotency/") == [record_key("metro", "anonymous", "retry-me-42")]
+    assert live_api.keys(Folder.IDEMPOTENCY.prefix) == [
+        record_key("metro", "anonymous", "retry-me-42")
+    ]
     # Another tenant's identical key is a different upload.
     other = live_api.client.post(
         "/v1/images", content=jpeg_bytes(seed=3), headers={**headers, "X-Tenant": "other-city"}
@@ -279,23 +282,47 @@ def test_status_goes_from_pending_to_scored(live_api: LiveApi) -> None:
         "/v1/images", content=image, headers={"Content-Type": "image/jpeg"}
     ).json()["id"]
     pending = live_api.client.get(f"/v1/images/{image_id}")
-    assert pending.status_code == 200 and pending.json()["status"] == "pending"
+    assert pending.status_code == 200
+    assert pending.json() == {
+        "schema_version": 2,
+        "id": image_id,
+        "status": "pending",
+        "submitted_at": pending.json()["submitted_at"],
+    }
 
     # Do what a consumer does: store the verdict event next to the images.
     (event,) = _submitted_events(live_api, expect=1)
-    verdict = VerdictEvent(
+    engine_verdict = score(image, builtin_profile("default"), image_id=image_id)
+    verdict = VerdictEvent.of(
+        engine_verdict,
         image_id=image_id,
         submitted_at=event.submitted_at,
         scored_at=event.submitted_at,
         metadata=event.metadata,
         object=event.object,
-        verdict=score(image, builtin_profile("default"), image_id=image_id),
     )
     data = verdict.model_dump_json().encode()
     live_api.s3.put_object(live_api.bucket, verdict_key(image_id), io.BytesIO(data), len(data))
     scored = live_api.client.get(f"/v1/images/{image_id}").json()
-    assert scored["status"] in ("scored", "error")
-    assert VerdictEvent.model_validate(scored["verdict"]) == verdict
+    assert (scored["schema_version"], scored["id"], scored["status"]) == (2, image_id, "scored")
+    assert (scored["outcome"], scored["score"]) == (verdict.outcome.value, verdict.score)
+    assert scored["rules"] == {"name": "default", "version": verdict.rules.version}
+    del scored["id"], scored["status"]
+    assert VerdictEvent.model_validate(scored) == verdict
+
+    # A verdict stored by a version 1 consumer (engine verdict nested) reads the same.
+    kept = {"image_id", "submitted_at", "scored_at", "metadata", "object", "redacted"}
+    version_1 = {
+        **verdict.model_dump(mode="json", include=kept),
+        "schema_version": 1,
+        "verdict": engine_verdict.model_dump(mode="json"),
+    }
+    data = json.dumps(version_1).encode()
+    live_api.s3.put_object(live_api.bucket, verdict_key(image_id), io.BytesIO(data), len(data))
+    upgraded = live_api.client.get(f"/v1/images/{image_id}").json()
+    assert upgraded["schema_version"] == 2
+    del upgraded["id"], upgraded["status"]
+    assert VerdictEvent.model_validate(upgraded) == verdict
 
     assert live_api.client.get(f"/v1/images/{new_image_id()}").status_code == 404
 
@@ -339,7 +366,7 @@ def test_kafka_down_is_503_and_the_object_is_removed(live_api: LiveApi, kafka_co
         assert response.json()["code"] == "kafka_unavailable"
         assert elapsed < 2.5
         assert live_api.keys(Folder.INCOMING.prefix) == []
-        assert live_api.keys("idempotency/") == []
+        assert live_api.keys(Folder.IDEMPOTENCY.prefix) == []
         assert live_api.client.get("/readyz").status_code == 503
     finally:
         kafka_control.start()

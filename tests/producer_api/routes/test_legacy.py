@@ -262,8 +262,8 @@ def test_validate_without_a_verdict_in_time_is_202(start_api: StartApi) -> None:
     status = api.client.get(data["status_url"])
     assert status.status_code == 200
     assert status.json() | {"submitted_at": None} == {
+        "schema_version": 2,
         "id": data["summary"]["image_id"],
         "status": "pending",
         "submitted_at": None,
-        "verdict": None,
     }

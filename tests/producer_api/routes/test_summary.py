@@ -27,7 +27,7 @@ def test_summary_is_503_until_the_topic_was_read(offline_client: TestClient) -> 
 
 def _verdict(tenant: str, outcome: Outcome, scored_at: datetime, image_id: str) -> VerdictEvent:
     base = _scored()
-    return VerdictEvent(
+    return VerdictEvent.of(
         image_id=image_id,
         submitted_at=scored_at - timedelta(seconds=1),
         scored_at=scored_at,
