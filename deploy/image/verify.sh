@@ -46,6 +46,7 @@ ensure_podman() {
   command -v buildah >/dev/null || missing+=(buildah)
   command -v runc >/dev/null || missing+=(runc)
   command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+  python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}: run 'apt-get install ${missing[*]}' as root"
     say "installing ${missing[*]} (apt)"
@@ -202,10 +203,11 @@ smoke() {
   [ "$ENGINE" = docker ] && network=bridge
   [ -n "$("$ENGINE" image inspect --format '{{.Config.Healthcheck}}' "$IMAGE")" ] \
     || die "$IMAGE has no HEALTHCHECK (built without --format docker?)"
-  # (podman still logs that it found no systemd for the timer: shown only if the run fails)
+  # (podman still logs that it found no systemd for the timer: shown only if the run fails;
+  # the container's monitor process must not inherit the lock)
   local out
   out=$("$ENGINE" run --detach --name "$name" --network "$network" --read-only --tmpfs /tmp \
-    --cap-drop ALL --security-opt no-new-privileges "${schedule[@]}" "$IMAGE" 2>&1 >/dev/null) \
+    --cap-drop ALL --security-opt no-new-privileges "${schedule[@]}" "$IMAGE" 2>&1 >/dev/null 9>&-) \
     || die "$ENGINE run failed: $out"
   trap '"$ENGINE" rm --force "$name" >/dev/null 2>&1 || true' EXIT
   deadline=$((SECONDS + 90))
@@ -235,19 +237,22 @@ report() {
 
 # ------------------------------------------------------------------------------------ main
 
+# One run at a time per cache (CI's and a test session's may overlap on a shared machine).
+mkdir -p "$CACHE"
+exec 9>"$CACHE/lock"
+flock 9
 COMPOSE=
 if [ "$ENGINE" = podman ]; then
   ensure_podman
 elif docker compose version >/dev/null 2>&1; then
   COMPOSE="docker compose"
 fi
-mkdir -p "$CACHE"
 case ${1:-all} in
   all)
-    (flock 9 && build) 9>"$CACHE/lock"
+    build
     smoke
     ;;
-  build) (flock 9 && build) 9>"$CACHE/lock" ;;
+  build) build ;;
   smoke) smoke ;;
   report) report ;;
   env)

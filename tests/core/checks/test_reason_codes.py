@@ -30,14 +30,26 @@ def _literals(node: ast.expr, bound: dict[str, set[str]]) -> set[str]:
 
 def codes_in(source: str) -> set[str]:
     tree = ast.parse(source)
+    returned: dict[str, set[str]] = {}  # local functions that return codes
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef):
+            for node in ast.walk(function):
+                if isinstance(node, ast.Return) and node.value is not None:
+                    try:
+                        returned.setdefault(function.name, set()).update(_literals(node.value, {}))
+                    except AssertionError:
+                        continue
     bound: dict[str, set[str]] = {}
     for node in ast.walk(tree):  # names bound to string literals, e.g. ``code = "a" if x else "b"``
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target = node.targets[0]
-            try:
-                values = _literals(node.value, {})
-            except AssertionError:
-                continue  # not a string: not a reason code
+            target, value = node.targets[0], node.value
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+                values = returned.get(value.func.id, set())
+            else:
+                try:
+                    values = _literals(value, {})
+                except AssertionError:
+                    continue  # not a string: not a reason code
             if isinstance(target, ast.Name):
                 bound.setdefault(target.id, set()).update(values)
     found: set[str] = set()
@@ -57,6 +69,7 @@ def test_the_codes_a_check_gives_are_declared(check: str) -> None:
 
 def test_undeclared_codes_are_found() -> None:
     source = (
-        'code = "a" if x else "b"\nFinding(False, 0, {}, {}, code)\nFinding(True, 1, {}, {}, "c")'
+        'code = "a" if x else "b"\nFinding(False, 0, {}, {}, code)\nFinding(True, 1, {}, {}, "c")\n'
+        'def pick():\n    return "d"\nwhy = pick()\nFinding(False, 0, {}, {}, why)'
     )
-    assert codes_in(source) == {"a", "b", "c"}
+    assert codes_in(source) == {"a", "b", "c", "d"}
