@@ -116,6 +116,12 @@ class VerdictEvent(_Frozen):
     detections: list[Detection] | None = None
     redaction_required: bool | None = None
     timings: Timings
+    duplicate_of: str | None = Field(
+        default=None,
+        description="Set when these exact bytes were already scored for the same tenant with "
+        "the same rules: the image id whose verdict this one repeats (its checks, score and "
+        "timings), without scoring again. Null for a photo that was scored.",
+    )
 
     @classmethod
     def of(
