@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
-import resource
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import wait
 from multiprocessing.context import SpawnProcess
@@ -144,9 +143,9 @@ class ScoringPool:
 
     @property
     def peak_rss_bytes(self) -> int:
-        """The most resident memory any worker of this pool has held, dead ones included."""
-        reaped = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-        return max(self._peak_rss, reaped)
+        """The most resident memory a worker of this pool has reported holding (a worker
+        that dies reports nothing: the kernel's OOM killer or the time limit ended it)."""
+        return self._peak_rss
 
     async def start(self) -> None:
         """Start every worker now, so the first events do not pay for imports; a worker

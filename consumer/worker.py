@@ -179,4 +179,8 @@ def _rss_bytes() -> int:
 
 
 def _peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across fork and exec, so
+    # a spawned worker would report its parent's size at spawn time.
+    with contextlib.suppress(OSError, ValueError):
+        return _vm_bytes("VmHWM")
+    return 0

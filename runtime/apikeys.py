@@ -7,7 +7,7 @@ the secret is random and long: there is no dictionary to attack, and 2^256
 guesses stay out of reach at any speed, while argon2 or scrypt would spend tens
 of milliseconds of CPU on every request of a two-core replica.
 
-The keys file (``API_KEYS_FILE``) is JSON, written atomically with mode 0600 by
+The keys file (``API_KEYS_FILE``) is JSON, written atomically (new: mode 0600) by
 ``civicqc keys add|revoke`` and re-read by the API when it changes, so keys come
 and go without a restart. It holds no secret: a leaked file reveals which keys
 exist, not the keys.
@@ -21,6 +21,7 @@ import hmac
 import json
 import os
 import secrets
+import stat
 import tempfile
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -148,13 +149,22 @@ def read_keys(path: Path) -> KeysFile:
 
 
 def write_keys(path: Path, keys: KeysFile) -> None:
-    """Replace ``path`` atomically (a reader sees the old file or the new one), mode 0600."""
+    """Replace ``path`` atomically (a reader sees the old file or the new one).
+
+    A new file is 0600. A replaced one keeps its mode: an operator who let the API's
+    container user read it (compose mounts it as it is on the host, and the image runs as
+    uid 10001) must not lose that with the next ``civicqc keys add``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o600
     fd, tmp = tempfile.mkstemp(prefix=".keys-", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(keys.model_dump_json(indent=2) + "\n")
-        Path(tmp).chmod(0o600)
+        Path(tmp).chmod(mode)
         Path(tmp).replace(path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -14,8 +14,9 @@
 # Settings (environment): IMAGE (civicqc:dev), ENGINE (docker|podman; default: detected),
 # CIVICQC_IMAGE_CACHE, CIVICQC_BASE_REFRESH=1 (remake the stand-in tarball).
 #
-# `env` prints ENGINE=, IMAGE= and CONTAINERS_CONF= lines for tools that drive the engine
-# afterwards (tests/image). `report` prints the image size and what takes the room.
+# `env` prints ENGINE=, IMAGE=, CONTAINERS_CONF= and COMPOSE= (the compose command, empty
+# where there is none) for tools that drive the engine afterwards (tests/image).
+# `report` prints the image size and what takes the room.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -45,6 +46,7 @@ ensure_podman() {
   command -v buildah >/dev/null || missing+=(buildah)
   command -v runc >/dev/null || missing+=(runc)
   command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+  python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}: run 'apt-get install ${missing[*]}' as root"
     say "installing ${missing[*]} (apt)"
@@ -53,6 +55,23 @@ ensure_podman() {
       || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; }
   fi
   write_containers_conf
+  ensure_podman_compose
+}
+
+# Debian's podman-compose (1.0.3) can't run docker-compose.yml with an override: it starts
+# the dependencies despite --no-deps and appends an override's command to the base one.
+# PyPI's 1.6 can, so it lives in a venv of its own in the cache.
+PODMAN_COMPOSE_VERSION=1.6.0
+ensure_podman_compose() {
+  local venv=$CACHE/podman-compose-$PODMAN_COMPOSE_VERSION
+  if [ ! -x "$venv/bin/podman-compose" ]; then
+    say "installing podman-compose $PODMAN_COMPOSE_VERSION (pip, in $venv)"
+    # (made in place: a venv's scripts name its path, so it can't be moved once made)
+    rm -rf "$venv"
+    { python3 -m venv "$venv" && "$venv/bin/pip" install --quiet "podman-compose==$PODMAN_COMPOSE_VERSION"; } \
+      || { rm -rf "$venv"; die "podman-compose could not be installed"; }
+  fi
+  COMPOSE=$venv/bin/podman-compose
 }
 
 # Debian's crun refuses cgroup v1/hybrid hosts; runc runs there. Podman's default rlimits
@@ -150,6 +169,8 @@ build() {
     [ -f "$CA_BUNDLE" ] && mounts=(--volume "$CA_BUNDLE:$CA_BUNDLE:ro")
     # --format docker keeps HEALTHCHECK (the OCI image format has no field for it).
     podman build --quiet --format docker --layers "${mounts[@]}" --tag "$IMAGE" . >/dev/null
+    # Images a rebuild left untagged, after a day (the layer cache is their parents: kept).
+    podman image prune --force --filter until=24h >/dev/null
   fi
   say "built $IMAGE with $ENGINE in $((SECONDS - started))s ($(image_size))"
 }
@@ -182,10 +203,11 @@ smoke() {
   [ "$ENGINE" = docker ] && network=bridge
   [ -n "$("$ENGINE" image inspect --format '{{.Config.Healthcheck}}' "$IMAGE")" ] \
     || die "$IMAGE has no HEALTHCHECK (built without --format docker?)"
-  # (podman still logs that it found no systemd for the timer: shown only if the run fails)
+  # (podman still logs that it found no systemd for the timer: shown only if the run fails;
+  # the container's monitor process must not inherit the lock)
   local out
   out=$("$ENGINE" run --detach --name "$name" --network "$network" --read-only --tmpfs /tmp \
-    --cap-drop ALL --security-opt no-new-privileges "${schedule[@]}" "$IMAGE" 2>&1 >/dev/null) \
+    --cap-drop ALL --security-opt no-new-privileges "${schedule[@]}" "$IMAGE" 2>&1 >/dev/null 9>&-) \
     || die "$ENGINE run failed: $out"
   trap '"$ENGINE" rm --force "$name" >/dev/null 2>&1 || true' EXIT
   deadline=$((SECONDS + 90))
@@ -215,18 +237,27 @@ report() {
 
 # ------------------------------------------------------------------------------------ main
 
+# One run at a time per cache (CI's and a test session's may overlap on a shared machine).
+mkdir -p "$CACHE"
+exec 9>"$CACHE/lock"
+flock 9
+COMPOSE=
 if [ "$ENGINE" = podman ]; then
   ensure_podman
+elif docker compose version >/dev/null 2>&1; then
+  COMPOSE="docker compose"
 fi
-mkdir -p "$CACHE"
 case ${1:-all} in
   all)
-    (flock 9 && build) 9>"$CACHE/lock"
+    build
     smoke
     ;;
-  build) (flock 9 && build) 9>"$CACHE/lock" ;;
+  build) build ;;
   smoke) smoke ;;
   report) report ;;
-  env) printf 'ENGINE=%s\nIMAGE=%s\nCONTAINERS_CONF=%s\n' "$ENGINE" "$IMAGE" "${CONTAINERS_CONF:-}" ;;
+  env)
+    printf 'ENGINE=%s\nIMAGE=%s\nCONTAINERS_CONF=%s\nCOMPOSE=%s\n' \
+      "$ENGINE" "$IMAGE" "${CONTAINERS_CONF:-}" "$COMPOSE"
+    ;;
   *) die "usage: $0 [all|build|smoke|env|report]" ;;
 esac

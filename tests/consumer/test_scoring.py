@@ -67,7 +67,7 @@ async def test_each_failing_task_costs_only_its_own_event(pool: ScoringPool) -> 
     assert found[5].startswith("MemoryError"), "the hog fails inside its worker, within the limit"
     assert found[7] == "no answer within 2 s; killed"
     assert time.monotonic() - started_at < 30
-    assert pool.peak_rss_bytes < 1024 * 2**20
+    assert pool.peak_rss_bytes < HEADROOM + 256 * 2**20, "a worker never holds more than its limit"
     # ... and the pool is whole again afterwards.
     assert await outcomes(pool, [b"ok"] * 4) == ["id0", "id1", "id2", "id3"]
     assert pool.busy == 0

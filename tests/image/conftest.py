@@ -95,8 +95,8 @@ def _operator_key(keys_file: Path) -> str:
         check=True,
         timeout=60,
     )
-    # The file holds hashes only; the container's uid 10001 must be able to read it
-    # (docs/OPERATIONS.md: compose mounts it as it is on the host).
+    # As docs/OPERATIONS.md says: the file holds hashes only, and the API's uid 10001 must
+    # read it (compose mounts it as it is on the host); `civicqc keys add` keeps the mode.
     keys_file.chmod(0o644)
     return added.stdout.strip()
 
@@ -149,30 +149,41 @@ def common_env(servers: str, s3: S3Service, suffix: str) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class HostStream:
+    """Fresh topics, bucket and API key on the session's Kafka and S3."""
+
+    suffix: str
+    #: docker-compose.yml's x-civicqc-env, pointed at them.
+    common: dict[str, str]
+    keys_file: Path
+    api_key: str
+
+
 @pytest.fixture
-def deploy(
-    engine: Engine,
-    kafka_bootstrap_servers: str,
-    s3_service: S3Service,
-    s3_client: Minio,
-    tmp_path: Path,
-) -> Iterator[Deploy]:
-    """``deploy(**consumer_env) -> Deployment``: fresh topics, bucket, keys and containers."""
+def host_stream(
+    kafka_bootstrap_servers: str, s3_service: S3Service, s3_client: Minio, tmp_path: Path
+) -> Iterator[HostStream]:
     suffix = uuid.uuid4().hex[:10]
     common = common_env(kafka_bootstrap_servers, s3_service, suffix)
+    topics = {common["TOPIC_SUBMITTED"]: 6, common["TOPIC_VERDICTS"]: 3, common["TOPIC_DLQ"]: 1}
+    kafka.run_sync(kafka.create_topics(kafka_bootstrap_servers, topics))
+    s3_client.make_bucket(bucket_name=common["S3_BUCKET"])
+    keys_file = tmp_path / "api-keys.json"
+    yield HostStream(suffix, common, keys_file, _operator_key(keys_file))
+    with contextlib.suppress(Exception):
+        kafka.run_sync(kafka.delete_topics(kafka_bootstrap_servers, list(topics)))
+    _remove_bucket(s3_client, common["S3_BUCKET"])
+
+
+@pytest.fixture
+def deploy(engine: Engine, host_stream: HostStream, tmp_path: Path) -> Iterator[Deploy]:
+    """``deploy(**consumer_env) -> Deployment``: an API container and two consumers."""
+    common, suffix = host_stream.common, host_stream.suffix
     started: list[Container] = []
 
     def start(**consumer_env: str) -> Deployment:
-        kafka.run_sync(
-            kafka.create_topics(
-                kafka_bootstrap_servers,
-                {common["TOPIC_SUBMITTED"]: 6, common["TOPIC_VERDICTS"]: 3, common["TOPIC_DLQ"]: 1},
-            )
-        )
-        s3_client.make_bucket(bucket_name=common["S3_BUCKET"])
-        keys_file = tmp_path / "api-keys.json"
-        key = _operator_key(keys_file)
-        api, api_url = _start_api(engine, common, keys_file, tmp_path, suffix)
+        api, api_url = _start_api(engine, common, host_stream.keys_file, tmp_path, suffix)
         started.append(api)
         consumers: list[tuple[Container, int]] = []
         for replica in range(2):
@@ -185,12 +196,12 @@ def deploy(
         for consumer, _port in consumers:
             consumer.wait_for_log("partitions assigned", timeout_s=120)
         return Deployment(
-            bootstrap_servers=kafka_bootstrap_servers,
+            bootstrap_servers=common["KAFKA_BOOTSTRAP_SERVERS"],
             submitted=common["TOPIC_SUBMITTED"],
             verdicts=common["TOPIC_VERDICTS"],
             bucket=common["S3_BUCKET"],
             api_url=api_url,
-            api_key=key,
+            api_key=host_stream.api_key,
             api=api,
             consumers=consumers,
         )
@@ -199,10 +210,6 @@ def deploy(
     for container in started:
         (tmp_path / f"{container.name}.log").write_text(container.logs())
         container.remove()
-    with contextlib.suppress(Exception):
-        topics = [common[name] for name in ("TOPIC_SUBMITTED", "TOPIC_VERDICTS", "TOPIC_DLQ")]
-        kafka.run_sync(kafka.delete_topics(kafka_bootstrap_servers, topics))
-    _remove_bucket(s3_client, common["S3_BUCKET"])
 
 
 def _start_api(
@@ -255,4 +262,4 @@ def _remove_bucket(s3: Minio, bucket: str) -> None:
         s3.remove_bucket(bucket_name=bucket)
 
 
-__all__ = ["Deploy", "Deployment", "EngineError", "deploy", "engine"]
+__all__ = ["Deploy", "Deployment", "EngineError", "HostStream", "deploy", "engine", "host_stream"]

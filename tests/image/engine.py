@@ -10,6 +10,7 @@ network so that they reach the session's Kafka and S3 on 127.0.0.1, and they bin
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +30,8 @@ class Engine:
     command: str  # docker | podman
     image: str
     env: Mapping[str, str]
+    #: The compose command (podman-compose, or docker compose); empty where there is none.
+    compose: tuple[str, ...] = ()
 
     @classmethod
     def from_verify_script(cls) -> Engine:
@@ -37,7 +40,9 @@ class Engine:
         ).stdout
         values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
         conf = values.get("CONTAINERS_CONF", "")
-        return cls(values["ENGINE"], values["IMAGE"], {"CONTAINERS_CONF": conf} if conf else {})
+        env = {"CONTAINERS_CONF": conf} if conf else {}
+        compose = tuple(shlex.split(values.get("COMPOSE", "")))
+        return cls(values["ENGINE"], values["IMAGE"], env, compose)
 
     def call(self, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -54,6 +59,35 @@ class Engine:
         if done.returncode != 0:
             raise EngineError(f"{self.command} {args[0]} exited {done.returncode}: {done.stderr}")
         return done.stdout.strip()
+
+    def call_compose(
+        self, args: Sequence[str], *, env: Mapping[str, str], cwd: Path, timeout_s: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*self.compose, *args],
+            env=dict(env),
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+
+    def compose_container(self, project: str, service: str) -> Container:
+        """The one container of a compose service (by the labels both composes set)."""
+        names = self.run(
+            "ps",
+            "--all",
+            "--filter",
+            f"label=com.docker.compose.project={project}",
+            "--filter",
+            f"label=com.docker.compose.service={service}",
+            "--format",
+            "{{.Names}}",
+        ).split()
+        if len(names) != 1:
+            raise EngineError(f"{project}/{service}: containers {names}")
+        return Container(self, names[0])
 
     def start(
         self,

@@ -8,9 +8,6 @@ bytes. SIGTERM to a consumer container must drain, commit and exit 0, as the pro
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -37,16 +34,9 @@ from tests.image.conftest import (
     consumer_env,
 )
 from tests.image.engine import REPO, Engine
+from tests.image.verdicts import civicqc_score, engine_fields, essence
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-#: Fields of a verdict that depend on when and where it was computed, or on EXIF_IN_VERDICTS.
-CIRCUMSTANTIAL = {"image_id", "timings", "exif"}
-CHECK_CIRCUMSTANTIAL = {"duration_ms"}
-#: The verdict event's names for the engine's fields (``civicqc score`` prints the engine's).
-ENGINE_NAMES = {"outcome": "verdict", "advice": "recommendations", "rules": "profile"}
-#: What the event adds to the engine's verdict: the submission's, not the scoring's.
-EVENT_ONLY = {"schema_version", "submitted_at", "scored_at", "metadata", "object", "redacted"}
 
 
 def _upload(deployment: Deployment, blob: bytes, tenant: str) -> str:
@@ -73,46 +63,6 @@ def _verdict_events(deployment: Deployment, expect: int) -> list[VerdictEvent]:
         deployment.bootstrap_servers, deployment.verdicts, expect=expect, timeout_s=180
     )
     return [VerdictEvent.model_validate_json(value) for _key, value in found]
-
-
-def _civicqc_score(folder: Path, profile: str) -> dict[str, dict[str, Any]]:
-    """``civicqc score --format jsonl`` of a folder: file name -> verdict."""
-    out = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("civicqc")),
-            "score",
-            str(folder),
-            "--profile",
-            profile,
-            "--format",
-            "jsonl",
-            "--jobs",
-            "1",
-            "--no-progress",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    ).stdout
-    rows = [json.loads(line) for line in out.splitlines()]
-    return {Path(row.pop("path")).name: row for row in rows}
-
-
-def _engine_fields(event: VerdictEvent) -> dict[str, Any]:
-    """The event's scoring fields under the engine's names, to compare with the CLI's."""
-    fields = event.model_dump(mode="json", exclude=EVENT_ONLY)
-    return {ENGINE_NAMES.get(name, name): value for name, value in fields.items()}
-
-
-def _essence(verdict: dict[str, Any]) -> dict[str, Any]:
-    """The verdict less what may differ between two runs on the same bytes."""
-    essence = {name: value for name, value in verdict.items() if name not in CIRCUMSTANTIAL}
-    essence["checks"] = {
-        check: {k: v for k, v in result.items() if k not in CHECK_CIRCUMSTANTIAL}
-        for check, result in verdict["checks"].items()
-    }
-    return essence
 
 
 def _scored(port: int) -> float:
@@ -155,7 +105,7 @@ def test_the_containers_get_every_setting_compose_gives_the_services() -> None:
     assert set(compose["consumer"]["environment"]) <= set(consumer_env(common, "group", 1))
 
 
-def test_uploads_to_the_api_container_get_the_verdicts_of_civicqc_score(
+def test_uploads_to_the_api_container_get_the_verdicts_ofcivicqc_score(
     deploy: Deploy, tmp_path: Path
 ) -> None:
     deployment = deploy()
@@ -175,14 +125,13 @@ def test_uploads_to_the_api_container_get_the_verdicts_of_civicqc_score(
                 (folder / f"{ids[i]}.img").write_bytes(blob)
         profile = TENANT_PROFILES.get(tenant, "default")
         expected |= {
-            name.removesuffix(".img"): v for name, v in _civicqc_score(folder, profile).items()
+            name.removesuffix(".img"): v for name, v in civicqc_score(folder, profile).items()
         }
     for image_id, tenant in zip(ids, tenants, strict=True):
         event = events[image_id]
         assert event.metadata.tenant == tenant
-        got = _engine_fields(event)
-        wanted = {k: v for k, v in expected[image_id].items() if k != "schema_version"}
-        assert _essence(got) == _essence(wanted), image_id
+        got = engine_fields(event.model_dump(mode="json"))
+        assert essence(got) == essence(expected[image_id]), image_id
     outcomes = Counter(e.outcome.value for e in events.values())
     assert set(outcomes) == {"accepted", "rejected", "error"}, outcomes
     # The API container reads the verdicts back from the object store.
