@@ -192,7 +192,7 @@ def _verdict(
     # reference profile's decision at 65 matches the reference to the last digit.
     total = weighted_score((raw, result.weight) for result, raw in runs)
     vetoed_by = [r.name for r in results if r.vetoed]
-    # For near-duplicate search by the shells; counted in checks_ms (about 0.1 ms).
+    # For near-duplicate search by the shells; counted in checks_ms (about 0.2 ms).
     print_hex = fingerprint_hex(fingerprint(image.grey))
     # Per image, not wall-clock: in a batch the images' stages interleave.
     checks_ms = _ms(perf_counter() - checks_started) + (detect_ms or 0.0)
