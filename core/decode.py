@@ -71,7 +71,9 @@ class DecodedImage:
     same at full resolution, kept only for lossless formats whose compression
     history must be read from 8x8 blocking. ``rgb`` is uint8 RGB ``(H, W, 3)`` in
     display orientation, long side at most ``colour_long_side``; ``None`` unless
-    a detector needs it.
+    a detector needs it. ``fine_grey`` is luminance at the finer scale the blur check
+    asks for (long side at most ``fine_long_side``), from the same decode; ``None``
+    when none was asked for.
     """
 
     format: ImageFormat
@@ -84,6 +86,7 @@ class DecodedImage:
     orientation: int
     quantization: dict[int, list[int]] | None
     rgb: RGBImage | None = None
+    fine_grey: GreyImage | None = None
 
     @property
     def megapixels(self) -> float:
@@ -91,12 +94,18 @@ class DecodedImage:
 
 
 def decode_image(
-    data: bytes, *, max_pixels: int, analysis_long_side: int, colour_long_side: int = 0
+    data: bytes,
+    *,
+    max_pixels: int,
+    analysis_long_side: int,
+    colour_long_side: int = 0,
+    fine_long_side: int = 0,
 ) -> DecodedImage:
     """Decode ``data`` once; ``analysis_long_side == 0`` keeps full resolution.
 
     ``colour_long_side > 0`` also keeps an RGB array of at most that long side
-    (for the detector), from the same decode.
+    (for the detector), and ``fine_long_side > 0`` a grey one (for the blur check),
+    from the same decode.
 
     Raises a :class:`core.errors.ImageError` subclass for anything that is not a
     scorable image, including decompression bombs (more than ``max_pixels``).
@@ -109,19 +118,23 @@ def decode_image(
             "not a supported image: expected JPEG, PNG, WebP, HEIC/HEIF, TIFF or BMP"
         )
     if fmt is ImageFormat.HEIF:
-        return _decode_heif(
+        image = _decode_heif(
             data,
             max_pixels=max_pixels,
             analysis_long_side=analysis_long_side,
             colour_long_side=colour_long_side,
+            fine_long_side=fine_long_side,
         )
-    return _decode_pillow(
-        data,
-        fmt,
-        max_pixels=max_pixels,
-        analysis_long_side=analysis_long_side,
-        colour_long_side=colour_long_side,
-    )
+    else:
+        image = _decode_pillow(
+            data,
+            fmt,
+            max_pixels=max_pixels,
+            analysis_long_side=analysis_long_side,
+            colour_long_side=colour_long_side,
+            fine_long_side=fine_long_side,
+        )
+    return image
 
 
 def _decode_pillow(
@@ -131,6 +144,7 @@ def _decode_pillow(
     max_pixels: int,
     analysis_long_side: int,
     colour_long_side: int = 0,
+    fine_long_side: int = 0,
 ) -> DecodedImage:
     with warnings.catch_warnings():
         # Our own max_pixels check below is the bomb guard; Pillow's warning is noise.
@@ -164,7 +178,7 @@ def _decode_pillow(
             rgb: RGBImage | None = None
             try:
                 if fmt is ImageFormat.JPEG and analysis_long_side:
-                    target = max(analysis_long_side, colour_long_side)
+                    target = max(analysis_long_side, colour_long_side, fine_long_side)
                     scale = max(stored_w, stored_h) / target
                     if scale > 1:
                         image.draft(
@@ -189,6 +203,7 @@ def _decode_pillow(
                 raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
     full_grey = _orient(_blockiness_window(grey), orientation) if fmt in _LOSSLESS else None
     analysis = _orient(_resize(grey, analysis_long_side), orientation)
+    fine = _orient(_resize(grey, fine_long_side), orientation) if fine_long_side else None
     width, height = (stored_h, stored_w) if orientation >= 5 else (stored_w, stored_h)
     colour = None if rgb is None else _orient(_resize(rgb, colour_long_side), orientation)
     return DecodedImage(
@@ -202,6 +217,7 @@ def _decode_pillow(
         orientation=orientation,
         quantization=quantization,
         rgb=colour,
+        fine_grey=fine,
     )
 
 
@@ -252,7 +268,12 @@ def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> No
 
 
 def _decode_heif(
-    data: bytes, *, max_pixels: int, analysis_long_side: int, colour_long_side: int = 0
+    data: bytes,
+    *,
+    max_pixels: int,
+    analysis_long_side: int,
+    colour_long_side: int = 0,
+    fine_long_side: int = 0,
 ) -> DecodedImage:
     try:
         heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
@@ -287,6 +308,7 @@ def _decode_heif(
         orientation=1,
         quantization=None,
         rgb=rgb,
+        fine_grey=_resize(grey, fine_long_side) if fine_long_side else None,
     )
 
 

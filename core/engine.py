@@ -117,6 +117,7 @@ def _decode(data: bytes, rules: Rules, image_id: str | None, colour: int) -> _De
             max_pixels=rules.max_pixels,
             analysis_long_side=rules.analysis_long_side,
             colour_long_side=colour,
+            fine_long_side=_fine_long_side(rules),
         )
     except ImageError as exc:
         return error_verdict(
@@ -127,6 +128,14 @@ def _decode(data: bytes, rules: Rules, image_id: str | None, colour: int) -> _De
             elapsed_ms=_ms(perf_counter() - started),
         )
     return _Decoded(image_id, image, perf_counter() - started)
+
+
+def _fine_long_side(rules: Rules) -> int:
+    """The blur check's finer scale, when it asks for one above the analysis scale."""
+    fine = rules.checks.blur.analysis_long_side
+    if not fine or not rules.analysis_long_side or fine <= rules.analysis_long_side:
+        return 0
+    return fine
 
 
 def _detect(items: list[_Decoded], rules: Rules, detector: Detector) -> list[list[Detection]]:
@@ -259,7 +268,7 @@ def _checks(
 ) -> list[tuple[str, _Check, CheckRule | None]]:
     c = rules.checks
     return [
-        ("blur", lambda img, _: blur_finding(img.grey, c.blur), c.blur),
+        ("blur", lambda img, _: blur_finding(img.grey, c.blur, img.fine_grey), c.blur),
         ("brightness", lambda img, _: brightness_finding(img.grey, c.brightness), c.brightness),
         (
             "resolution",

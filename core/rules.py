@@ -43,6 +43,13 @@ class BlurRule(CheckRule):
     tile_size: int = Field(
         default=64, ge=16, description="laplacian_variance: tile edge in analysis pixels."
     )
+    analysis_long_side: int = Field(
+        default=0,
+        ge=0,
+        description="edge_slope: long side, in pixels, of the finer grey image sharpness is "
+        "measured on (from the same decode); 0: the profile's analysis scale. A blur of "
+        "2 px on a 2.5k photo is 0.8 px at 1000 px, too little to tell from sharp.",
+    )
     top_fraction: float = Field(
         default=0.2,
         gt=0,
@@ -121,6 +128,22 @@ class ExposureRule(CheckRule):
     )
     shadow_level: int = Field(default=0, ge=0, le=254)
     highlight_level: int = Field(default=255, ge=1, le=255)
+    washed_min_near_white: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Washed out also needs more than this share of near-white pixels (>= 231): "
+        "a pale but detailed scene (light wood, frost) has a light darkest tone and no white. "
+        "None: the dark end decides alone.",
+    )
+    dark_scene_mean: float | None = Field(
+        default=None,
+        ge=0,
+        le=255,
+        description="A photo darker than this on average must keep lights of at least "
+        "dark_scene_min_bright_end: a night scene keeps its lamps, a photo pushed down does not.",
+    )
+    dark_scene_min_bright_end: float | None = Field(default=None, ge=0, le=255)
     credit_dynamic_range: float | None = Field(
         default=None,
         gt=0,

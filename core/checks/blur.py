@@ -94,54 +94,96 @@ def edge_sharpness(
     ``40 / sigma`` for a Gaussian blur of ``sigma`` pixels; 0 when the image has no
     edge at all (a uniform image).
     """
+    value = _edge_sharpness(grey, window, min_contrast, top_fraction, percentile, min_edges)
+    return 0.0 if value is None else value
+
+
+def _edge_sharpness(
+    grey: NDArray[np.uint8],
+    window: int,
+    min_contrast: int,
+    top_fraction: float,
+    percentile: float,
+    min_edges: int,
+) -> float | None:
+    """:func:`edge_sharpness`, or None when no orientation holds enough edges."""
     if min(grey.shape) < 3:
-        return 0.0
-    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
-    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
+        return None
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (window, window))
-    local_range = cv2.subtract(cv2.dilate(grey, kernel), cv2.erode(grey, kernel))
-    # Statistics on every other row and column: a quarter of the work, same answer.
-    gx = np.ascontiguousarray(gx[::2, ::2])
-    gy = np.ascontiguousarray(gy[::2, ::2])
-    contrast = local_range[::2, ::2]
-    magnitude = cv2.magnitude(gx, gy)
-    angle = cv2.phase(gx, gy, angleInDegrees=True)  # 0-360; edges at 180 apart are alike
-    orientation = ((angle + 22.5) * (1.0 / 45.0)).astype(np.uint8) % 4
-    orientation[contrast < min_contrast] = 4  # not an edge
-    slope = magnitude / np.maximum(contrast, 1).astype(np.float32)
+    # Statistics on every other row and column, and only where there is an edge: the
+    # 16-bit Sobel and the uint8 range run on the whole image, the float work on few pixels.
+    contrast = cv2.subtract(cv2.dilate(grey, kernel), cv2.erode(grey, kernel))[::2, ::2]
+    edges = np.flatnonzero(contrast >= min_contrast)
+    if edges.size < min_edges:
+        return None
+    gx = cv2.Sobel(grey, cv2.CV_16S, 1, 0, ksize=3)[::2, ::2].ravel()[edges].astype(np.float32)
+    gy = cv2.Sobel(grey, cv2.CV_16S, 0, 1, ksize=3)[::2, ::2].ravel()[edges].astype(np.float32)
+    magnitude = np.sqrt(gx * gx + gy * gy) * 0.125  # grey levels per pixel
+    slope = magnitude / contrast.ravel()[edges].astype(np.float32)
     per_orientation = []
-    for bin_ in range(4):
-        members = np.flatnonzero(orientation == bin_)
+    for members in _orientation_bins(gx, gy):
         if members.size < min_edges:
             continue
-        strength = magnitude.ravel()[members]
         k = min(members.size, max(min_edges, math.ceil(top_fraction * members.size)))
-        strongest = members[np.argpartition(strength, members.size - k)[-k:]]
-        per_orientation.append(float(np.percentile(slope.ravel()[strongest], percentile)))
+        strongest = members[np.argpartition(magnitude[members], members.size - k)[-k:]]
+        per_orientation.append(float(np.percentile(slope[strongest], percentile)))
     if not per_orientation:
-        return 0.0
+        return None
     # The worst orientation but one: motion blur lowers one or two of the four, while a
     # single orientation with few edges (a scene of upright poles) does not decide alone.
     per_orientation.sort()
     return 100.0 * per_orientation[1 if len(per_orientation) > 1 else 0]
 
 
-def blur_value(grey: NDArray[np.uint8], rule: BlurRule) -> float:
-    """The sharpness of ``grey`` with the measure and parameters the rule selects."""
+_TAN_22_5 = math.tan(math.radians(22.5))
+
+
+def _orientation_bins(gx: NDArray[np.float32], gy: NDArray[np.float32]) -> list[NDArray[np.intp]]:
+    """Indices of gradients near 0, 45, 90 and 135 degrees (edges 180 apart are alike)."""
+    ax, ay = np.abs(gx), np.abs(gy)
+    across = ay <= _TAN_22_5 * ax  # gradient along x: a vertical edge
+    along = ax <= _TAN_22_5 * ay  # gradient along y: a horizontal edge
+    diagonal = ~(across | along)
+    rising = (gx * gy) > 0
+    return [
+        np.flatnonzero(across),
+        np.flatnonzero(diagonal & rising),
+        np.flatnonzero(along),
+        np.flatnonzero(diagonal & ~rising),
+    ]
+
+
+def blur_value(
+    grey: NDArray[np.uint8], rule: BlurRule, fine: NDArray[np.uint8] | None = None
+) -> float:
+    """The sharpness with the measure and parameters the rule selects.
+
+    ``edge_slope`` is measured on ``fine`` (the finer blur scale) when there is one and it
+    holds enough edges; a low-contrast scene (fog, dusk) whose edges only reach the
+    contrast floor at the coarser analysis scale is measured there.
+    """
     if rule.measure == "edge_slope":
-        return edge_sharpness(
-            grey,
-            window=rule.edge_window,
-            min_contrast=rule.edge_min_contrast,
-            top_fraction=rule.top_fraction,
-            percentile=rule.edge_percentile,
+        params = (
+            rule.edge_window,
+            rule.edge_min_contrast,
+            rule.top_fraction,
+            rule.edge_percentile,
+            50,
         )
+        for image in (fine, grey):
+            if image is not None:
+                value = _edge_sharpness(image, *params)
+                if value is not None:
+                    return value
+        return 0.0
     return sharpness(grey, tile_size=rule.tile_size, top_fraction=rule.top_fraction)
 
 
-def blur_finding(grey: NDArray[np.uint8], rule: BlurRule) -> Finding:
+def blur_finding(
+    grey: NDArray[np.uint8], rule: BlurRule, fine: NDArray[np.uint8] | None = None
+) -> Finding:
     """Pass at ``threshold`` or more; partial credit as the reference: ``80 * value / threshold``."""
-    value = blur_value(grey, rule)
+    value = blur_value(grey, rule, fine)
     passed = value >= rule.threshold
     thresholds = {"min_sharpness": rule.threshold}
     values: dict[str, float | int | str | bool | None] = {

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
 from core.checks import Finding, relative_margin
 from core.rules import ExposureRule
+
+#: Grey levels from which a pixel counts as near-white (a washed-out photo has many).
+_NEAR_WHITE = 231
 
 
 def grey_histogram(grey: NDArray[np.uint8]) -> NDArray[np.int64]:
@@ -37,101 +42,172 @@ def dynamic_range(hist: NDArray[np.int64], low: float = 0.005, high: float = 0.9
     return hi - lo
 
 
-def exposure_finding(grey: NDArray[np.uint8], rule: ExposureRule) -> Finding:
-    """Partial credit as the reference: ``70 * range / min_range``.
+@dataclass(frozen=True, slots=True)
+class _Tones:
+    """What the exposure conditions read from one histogram."""
 
-    With ``clip_penalty`` the score is further scaled by allowed/actual clipping and,
-    when ``min_bright_end`` is set, by ``bright_end / min_bright_end``, so a badly
-    exposed photo scores low enough to veto.
-    """
+    dark_end: int  # 0.5th percentile
+    bright_end: int  # 99.5th percentile
+    shadows: float  # share at or below the shadow level
+    highlights: float  # share at or above the highlight level
+    near_white: float  # share at or above 231
+    mean: float
+
+    @property
+    def spread(self) -> int:
+        return self.bright_end - self.dark_end
+
+
+def _tones(grey: NDArray[np.uint8], rule: ExposureRule) -> _Tones:
     hist = grey_histogram(grey)
     total = max(1, int(hist.sum()))
-    low_end, bright_end = tone_quantiles(hist)
-    value = bright_end - low_end
-    shadows = float(hist[: rule.shadow_level + 1].sum()) / total
-    highlights = float(hist[rule.highlight_level :].sum()) / total
-    values = {
-        "dynamic_range": value,
-        "shadow_clip_fraction": round(shadows, 4),
-        "highlight_clip_fraction": round(highlights, 4),
-        "dark_end": low_end,
-        "bright_end": bright_end,
+    dark_end, bright_end = tone_quantiles(hist)
+    return _Tones(
+        dark_end=dark_end,
+        bright_end=bright_end,
+        shadows=float(hist[: rule.shadow_level + 1].sum()) / total,
+        highlights=float(hist[rule.highlight_level :].sum()) / total,
+        near_white=float(hist[_NEAR_WHITE:].sum()) / total,
+        mean=float(np.dot(hist, np.arange(256))) / total,
+    )
+
+
+def _is_dim(t: _Tones, rule: ExposureRule) -> bool:
+    """Highlights that stay grey; or, in a very dark scene, lights too dim to show it."""
+    if rule.min_bright_end is not None and t.bright_end < rule.min_bright_end:
+        return True
+    return (
+        rule.dark_scene_mean is not None
+        and rule.dark_scene_min_bright_end is not None
+        and t.mean < rule.dark_scene_mean
+        and t.bright_end < rule.dark_scene_min_bright_end
+    )
+
+
+def _is_washed(t: _Tones, rule: ExposureRule) -> bool:
+    """Nothing dark left, *and* much of it pushed to white: a pale but detailed scene passes."""
+    if rule.max_dark_end is None or t.dark_end <= rule.max_dark_end:
+        return False
+    return rule.washed_min_near_white is None or t.near_white > rule.washed_min_near_white
+
+
+def exposure_finding(grey: NDArray[np.uint8], rule: ExposureRule) -> Finding:
+    """Partial credit as the reference: ``70 * range / credit_range``.
+
+    With ``clip_penalty`` the score is further scaled by allowed/actual clipping and by
+    how far the tone ends miss, so a badly exposed photo scores low enough to veto.
+    """
+    t = _tones(grey, rule)
+    values: dict[str, float | int | str | bool | None] = {
+        "dynamic_range": t.spread,
+        "shadow_clip_fraction": round(t.shadows, 4),
+        "highlight_clip_fraction": round(t.highlights, 4),
+        "near_white_fraction": round(t.near_white, 4),
+        "dark_end": t.dark_end,
+        "bright_end": t.bright_end,
     }
-    thresholds = {
+    thresholds: dict[str, float | int | str | bool | None] = {
         "min_dynamic_range": rule.min_dynamic_range,
         "max_shadow_clip_fraction": rule.max_shadow_clip,
         "max_highlight_clip_fraction": rule.max_highlight_clip,
         "min_bright_end": rule.min_bright_end,
         "max_dark_end": rule.max_dark_end,
     }
-    flat = value < rule.min_dynamic_range
-    dark_clip = shadows > rule.max_shadow_clip
-    bright_clip = highlights > rule.max_highlight_clip
-    dim = rule.min_bright_end is not None and bright_end < rule.min_bright_end
-    washed = rule.max_dark_end is not None and low_end > rule.max_dark_end
-    margin = _margin(value, shadows, highlights, low_end, bright_end, rule)
-    if not (flat or dark_clip or bright_clip or dim or washed):
+    margin = _margin(t, rule)
+    flags = _Flags(
+        flat=t.spread < rule.min_dynamic_range,
+        dark_clip=t.shadows > rule.max_shadow_clip,
+        bright_clip=t.highlights > rule.max_highlight_clip,
+        dim=_is_dim(t, rule),
+        washed=_is_washed(t, rule),
+    )
+    if not flags.any:
         return Finding(
             True, 100.0, values, thresholds, "ok", "The exposure is balanced.", None, margin
         )
+    code, reason, advice = _explain(t, flags)
+    return Finding(False, _score(t, flags, rule), values, thresholds, code, reason, advice, margin)
+
+
+@dataclass(frozen=True, slots=True)
+class _Flags:
+    flat: bool
+    dark_clip: bool
+    bright_clip: bool
+    dim: bool
+    washed: bool
+
+    @property
+    def any(self) -> bool:
+        return self.flat or self.dark_clip or self.bright_clip or self.dim or self.washed
+
+
+def _score(t: _Tones, flags: _Flags, rule: ExposureRule) -> float:
     credit = rule.credit_dynamic_range or rule.min_dynamic_range
     if not credit:
         score = 70.0
-    elif value <= 0:  # as the reference: a photo of one flat tone earns 30, not 0
+    elif t.spread <= 0:  # as the reference: a photo of one flat tone earns 30, not 0
         score = 30.0
     else:
-        score = min(70.0, (value / credit) * 70.0)
-    if rule.clip_penalty:
-        for actual, allowed in (
-            (shadows, rule.max_shadow_clip),
-            (highlights, rule.max_highlight_clip),
-        ):
-            if actual > allowed:
-                score *= allowed / actual
-    if dim and rule.min_bright_end:
-        score *= bright_end / rule.min_bright_end
-    if washed and rule.max_dark_end is not None:
-        score *= (255.0 - low_end) / max(1.0, 255.0 - rule.max_dark_end)
-    if bright_clip or washed:
-        code, reason, advice = (
-            "highlights_clipped" if bright_clip else "washed_out",
-            f"{highlights:.0%} of the photo is blown out to white."
-            if bright_clip
-            else f"The photo is washed out: even its darkest parts are at level {low_end}.",
+        score = min(70.0, (t.spread / credit) * 70.0)
+    if not rule.clip_penalty:
+        return score
+    for actual, allowed in (
+        (t.shadows, rule.max_shadow_clip),
+        (t.highlights, rule.max_highlight_clip),
+    ):
+        if actual > allowed:
+            score *= allowed / actual
+    if flags.dim:
+        score *= min(1.0, t.bright_end / max(1.0, rule.min_bright_end or 255.0))
+    if flags.washed and rule.max_dark_end is not None:
+        score *= (255.0 - t.dark_end) / max(1.0, 255.0 - rule.max_dark_end)
+    return score
+
+
+def _explain(t: _Tones, flags: _Flags) -> tuple[str, str, str]:
+    if flags.bright_clip or flags.washed:
+        reason = (
+            f"{t.highlights:.0%} of the photo is blown out to white."
+            if flags.bright_clip
+            else f"The photo is washed out: even its darkest parts are at level {t.dark_end}."
+        )
+        return (
+            "highlights_clipped" if flags.bright_clip else "washed_out",
+            reason,
             "Avoid bright sky or direct light in the frame, or tap the bright area to expose for it.",
         )
-    elif dark_clip:
-        code, reason, advice = (
+    if flags.dark_clip:
+        return (
             "shadows_clipped",
-            f"{shadows:.0%} of the photo is crushed to black.",
+            f"{t.shadows:.0%} of the photo is crushed to black.",
             "Add light or use the flash so that details in the dark areas show.",
         )
-    elif dim:
-        code, reason, advice = (
+    if flags.dim:
+        return (
             "underexposed",
-            f"The photo is under-exposed: even its brightest parts reach only level {bright_end}.",
+            f"The photo is under-exposed: even its brightest parts reach only level {t.bright_end}.",
             "Add light or use the flash, or tap the subject so the camera exposes for it.",
         )
-    else:
-        code, reason, advice = (
-            "low_contrast",
-            f"The photo is flat: its tones span only {value} of 255 levels.",
-            "Avoid haze, fog or a dirty lens, and shoot with the light behind you.",
-        )
-    return Finding(False, score, values, thresholds, code, reason, advice, margin)
+    return (
+        "low_contrast",
+        f"The photo is flat: its tones span only {t.spread} of 255 levels.",
+        "Avoid haze, fog or a dirty lens, and shoot with the light behind you.",
+    )
 
 
-def _margin(
-    value: int, shadows: float, highlights: float, low_end: int, bright_end: int, rule: ExposureRule
-) -> float:
+def _margin(t: _Tones, rule: ExposureRule) -> float:
     """The closest (or most violated) of the exposure conditions, as a signed fraction."""
     margins = [
-        relative_margin(value, rule.min_dynamic_range, at_least=True),
-        relative_margin(shadows, rule.max_shadow_clip, at_least=False),
-        relative_margin(highlights, rule.max_highlight_clip, at_least=False),
+        relative_margin(t.spread, rule.min_dynamic_range, at_least=True),
+        relative_margin(t.shadows, rule.max_shadow_clip, at_least=False),
+        relative_margin(t.highlights, rule.max_highlight_clip, at_least=False),
     ]
     if rule.min_bright_end is not None:
-        margins.append(relative_margin(bright_end, rule.min_bright_end, at_least=True))
-    if rule.max_dark_end is not None:
-        margins.append(relative_margin(low_end, rule.max_dark_end, at_least=False))
+        margins.append(relative_margin(t.bright_end, rule.min_bright_end, at_least=True))
+    near_white_needed = rule.washed_min_near_white
+    if rule.max_dark_end is not None and (
+        near_white_needed is None or t.near_white > near_white_needed
+    ):  # the dark end only decides once the photo is also near-white
+        margins.append(relative_margin(t.dark_end, rule.max_dark_end, at_least=False))
     return min(margins)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import cv2
@@ -11,7 +12,9 @@ from numpy.typing import NDArray
 from skimage import data
 
 from core import builtin_profile
-from core.checks.blur import blur_finding, edge_sharpness, sharpness
+from core.checks.blur import blur_finding, blur_value, edge_sharpness, sharpness
+from core.decode import decode_image
+from tests.builders.images import encode, gaussian_blurred, sharp_photo
 
 DEFAULT = builtin_profile("default").checks.blur
 
@@ -93,3 +96,38 @@ def test_sharp_photo_passes_default(photo: NDArray[np.uint8]) -> None:
     assert finding.passed
     assert finding.values["measure"] == "edge_slope"
     assert float(finding.values["sharpness"]) >= DEFAULT.threshold  # type: ignore[arg-type]
+
+
+def test_sharp_subject_on_a_soft_background_passes(photo: NDArray[np.uint8]) -> None:
+    """Shallow depth of field: a sharp centre (a fifth of the frame) in a blurred scene."""
+    soft = _blur(photo, 4.0)
+    subject = soft.copy()
+    h, w = photo.shape
+    top, left, rows, cols = int(h * 0.28), int(w * 0.28), int(h * 0.45), int(w * 0.45)
+    subject[top : top + rows, left : left + cols] = photo[top : top + rows, left : left + cols]
+    assert blur_finding(subject, DEFAULT).passed
+    assert not blur_finding(soft, DEFAULT).passed  # nothing sharp anywhere
+
+
+def test_the_fine_scale_sees_a_blur_the_analysis_scale_cannot() -> None:
+    """A 2 px blur on a 2.4k photo is under 1 px at 1000 px, but plain at 2000 px."""
+    sharp = sharp_photo(2400, 1600)
+    blurred = gaussian_blurred(sharp, 2.0)
+    decode = functools.partial(
+        decode_image, max_pixels=10**8, analysis_long_side=1000, fine_long_side=2000
+    )
+    coarse_blurred = blur_finding(decode(encode(blurred)).grey, DEFAULT)
+    fine_sharp, fine_blurred = (decode(encode(image)) for image in (sharp, blurred))
+    assert fine_sharp.fine_grey is not None and fine_blurred.fine_grey is not None
+    assert blur_finding(fine_sharp.grey, DEFAULT, fine_sharp.fine_grey).passed
+    assert not blur_finding(fine_blurred.grey, DEFAULT, fine_blurred.fine_grey).passed
+    fine_value = blur_finding(fine_blurred.grey, DEFAULT, fine_blurred.fine_grey).values
+    assert float(coarse_blurred.values["sharpness"]) > float(fine_value["sharpness"])  # type: ignore[arg-type]
+
+
+def test_a_scene_without_edges_at_the_fine_scale_is_measured_at_the_coarse_one(
+    photo: NDArray[np.uint8],
+) -> None:
+    featureless = np.full((1000, 1500), 90, np.uint8)  # fog: no step reaches the contrast floor
+    assert blur_value(photo, DEFAULT, featureless) == pytest.approx(edge_sharpness(photo))
+    assert blur_value(photo, DEFAULT, photo) == pytest.approx(edge_sharpness(photo))

@@ -76,3 +76,34 @@ def test_reference_ignores_the_new_tone_ends(photo: NDArray[np.uint8]) -> None:
     assert REFERENCE.min_bright_end is None and REFERENCE.max_dark_end is None
     finding = exposure_finding(_scale(photo, 0.5), REFERENCE)
     assert finding.reason_code != "underexposed"
+
+
+def test_pale_detailed_scene_passes(photo: NDArray[np.uint8]) -> None:
+    """High key: the darkest tones are light grey, but nothing is pushed to white."""
+    pale = _scale(photo, 0.25, 165)
+    assert tone_quantiles(grey_histogram(pale))[0] > DEFAULT.max_dark_end  # type: ignore[operator]
+    assert exposure_finding(pale, DEFAULT).passed
+
+
+def test_washed_out_x2_5_fails_and_vetoes(photo: NDArray[np.uint8]) -> None:
+    finding = exposure_finding(_scale(photo, 2.5), DEFAULT)
+    assert not finding.passed
+    assert finding.score < DEFAULT.veto_below  # type: ignore[operator]
+
+
+def test_a_dark_scene_needs_its_lights() -> None:
+    """Mean 10: a night scene with lamps passes; the same scene without them does not."""
+    scene = np.full((600, 800), 8, np.uint8)
+    scene[100:130, 100:700] = 95  # dim grey highlights
+    lit = scene.copy()
+    lit[300:340, 200:300] = 250  # a street lamp (0.8 % of the frame)
+    assert float(scene.mean()) < DEFAULT.dark_scene_mean  # type: ignore[operator]
+    assert exposure_finding(lit, DEFAULT).passed
+    finding = exposure_finding(scene, DEFAULT)
+    assert (finding.passed, finding.reason_code) == (False, "underexposed")
+
+
+def test_every_check_records_its_margin(photo: NDArray[np.uint8]) -> None:
+    passed, failed = exposure_finding(photo, DEFAULT), exposure_finding(_scale(photo, 0.2), DEFAULT)
+    assert passed.margin is not None and passed.margin > 0
+    assert failed.margin is not None and failed.margin < 0
