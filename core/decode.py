@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -326,17 +327,9 @@ def _decode_heif(
 
 
 def _rgb_to_grey(pixels: NDArray[np.uint8]) -> GreyImage:
-    """Pillow's own RGB-to-L rounding (ITU-R 601), a band of rows at a time.
-
-    Bit-identical to ``Image.convert("L")``, without a Pillow copy of the image.
-    """
-    grey: GreyImage = np.empty(pixels.shape[:2], dtype=np.uint8)
-    rows = _band_rows(pixels.shape[1])
-    for top in range(0, pixels.shape[0], rows):
-        band = pixels[top : top + rows].astype(np.uint32)
-        weighted = band[..., 0] * 19595 + band[..., 1] * 38470 + band[..., 2] * 7471 + 0x8000
-        grey[top : top + rows] = weighted >> 16
-    return grey
+    """OpenCV's RGB(A)-to-grey, as :func:`_to_grey`, read in place (no copy of the image)."""
+    code = cv2.COLOR_RGBA2GRAY if pixels.shape[2] == 4 else cv2.COLOR_RGB2GRAY
+    return np.asarray(cv2.cvtColor(pixels, code), dtype=np.uint8)
 
 
 def _band_rows(width: int) -> int:
@@ -368,13 +361,26 @@ def _to_grey(image: Image.Image) -> GreyImage:
     if image.mode in _WIDE_MODES:
         return _wide_to_grey(image)
     if image.mode == "L":
-        grey: GreyImage = np.asarray(image, dtype=np.uint8)
-        return grey
+        return np.asarray(image, dtype=np.uint8)
     # Through RGB with OpenCV's weights and rounding, as the reference system reads a photo
     # (cv2.imread, then BGR to grey): Pillow's own "L" rounds differently on 1 pixel in
     # 10 000, enough to move a mean or a percentile across a threshold now and then.
-    rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
-    return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+    # A band of rows at a time: a whole-image RGB copy and its array would add
+    # 10 bytes per pixel to the decoded image's 4.
+    width, height = image.size
+    grey: GreyImage = np.empty((height, width), dtype=np.uint8)
+    for top, band in _bands(image):
+        rgb = np.asarray(band.convert("RGB"), dtype=np.uint8)
+        grey[top : top + rgb.shape[0]] = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return grey
+
+
+def _bands(image: Image.Image) -> Iterator[tuple[int, Image.Image]]:
+    """``(first row, crop)`` for bands of about :data:`_BAND_PIXELS` pixels, top to bottom."""
+    width, height = image.size
+    rows = _band_rows(width)
+    for top in range(0, height, rows):
+        yield top, image.crop((0, top, width, min(top + rows, height)))
 
 
 def _wide_to_grey(image: Image.Image) -> GreyImage:
@@ -391,10 +397,9 @@ def _wide_to_grey(image: Image.Image) -> GreyImage:
         top = 65535.0 if float(peak) > 255 else 255.0
     width, height = image.size
     grey: GreyImage = np.empty((height, width), dtype=np.uint8)
-    rows = _band_rows(width)
-    for row in range(0, height, rows):
-        band = np.asarray(image.crop((0, row, width, min(row + rows, height))), np.float32)
-        grey[row : row + rows] = np.clip(band * (255.0 / top), 0, 255).astype(np.uint8)
+    for row, crop in _bands(image):
+        band = np.asarray(crop, np.float32)
+        grey[row : row + band.shape[0]] = np.clip(band * (255.0 / top), 0, 255).astype(np.uint8)
     return grey
 
 
@@ -402,7 +407,11 @@ def _to_rgb(image: Image.Image) -> RGBImage:
     """uint8 RGB ``(H, W, 3)``; alpha is dropped, palette and grey are expanded."""
     if image.mode in _WIDE_MODES:
         return np.repeat(_to_grey(image)[:, :, None], 3, axis=2)
-    rgb: RGBImage = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    width, height = image.size
+    rgb: RGBImage = np.empty((height, width, 3), dtype=np.uint8)
+    for top, band in _bands(image):
+        part = np.asarray(band.convert("RGB"), dtype=np.uint8)
+        rgb[top : top + part.shape[0]] = part
     return rgb
 
 

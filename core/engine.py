@@ -42,7 +42,7 @@ from core.schema import (
     Timings,
     Verdict,
 )
-from core.scoring import advice, decide, quality_level, weighted_score
+from core.scoring import decide, quality_level, weighted_score
 from core.version import ENGINE_VERSION
 
 _Check = Callable[[DecodedImage, ExifData], Finding]
@@ -216,7 +216,6 @@ def _verdict(
         accept_score=rules.accept_score,
         checks={r.name: r for r in results},
         vetoed_by=vetoed_by,
-        recommendations=advice(results),
         image=ImageInfo(
             format=image.format.value,
             width=image.width,
@@ -310,8 +309,6 @@ def _run(
         values=dict(finding.values),
         thresholds=dict(finding.thresholds),
         reason_code=finding.reason_code,
-        reason=finding.reason,
-        recommendation=finding.recommendation,
         blocking=rule.veto_below is not None,
         vetoed=vetoed,
         margin=margin,

@@ -200,9 +200,7 @@ def blur_finding(
     }
     margin = relative_margin(value, rule.threshold, at_least=True)
     if passed:
-        return Finding(
-            True, 100.0, values, thresholds, "sharp", "The photo is in focus.", None, margin
-        )
+        return Finding(True, 100.0, values, thresholds, "sharp", margin=margin)
     # Credited on the value as reported (2 decimals), as the reference does.
     shown = round(value, 2)
     return Finding(
@@ -211,7 +209,5 @@ def blur_finding(
         values=values,
         thresholds=thresholds,
         reason_code="too_blurry",
-        reason=f"The photo is blurred (sharpness {value:.0f}, needs {rule.threshold:.0f}).",
-        recommendation="Hold the phone steady, tap the subject to focus, and retake the photo.",
         margin=margin,
     )
