@@ -87,9 +87,12 @@ def score_batch(
         raise ValueError(
             f"profile {rules.name!r} enables detection checks, but no detector was passed"
         )
-    colour = rules.detector.input_size if rules.detection_enabled and rules.detector else 0
+    colour_long_side = (
+        rules.detector.input_size if rules.detection_enabled and rules.detector else 0
+    )
     stages: list[_Decoded | Verdict] = [
-        _decode(data, rules, image_id, colour) for data, image_id in zip(images, ids, strict=True)
+        _decode(data, rules, image_id, colour_long_side)
+        for data, image_id in zip(images, ids, strict=True)
     ]
     decoded = [stage for stage in stages if isinstance(stage, _Decoded)]
     detections: list[list[Detection] | None] = [None] * len(decoded)
@@ -109,14 +112,16 @@ def score_batch(
     return verdicts
 
 
-def _decode(data: bytes, rules: Rules, image_id: str | None, colour: int) -> _Decoded | Verdict:
+def _decode(
+    data: bytes, rules: Rules, image_id: str | None, colour_long_side: int
+) -> _Decoded | Verdict:
     started = perf_counter()
     try:
         image = decode_image(
             data,
             max_pixels=rules.max_pixels,
             analysis_long_side=rules.analysis_long_side,
-            colour_long_side=colour,
+            colour_long_side=colour_long_side,
             fine_long_side=_fine_long_side(rules),
         )
     except ImageError as exc:
