@@ -8,6 +8,7 @@ from core.events import VerdictEvent
 from tests.builders.stream import ApiProcess, Stream, read_all
 from tests.builders.stream_fixtures import StartConsumer
 from tests.e2e.photos import distinct_photos
+from tests.e2e.test_subscribers import _tail as tail
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -39,3 +40,7 @@ def test_the_same_bytes_twice_give_one_scoring_and_two_verdicts_the_second_a_dup
     assert replica.metric("civicqc_scoring_duration_seconds", "_count") == 1
     assert replica.metric("civicqc_duplicate_verdicts", "_total") == 1
     assert replica.images_scored() == 2
+    only = tail(stream, "--from-beginning", "--duplicates", "only", "--timeout", "2")
+    without = tail(stream, "--from-beginning", "--duplicates", "exclude", "--timeout", "2")
+    assert [e["image_id"] for e in only] == [second]
+    assert [e["image_id"] for e in without] == [first]
