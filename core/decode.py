@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 import pillow_heif
 from numpy.typing import NDArray
-from PIL import Image
+from PIL import Image, ImageFile
 
 from core.budget import check_heif_decode, check_jpeg_decode, check_pillow_decode
 from core.errors import (
@@ -153,13 +153,7 @@ def _decode_pillow(
         # Pillow warns (UserWarning) on malformed EXIF; parse_exif treats it as absent.
         warnings.simplefilter("ignore", UserWarning)
         _refuse_announced_bomb(data, fmt, max_pixels)
-        try:
-            image = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
-        except Image.DecompressionBombError as exc:
-            raise TooManyPixelsError(f"image dimensions exceed the pixel limit: {exc}") from exc
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise CorruptImageError(f"cannot read the {fmt.value} header: {exc}") from exc
-        with image:
+        with _opened(data, fmt) as image:
             stored_w, stored_h = image.size
             if stored_w * stored_h > max_pixels:
                 raise _too_many_pixels(stored_w, stored_h, max_pixels)
@@ -176,32 +170,14 @@ def _decode_pillow(
                 )
             exif_raw, orientation = _exif_and_orientation(image, fmt, data)
             quantization = _quantization(image) if fmt is ImageFormat.JPEG else None
-            rgb: RGBImage | None = None
-            try:
-                if fmt is ImageFormat.JPEG and analysis_long_side:
-                    target = max(analysis_long_side, colour_long_side, fine_long_side)
-                    scale = max(stored_w, stored_h) / target
-                    if scale > 1:
-                        image.draft(
-                            "YCbCr" if colour_long_side else "L",
-                            (int(stored_w / scale), int(stored_h / scale)),
-                        )
-                if colour_long_side and image.mode == "YCbCr":
-                    # The Y plane is exactly what a grey draft would have produced.
-                    image.load()
-                    grey = np.asarray(image.getchannel(0), dtype=np.uint8)
-                else:
-                    grey = _to_grey(image)
-                if colour_long_side:
-                    rgb = _to_rgb(image)
-            except (
-                OSError,
-                SyntaxError,
-                ValueError,
-                EOFError,
-                Image.DecompressionBombError,
-            ) as exc:
-                raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
+            grey, rgb = _read_pixels(
+                image,
+                fmt,
+                draft_long_side=max(analysis_long_side, colour_long_side, fine_long_side)
+                if drafted
+                else 0,
+                colour=colour_long_side > 0,
+            )
     full_grey = _orient(_blockiness_window(grey), orientation) if fmt in _LOSSLESS else None
     analysis = _orient(_resize(grey, analysis_long_side), orientation)
     fine = _orient(_resize(grey, fine_long_side), orientation) if fine_long_side else None
@@ -220,6 +196,43 @@ def _decode_pillow(
         rgb=colour,
         fine_grey=fine,
     )
+
+
+def _opened(data: bytes, fmt: ImageFormat) -> ImageFile.ImageFile:
+    """The image with only its header read; a header Pillow refuses is corrupt."""
+    try:
+        return Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
+    except Image.DecompressionBombError as exc:
+        raise TooManyPixelsError(f"image dimensions exceed the pixel limit: {exc}") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise CorruptImageError(f"cannot read the {fmt.value} header: {exc}") from exc
+
+
+def _read_pixels(
+    image: Image.Image, fmt: ImageFormat, *, draft_long_side: int, colour: bool
+) -> tuple[GreyImage, RGBImage | None]:
+    """Grey, and RGB when ``colour``, from the one decode of ``image``.
+
+    ``draft_long_side > 0`` lets a JPEG decode at a DCT-reduced scale of at least that
+    long side. Damaged pixel data is a :class:`CorruptImageError`.
+    """
+    stored_w, stored_h = image.size
+    try:
+        if draft_long_side:
+            scale = max(stored_w, stored_h) / draft_long_side
+            if scale > 1:
+                image.draft(
+                    "YCbCr" if colour else "L", (int(stored_w / scale), int(stored_h / scale))
+                )
+        if colour and image.mode == "YCbCr":
+            # The Y plane is exactly what a grey draft would have produced.
+            image.load()
+            grey = np.asarray(image.getchannel(0), dtype=np.uint8)
+        else:
+            grey = _to_grey(image)
+        return grey, _to_rgb(image) if colour else None
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
 
 
 def _blockiness_window(grey: GreyImage) -> GreyImage:

@@ -117,6 +117,17 @@ class VerdictEvent(_Frozen):
     detections: list[Detection] | None = None
     redaction_required: bool | None = None
     timings: Timings
+    fingerprint: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{16}$",
+        description="64-bit perceptual hash of the photo, hex (null for errors).",
+    )
+    duplicate_of: str | None = Field(
+        default=None,
+        description="Set when these exact bytes were already scored for the same tenant with "
+        "the same rules: the image id whose verdict this one repeats (its checks, score and "
+        "timings), without scoring again. Null for a photo that was scored.",
+    )
 
     @classmethod
     def of(

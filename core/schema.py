@@ -183,3 +183,9 @@ class Verdict(_Frozen):
     profile: ProfileRef
     timings: Timings
     engine_version: str
+    fingerprint: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{16}$",
+        description="64-bit perceptual hash of the photo (DCT pHash, core.fingerprint), hex: "
+        "copies of one photo differ in few bits. Null for errors.",
+    )

@@ -36,12 +36,6 @@ def tone_quantiles(
     return lo, hi
 
 
-def dynamic_range(hist: NDArray[np.int64], low: float = 0.005, high: float = 0.995) -> int:
-    """Distance in grey levels between the ``low`` and ``high`` quantiles of a histogram."""
-    lo, hi = tone_quantiles(hist, low, high)
-    return hi - lo
-
-
 @dataclass(frozen=True, slots=True)
 class _Tones:
     """What the exposure conditions read from one histogram."""
