@@ -8,6 +8,7 @@
 | ``photos/``, any other tags | none expected; the longest of the three above | 180 days |
 | ``verdicts/`` | ``verdicts/{id}.json`` served by ``GET /v1/images/{id}`` | 180 days |
 | ``idempotency/`` | retry records of ``Idempotency-Key`` | 2 days |
+| ``digests/`` | the verdict that identical bytes of a tenant reuse | 180 days |
 | ``incoming/``, ``accepted/``, ``rejected/`` | the layout before tags (:mod:`runtime.layout`) | as pending, accepted, rejected |
 
 Where rules overlap, S3 applies the earliest expiration, so a tagged photo gets its
@@ -41,6 +42,7 @@ class RetentionPolicy:
     rejected_days: int | None = 30
     verdicts_days: int | None = 180
     idempotency_days: int | None = 2
+    digests_days: int | None = 180
     abort_multipart_days: int | None = 1
 
     def by_prefix(self) -> dict[str, int | None]:
@@ -50,6 +52,7 @@ class RetentionPolicy:
             Folder.PHOTOS: self._photos_days(),
             Folder.VERDICTS: self.verdicts_days,
             Folder.IDEMPOTENCY: self.idempotency_days,
+            Folder.DIGESTS: self.digests_days,
             Folder.INCOMING: self.incoming_days,
             Folder.ACCEPTED: self.accepted_days,
             Folder.REJECTED: self.rejected_days,

@@ -6,6 +6,7 @@
 | ``photos/.../{id}.redacted.jpg`` | the redacted copy, next to its original; tagged | consumer |
 | ``verdicts/{id}.json`` | the stored verdict ``GET /v1/images/{id}`` serves | consumer |
 | ``idempotency/{tenant}/{key id}/{sha256}.json`` | retry records of ``Idempotency-Key`` | API |
+| ``digests/{tenant}/{rules}/{sha256}.json`` | the verdict of the first copy of some bytes | consumer |
 
 A photo is never moved. The API stores it tagged ``civicqc-verdict=pending``; the
 consumer replaces the tag with the outcome (``accepted`` or ``rejected``; ``error``
@@ -39,6 +40,7 @@ class Folder(StrEnum):
     PHOTOS = "photos"
     VERDICTS = "verdicts"
     IDEMPOTENCY = "idempotency"
+    DIGESTS = "digests"
     #: The layout before tags (read only): uploads, then copies filed by outcome.
     INCOMING = "incoming"
     ACCEPTED = "accepted"
@@ -142,3 +144,12 @@ def idempotency_key(tenant: str, api_key_id: str, key_sha256: str) -> str:
     Scoped to the API key that sent it, so no other key can probe for its image id.
     """
     return f"{Folder.IDEMPOTENCY.prefix}{tenant}/{api_key_id}/{key_sha256}.json"
+
+
+def digest_key(tenant: str, rules: str, sha256: str) -> str:
+    """``digests/{tenant}/{rules}/{sha256}.json``: the verdict that identical bytes reuse.
+
+    ``rules`` names the exact rules that scored them (:func:`runtime.rulebook.rules_tag`),
+    so a new profile version, an override or a new engine scores the bytes again.
+    """
+    return f"{Folder.DIGESTS.prefix}{tenant}/{rules}/{sha256}.json"

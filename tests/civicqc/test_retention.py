@@ -22,6 +22,7 @@ def test_one_expiration_per_kept_prefix_and_verdict_tag_plus_multipart_cleanup()
         Folder.REJECTED.prefix: 30,
         Folder.VERDICTS.prefix: 180,
         Folder.IDEMPOTENCY.prefix: 2,
+        Folder.DIGESTS.prefix: 180,
     }  # accepted photos kept forever: so no catch-all rule for photos/ either
     assert any(rule.abort_incomplete_multipart_upload is not None for rule in config.rules)
 

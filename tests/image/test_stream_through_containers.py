@@ -139,6 +139,10 @@ def test_uploads_to_the_api_container_get_the_verdicts_ofcivicqc_score(
         for image_id, event in events.items():
             status = client.get(f"/v1/images/{image_id}").raise_for_status().json()
             assert status["outcome"] == event.outcome.value
+        # The image carries the message catalogues: advice comes in the asked language.
+        advice = client.get(f"/v1/images/{image_id}/advice", headers={"Accept-Language": "es"})
+        assert advice.raise_for_status().json()["language"] == "es"
+        assert advice.headers["Content-Language"] == "es"
     assert deployment.api.healthy()
     assert all(consumer.healthy() for consumer, _port in deployment.consumers)
     assert deployment.api.inspect("{{.HostConfig.ReadonlyRootfs}}") == "true"
