@@ -143,6 +143,36 @@ def _grouped(
     return "\n".join(lines) + "\n"
 
 
+def before_after_table(rows: Sequence[Row], before: dict[str, str]) -> str:
+    """The `default` profile of an earlier engine (a ``--default-only`` results file) and now."""
+    earlier = [
+        Row(r.item, {"default": before[r.file]}, r.detail, r.parity)
+        for r in rows
+        if r.file in before
+    ]
+    now = [r for r in rows if r.file in before]
+    lines = ["| validation split | before | now |", "|---|---|---|"]
+    cells: dict[str, list[str]] = defaultdict(list)
+    for version in (earlier, now):
+        accept = _right((r for r in version if r.label == "accept"), "default")
+        reject = _right((r for r in version if r.label == "reject"), "default")
+        ba, low, high = balanced_accuracy(accept, reject)
+        cells["balanced accuracy"].append(f"{100 * ba:.1f}% [{100 * low:.1f}-{100 * high:.1f}]")
+        cells["good photos rejected"].append(
+            Proportion(accept.total - accept.hits, accept.total).cell()
+        )
+        cells["bad photos accepted"].append(
+            Proportion(reject.total - reject.hits, reject.total).cell()
+        )
+        kinds: dict[str, list[Row]] = defaultdict(list)
+        for r in version:
+            kinds[f"{r.label}: {r.kind}"].append(r)
+        for kind, group in sorted(kinds.items()):
+            cells[kind].append(_right(group, "default").cell())
+    lines += [f"| {name} | " + " | ".join(values) + " |" for name, values in cells.items()]
+    return "\n".join(lines) + "\n"
+
+
 def kind_table(rows: Sequence[Row]) -> str:
     """Share decided right per kind of degradation (recall for the reject kinds)."""
     head = "| expected | kind | `default` right | `reference` right |"
@@ -210,7 +240,15 @@ def _sources_text(cache: Path) -> tuple[str, int, int]:
     return "\n".join(lines) + "\n", len(sources), len(packages)
 
 
-def write_doc(rows: Sequence[Row], cache: Path, path: Path) -> None:
+def read_before(path: Path) -> dict[str, str]:
+    """File -> `default` decision, from a results file of an earlier engine."""
+    with path.open(newline="") as handle:
+        return {line["file"]: line["default"] for line in csv.DictReader(handle)}
+
+
+def write_doc(
+    rows: Sequence[Row], cache: Path, path: Path, before: dict[str, str] | None = None
+) -> None:
     default, reference = builtin_profile("default"), builtin_profile("reference")
     valid = [r for r in rows if r.split == "validate"]
     sources, n_photos, n_packages = _sources_text(cache)
@@ -239,7 +277,7 @@ Wilson score intervals. See `bench/accuracy/build_dataset.py` for each degradati
 ## Validation split
 
 {summary_table(valid)}
-## Recall per kind (validation)
+{_before_section(valid, before)}## Recall per kind (validation)
 
 {kind_table(valid)}
 ## Hard good photos (validation)
@@ -264,6 +302,16 @@ The reference's decision is restated independently in
     path.write_text(text, encoding="utf-8")
 
 
+def _before_section(rows: Sequence[Row], before: dict[str, str] | None) -> str:
+    if not before:
+        return ""
+    return (
+        "## Before and after (validation)\n\n`default` of engine v0.1 (profile 2026.11.2, "
+        "the results file given with `--before`) against now, on the same files.\n\n"
+        f"{before_after_table(rows, before)}\n"
+    )
+
+
 def write_results(rows: Sequence[Row], path: Path) -> None:
     keys = list(rows[0].detail) if rows else []
     label_keys = list(rows[0].item) if rows else []
@@ -284,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--no-docs", action="store_true", help="don't rewrite docs/ACCURACY.md")
     parser.add_argument("--results", type=Path, help="per-file CSV (default <cache>/results.csv)")
+    parser.add_argument("--before", type=Path, help="results.csv of an earlier engine, to compare")
     parser.add_argument(
         "--default-only",
         action="store_true",
@@ -298,8 +347,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.default_only:
         return 0
     print(parity_table(rows))
+    before = read_before(args.before) if args.before else None
+    if before:
+        print(before_after_table(valid, before))
     if not args.no_docs:
-        write_doc(rows, args.cache, DOC)
+        write_doc(rows, args.cache, DOC, before)
         print(f"wrote {DOC.relative_to(ROOT)}")
     return 0
 
