@@ -28,6 +28,7 @@ import numpy as np
 
 from bench.detect_assets import (
     AssetError,
+    DetectAssets,
     fetch_assets,
     torch_available,
     ultralytics_config_dir,
@@ -128,25 +129,40 @@ def main() -> int:
         },
         args.repeat,
     )
-    if torch_available():
-        import torch
+    latency |= _ultralytics_latency(assets, photo, args.repeat, args.threads)
+    _report(latency, rates, pipeline)
+    return 0
 
-        torch.set_num_threads(args.threads)
-        from core.detect.ultralytics_backend import UltralyticsDetector
 
-        config = ultralytics_config_dir()
-        ul_v8n = UltralyticsDetector("yolov8n.yaml", config_dir=config)
-        ul_fall = UltralyticsDetector(assets.fall_pt, config_dir=config)
-        latency |= _timings(
-            {
-                "ultralytics yolov8n (torch)": partial(ul_v8n.detect, [photo], RULE),
-                "ultralytics yolov8s-fall .pt": partial(ul_fall.detect, [photo], RULE),
-            },
-            args.repeat,
-        )
-    else:
+def _ultralytics_latency(
+    assets: DetectAssets, photo: np.ndarray, repeat: int, threads: int
+) -> dict[str, tuple[float, float]]:
+    """Latency of the torch backend; empty (and said so) when torch is not installed."""
+    if not torch_available():
         print("ultralytics backend: skipped (torch not installed: pip install -e '.[ultralytics]')")
+        return {}
+    import torch
 
+    torch.set_num_threads(threads)
+    from core.detect.ultralytics_backend import UltralyticsDetector
+
+    config = ultralytics_config_dir()
+    ul_v8n = UltralyticsDetector("yolov8n.yaml", config_dir=config)
+    ul_fall = UltralyticsDetector(assets.fall_pt, config_dir=config)
+    return _timings(
+        {
+            "ultralytics yolov8n (torch)": partial(ul_v8n.detect, [photo], RULE),
+            "ultralytics yolov8s-fall .pt": partial(ul_fall.detect, [photo], RULE),
+        },
+        repeat,
+    )
+
+
+def _report(
+    latency: dict[str, tuple[float, float]],
+    rates: dict[str, tuple[float, float]],
+    pipeline: dict[str, tuple[float, float]],
+) -> None:
     print("\nper-image latency, batch 1 (letterbox + inference + decode + NMS), median / best")
     for name, (median, best) in latency.items():
         print(f"  {name:32s} {median:7.1f} / {best:6.1f} ms")
@@ -180,7 +196,6 @@ def main() -> int:
         f"  detection adds {with_det - plain:.1f} ms median ({with_det / plain:.2f}x), "
         f"{with_best - plain_best:.1f} ms best ({with_best / plain_best:.2f}x)"
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -111,6 +111,8 @@ async def drain(
                 **os.environ,
                 **env,
                 "WORKER_PROCESSES": "1",
+                # The backlog may repeat photos: measure scoring, not reuse.
+                "DEDUPE_EXACT": "false",
                 "METRICS_PORT": str(free_port()),
                 "LOG_LEVEL": "WARNING",
             },

@@ -915,7 +915,7 @@ def heif_grid(rows: int, columns: int, side: int) -> bytes:
             _full_box(b"infe", 2, 1, struct.pack(">HH", i, 0) + b"hvc1\x00") for i in ids
         )
         dimg = _box(b"dimg", struct.pack(">HH", 1, tiles) + struct.pack(f">{tiles}H", *ids))
-        items = struct.pack(">HHHHII", 1, 1, 0, 1, 0, 8) + b"".join(
+        items = struct.pack(">HHHHII", 1, 1, 0, 1, 0, 12) + b"".join(
             struct.pack(">HHHHII", i, 0, 0, 1, data_at, len(coded)) for i in ids
         )
         ipco = _box(
@@ -937,7 +937,8 @@ def heif_grid(rows: int, columns: int, side: int) -> bytes:
             + _full_box(b"iinf", 0, 0, struct.pack(">H", 1 + tiles) + infe)
             + _full_box(b"iref", 0, 0, dimg)
             + _box(b"iprp", ipco + _full_box(b"ipma", 0, 0, ipma))
-            + _box(b"idat", struct.pack(">BBBBHH", 0, 0, rows - 1, columns - 1, width, height)),
+            # Grid descriptor with 32-bit output sizes (flags = 1).
+            + _box(b"idat", struct.pack(">BBBBII", 0, 1, rows - 1, columns - 1, width, height)),
         )
 
     ftyp = _box(b"ftyp", b"heic" + bytes(4) + b"mif1heic")

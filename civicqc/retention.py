@@ -35,6 +35,7 @@ class RetentionPolicy:
     rejected_days: int | None = 30
     verdicts_days: int | None = 180
     idempotency_days: int | None = 2
+    digests_days: int | None = 180
     abort_multipart_days: int | None = 1
 
     def by_prefix(self) -> dict[str, int | None]:
@@ -45,6 +46,7 @@ class RetentionPolicy:
             Folder.REJECTED: self.rejected_days,
             Folder.VERDICTS: self.verdicts_days,
             Folder.IDEMPOTENCY: self.idempotency_days,
+            Folder.DIGESTS: self.digests_days,
         }
         return {folder.prefix: days[folder] for folder in Folder}
 

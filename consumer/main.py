@@ -17,6 +17,7 @@ import signal
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import start_http_server
 
+from consumer.duplicates import ExactDuplicates
 from consumer.lag import LagReporter
 from consumer.loop import ConsumerLoop
 from consumer.metrics import ConsumerMetrics
@@ -80,7 +81,10 @@ def _loop(
         max_retries=settings.max_retries,
         retries=metrics.retries,
     )
-    pipeline = EventPipeline(settings, metrics, store, pool, KafkaPublisher(producer), policy)
+    duplicates = ExactDuplicates(load_rulebook(settings)) if settings.dedupe_exact else None
+    pipeline = EventPipeline(
+        settings, metrics, store, pool, KafkaPublisher(producer), policy, duplicates
+    )
     loop = ConsumerLoop(
         consumer,
         pipeline.handle,

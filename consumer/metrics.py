@@ -10,12 +10,13 @@ the topic's.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
-from core.schema import Verdict
+from core.events import VerdictEvent
+from core.schema import CheckResult, Outcome, Verdict
 
 #: The ``tenant`` label value for tenants not named in the settings.
 OTHER_TENANT = "other"
@@ -40,7 +41,9 @@ class ConsumerMetrics:
     def _define_event_metrics(self, registry: CollectorRegistry) -> None:
         self.images_scored = Counter(
             "civicqc_images_scored",
-            "Images scored, by outcome and tenant.",
+            "Verdicts published, by outcome and tenant; exact duplicates included "
+            "(civicqc_duplicate_verdicts counts those, civicqc_scoring_duration_seconds "
+            "only what was scored).",
             ["verdict", "tenant"],
             registry=registry,
         )
@@ -48,6 +51,12 @@ class ConsumerMetrics:
             "civicqc_check_failures",
             "Failed quality checks, by check.",
             ["check"],
+            registry=registry,
+        )
+        self.duplicates = Counter(
+            "civicqc_duplicate_verdicts",
+            "Verdicts reused for identical bytes instead of scoring again, by tenant.",
+            ["tenant"],
             registry=registry,
         )
         self.scoring_duration = Histogram(
@@ -108,11 +117,22 @@ class ConsumerMetrics:
 
     def record_verdict(self, verdict: Verdict, tenant: str, submitted_at: datetime) -> None:
         """Count a newly published verdict; a republished stored one is not counted again."""
-        self.images_scored.labels(verdict.verdict.value, self.tenant_label(tenant)).inc()
-        for name, check in verdict.checks.items():
-            if not check.passed:
-                self.check_failures.labels(name).inc()
+        self._record(verdict.verdict, verdict.checks.values(), tenant, submitted_at)
         self.scoring_duration.observe(verdict.timings.total_ms / 1000.0)
+
+    def record_duplicate(self, event: VerdictEvent, submitted_at: datetime) -> None:
+        """Count a verdict reused for identical bytes: a verdict, but no scoring."""
+        tenant = event.metadata.tenant
+        self._record(event.outcome, event.checks.values(), tenant, submitted_at)
+        self.duplicates.labels(self.tenant_label(tenant)).inc()
+
+    def _record(
+        self, outcome: Outcome, checks: Iterable[CheckResult], tenant: str, submitted_at: datetime
+    ) -> None:
+        self.images_scored.labels(outcome.value, self.tenant_label(tenant)).inc()
+        for check in checks:
+            if not check.passed:
+                self.check_failures.labels(check.name).inc()
         if submitted_at.tzinfo is None:
             submitted_at = submitted_at.replace(tzinfo=UTC)
         waited = (datetime.now(UTC) - submitted_at).total_seconds()

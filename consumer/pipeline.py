@@ -30,6 +30,7 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from consumer.claim import Claim
+from consumer.duplicates import ExactDuplicates
 from consumer.metrics import ConsumerMetrics
 from consumer.retry import GaveUpError, RetryPolicy
 from consumer.scoring import Scored
@@ -51,6 +52,8 @@ from runtime.rulebook import profile_for_tenant
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+_JSON = "application/json"
 
 
 class Store(Protocol):
@@ -85,8 +88,11 @@ class EventPipeline:
         scorer: Scorer,
         publisher: Publisher,
         policy: RetryPolicy,
+        duplicates: ExactDuplicates | None = None,
     ) -> None:
+        """``duplicates``: reuse the verdict of identical bytes (None: score every event)."""
         self._settings = settings
+        self._duplicates = duplicates
         self._metrics = metrics
         self._store = store
         self._scorer = scorer
@@ -128,10 +134,10 @@ class EventPipeline:
     async def _process(self, event: ImageSubmitted, claim: Claim) -> None:
         source, image_id = event.object.key, event.image_id
         stored = await self._stored_verdict(image_id, claim)
-        verdict: Verdict | None = None
+        verdict: Verdict | VerdictEvent | None = None
         if stored is None:
             try:
-                body, verdict = await self._score_and_store(event, claim)
+                body, verdict = await self._reuse_or_score(event, claim)
             except _FiledElsewhereError as filed:
                 body = filed.body
         else:
@@ -145,8 +151,10 @@ class EventPipeline:
             "publish", lambda: self._publisher.publish(topic, image_id.encode(), body), claim
         )
         await self._step("delete", lambda: self._store.delete(source), claim)
-        if verdict is not None:
+        if isinstance(verdict, Verdict):
             self._metrics.record_verdict(verdict, event.metadata.tenant, event.submitted_at)
+        elif verdict is not None:
+            self._metrics.record_duplicate(verdict, event.submitted_at)
 
     async def _stored_verdict(self, image_id: str, claim: Claim) -> tuple[bytes, str] | None:
         """The verdict event an earlier attempt stored, and where it filed the photo.
@@ -164,6 +172,46 @@ class EventPipeline:
         except ValidationError:
             logger.warning("stored verdict does not parse; scoring again", extra={"key": key})
             return None
+
+    async def _reuse_or_score(
+        self, event: ImageSubmitted, claim: Claim
+    ) -> tuple[bytes, Verdict | VerdictEvent]:
+        """The engine's new verdict, recorded for the copies to come; or, for identical bytes
+        on record, the event that repeats theirs."""
+        profile = profile_for_tenant(self._settings, event.metadata.tenant)
+        record = None if self._duplicates is None else self._duplicates.record_key(event, profile)
+        if record is None:
+            return await self._score_and_store(event, claim)
+        reused = await self._reuse(event, record, claim)
+        if reused is not None:
+            return reused
+        body, verdict = await self._score_and_store(event, claim)
+        if ExactDuplicates.worth_recording(verdict):
+            await self._step("record", lambda: self._store.put(record, body, _JSON), claim)
+        return body, verdict
+
+    async def _reuse(
+        self, event: ImageSubmitted, record: str, claim: Claim
+    ) -> tuple[bytes, VerdictEvent] | None:
+        """File and store ``event`` with the verdict on ``record``; None when there is none
+        (or the submission is missing: the scoring path looks for it with its grace)."""
+        try:
+            found = await self._step("fetch_record", lambda: self._store.fetch(record), claim)
+            first = VerdictEvent.model_validate_json(found)
+        except (ObjectMissingError, ValidationError):
+            return None
+        source = event.object.key
+        target = filed_key(source, first.outcome)
+        try:
+            await self._step("file", lambda: self._store.copy(source, target), claim)
+        except ObjectMissingError:
+            await self._raise_if_filed(event.image_id, claim)
+            return None
+        repeated = ExactDuplicates.repeat(first, event, target, datetime.now(UTC))
+        body = repeated.model_dump_json().encode()
+        key = verdict_key(event.image_id)
+        await self._step("store", lambda: self._store.put(key, body, _JSON), claim)
+        return body, repeated
 
     async def _score_and_store(self, event: ImageSubmitted, claim: Claim) -> tuple[bytes, Verdict]:
         """Score the submitted object, file it and store the verdict event's body."""
@@ -191,7 +239,7 @@ class EventPipeline:
             .encode()
         )
         key = verdict_key(image_id)
-        await self._step("store", lambda: self._store.put(key, body, "application/json"), claim)
+        await self._step("store", lambda: self._store.put(key, body, _JSON), claim)
         return body, verdict
 
     async def _store_redacted(

@@ -33,6 +33,11 @@ class ConsumerSettings(CommonSettings):
         description="A scoring process still busy with one image after this long is killed "
         "and replaced; the image is charged a failed attempt.",
     )
+    dedupe_exact: bool = Field(
+        default=True,
+        description="Give identical bytes of the same tenant, scored with the same rules, the "
+        "stored verdict of their first copy (marked duplicate_of) instead of scoring again.",
+    )
     max_in_flight: int = Field(
         default=8,
         ge=1,

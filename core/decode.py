@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import pillow_heif
 from numpy.typing import NDArray
-from PIL import Image
+from PIL import Image, ImageFile
 
 from core.budget import check_heif_decode, check_jpeg_decode, check_pillow_decode
 from core.errors import (
@@ -152,13 +153,7 @@ def _decode_pillow(
         # Pillow warns (UserWarning) on malformed EXIF; parse_exif treats it as absent.
         warnings.simplefilter("ignore", UserWarning)
         _refuse_announced_bomb(data, fmt, max_pixels)
-        try:
-            image = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
-        except Image.DecompressionBombError as exc:
-            raise TooManyPixelsError(f"image dimensions exceed the pixel limit: {exc}") from exc
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise CorruptImageError(f"cannot read the {fmt.value} header: {exc}") from exc
-        with image:
+        with _opened(data, fmt) as image:
             stored_w, stored_h = image.size
             if stored_w * stored_h > max_pixels:
                 raise _too_many_pixels(stored_w, stored_h, max_pixels)
@@ -175,32 +170,14 @@ def _decode_pillow(
                 )
             exif_raw, orientation = _exif_and_orientation(image, fmt, data)
             quantization = _quantization(image) if fmt is ImageFormat.JPEG else None
-            rgb: RGBImage | None = None
-            try:
-                if fmt is ImageFormat.JPEG and analysis_long_side:
-                    target = max(analysis_long_side, colour_long_side, fine_long_side)
-                    scale = max(stored_w, stored_h) / target
-                    if scale > 1:
-                        image.draft(
-                            "YCbCr" if colour_long_side else "L",
-                            (int(stored_w / scale), int(stored_h / scale)),
-                        )
-                if colour_long_side and image.mode == "YCbCr":
-                    # The Y plane is exactly what a grey draft would have produced.
-                    image.load()
-                    grey = np.asarray(image.getchannel(0), dtype=np.uint8)
-                else:
-                    grey = _to_grey(image)
-                if colour_long_side:
-                    rgb = _to_rgb(image)
-            except (
-                OSError,
-                SyntaxError,
-                ValueError,
-                EOFError,
-                Image.DecompressionBombError,
-            ) as exc:
-                raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
+            grey, rgb = _read_pixels(
+                image,
+                fmt,
+                draft_long_side=max(analysis_long_side, colour_long_side, fine_long_side)
+                if drafted
+                else 0,
+                colour=colour_long_side > 0,
+            )
     full_grey = _orient(_blockiness_window(grey), orientation) if fmt in _LOSSLESS else None
     analysis = _orient(_resize(grey, analysis_long_side), orientation)
     fine = _orient(_resize(grey, fine_long_side), orientation) if fine_long_side else None
@@ -219,6 +196,43 @@ def _decode_pillow(
         rgb=colour,
         fine_grey=fine,
     )
+
+
+def _opened(data: bytes, fmt: ImageFormat) -> ImageFile.ImageFile:
+    """The image with only its header read; a header Pillow refuses is corrupt."""
+    try:
+        return Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
+    except Image.DecompressionBombError as exc:
+        raise TooManyPixelsError(f"image dimensions exceed the pixel limit: {exc}") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise CorruptImageError(f"cannot read the {fmt.value} header: {exc}") from exc
+
+
+def _read_pixels(
+    image: Image.Image, fmt: ImageFormat, *, draft_long_side: int, colour: bool
+) -> tuple[GreyImage, RGBImage | None]:
+    """Grey, and RGB when ``colour``, from the one decode of ``image``.
+
+    ``draft_long_side > 0`` lets a JPEG decode at a DCT-reduced scale of at least that
+    long side. Damaged pixel data is a :class:`CorruptImageError`.
+    """
+    stored_w, stored_h = image.size
+    try:
+        if draft_long_side:
+            scale = max(stored_w, stored_h) / draft_long_side
+            if scale > 1:
+                image.draft(
+                    "YCbCr" if colour else "L", (int(stored_w / scale), int(stored_h / scale))
+                )
+        if colour and image.mode == "YCbCr":
+            # The Y plane is exactly what a grey draft would have produced.
+            image.load()
+            grey = np.asarray(image.getchannel(0), dtype=np.uint8)
+        else:
+            grey = _to_grey(image)
+        return grey, _to_rgb(image) if colour else None
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
 
 
 def _blockiness_window(grey: GreyImage) -> GreyImage:
@@ -313,17 +327,9 @@ def _decode_heif(
 
 
 def _rgb_to_grey(pixels: NDArray[np.uint8]) -> GreyImage:
-    """Pillow's own RGB-to-L rounding (ITU-R 601), a band of rows at a time.
-
-    Bit-identical to ``Image.convert("L")``, without a Pillow copy of the image.
-    """
-    grey: GreyImage = np.empty(pixels.shape[:2], dtype=np.uint8)
-    rows = _band_rows(pixels.shape[1])
-    for top in range(0, pixels.shape[0], rows):
-        band = pixels[top : top + rows].astype(np.uint32)
-        weighted = band[..., 0] * 19595 + band[..., 1] * 38470 + band[..., 2] * 7471 + 0x8000
-        grey[top : top + rows] = weighted >> 16
-    return grey
+    """OpenCV's RGB(A)-to-grey, as :func:`_to_grey`, read in place (no copy of the image)."""
+    code = cv2.COLOR_RGBA2GRAY if pixels.shape[2] == 4 else cv2.COLOR_RGB2GRAY
+    return np.asarray(cv2.cvtColor(pixels, code), dtype=np.uint8)
 
 
 def _band_rows(width: int) -> int:
@@ -355,13 +361,26 @@ def _to_grey(image: Image.Image) -> GreyImage:
     if image.mode in _WIDE_MODES:
         return _wide_to_grey(image)
     if image.mode == "L":
-        grey: GreyImage = np.asarray(image, dtype=np.uint8)
-        return grey
+        return np.asarray(image, dtype=np.uint8)
     # Through RGB with OpenCV's weights and rounding, as the reference system reads a photo
     # (cv2.imread, then BGR to grey): Pillow's own "L" rounds differently on 1 pixel in
     # 10 000, enough to move a mean or a percentile across a threshold now and then.
-    rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
-    return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+    # A band of rows at a time: a whole-image RGB copy and its array would add
+    # 10 bytes per pixel to the decoded image's 4.
+    width, height = image.size
+    grey: GreyImage = np.empty((height, width), dtype=np.uint8)
+    for top, band in _bands(image):
+        rgb = np.asarray(band.convert("RGB"), dtype=np.uint8)
+        grey[top : top + rgb.shape[0]] = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return grey
+
+
+def _bands(image: Image.Image) -> Iterator[tuple[int, Image.Image]]:
+    """``(first row, crop)`` for bands of about :data:`_BAND_PIXELS` pixels, top to bottom."""
+    width, height = image.size
+    rows = _band_rows(width)
+    for top in range(0, height, rows):
+        yield top, image.crop((0, top, width, min(top + rows, height)))
 
 
 def _wide_to_grey(image: Image.Image) -> GreyImage:
@@ -378,10 +397,9 @@ def _wide_to_grey(image: Image.Image) -> GreyImage:
         top = 65535.0 if float(peak) > 255 else 255.0
     width, height = image.size
     grey: GreyImage = np.empty((height, width), dtype=np.uint8)
-    rows = _band_rows(width)
-    for row in range(0, height, rows):
-        band = np.asarray(image.crop((0, row, width, min(row + rows, height))), np.float32)
-        grey[row : row + rows] = np.clip(band * (255.0 / top), 0, 255).astype(np.uint8)
+    for row, crop in _bands(image):
+        band = np.asarray(crop, np.float32)
+        grey[row : row + band.shape[0]] = np.clip(band * (255.0 / top), 0, 255).astype(np.uint8)
     return grey
 
 
@@ -389,7 +407,11 @@ def _to_rgb(image: Image.Image) -> RGBImage:
     """uint8 RGB ``(H, W, 3)``; alpha is dropped, palette and grey are expanded."""
     if image.mode in _WIDE_MODES:
         return np.repeat(_to_grey(image)[:, :, None], 3, axis=2)
-    rgb: RGBImage = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    width, height = image.size
+    rgb: RGBImage = np.empty((height, width, 3), dtype=np.uint8)
+    for top, band in _bands(image):
+        part = np.asarray(band.convert("RGB"), dtype=np.uint8)
+        rgb[top : top + part.shape[0]] = part
     return rgb
 
 

@@ -29,6 +29,7 @@ from core.decode import DecodedImage, decode_image
 from core.detect import Detector, RawDetection, label_for
 from core.errors import ImageError
 from core.exif import ExifData, parse_exif
+from core.fingerprint import fingerprint, fingerprint_hex
 from core.rules import CheckRule, ResolutionRule, Rules
 from core.schema import (
     BoundingBox,
@@ -42,7 +43,7 @@ from core.schema import (
     Timings,
     Verdict,
 )
-from core.scoring import advice, decide, quality_level, weighted_score
+from core.scoring import decide, quality_level, weighted_score
 from core.version import ENGINE_VERSION
 
 _Check = Callable[[DecodedImage, ExifData], Finding]
@@ -86,9 +87,12 @@ def score_batch(
         raise ValueError(
             f"profile {rules.name!r} enables detection checks, but no detector was passed"
         )
-    colour = rules.detector.input_size if rules.detection_enabled and rules.detector else 0
+    colour_long_side = (
+        rules.detector.input_size if rules.detection_enabled and rules.detector else 0
+    )
     stages: list[_Decoded | Verdict] = [
-        _decode(data, rules, image_id, colour) for data, image_id in zip(images, ids, strict=True)
+        _decode(data, rules, image_id, colour_long_side)
+        for data, image_id in zip(images, ids, strict=True)
     ]
     decoded = [stage for stage in stages if isinstance(stage, _Decoded)]
     detections: list[list[Detection] | None] = [None] * len(decoded)
@@ -108,14 +112,16 @@ def score_batch(
     return verdicts
 
 
-def _decode(data: bytes, rules: Rules, image_id: str | None, colour: int) -> _Decoded | Verdict:
+def _decode(
+    data: bytes, rules: Rules, image_id: str | None, colour_long_side: int
+) -> _Decoded | Verdict:
     started = perf_counter()
     try:
         image = decode_image(
             data,
             max_pixels=rules.max_pixels,
             analysis_long_side=rules.analysis_long_side,
-            colour_long_side=colour,
+            colour_long_side=colour_long_side,
             fine_long_side=_fine_long_side(rules),
         )
     except ImageError as exc:
@@ -200,6 +206,8 @@ def _verdict(
     # reference profile's decision at 65 matches the reference to the last digit.
     total = weighted_score((raw, result.weight) for result, raw in runs)
     vetoed_by = [r.name for r in results if r.vetoed]
+    # For near-duplicate search by the shells; counted in checks_ms (about 0.2 ms).
+    print_hex = fingerprint_hex(fingerprint(image.grey))
     # Per image, not wall-clock: in a batch the images' stages interleave.
     checks_ms = _ms(perf_counter() - checks_started) + (detect_ms or 0.0)
     decode_ms = _ms(item.decode_s)
@@ -211,7 +219,6 @@ def _verdict(
         accept_score=rules.accept_score,
         checks={r.name: r for r in results},
         vetoed_by=vetoed_by,
-        recommendations=advice(results),
         image=ImageInfo(
             format=image.format.value,
             width=image.width,
@@ -236,6 +243,7 @@ def _verdict(
             detect_ms=detect_ms,
         ),
         engine_version=ENGINE_VERSION,
+        fingerprint=print_hex,
     )
 
 
@@ -305,8 +313,6 @@ def _run(
         values=dict(finding.values),
         thresholds=dict(finding.thresholds),
         reason_code=finding.reason_code,
-        reason=finding.reason,
-        recommendation=finding.recommendation,
         blocking=rule.veto_below is not None,
         vetoed=vetoed,
         margin=margin,

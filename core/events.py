@@ -80,12 +80,14 @@ class VerdictEvent(_Frozen):
     """Published to ``images.verdicts`` (key = image id), stored as ``verdicts/{id}.json`` and
     served by ``GET /v1/images/{id}``. Idempotent by ``image_id``.
 
-    Flat: what a subscriber acts on (outcome, score, quality, checks, advice, where
-    the photo is, which rules decided) sits at the top level. Each model's
+    Flat: what a subscriber acts on (outcome, score, quality, checks, where the photo
+    is, which rules decided) sits at the top level. Language-neutral: codes and values,
+    no prose; a subscriber renders each check's ``reason_code`` and the ``error`` code
+    with the message catalogues, or asks ``GET /v1/images/{id}/advice``. Each model's
     ``schema_version`` field is the one place its version is written: bump it on any
     incompatible change. Version 1 nested the engine's :class:`~core.schema.Verdict`
-    under ``verdict``; it is no longer produced, and a stored version 1 verdict is
-    read as version 2 (:meth:`_from_version_1`).
+    (with its English texts) under ``verdict``; it is no longer produced, and a stored
+    version 1 verdict is read as version 2 (:meth:`_from_version_1`).
     """
 
     schema_version: Literal[2] = 2
@@ -99,7 +101,6 @@ class VerdictEvent(_Frozen):
     accept_score: float = Field(description="Score at or above which a photo is accepted.")
     checks: dict[str, CheckResult]
     vetoed_by: list[str] = Field(description="Blocking checks that rejected the photo alone.")
-    advice: list[str] = Field(description="What the citizen can do to get a better photo.")
     error: ErrorInfo | None = Field(description="Why the photo could not be scored at all.")
     object: ObjectRef = Field(description="The photo after it was filed by outcome.")
     redacted: ObjectRef | None = Field(
@@ -116,6 +117,17 @@ class VerdictEvent(_Frozen):
     detections: list[Detection] | None = None
     redaction_required: bool | None = None
     timings: Timings
+    fingerprint: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{16}$",
+        description="64-bit perceptual hash of the photo, hex (null for errors).",
+    )
+    duplicate_of: str | None = Field(
+        default=None,
+        description="Set when these exact bytes were already scored for the same tenant with "
+        "the same rules: the image id whose verdict this one repeats (its checks, score and "
+        "timings), without scoring again. Null for a photo that was scored.",
+    )
 
     @classmethod
     def of(
@@ -149,14 +161,34 @@ class VerdictEvent(_Frozen):
         if not isinstance(data, dict) or data.get("schema_version") != 1:
             return data
         upgraded = {k: v for k, v in data.items() if k not in ("schema_version", "verdict")}
-        return {**_flat(Verdict.model_validate(data["verdict"])), **upgraded}
+        return {**_flat(Verdict.model_validate(_without_prose(data["verdict"]))), **upgraded}
+
+
+#: What a version 1 verdict said in English; version 2 renders it from codes instead.
+_PROSE = ("reason", "recommendation")
+
+
+def _without_prose(verdict: Any) -> Any:
+    """A version 1 engine verdict as version 2: the same codes and values, no texts."""
+    if not isinstance(verdict, dict):
+        return verdict
+    checks = verdict.get("checks") or {}
+    return {
+        **{k: v for k, v in verdict.items() if k != "recommendations"},
+        "schema_version": 2,
+        "checks": {
+            name: {k: v for k, v in check.items() if k not in _PROSE}
+            if isinstance(check, dict)
+            else check
+            for name, check in checks.items()
+        },
+    }
 
 
 def _flat(verdict: Verdict) -> dict[str, Any]:
-    """The engine's verdict under the event's names (``outcome``, ``advice``, ``rules``)."""
+    """The engine's verdict under the event's names (``outcome``, ``rules``)."""
     fields = verdict.model_dump(exclude={"schema_version", "image_id"})
     fields["outcome"] = fields.pop("verdict")
-    fields["advice"] = fields.pop("recommendations")
     fields["rules"] = fields.pop("profile")
     return fields
 

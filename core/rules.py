@@ -50,13 +50,14 @@ class BlurRule(CheckRule):
         "measured on (from the same decode); 0: the profile's analysis scale. A blur of "
         "2 px on a 2.5k photo is 0.8 px at 1000 px, too little to tell from sharp.",
     )
-    top_fraction: float = Field(
-        default=0.2,
+    top_fraction: float | None = Field(
+        default=None,
         gt=0,
         le=1,
         description="laplacian_variance: share of most-detailed tiles whose variance is the "
         "sharpness; 1.0 is the reference system's whole-image variance. edge_slope: share of "
-        "the strongest edge pixels, per orientation, that are measured.",
+        "the strongest edge pixels, per orientation, that are measured. Unset: the "
+        "measure's own default (0.2 of the tiles, 0.05 of the edge pixels).",
     )
     edge_window: int = Field(
         default=7,

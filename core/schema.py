@@ -54,10 +54,10 @@ class CheckResult(_Frozen):
     weight: float = Field(ge=0, description="Weight of this check in the total score.")
     values: dict[str, Scalar] = Field(description="Measured values, in the units named by key.")
     thresholds: dict[str, Scalar] = Field(description="The rule values the check compared to.")
-    reason_code: str = Field(description="Stable machine-readable reason, e.g. 'too_blurry'.")
-    reason: str = Field(description="Plain-language explanation of the outcome.")
-    recommendation: str | None = Field(
-        default=None, description="What the citizen can do to get a better photo."
+    reason_code: str = Field(
+        description="Stable machine-readable reason, e.g. 'too_blurry'. Texts (the reason and "
+        "what to do) are rendered from it and the values, in the reader's language, by the "
+        "message catalogues (runtime/locales); the verdict itself carries no prose."
     )
     blocking: bool = Field(
         default=False, description="A severe failure of this check rejects the photo."
@@ -108,8 +108,8 @@ class ImageInfo(_Frozen):
 
 
 class ErrorInfo(_Frozen):
-    code: ErrorCode
-    message: str
+    code: ErrorCode = Field(description="Why; citizens' text is rendered from it.")
+    message: str = Field(description="A technical detail for operators (English, not shown).")
 
 
 class ProfileRef(_Frozen):
@@ -154,10 +154,12 @@ class Verdict(_Frozen):
     """The engine's answer for one image (``civicqc score`` prints it; events flatten it).
 
     ``schema_version`` is the one place the version is written: bump it on any
-    incompatible change.
+    incompatible change. Version 2 carries codes and values only, no prose (version 1
+    had ``reason``, ``recommendation`` and ``recommendations``): texts are rendered in
+    the reader's language from the message catalogues (``runtime/advice.py``).
     """
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     image_id: str | None = Field(default=None, description="Caller-supplied id, echoed back.")
     verdict: Outcome
     score: float | None = Field(default=None, ge=0, le=100, description="Weighted 0-100.")
@@ -167,7 +169,6 @@ class Verdict(_Frozen):
     vetoed_by: list[str] = Field(
         default_factory=list, description="Blocking checks that rejected the photo on their own."
     )
-    recommendations: list[str] = Field(default_factory=list)
     image: ImageInfo | None = None
     exif: ExifSummary | None = None
     error: ErrorInfo | None = None
@@ -182,3 +183,9 @@ class Verdict(_Frozen):
     profile: ProfileRef
     timings: Timings
     engine_version: str
+    fingerprint: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{16}$",
+        description="64-bit perceptual hash of the photo (DCT pHash, core.fingerprint), hex: "
+        "copies of one photo differ in few bits. Null for errors.",
+    )

@@ -1,10 +1,10 @@
-"""From check results to a decision: weighted score, vetoes, quality level, advice."""
+"""From check results to a decision: weighted score, vetoes, quality level."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from core.schema import CheckResult, Outcome, Quality
+from core.schema import Outcome, Quality
 
 #: Lower bounds of each quality level, as in the reference system.
 QUALITY_LEVELS: tuple[tuple[float, Quality], ...] = (
@@ -13,15 +13,6 @@ QUALITY_LEVELS: tuple[tuple[float, Quality], ...] = (
     (40.0, Quality.FAIR),
     (0.0, Quality.POOR),
 )
-
-#: What a near-threshold note calls each check's measurement, for the citizen.
-_MEASURED = {
-    "blur": "sharpness",
-    "brightness": "brightness",
-    "exposure": "exposure",
-    "resolution": "resolution",
-    "compression": "compression quality",
-}
 
 
 def weighted_score(scores: Iterable[tuple[float, float]]) -> float:
@@ -52,26 +43,3 @@ def decide(score: float, accept_score: float, vetoed_by: list[str]) -> Outcome:
     """
     passed = round(score, 1) >= accept_score
     return Outcome.ACCEPTED if passed and not vetoed_by else Outcome.REJECTED
-
-
-def advice(results: Sequence[CheckResult]) -> list[str]:
-    """The citizen's advice: each failed check's recommendation, then near-threshold notes.
-
-    A photo that only just failed a blocking check is told so, since a small change
-    will do; a photo that only just passed one is told it was close, so the citizen
-    knows a retake would be safer. Checks that never decide (metadata) get no note.
-    """
-    failed = [r for r in results if not r.passed and r.recommendation]
-    notes = list(dict.fromkeys(r.recommendation for r in failed if r.recommendation))
-    for r in results:
-        measured = _MEASURED.get(r.name)
-        if not r.near_threshold or measured is None or not r.blocking:
-            continue
-        if r.passed:
-            notes.append(
-                f"Accepted, but the {measured} is close to the limit: if you can, retake the "
-                "photo to be sure it stays usable."
-            )
-        else:
-            notes.append(f"The {measured} only just missed the limit: a small improvement will do.")
-    return notes

@@ -15,7 +15,7 @@ import math
 import re
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from core.rules import Rules
@@ -26,7 +26,9 @@ from producer_api.security import ANONYMOUS, KeyRing, Principal, RateLimiter
 from producer_api.settings import Settings
 from producer_api.submissions import METADATA_FIELDS, Submitter
 from producer_api.tally import VerdictFollower
+from runtime.advice import Advice
 from runtime.apikeys import KeyRole
+from runtime.catalogues import Catalogues
 from runtime.object_store import ObjectStore
 
 
@@ -58,6 +60,15 @@ async def _rulebook(request: Request) -> dict[str, Rules]:
 async def _follower(request: Request) -> VerdictFollower:
     follower: VerdictFollower = request.app.state.follower
     return follower
+
+
+async def _advice(request: Request, response: Response) -> Advice:
+    """Texts in the caller's language (``Accept-Language``), which the answer then names."""
+    catalogues: Catalogues = request.app.state.catalogues
+    language = catalogues.negotiate(request.headers.get("accept-language"))
+    response.headers["Content-Language"] = language
+    response.headers["Vary"] = "Accept-Language"
+    return Advice(catalogues, language)
 
 
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
@@ -154,6 +165,8 @@ RulebookDep = Annotated[dict[str, Rules], Depends(_rulebook)]
 FollowerDep = Annotated[VerdictFollower, Depends(_follower)]
 IdempotencyKeyDep = Annotated[str | None, Depends(_idempotency_key)]
 HeaderMetadataDep = Annotated[dict[str, str], Depends(_header_metadata)]
+#: Texts in the language ``Accept-Language`` asks for (English when none fits).
+AdviceDep = Annotated[Advice, Depends(_advice)]
 #: Any valid key (public page keys included), rate limited; 401/429 otherwise.
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 #: A tenant or operator key; public keys get 403.

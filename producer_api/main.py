@@ -30,6 +30,7 @@ from producer_api.settings import Settings
 from producer_api.storage import open_store
 from producer_api.submissions import Submitter
 from producer_api.tally import VerdictFollower, VerdictTally
+from runtime.catalogues import Catalogues
 from runtime.logs import configure_logging
 from runtime.rulebook import load_rulebook
 
@@ -121,6 +122,7 @@ def create_app(
     app.state.json_logs = json_logs
     # Loaded here, not in the lifespan, so a bad profile fails the import, not the first request.
     app.state.rulebook = load_rulebook(settings)
+    app.state.catalogues = Catalogues(settings.message_catalogues_dir)
     metrics = ApiMetrics(registry, known_tenants={"default", *settings.tenant_profiles.keys()})
     app.state.metrics = metrics
     app.state.registry = registry

@@ -106,3 +106,23 @@ class Liveness(_Public):
 class Readiness(_Public):
     status: Literal["ready", "unavailable"]
     checks: dict[str, str] = Field(description="'ok' or why the dependency is not usable.")
+
+
+class CheckAdvice(_Public):
+    title: str = Field(description="The check's name in the caller's language, e.g. Sharpness.")
+    passed: bool
+    reason: str = Field(description="Why it passed or failed, with the measured values.")
+    advice: str | None = Field(default=None, description="What to do, when it failed.")
+
+
+class ImageAdvice(_Public):
+    """A verdict's texts in one language; the verdict itself carries only codes and values."""
+
+    id: str
+    language: str = Field(description="The language chosen from Accept-Language, e.g. es.")
+    verdict: Literal["accepted", "rejected", "error"]
+    checks: dict[str, CheckAdvice] = Field(default_factory=dict)
+    recommendations: list[str] = Field(
+        description="What to do, one line per distinct piece of advice (for an unreadable "
+        "photo: how to send a readable one)."
+    )

@@ -12,12 +12,12 @@ from typing import Self
 from minio.helpers import MIN_PART_SIZE
 from pydantic import Field, HttpUrl, model_validator
 
-from runtime.settings import CommonSettings
+from runtime.settings import CatalogueSettings, CommonSettings
 
 MiB = 1024 * 1024
 
 
-class Settings(CommonSettings):
+class Settings(CommonSettings, CatalogueSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     metrics_port: int = Field(

@@ -7,6 +7,7 @@
 | ``accepted/.../{id}.redacted.jpg`` | the redacted copy, next to its original | consumer |
 | ``verdicts/{id}.json`` | the stored verdict ``GET /v1/images/{id}`` serves | consumer |
 | ``idempotency/{tenant}/{key id}/{sha256}.json`` | retry records of ``Idempotency-Key`` | API |
+| ``digests/{tenant}/{rules}/{sha256}.json`` | the verdict of the first copy of some bytes | consumer |
 
 The day folder comes from the UUIDv7 id (:func:`runtime.ids.issued_at`), so the
 key and the id never disagree and the API finds a photo without an index.
@@ -31,6 +32,7 @@ class Folder(StrEnum):
     REJECTED = "rejected"
     VERDICTS = "verdicts"
     IDEMPOTENCY = "idempotency"
+    DIGESTS = "digests"
 
     @property
     def prefix(self) -> str:
@@ -109,3 +111,12 @@ def idempotency_key(tenant: str, api_key_id: str, key_sha256: str) -> str:
     Scoped to the API key that sent it, so no other key can probe for its image id.
     """
     return f"{Folder.IDEMPOTENCY.prefix}{tenant}/{api_key_id}/{key_sha256}.json"
+
+
+def digest_key(tenant: str, rules: str, sha256: str) -> str:
+    """``digests/{tenant}/{rules}/{sha256}.json``: the verdict that identical bytes reuse.
+
+    ``rules`` names the exact rules that scored them (:func:`runtime.rulebook.rules_tag`),
+    so a new profile version, an override or a new engine scores the bytes again.
+    """
+    return f"{Folder.DIGESTS.prefix}{tenant}/{rules}/{sha256}.json"

@@ -8,10 +8,12 @@ say so.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from core.profiles import BUILTIN_PROFILES, builtin_profile
 from core.rules import Rules, rules_from_toml, with_env_overrides
+from core.version import ENGINE_VERSION
 from runtime.settings import CommonSettings, RuleOverrides
 
 
@@ -56,6 +58,16 @@ def load_rulebook(settings: CommonSettings) -> dict[str, Rules]:
 def profile_for_tenant(settings: CommonSettings, tenant: str) -> str:
     """The profile a tenant's photos are scored with: its own, else ``RULE_PROFILE``."""
     return settings.tenant_profiles.get(tenant, settings.rule_profile)
+
+
+def rules_tag(rules: Rules) -> str:
+    """``{name}.{hash}``: names exactly what scored a photo, for keys that reuse a verdict.
+
+    The hash covers every threshold and weight (so the version and any environment
+    override) and the engine version: a change to either scores identical bytes again.
+    """
+    content = f"{ENGINE_VERSION}\n{rules.model_dump_json()}".encode()
+    return f"{rules.name}.{hashlib.sha256(content).hexdigest()[:16]}"
 
 
 def _from_file(path: Path) -> Rules:

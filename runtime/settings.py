@@ -47,6 +47,18 @@ class RuleOverrides(BaseSettings):
         return {name.upper(): str(value) for name, value in values.items() if value is not None}
 
 
+class CatalogueSettings(BaseSettings):
+    """Where a city keeps its own message catalogues; read by the API and ``civicqc score``."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    message_catalogues_dir: Path | None = Field(
+        default=None,
+        description="Folder of a city's own <language>.po catalogues: new languages, or its "
+        "wording for some of the built-in texts (runtime/locales).",
+    )
+
+
 class CommonSettings(RuleOverrides):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_submitted: str = "images.submitted"

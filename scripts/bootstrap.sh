@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the project needs on a fresh machine, idempotently:
-# the Python virtualenv with the package and its dev tools, Debian's chromium for
+# the Python virtualenv with the package and its dev tools, Debian's chromium (and axe-core from npm) for
 # the browser tests, then the local services (Kafka jars, SeaweedFS, Prometheus,
 # kcat) through `civicqc stack install`. CIVICQC_WITH_TORCH=1 adds the
 # ultralytics/torch extra. Downloads are cached under ~/.cache, so a
@@ -40,6 +40,21 @@ if [ ! -x /usr/bin/chromium ]; then
   else
     echo "bootstrap: /usr/bin/chromium missing; run 'apt-get install -y chromium' as root" >&2
   fi
+fi
+
+# The accessibility checks of the browser tests run axe-core from npm
+# (tests/browser/package-lock.json pins it); Debian's nodejs/npm run the install.
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+  say "installing Debian's nodejs and npm (for axe-core, the browser tests' accessibility checker)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends nodejs npm >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends nodejs npm >/dev/null; }
+fi
+if command -v npm >/dev/null 2>&1; then
+  say "installing axe-core (npm ci --prefix tests/browser)"
+  npm ci --prefix tests/browser --no-audit --no-fund --silent
+else
+  echo "bootstrap: npm missing; run 'apt-get install -y nodejs npm' as root" >&2
 fi
 
 say "installing the local services (Kafka, SeaweedFS, Prometheus, kcat)"

@@ -20,11 +20,13 @@ from typing import Any, TextIO
 from core import BUILTIN_PROFILES, Rules, error_verdict, score
 from core.detect import Detector
 from core.rules import Checks
-from core.schema import ErrorCode
+from core.schema import ErrorCode, Outcome, Verdict
+from runtime.advice import Advice
+from runtime.catalogues import Catalogues
 from runtime.cpus import usable_cores
 from runtime.detectors import detector_for
 from runtime.rulebook import load_profile
-from runtime.settings import RuleOverrides
+from runtime.settings import CatalogueSettings, RuleOverrides
 
 FORMATS = ("table", "jsonl", "csv")
 #: Columns in the engine's order: every check a profile can configure.
@@ -57,6 +59,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="worker processes (default: all cores; 1 scores in this process)",
     )
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    parser.add_argument(
+        "--lang",
+        default="en",
+        help="language of the reasons and advice, e.g. es or pt-BR (default: en; English "
+        "when no catalogue has it)",
+    )
+    parser.add_argument(
+        "--messages",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a city's own <language>.po catalogues (default: $MESSAGE_CATALOGUES_DIR)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -65,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         rules = load_profile(args.profile, RuleOverrides())
         files = list(collect_files(args.paths))
         detector_for(rules)  # fail here, once, rather than in every worker
+        catalogues = Catalogues(args.messages or CatalogueSettings().message_catalogues_dir)
     except (ValueError, FileNotFoundError, ImportError) as exc:
         print(f"civicqc score: error: {_message(exc)}", file=sys.stderr)
         return 2
@@ -73,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         from tqdm import tqdm
 
         results = tqdm(results, total=len(files), unit="img", file=sys.stderr)
-    write_results(results, args.format, sys.stdout)
+    advice = Advice(catalogues, catalogues.negotiate(args.lang))
+    write_results((with_advice(result, advice) for result in results), args.format, sys.stdout)
     return 0
 
 
@@ -138,6 +155,24 @@ def write_results(results: Iterable[dict[str, Any]], fmt: str, out: TextIO) -> N
         _write_table(results, out)
 
 
+def with_advice(result: dict[str, Any], advice: Advice) -> dict[str, Any]:
+    """``result`` plus ``advice``: its reasons and what to do, in ``advice``'s language.
+
+    The verdict itself stays as the engine made it (codes and values).
+    """
+    verdict = Verdict.model_validate({k: v for k, v in result.items() if k != "path"})
+    unreadable = verdict.verdict is Outcome.ERROR
+    return result | {
+        "advice": {
+            "language": advice.language,
+            "reasons": {name: advice.reason(check) for name, check in verdict.checks.items()},
+            "recommendations": [advice.error_advice(verdict.error)]
+            if unreadable
+            else advice.recommendations(verdict),
+        }
+    }
+
+
 def _summary_row(result: dict[str, Any]) -> dict[str, Any]:
     checks = result.get("checks") or {}
     row: dict[str, Any] = {
@@ -153,6 +188,7 @@ def _summary_row(result: dict[str, Any]) -> dict[str, Any]:
     row["vetoed_by"] = ";".join(result.get("vetoed_by") or [])
     error = result.get("error")
     row["error"] = f"{error['code']}: {error['message']}" if error else ""
+    row["advice"] = " / ".join(result["advice"]["recommendations"]) if "advice" in result else ""
     return row
 
 
@@ -182,6 +218,9 @@ def _write_table(results: Iterable[dict[str, Any]], out: TextIO) -> None:
         out.write(
             f"{row['verdict']:<9} {row['score']:>6} {row['quality']:<9} {detail[:40]:<40} {row['path']}\n"
         )
+        if result["verdict"] != "accepted":
+            for line in result.get("advice", {}).get("recommendations", []):
+                out.write(f"{'':<10}- {line}\n")
     total = sum(counts.values())
     summary = ", ".join(
         f"{counts[k]} {k}" for k in ("accepted", "rejected", "error") if k in counts

@@ -34,6 +34,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="only this outcome (repeatable)",
     )
     tail.add_argument(
+        "--duplicates",
+        choices=["include", "exclude", "only"],
+        default="include",
+        help="exact duplicates (verdicts with duplicate_of): print them too (default), "
+        "leave them out, or print only them",
+    )
+    tail.add_argument(
         "--from-beginning", action="store_true", help="start at the oldest retained event"
     )
     tail.add_argument("--max", type=int, metavar="N", help="exit after printing N events")
@@ -60,6 +67,10 @@ def _tail(args: argparse.Namespace) -> int:
 
 def _wanted(event: VerdictEvent, args: argparse.Namespace) -> bool:
     if args.tenant and event.metadata.tenant not in args.tenant:
+        return False
+    if args.duplicates != "include" and (event.duplicate_of is not None) != (
+        args.duplicates == "only"
+    ):
         return False
     return not args.verdict or event.outcome.value in args.verdict
 

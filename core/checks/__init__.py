@@ -26,8 +26,6 @@ class Finding:
     values: Mapping[str, Scalar]
     thresholds: Mapping[str, Scalar]
     reason_code: str
-    reason: str
-    recommendation: str | None = None
     margin: float | None = None
 
 
@@ -40,3 +38,25 @@ def relative_margin(value: float, threshold: float, *, at_least: bool) -> float:
     """
     scale = abs(threshold) or 1.0
     return (value - threshold) / scale if at_least else (threshold - value) / scale
+
+
+#: The reason codes each check gives, by check name. Renderers key their texts by
+#: ``<check>.<code>`` (``runtime/locales``), so a new code needs a text there too
+#: (``tests/runtime/test_catalogues.py`` checks both ways).
+REASON_CODES: dict[str, tuple[str, ...]] = {
+    "blur": ("sharp", "too_blurry"),
+    "resolution": ("sufficient", "too_small"),
+    "brightness": ("ok", "too_dark", "too_bright", "poor_tonal_quality"),
+    "exposure": (
+        "ok",
+        "highlights_clipped",
+        "washed_out",
+        "shadows_clipped",
+        "underexposed",
+        "low_contrast",
+    ),
+    "metadata": ("ok", "missing_exif", "incomplete_exif"),
+    "compression": ("ok", "over_compressed", "blocky", "not_applicable"),
+    "privacy": ("nothing_to_redact", "redaction_required", "people_or_vehicles"),
+    "subject": ("subject_found", "subject_not_found", "subject_missing"),
+}

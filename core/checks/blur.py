@@ -32,13 +32,20 @@ from numpy.typing import NDArray
 from core.checks import Finding, relative_margin
 from core.rules import BlurRule
 
+#: Each measure's share when the rule leaves ``top_fraction`` unset: the most detailed
+#: fifth of the tiles, or the strongest twentieth of the edge pixels per orientation.
+TILE_TOP_FRACTION = 0.2
+EDGE_TOP_FRACTION = 0.05
+
 
 def laplacian(grey: NDArray[np.uint8]) -> NDArray[np.float32]:
     """4-neighbour Laplacian (OpenCV ``ksize=1``, as the reference system), float32."""
     return np.asarray(cv2.Laplacian(grey, cv2.CV_32F, ksize=1), dtype=np.float32)
 
 
-def sharpness(grey: NDArray[np.uint8], *, tile_size: int = 64, top_fraction: float = 0.2) -> float:
+def sharpness(
+    grey: NDArray[np.uint8], *, tile_size: int = 64, top_fraction: float = TILE_TOP_FRACTION
+) -> float:
     """Mean Laplacian variance of the ``top_fraction`` most detailed square tiles.
 
     Parameters
@@ -68,7 +75,7 @@ def edge_sharpness(
     *,
     window: int = 7,
     min_contrast: int = 40,
-    top_fraction: float = 0.05,
+    top_fraction: float = EDGE_TOP_FRACTION,
     percentile: float = 90.0,
     min_edges: int = 50,
 ) -> float:
@@ -166,7 +173,7 @@ def blur_value(
         params = (
             rule.edge_window,
             rule.edge_min_contrast,
-            rule.top_fraction,
+            EDGE_TOP_FRACTION if rule.top_fraction is None else rule.top_fraction,
             rule.edge_percentile,
             50,
         )
@@ -176,7 +183,8 @@ def blur_value(
                 if value is not None:
                     return value
         return 0.0
-    return sharpness(grey, tile_size=rule.tile_size, top_fraction=rule.top_fraction)
+    top = TILE_TOP_FRACTION if rule.top_fraction is None else rule.top_fraction
+    return sharpness(grey, tile_size=rule.tile_size, top_fraction=top)
 
 
 def blur_finding(
@@ -192,9 +200,7 @@ def blur_finding(
     }
     margin = relative_margin(value, rule.threshold, at_least=True)
     if passed:
-        return Finding(
-            True, 100.0, values, thresholds, "sharp", "The photo is in focus.", None, margin
-        )
+        return Finding(True, 100.0, values, thresholds, "sharp", margin=margin)
     # Credited on the value as reported (2 decimals), as the reference does.
     shown = round(value, 2)
     return Finding(
@@ -203,7 +209,5 @@ def blur_finding(
         values=values,
         thresholds=thresholds,
         reason_code="too_blurry",
-        reason=f"The photo is blurred (sharpness {value:.0f}, needs {rule.threshold:.0f}).",
-        recommendation="Hold the phone steady, tap the subject to focus, and retake the photo.",
         margin=margin,
     )

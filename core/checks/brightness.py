@@ -74,9 +74,7 @@ def brightness_finding(grey: NDArray[np.uint8], rule: BrightnessRule) -> Finding
         quality_ok = quality >= rule.min_quality_score
         margin = min(margin, relative_margin(quality, rule.min_quality_score, at_least=True))
     if in_band and quality_ok:
-        return Finding(
-            True, 100.0, values, thresholds, "ok", "The brightness is good.", None, margin
-        )
+        return Finding(True, 100.0, values, thresholds, "ok", margin=margin)
     if in_band:
         return Finding(
             passed=False,
@@ -84,9 +82,6 @@ def brightness_finding(grey: NDArray[np.uint8], rule: BrightnessRule) -> Finding
             values=values,
             thresholds=thresholds,
             reason_code="poor_tonal_quality",
-            reason="The photo's tones are poorly balanced (too little contrast, or too many "
-            "very dark or very bright pixels).",
-            recommendation="Move to even light, away from deep shadow or glare.",
             margin=margin,
         )
     too_dark = value < rule.min
@@ -98,11 +93,5 @@ def brightness_finding(grey: NDArray[np.uint8], rule: BrightnessRule) -> Finding
         values=values,
         thresholds=thresholds,
         reason_code="too_dark" if too_dark else "too_bright",
-        reason=f"The photo is too {'dark' if too_dark else 'bright'} (mean level {value:.0f}).",
-        recommendation=(
-            "Move to better light or turn on the flash."
-            if too_dark
-            else "Avoid pointing the camera at the sun or strong light; step into shade."
-        ),
         margin=margin,
     )

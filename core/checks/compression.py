@@ -69,51 +69,20 @@ def compression_finding(
     rule: CompressionRule,
 ) -> Finding:
     thresholds = {"min_jpeg_quality": rule.min_quality, "max_blockiness": rule.max_blockiness}
-    advice = "Send the original photo; avoid screenshots and copies forwarded through messengers."
     if quantization and 0 in quantization:
         quality = jpeg_quality(quantization[0])
         values: dict[str, float | int | str | bool | None] = {"jpeg_quality": round(quality, 1)}
         margin = relative_margin(quality, rule.min_quality, at_least=True)
         if quality >= rule.min_quality:
-            return Finding(
-                True, 100.0, values, thresholds, "ok", "Compression preserved detail.", None, margin
-            )
-        return Finding(
-            False,
-            min(80.0, 80.0 * quality / rule.min_quality),
-            values,
-            thresholds,
-            "over_compressed",
-            f"The photo was compressed so hard (JPEG quality about {quality:.0f}) that detail is lost.",
-            advice,
-            margin,
-        )
+            return Finding(True, 100.0, values, thresholds, "ok", margin=margin)
+        score = min(80.0, 80.0 * quality / rule.min_quality)
+        return Finding(False, score, values, thresholds, "over_compressed", margin=margin)
     if full_grey is not None:
         value = blockiness(full_grey)
         values = {"blockiness": round(value, 3)}
         margin = relative_margin(value, rule.max_blockiness, at_least=False)
         if value <= rule.max_blockiness:
-            return Finding(
-                True,
-                100.0,
-                values,
-                thresholds,
-                "ok",
-                "No compression artefacts found.",
-                None,
-                margin,
-            )
-        return Finding(
-            False,
-            min(80.0, 80.0 * rule.max_blockiness / value),
-            values,
-            thresholds,
-            "blocky",
-            "The photo shows heavy 8x8 compression blocks from an earlier low-quality save.",
-            advice,
-            margin,
-        )
-    return Finding(
-        True, 100.0, {"jpeg_quality": None}, thresholds, "not_applicable",
-        "This format carries no JPEG compression history.",
-    )  # fmt: skip
+            return Finding(True, 100.0, values, thresholds, "ok", margin=margin)
+        score = min(80.0, 80.0 * rule.max_blockiness / value)
+        return Finding(False, score, values, thresholds, "blocky", margin=margin)
+    return Finding(True, 100.0, {"jpeg_quality": None}, thresholds, "not_applicable")

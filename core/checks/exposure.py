@@ -36,12 +36,6 @@ def tone_quantiles(
     return lo, hi
 
 
-def dynamic_range(hist: NDArray[np.int64], low: float = 0.005, high: float = 0.995) -> int:
-    """Distance in grey levels between the ``low`` and ``high`` quantiles of a histogram."""
-    lo, hi = tone_quantiles(hist, low, high)
-    return hi - lo
-
-
 @dataclass(frozen=True, slots=True)
 class _Tones:
     """What the exposure conditions read from one histogram."""
@@ -122,11 +116,9 @@ def exposure_finding(grey: NDArray[np.uint8], rule: ExposureRule) -> Finding:
         washed=_is_washed(t, rule),
     )
     if not flags.any:
-        return Finding(
-            True, 100.0, values, thresholds, "ok", "The exposure is balanced.", None, margin
-        )
-    code, reason, advice = _explain(t, flags)
-    return Finding(False, _score(t, flags, rule), values, thresholds, code, reason, advice, margin)
+        return Finding(True, 100.0, values, thresholds, "ok", margin=margin)
+    code = _reason_code(flags)
+    return Finding(False, _score(t, flags, rule), values, thresholds, code, margin=margin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,35 +157,15 @@ def _score(t: _Tones, flags: _Flags, rule: ExposureRule) -> float:
     return score
 
 
-def _explain(t: _Tones, flags: _Flags) -> tuple[str, str, str]:
+def _reason_code(flags: _Flags) -> str:
+    """The failure the citizen can act on first: blown highlights, crushed shadows, dim, flat."""
     if flags.bright_clip or flags.washed:
-        reason = (
-            f"{t.highlights:.0%} of the photo is blown out to white."
-            if flags.bright_clip
-            else f"The photo is washed out: even its darkest parts are at level {t.dark_end}."
-        )
-        return (
-            "highlights_clipped" if flags.bright_clip else "washed_out",
-            reason,
-            "Avoid bright sky or direct light in the frame, or tap the bright area to expose for it.",
-        )
+        return "highlights_clipped" if flags.bright_clip else "washed_out"
     if flags.dark_clip:
-        return (
-            "shadows_clipped",
-            f"{t.shadows:.0%} of the photo is crushed to black.",
-            "Add light or use the flash so that details in the dark areas show.",
-        )
+        return "shadows_clipped"
     if flags.dim:
-        return (
-            "underexposed",
-            f"The photo is under-exposed: even its brightest parts reach only level {t.bright_end}.",
-            "Add light or use the flash, or tap the subject so the camera exposes for it.",
-        )
-    return (
-        "low_contrast",
-        f"The photo is flat: its tones span only {t.spread} of 255 levels.",
-        "Avoid haze, fog or a dirty lens, and shoot with the light behind you.",
-    )
+        return "underexposed"
+    return "low_contrast"
 
 
 def _margin(t: _Tones, rule: ExposureRule) -> float:

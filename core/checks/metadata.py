@@ -18,24 +18,12 @@ def metadata_finding(exif: ExifData, rule: MetadataRule) -> Finding:
     thresholds = {"min_completeness_percent": rule.min_completeness}
     margin = relative_margin(completeness, rule.min_completeness, at_least=True)
     if completeness >= rule.min_completeness:
-        return Finding(
-            True,
-            100.0,
-            values,
-            thresholds,
-            "ok",
-            "The photo carries camera metadata.",
-            None,
-            margin,
-        )
+        return Finding(True, 100.0, values, thresholds, "ok", margin=margin)
     return Finding(
         passed=False,
         score=min(60.0, 2.0 * completeness),
         values=values,
         thresholds=thresholds,
         reason_code="missing_exif" if not exif.present else "incomplete_exif",
-        reason="The photo carries little or no camera metadata (time, camera, settings).",
-        recommendation="Upload the original photo from the camera app rather than a screenshot "
-        "or a copy sent through a messenger.",
         margin=margin,
     )

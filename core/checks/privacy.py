@@ -34,25 +34,7 @@ def privacy_finding(detections: Sequence[Detection], rule: PrivacyRule) -> Findi
         "min_confidence": rule.min_confidence,
     }
     if not sensitive:
-        return Finding(
-            True, 100.0, values, thresholds, "nothing_to_redact", "No people or vehicles found."
-        )
-    found = ", ".join(f"{label} ({n})" for label, n in counts.most_common())
+        return Finding(True, 100.0, values, thresholds, "nothing_to_redact")
     if not rule.fail_when_found:
-        return Finding(
-            True,
-            100.0,
-            values,
-            thresholds,
-            "redaction_required",
-            f"The photo shows {found}; a redacted copy must be published instead.",
-        )
-    return Finding(
-        passed=False,
-        score=rule.found_score,
-        values=values,
-        thresholds=thresholds,
-        reason_code="people_or_vehicles",
-        reason=f"The photo shows {found}.",
-        recommendation="Take the photo when no people or number plates are in the frame.",
-    )
+        return Finding(True, 100.0, values, thresholds, "redaction_required")
+    return Finding(False, rule.found_score, values, thresholds, "people_or_vehicles")

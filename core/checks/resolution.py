@@ -33,16 +33,7 @@ def resolution_finding(width: int, height: int, rule: ResolutionRule) -> Finding
         "min_megapixels": rule.min_megapixels,
     }
     if passed:
-        return Finding(
-            True,
-            100.0,
-            values,
-            thresholds,
-            "sufficient",
-            "The resolution is sufficient.",
-            None,
-            margin,
-        )
+        return Finding(True, 100.0, values, thresholds, "sufficient", margin=margin)
     # Credited on megapixels rounded to 2 decimals, as the reference reports them.
     shown = round(megapixels, 2)
     credit = rule.credit_megapixels or rule.min_megapixels
@@ -53,10 +44,5 @@ def resolution_finding(width: int, height: int, rule: ResolutionRule) -> Finding
         values=values,
         thresholds=thresholds,
         reason_code="too_small",
-        reason=(
-            f"The photo is {width}x{height} ({megapixels:.2f} MP); at least "
-            f"{rule.min_width}x{rule.min_height} and {rule.min_megapixels} MP are needed."
-        ),
-        recommendation="Use the phone's main camera at full resolution, without cropping or zooming in.",
         margin=margin,
     )

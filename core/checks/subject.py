@@ -29,31 +29,13 @@ def subject_finding(detections: Sequence[Detection], rule: SubjectRule) -> Findi
     values: dict[str, Scalar] = {
         f"{label}_confidence": round(conf, 4) for label, conf in best.items()
     }
-    wanted = (" and " if rule.require_all else " or ").join(rule.required)
     thresholds: dict[str, Scalar] = {
         "required": ",".join(rule.required),
         "require_all": rule.require_all,
         "min_confidence": rule.min_confidence,
     }
     if found:
-        return Finding(
-            True, 100.0, values, thresholds, "subject_found", f"The photo shows {wanted}."
-        )
+        return Finding(True, 100.0, values, thresholds, "subject_found")
     if rule.on_missing == "warn":
-        return Finding(
-            True,
-            100.0,
-            values,
-            thresholds,
-            "subject_not_found",
-            f"No {wanted} was recognised; a clerk should confirm the photo shows the problem.",
-        )
-    return Finding(
-        passed=False,
-        score=rule.missing_score,
-        values=values,
-        thresholds=thresholds,
-        reason_code="subject_missing",
-        reason=f"No {wanted} was recognised in the photo.",
-        recommendation="Point the camera at the reported problem so it fills much of the frame.",
-    )
+        return Finding(True, 100.0, values, thresholds, "subject_not_found")
+    return Finding(False, rule.missing_score, values, thresholds, "subject_missing")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the service image from the repository's Dockerfile, unchanged, and run it.
 #
-#   deploy/image/verify.sh [all|build|smoke|env|report]     (default: all = build + smoke)
+#   deploy/image/verify.sh [all|lint|build|smoke|env|report]   (default: all = lint, build, smoke)
 #
 # Engine: Docker where a Docker engine answers (the real base image, BuildKit);
 # elsewhere Debian's podman/buildah with runc, installed here with apt when missing.
@@ -14,6 +14,7 @@
 # Settings (environment): IMAGE (civicqc:dev), ENGINE (docker|podman; default: detected),
 # CIVICQC_IMAGE_CACHE, CIVICQC_BASE_REFRESH=1 (remake the stand-in tarball).
 #
+# `lint` runs BuildKit's Dockerfile front end on the Dockerfile (where Go is installed).
 # `env` prints ENGINE=, IMAGE=, CONTAINERS_CONF= and COMPOSE= (the compose command, empty
 # where there is none) for tools that drive the engine afterwards (tests/image).
 # `report` prints the image size and what takes the room.
@@ -181,6 +182,31 @@ image_size() {
   echo "$((bytes / 1000000)) MB"
 }
 
+# ------------------------------------------------------------------------------ lint
+
+# BuildKit's own Dockerfile front end (parser, conversion of every stage, lint rules: what
+# `docker build --check` runs) on the Dockerfile, from deploy/image/buildkit-lint, where a Go
+# toolchain is installed. Built once from Go modules; the binary is cached by its sources.
+buildkit_lint() {
+  local go src=deploy/image/buildkit-lint key bin
+  go=$(command -v go || echo /usr/local/go/bin/go)
+  if [ ! -x "$go" ]; then
+    say "no Go toolchain: BuildKit's Dockerfile checks skipped"
+    return
+  fi
+  key=$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-12)
+  bin=$CACHE/buildkit-lint-$key
+  if [ ! -x "$bin" ]; then
+    say "building deploy/image/buildkit-lint (Go modules; once)"
+    if ! (cd "$src" && GOFLAGS=-mod=readonly "$go" build -o "$bin.partial" .) >&2; then
+      say "deploy/image/buildkit-lint did not build with $("$go" version): BuildKit's checks skipped"
+      return
+    fi
+    mv "$bin.partial" "$bin"
+  fi
+  "$bin" Dockerfile >&2 || die "BuildKit's Dockerfile front end reports the findings above"
+}
+
 # ----------------------------------------------------------------------------------- smoke
 
 health_status() {
@@ -249,9 +275,11 @@ elif docker compose version >/dev/null 2>&1; then
 fi
 case ${1:-all} in
   all)
+    buildkit_lint
     build
     smoke
     ;;
+  lint) buildkit_lint ;;
   build) build ;;
   smoke) smoke ;;
   report) report ;;
@@ -259,5 +287,5 @@ case ${1:-all} in
     printf 'ENGINE=%s\nIMAGE=%s\nCONTAINERS_CONF=%s\nCOMPOSE=%s\n' \
       "$ENGINE" "$IMAGE" "${CONTAINERS_CONF:-}" "$COMPOSE"
     ;;
-  *) die "usage: $0 [all|build|smoke|env|report]" ;;
+  *) die "usage: $0 [all|lint|build|smoke|env|report]" ;;
 esac

@@ -20,9 +20,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 
 from core.events import VerdictEvent
-from core.schema import CheckResult, ErrorInfo
 from core.version import ENGINE_VERSION
 from producer_api.deps import (
+    AdviceDep,
     FollowerDep,
     HeaderMetadataDep,
     OperatorDep,
@@ -60,29 +60,6 @@ _POLL_FIRST_S, _POLL_GROWTH, _POLL_MAX_S = 0.05, 1.5, 0.5
 def _deprecated(response: Response) -> None:
     response.headers["Deprecation"] = _DEPRECATION
     response.headers["Link"] = '</docs>; rel="deprecation"; type="text/html"'
-
-
-class _CoreTexts:
-    """The engine's own English texts (until the message catalogues replace them)."""
-
-    def reason(self, check: CheckResult) -> str:
-        return check.reason
-
-    def advice(self, check: CheckResult) -> str | None:
-        return check.recommendation
-
-    def recommendations(self, verdict: VerdictEvent) -> list[str]:
-        return list(verdict.advice)
-
-    def error_advice(self, error: ErrorInfo | None) -> str:
-        return error.message if error is not None else "the image could not be scored"
-
-
-def _texts() -> Texts:
-    return _CoreTexts()
-
-
-TextsDep = Annotated[Texts, Depends(_texts)]
 
 
 @dataclass(frozen=True)
@@ -202,7 +179,7 @@ SubmittedDep = Annotated[LegacyEnvelope[None] | _Scored, Depends(_submit_and_wai
     summary="Validate a photo and wait (bounded) for its verdict",
 )
 async def legacy_validate(
-    submitted: SubmittedDep, texts: TextsDep
+    submitted: SubmittedDep, texts: AdviceDep
 ) -> LegacyEnvelope[LegacyValidation] | LegacyEnvelope[None]:
     """Use ``POST /v1/images`` and ``GET /v1/images/{id}`` instead."""
     if isinstance(submitted, LegacyEnvelope):
@@ -225,7 +202,7 @@ def _successor_link(response: Response) -> None:
     dependencies=[Depends(_successor_link)],
 )
 async def legacy_upload(
-    submitted: SubmittedDep, texts: TextsDep
+    submitted: SubmittedDep, texts: AdviceDep
 ) -> LegacyEnvelope[LegacyUpload] | LegacyEnvelope[None]:
     """Deprecated in the reference too; use ``POST /v1/images`` instead."""
     if isinstance(submitted, LegacyEnvelope):

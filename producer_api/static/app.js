@@ -1,5 +1,6 @@
 // Citizen upload page: pick or take a photo, upload it (with progress), then poll
-// GET /v1/images/{id} with backoff until the verdict is there. No framework, no build.
+// GET /v1/images/{id} with backoff until the verdict is there, and show its advice from
+// GET /v1/images/{id}/advice in the page's language. No framework, no build.
 "use strict";
 
 (function () {
@@ -7,21 +8,12 @@
   const POLL_MAX_MS = 3000;
   const POLL_GIVE_UP_MS = 120000;
 
-  const CHECK_NAMES = {
-    blur: "Sharpness",
-    resolution: "Size",
-    brightness: "Brightness",
-    exposure: "Exposure",
-    metadata: "Camera information",
-    compression: "Image quality",
-    privacy: "Privacy",
-    subject: "Subject",
-  };
-  const TITLES = {
-    accepted: "Photo accepted",
-    rejected: "Photo rejected: please retake it",
-    error: "We could not read this photo",
-  };
+  // The server wrote the page in the browser's language; these are the texts this
+  // script shows, from the same catalogue ({name} marks a value to fill in).
+  const TEXT = JSON.parse(document.getElementById("page-texts").textContent);
+  const LANGUAGE = document.documentElement.lang || "en";
+  const fill = (template, values) =>
+    template.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 
   const $ = (id) => document.getElementById(id);
   const camera = $("camera");
@@ -88,7 +80,9 @@
     } catch (_) {
       /* not JSON */
     }
-    return xhr.status ? "the server answered " + xhr.status : "the connection failed";
+    return xhr.status
+      ? fill(TEXT.server_answered, { status: xhr.status })
+      : TEXT.connection_failed;
   }
 
   function upload(file) {
@@ -113,7 +107,7 @@
         }
       });
       xhr.addEventListener("error", () => reject(new Error(errorText(xhr))));
-      xhr.addEventListener("timeout", () => reject(new Error("the upload timed out")));
+      xhr.addEventListener("timeout", () => reject(new Error(TEXT.timed_out)));
       xhr.send(form);
     });
   }
@@ -133,7 +127,7 @@
           const body = await response.json();
           if (body.status !== "pending") return body;
         } else if (response.status !== 503 && response.status !== 404) {
-          throw new Error("the server answered " + response.status);
+          throw new Error(fill(TEXT.server_answered, { status: response.status }));
         }
       } catch (error) {
         if (!(error instanceof TypeError)) throw error; // TypeError: offline, retry
@@ -158,34 +152,45 @@
     return el;
   }
 
-  function show(verdict) {
+  // The verdict's texts in the page's language; null if they can't be had (then the
+  // page still shows the outcome, the score and each check's result).
+  async function adviceOf(id) {
+    try {
+      const response = await fetch("/v1/images/" + encodeURIComponent(id) + "/advice", {
+        headers: { Accept: "application/json", "Accept-Language": LANGUAGE, ...authHeaders },
+        cache: "no-store",
+      });
+      return response.ok ? await response.json() : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function show(verdict, texts) {
     const outcome = verdict.outcome;
     result.dataset.verdict = outcome;
-    resultTitle.textContent = TITLES[outcome] || outcome;
+    resultTitle.textContent = TEXT[outcome] || outcome;
     resultScore.textContent =
       verdict.score == null
-        ? verdict.error
-          ? verdict.error.message
-          : ""
-        : "Score " + Math.round(verdict.score) + " of 100 (" + Math.round(verdict.accept_score) +
-          " needed).";
+        ? ""
+        : fill(TEXT.score, {
+            score: Math.round(verdict.score),
+            needed: Math.round(verdict.accept_score),
+          });
 
     recommendations.replaceChildren();
-    const tips = verdict.advice.length
-      ? verdict.advice
-      : outcome === "error"
-        ? ["Take a new photo with your phone's camera app and upload that."]
-        : [];
+    const tips = texts ? texts.recommendations : [];
     tips.forEach((tip) => item(recommendations, (li) => (li.textContent = tip)));
     advice.hidden = tips.length === 0;
 
     checks.replaceChildren();
     Object.entries(verdict.checks).forEach(([name, check]) => {
+      const said = texts && texts.checks[name];
       item(checks, (li) => {
         li.dataset.check = name;
-        li.appendChild(span("name", (CHECK_NAMES[name] || name) + ": "));
-        li.appendChild(span(check.passed ? "pass" : "fail", check.passed ? "passed" : "needs work"));
-        li.appendChild(document.createTextNode(". " + check.reason));
+        li.appendChild(span("name", fill(TEXT.check_label, { name: said ? said.title : name }) + " "));
+        li.appendChild(span(check.passed ? "pass" : "fail", check.passed ? TEXT.passed : TEXT.needs_work));
+        if (said) li.appendChild(span("reason", said.reason));
       });
     });
 
@@ -207,23 +212,23 @@
     progress.value = 0;
     progress.textContent = "0%";
     progressBox.hidden = false;
-    say("Uploading your photo…");
+    say(TEXT.uploading);
     try {
       const accepted = await upload(file);
       progressBox.hidden = true;
-      say("Photo received. Checking its quality…");
+      say(TEXT.checking);
       const event = await verdictOf(accepted.id, myRun);
       if (run !== myRun) return;
       if (event === null) {
-        say("Your photo was received (reference " + accepted.id + "). The check is taking " +
-          "longer than usual; the city will still get your photo.");
+        say(fill(TEXT.slow, { id: accepted.id }));
       } else {
-        show(event);
+        const texts = await adviceOf(accepted.id);
+        if (run === myRun) show(event, texts);
       }
     } catch (error) {
       if (run !== myRun) return;
       progressBox.hidden = true;
-      say("Upload failed: " + error.message + ". Please try again.");
+      say(fill(TEXT.failed, { reason: error.message }));
     } finally {
       if (run === myRun) setBusy(false);
     }

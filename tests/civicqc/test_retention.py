@@ -20,6 +20,7 @@ def test_one_expiration_per_kept_prefix_plus_multipart_cleanup() -> None:
         Folder.REJECTED.prefix: 30,
         Folder.VERDICTS.prefix: 180,
         Folder.IDEMPOTENCY.prefix: 2,
+        Folder.DIGESTS.prefix: 180,
     }
     assert any(rule.abort_incomplete_multipart_upload is not None for rule in config.rules)
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from civicqc.cli import main
+from runtime.catalogues import Catalogues
+from tests.builders.catalogues import write_catalogue
 from tests.builders.images import encode, gaussian_blurred, sharp_photo
 
 
@@ -51,6 +53,38 @@ def test_jsonl_has_one_verdict_per_file_with_path_verdict_score_and_checks(
     assert rows["notes.jpg"]["verdict"] == "error"
     assert rows["notes.jpg"]["error"]["code"] == "unsupported_format"
     assert rows["empty.jpg"]["error"]["code"] == "empty"
+
+
+@pytest.mark.parametrize(("lang", "language"), [("hi-IN", "hi"), ("de", "en"), (None, "en")])
+def test_lang_gives_the_reasons_and_advice_in_that_language(
+    photo_dir: Path, capsys: pytest.CaptureFixture[str], lang: str | None, language: str
+) -> None:
+    args = ["--lang", lang] if lang else []
+    _, out = _run(capsys, str(photo_dir / "nested"), "--format", "jsonl", "--jobs", "1", *args)
+    rows = {Path(r["path"]).name: r for r in map(json.loads, out.splitlines())}
+    catalogues = Catalogues()
+    blurred = rows["blurred.png"]["advice"]
+    assert blurred["language"] == language
+    assert blurred["reasons"]["blur"].startswith(
+        str(catalogues.text(language, "blur.too_blurry"))[:8]
+    )
+    assert catalogues.text(language, "blur.too_blurry.advice") in blurred["recommendations"]
+    assert rows["notes.jpg"]["advice"]["recommendations"] == [
+        catalogues.text(language, "error.unsupported_format")
+    ]
+    assert "reason" not in rows["blurred.png"]["checks"]["blur"]  # the verdict stays neutral
+
+
+def test_a_city_catalogue_from_the_environment(
+    photo_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write_catalogue(tmp_path / "es.po", "es", {"blur.too_blurry.advice": "Vuelva con pulso firme."})
+    monkeypatch.setenv("MESSAGE_CATALOGUES_DIR", str(tmp_path))
+    _, table = _run(capsys, str(photo_dir / "nested" / "blurred.png"), "--lang", "es")
+    assert "- Vuelva con pulso firme." in table
 
 
 def test_parallel_and_serial_runs_agree(

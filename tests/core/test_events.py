@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from core.schema import Outcome, Verdict
 from tests.builders.images import encode, gaussian_blurred, sharp_photo
 
 #: Engine fields the event renames; every other engine field keeps its name.
-RENAMED = {"verdict": "outcome", "recommendations": "advice", "profile": "rules"}
+RENAMED = {"verdict": "outcome", "profile": "rules"}
 NOT_CARRIED = {"schema_version", "image_id"}  # the event's own
 
 
@@ -54,7 +55,9 @@ def test_the_event_reads_at_one_level(blurred: Verdict) -> None:
         blurred.quality,
         blurred.checks,
     )
-    assert event.advice == blurred.recommendations and event.advice
+    # Language-neutral: codes and values, no prose (texts come from the catalogues).
+    assert not {"advice", "recommendations"} & set(event.model_dump())
+    assert event.checks["blur"].reason_code == "too_blurry"
     assert event.rules == blurred.profile
     assert "verdict" not in event.model_dump()
 
@@ -73,7 +76,20 @@ def test_a_version_1_event_is_read_as_version_2(blurred: Verdict) -> None:
             include={"image_id", "submitted_at", "scored_at", "metadata", "object", "redacted"},
         ),
         "schema_version": 1,
-        "verdict": blurred.model_dump(mode="json"),
+        "verdict": _with_english_prose(blurred.model_dump(mode="json")),
     }
     assert VerdictEvent.model_validate(version_1) == event
     assert VerdictEvent.model_validate_json(event.model_dump_json()) == event
+
+
+def _with_english_prose(verdict: dict[str, Any]) -> dict[str, Any]:
+    """An engine verdict as version 1 stored it: with its English texts."""
+    return {
+        **verdict,
+        "schema_version": 1,
+        "recommendations": ["Hold the phone steady."],
+        "checks": {
+            name: {**check, "reason": "In English.", "recommendation": None}
+            for name, check in verdict["checks"].items()
+        },
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -11,7 +12,7 @@ from PIL import Image
 from bench.hostile_inputs import carrier, jpeg_segments, png_image, saved, split_scans
 from core import builtin_profile, score
 from core.budget import DECODE_BUDGET_BYTES, JpegFrame, check_jpeg_decode
-from core.decode import BLOCKINESS_MAX_PIXELS, _blockiness_window, _rgb_to_grey
+from core.decode import BLOCKINESS_MAX_PIXELS, _blockiness_window, _rgb_to_grey, _to_grey, _to_rgb
 from core.errors import TooComplexError, TooManyPixelsError
 from core.headers import jpeg_frame, tiff_layout, webp_size
 from core.schema import ErrorCode
@@ -47,10 +48,16 @@ def test_tiff_layout_matches_pillow() -> None:
         assert strips == len(image.tile)
 
 
-def test_band_grey_is_bit_identical_to_pillow() -> None:
-    rgb = np.random.default_rng(5).integers(0, 256, (700, 300, 3), dtype=np.uint8)
-    expected = np.asarray(Image.fromarray(rgb).convert("L"))
-    assert np.array_equal(_rgb_to_grey(rgb), expected)
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "CMYK"])
+def test_band_grey_equals_the_whole_image_conversion(mode: str) -> None:
+    # Tall and wide enough for many bands; the reference's OpenCV rounding on the whole image.
+    rgb = np.random.default_rng(5).integers(0, 256, (1500, 1300, 3), dtype=np.uint8)
+    image = Image.fromarray(rgb).convert(mode)
+    whole = cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2GRAY)
+    assert np.array_equal(_to_grey(image), whole)
+    assert np.array_equal(_to_rgb(image), np.asarray(image.convert("RGB")))
+    if mode in ("RGB", "RGBA"):
+        assert np.array_equal(_rgb_to_grey(np.asarray(image)), whole)
 
 
 def test_blockiness_window_is_bounded_and_on_the_block_grid() -> None:

@@ -123,7 +123,7 @@ def test_metadata_partial_credit(fields: int, passed: bool, score: float) -> Non
 def _result(name: str, score: float, weight: float) -> CheckResult:
     return CheckResult(
         name=name, passed=score == 100, score=score, weight=weight, values={}, thresholds={},
-        reason_code="x", reason="x", duration_ms=0,
+        reason_code="x", duration_ms=0,
     )  # fmt: skip
 
 

@@ -139,6 +139,10 @@ def test_uploads_to_the_api_container_get_the_verdicts_ofcivicqc_score(
         for image_id, event in events.items():
             status = client.get(f"/v1/images/{image_id}").raise_for_status().json()
             assert status["outcome"] == event.outcome.value
+        # The image carries the message catalogues: advice comes in the asked language.
+        advice = client.get(f"/v1/images/{image_id}/advice", headers={"Accept-Language": "es"})
+        assert advice.raise_for_status().json()["language"] == "es"
+        assert advice.headers["Content-Language"] == "es"
     assert deployment.api.healthy()
     assert all(consumer.healthy() for consumer, _port in deployment.consumers)
     assert deployment.api.inspect("{{.HostConfig.ReadonlyRootfs}}") == "true"
@@ -150,10 +154,10 @@ def test_sigterm_to_a_consumer_container_drains_commits_and_exits_0(deploy: Depl
     # while the stream is still flowing.
     deployment = deploy(MAX_IN_FLIGHT="1")
     (victim, victim_port), (survivor, survivor_port) = deployment.consumers
-    blobs = corpus(120)
+    blobs = corpus(200)
     with ThreadPoolExecutor(max_workers=1) as pool:
         uploading = pool.submit(_upload_all, deployment, blobs, ["default"] * len(blobs), 1)
-        _poll("the replica to be stopped scoring", lambda: _scored(victim_port) >= 2, 120)
+        _poll("the replica to be stopped scoring", lambda: _scored(victim_port) >= 1, 120)
         assert not uploading.done(), "the stop must land mid-stream"
         assert victim.stop(timeout_s=45) == 0
         ids = uploading.result()

@@ -12,7 +12,7 @@ from typing import Any
 CIRCUMSTANTIAL = {"image_id", "timings", "exif"}
 CHECK_CIRCUMSTANTIAL = {"duration_ms"}
 #: The verdict event's names for the engine's fields (``civicqc score`` prints the engine's).
-ENGINE_NAMES = {"outcome": "verdict", "advice": "recommendations", "rules": "profile"}
+ENGINE_NAMES = {"outcome": "verdict", "rules": "profile"}
 #: What the event (and the API's status of an image) adds to the engine's verdict.
 EVENT_ONLY = {
     "schema_version",
@@ -47,6 +47,8 @@ def civicqc_score(folder: Path, profile: str) -> dict[str, dict[str, Any]]:
         timeout=300,
     ).stdout
     rows = [json.loads(line) for line in out.splitlines()]
+    for row in rows:
+        del row["advice"]  # the CLI's rendering in a language, not part of the verdict
     return {Path(row.pop("path")).name: row for row in rows}
 
 

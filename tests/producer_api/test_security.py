@@ -438,4 +438,4 @@ def test_live_idempotency_is_per_key_and_public_keys_see_no_personal_data(
         for answer in (first.text, probe.text, json.dumps(full), json.dumps(shown)):
             assert "X-Amz-" not in answer and live_api.settings.s3_endpoint not in answer
         assert shown["outcome"] == stored.outcome.value
-        assert shown["advice"] == stored.advice
+        assert shown["checks"] == stored.model_dump(mode="json")["checks"]

@@ -25,7 +25,8 @@ def test_privacy_passes_by_default_and_counts_what_to_redact() -> None:
 def test_privacy_fails_when_the_profile_says_so() -> None:
     rule = PrivacyRule(weight=1, fail_when_found=True, found_score=20)
     finding = privacy_finding([_det("person", redact=True)], rule)
-    assert not finding.passed and finding.score == 20 and finding.recommendation
+    assert not finding.passed and finding.score == 20
+    assert finding.reason_code == "people_or_vehicles"
     assert privacy_finding([_det("pothole")], rule).passed
 
 

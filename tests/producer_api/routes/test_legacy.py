@@ -203,6 +203,19 @@ def test_upload(site: ApiProcess, photo: bytes, shape: Any, old_status: str) -> 
 
 
 @pytest.mark.integration
+def test_validate_answers_in_the_callers_language(site: ApiProcess) -> None:
+    response = site.client.post(
+        "/api/validate", files=_photo_form(BLURRED), headers={"Accept-Language": "fr-CH, en;q=0.5"}
+    )
+    assert response.headers["Content-Language"] == "fr"
+    data = _conforms(response, reference.validation("fail"))["data"]
+    blur = data["checks"]["blur"]
+    assert blur["reason"].startswith("La photo est floue") and blur["message"] == blur["reason"]
+    assert blur["recommendation"] in data["summary"]["recommendations"]
+    assert data["checks"]["brightness"]["reason"] == "La luminosité est bonne."
+
+
+@pytest.mark.integration
 def test_summary(site: ApiProcess) -> None:
     for photo in (GOOD, BLURRED):
         assert site.client.post("/api/validate", files=_photo_form(photo)).status_code == 200

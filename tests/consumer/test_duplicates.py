@@ -1,0 +1,115 @@
+"""Exact duplicates on in-memory fakes: identical bytes are scored once per tenant and rules."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+from consumer.duplicates import ExactDuplicates
+from consumer.pipeline import EventPipeline
+from core.events import ImageSubmitted, VerdictEvent
+from core.profiles import builtin_profile
+from core.schema import Outcome
+from runtime.layout import filed_key, verdict_key
+from tests.consumer.fakes import FakeStore
+from tests.consumer.test_pipeline import VERDICTS, Rig, photo
+
+
+class YieldingStore(FakeStore):
+    """Lets other events run at each call, as a real store's round trip does."""
+
+    async def fetch(self, key: str) -> bytes:
+        await asyncio.sleep(0)
+        return await super().fetch(key)
+
+
+def deduping_rig(store: FakeStore | None = None, version: str = "") -> Rig:
+    """A rig whose pipeline reuses verdicts; ``version`` replaces the default profile's."""
+    rig = Rig(store)
+    rules = builtin_profile(rig.settings.rule_profile)
+    if version:
+        rules = rules.model_copy(update={"version": version})
+    rig.pipeline = EventPipeline(
+        rig.settings,
+        rig.pipeline._metrics,
+        rig.store,
+        rig.scorer,
+        rig.publisher,
+        rig.policy,
+        ExactDuplicates({rules.name: rules}),
+    )
+    return rig
+
+
+def upload(rig: Rig, data: bytes, tenant: str = "default") -> ImageSubmitted:
+    event = rig.submitted(data, tenant=tenant)
+    digest = hashlib.sha256(data).hexdigest()
+    return event.model_copy(update={"object": event.object.model_copy(update={"sha256": digest})})
+
+
+async def test_identical_bytes_get_the_first_verdict_again_marked_duplicate() -> None:
+    rig = deduping_rig()
+    first, second = upload(rig, photo()), upload(rig, photo())
+    await rig.handle(first.model_dump_json().encode())
+    await rig.handle(second.model_dump_json().encode(), offset=1)
+
+    original, repeated = (VerdictEvent.model_validate_json(v) for v in rig.publisher.on(VERDICTS))
+    assert rig.scorer.calls == 1
+    assert original.duplicate_of is None
+    assert repeated.duplicate_of == first.image_id
+    assert repeated.image_id == second.image_id
+    assert (repeated.outcome, repeated.score, repeated.checks) == (
+        original.outcome,
+        original.score,
+        original.checks,
+    )
+    assert repeated.object.key == filed_key(second.object.key, repeated.outcome)
+    assert rig.store.objects[repeated.object.key] == photo()
+    assert second.object.key not in rig.store.objects
+    assert VerdictEvent.model_validate_json(rig.store.objects[verdict_key(second.image_id)]) == (
+        repeated
+    )
+    assert rig.sample("civicqc_duplicate_verdicts_total", tenant="default") == 1
+    assert (
+        rig.sample("civicqc_images_scored_total", verdict=original.outcome, tenant="default") == 2
+    )
+    assert rig.sample("civicqc_scoring_duration_seconds_count") == 1
+
+
+async def test_another_tenant_or_a_new_profile_version_scores_the_bytes_again() -> None:
+    rig = deduping_rig()
+    await rig.handle(upload(rig, photo()).model_dump_json().encode())
+    await rig.handle(upload(rig, photo(), tenant="springfield").model_dump_json().encode())
+    bumped = deduping_rig(rig.store, version="99.0")
+    await bumped.handle(upload(bumped, photo()).model_dump_json().encode())
+
+    assert (rig.scorer.calls, bumped.scorer.calls) == (2, 1)
+    published = [*rig.publisher.on(VERDICTS), *bumped.publisher.on(VERDICTS)]
+    assert [VerdictEvent.model_validate_json(v).duplicate_of for v in published] == [None] * 3
+
+
+async def test_error_verdicts_are_not_reused() -> None:
+    rig = deduping_rig()
+    for offset in range(2):
+        await rig.handle(upload(rig, b"not a photo").model_dump_json().encode(), offset=offset)
+
+    verdicts = [VerdictEvent.model_validate_json(v) for v in rig.publisher.on(VERDICTS)]
+    assert [(v.outcome, v.duplicate_of) for v in verdicts] == [(Outcome.ERROR, None)] * 2
+    assert rig.scorer.calls == 2
+
+
+async def test_a_copy_arriving_while_the_first_is_pending_is_scored_on_its_own() -> None:
+    rig = deduping_rig(YieldingStore())
+    first, second = upload(rig, photo()), upload(rig, photo())
+    # Both in flight at once: neither finds a stored verdict to reuse.
+    await asyncio.gather(
+        rig.handle(first.model_dump_json().encode()),
+        rig.handle(second.model_dump_json().encode(), offset=1),
+    )
+    third = upload(rig, photo())
+    await rig.handle(third.model_dump_json().encode(), offset=2)
+
+    verdicts = [VerdictEvent.model_validate_json(v) for v in rig.publisher.on(VERDICTS)]
+    assert rig.scorer.calls == 2
+    assert [v.duplicate_of for v in verdicts[:2]] == [None, None]
+    assert verdicts[2].duplicate_of in {first.image_id, second.image_id}
