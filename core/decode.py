@@ -74,7 +74,9 @@ class DecodedImage:
     display orientation, long side at most ``colour_long_side``; ``None`` unless
     a detector needs it. ``fine_grey`` is luminance at the finer scale the blur check
     asks for (long side at most ``fine_long_side``), from the same decode; ``None``
-    when none was asked for.
+    when none was asked for. ``colour_clip`` is the share of pixels with at least two
+    colour channels blown, read from a JPEG's chroma planes in the same decode when
+    asked for; ``None`` otherwise (other formats, grey JPEGs).
     """
 
     format: ImageFormat
@@ -88,6 +90,7 @@ class DecodedImage:
     quantization: dict[int, list[int]] | None
     rgb: RGBImage | None = None
     fine_grey: GreyImage | None = None
+    colour_clip: float | None = None
 
     @property
     def megapixels(self) -> float:
@@ -101,12 +104,13 @@ def decode_image(
     analysis_long_side: int,
     colour_long_side: int = 0,
     fine_long_side: int = 0,
+    colour_clip: bool = False,
 ) -> DecodedImage:
     """Decode ``data`` once; ``analysis_long_side == 0`` keeps full resolution.
 
     ``colour_long_side > 0`` also keeps an RGB array of at most that long side
     (for the detector), and ``fine_long_side > 0`` a grey one (for the blur check),
-    from the same decode.
+    from the same decode. ``colour_clip`` measures blown colour channels on JPEGs.
 
     Raises a :class:`core.errors.ImageError` subclass for anything that is not a
     scorable image, including decompression bombs (more than ``max_pixels``).
@@ -134,6 +138,7 @@ def decode_image(
             analysis_long_side=analysis_long_side,
             colour_long_side=colour_long_side,
             fine_long_side=fine_long_side,
+            colour_clip=colour_clip,
         )
     return image
 
@@ -146,6 +151,7 @@ def _decode_pillow(
     analysis_long_side: int,
     colour_long_side: int = 0,
     fine_long_side: int = 0,
+    colour_clip: bool = False,
 ) -> DecodedImage:
     with warnings.catch_warnings():
         # Our own max_pixels check below is the bomb guard; Pillow's warning is noise.
@@ -170,13 +176,14 @@ def _decode_pillow(
                 )
             exif_raw, orientation = _exif_and_orientation(image, fmt, data)
             quantization = _quantization(image) if fmt is ImageFormat.JPEG else None
-            grey, rgb = _read_pixels(
+            grey, rgb, clipped = _read_pixels(
                 image,
                 fmt,
                 draft_long_side=max(analysis_long_side, colour_long_side, fine_long_side)
                 if drafted
                 else 0,
                 colour=colour_long_side > 0,
+                colour_clip=colour_clip and drafted,
             )
     full_grey = _orient(_blockiness_window(grey), orientation) if fmt in _LOSSLESS else None
     analysis = _orient(_resize(grey, analysis_long_side), orientation)
@@ -195,6 +202,7 @@ def _decode_pillow(
         quantization=quantization,
         rgb=colour,
         fine_grey=fine,
+        colour_clip=clipped,
     )
 
 
@@ -209,9 +217,9 @@ def _opened(data: bytes, fmt: ImageFormat) -> ImageFile.ImageFile:
 
 
 def _read_pixels(
-    image: Image.Image, fmt: ImageFormat, *, draft_long_side: int, colour: bool
-) -> tuple[GreyImage, RGBImage | None]:
-    """Grey, and RGB when ``colour``, from the one decode of ``image``.
+    image: Image.Image, fmt: ImageFormat, *, draft_long_side: int, colour: bool, colour_clip: bool
+) -> tuple[GreyImage, RGBImage | None, float | None]:
+    """Grey, RGB when ``colour`` and the blown-colour share when ``colour_clip``, from one decode.
 
     ``draft_long_side > 0`` lets a JPEG decode at a DCT-reduced scale of at least that
     long side. Damaged pixel data is a :class:`CorruptImageError`.
@@ -222,17 +230,45 @@ def _read_pixels(
             scale = max(stored_w, stored_h) / draft_long_side
             if scale > 1:
                 image.draft(
-                    "YCbCr" if colour else "L", (int(stored_w / scale), int(stored_h / scale))
+                    "YCbCr" if colour or colour_clip else "L",
+                    (int(stored_w / scale), int(stored_h / scale)),
                 )
-        if colour and image.mode == "YCbCr":
+        if (colour or colour_clip) and image.mode == "YCbCr":
             # The Y plane is exactly what a grey draft would have produced.
             image.load()
             grey = np.asarray(image.getchannel(0), dtype=np.uint8)
         else:
             grey = _to_grey(image)
-        return grey, _to_rgb(image) if colour else None
+        clipped = blown_colour_share(image) if colour_clip else None
+        return grey, _to_rgb(image) if colour else None, clipped
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
         raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
+
+
+#: Long side of the nearest-neighbour sample on which blown colours are counted.
+_CLIP_SAMPLE_SIDE = 500
+#: A colour channel at or above this level is blown (JPEG noise keeps 255 a few levels off).
+_BLOWN_LEVEL = 250
+
+
+def blown_colour_share(image: Image.Image) -> float | None:
+    """Share of pixels with at least two colour channels blown; ``None`` for a grey image.
+
+    A brightened photo clips its colour channels long before its luminance: a yellow
+    flower blown to (255, 255, 120) is grey 240. Counted on a nearest-neighbour sample
+    of the decoded colour image (about 500 px long, a few hundred microseconds), so
+    the only extra cost is decoding the chroma planes in the same pass.
+    """
+    if image.mode not in ("YCbCr", "RGB"):
+        return None
+    step = max(1, max(image.size) // _CLIP_SAMPLE_SIDE)
+    sample = image.resize(
+        (max(1, image.width // step), max(1, image.height // step)), Image.Resampling.NEAREST
+    )
+    rgb = np.asarray(sample.convert("RGB") if sample.mode != "RGB" else sample)
+    red, green, blue = (rgb[..., i] >= _BLOWN_LEVEL for i in range(3))
+    blown = (red & green) | (blue & (red | green))
+    return np.count_nonzero(blown) / max(1, blown.size)
 
 
 def _blockiness_window(grey: GreyImage) -> GreyImage:

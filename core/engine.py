@@ -123,6 +123,7 @@ def _decode(
             analysis_long_side=rules.analysis_long_side,
             colour_long_side=colour_long_side,
             fine_long_side=_fine_long_side(rules),
+            colour_clip=rules.checks.exposure.max_colour_clip is not None,
         )
     except ImageError as exc:
         return error_verdict(
@@ -279,7 +280,11 @@ def _checks(
             lambda img, _: resolution_finding(*_compared_size(img, c.resolution), c.resolution),
             c.resolution,
         ),
-        ("exposure", lambda img, _: exposure_finding(img.grey, c.exposure), c.exposure),
+        (
+            "exposure",
+            lambda img, _: exposure_finding(img.grey, c.exposure, img.colour_clip),
+            c.exposure,
+        ),
         ("metadata", lambda _, exif: metadata_finding(exif, c.metadata), c.metadata),
         (
             "compression",

@@ -173,6 +173,14 @@ class ExposureRule(CheckRule):
         "stay at or below this. A photo washed out so far that nothing in it is dark fails, "
         "even when its colour channels clip before its luminance does. None: off (reference).",
     )
+    max_colour_clip: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Over-exposure: max share of pixels with at least two colour channels "
+        "blown (>= 250). A brightened photo clips its colours long before its grey does. "
+        "Measured on JPEGs from the same decode (its chroma planes); None: off (reference).",
+    )
 
 
 class MetadataRule(CheckRule):

@@ -85,11 +85,15 @@ def _is_washed(t: _Tones, rule: ExposureRule) -> bool:
     return rule.washed_min_near_white is None or t.near_white > rule.washed_min_near_white
 
 
-def exposure_finding(grey: NDArray[np.uint8], rule: ExposureRule) -> Finding:
+def exposure_finding(
+    grey: NDArray[np.uint8], rule: ExposureRule, colour_clip: float | None = None
+) -> Finding:
     """Partial credit as the reference: ``70 * range / credit_range``.
 
     With ``clip_penalty`` the score is further scaled by allowed/actual clipping and by
     how far the tone ends miss, so a badly exposed photo scores low enough to veto.
+    ``colour_clip`` (share of pixels with two colour channels blown, JPEGs only) fails
+    the check above ``rule.max_colour_clip``: colours blow out before grey does.
     """
     t = _tones(grey, rule)
     values: dict[str, float | int | str | bool | None] = {
@@ -100,6 +104,8 @@ def exposure_finding(grey: NDArray[np.uint8], rule: ExposureRule) -> Finding:
         "dark_end": t.dark_end,
         "bright_end": t.bright_end,
     }
+    if colour_clip is not None:
+        values["colour_clip_fraction"] = round(colour_clip, 4)
     thresholds: dict[str, float | int | str | bool | None] = {
         "min_dynamic_range": rule.min_dynamic_range,
         "max_shadow_clip_fraction": rule.max_shadow_clip,
@@ -107,11 +113,18 @@ def exposure_finding(grey: NDArray[np.uint8], rule: ExposureRule) -> Finding:
         "min_bright_end": rule.min_bright_end,
         "max_dark_end": rule.max_dark_end,
     }
+    if rule.max_colour_clip is not None:
+        thresholds["max_colour_clip_fraction"] = rule.max_colour_clip
+    colour_blown = (
+        rule.max_colour_clip is not None
+        and colour_clip is not None
+        and colour_clip > rule.max_colour_clip
+    )
     margin = _margin(t, rule)
     flags = _Flags(
         flat=t.spread < rule.min_dynamic_range,
         dark_clip=t.shadows > rule.max_shadow_clip,
-        bright_clip=t.highlights > rule.max_highlight_clip,
+        bright_clip=t.highlights > rule.max_highlight_clip or colour_blown,
         dim=_is_dim(t, rule),
         washed=_is_washed(t, rule),
     )
