@@ -102,7 +102,7 @@ class VerdictEvent(_Frozen):
     checks: dict[str, CheckResult]
     vetoed_by: list[str] = Field(description="Blocking checks that rejected the photo alone.")
     error: ErrorInfo | None = Field(description="Why the photo could not be scored at all.")
-    object: ObjectRef = Field(description="The photo after it was filed by outcome.")
+    object: ObjectRef = Field(description="The stored photo, tagged with its outcome.")
     redacted: ObjectRef | None = Field(
         default=None,
         description="A copy for publishing, filed next to the object as "
