@@ -200,6 +200,12 @@ class StackFigures:
     label: str
     throughput: float
     cpu_ms: dict[str, float]
+    """CPU ms per image of each component, and ``total``, over the saturated run."""
+    marginal_ms: dict[str, float]
+    """The same less what each component burns when idle (polls, heartbeats, timers), so
+    two runs whose throughput the machine's other load made differ compare fairly."""
+    idle_cores: dict[str, float]
+    """What each component burns when idle, in cores."""
     p99s: tuple[float, ...]
 
 
@@ -228,8 +234,11 @@ async def measure(
         ) as client:
             if args.warmup:
                 await saturated(client, clock, photos, args.warmup, args.in_flight)
+            idle = await _idle_cores(stack_root, args.idle_s)
             cpu_before = component_cpu_s(stack_root) if stack_root else {}
+            started = time.perf_counter()
             throughput = await saturated(client, clock, photos, args.saturated, args.in_flight)
+            elapsed = time.perf_counter() - started
             cpu_after = component_cpu_s(stack_root) if stack_root else {}
             print(
                 f"[{label}] saturated: {throughput:.2f} verdicts/s sustained "
@@ -241,7 +250,20 @@ async def measure(
     finally:
         await clock.stop()
     cpu_ms = per_image_ms(cpu_before, cpu_after, args.saturated) if cpu_after else {}
-    return StackFigures(label, throughput, cpu_ms, tuple(p99s))
+    fixed = {name: cores * elapsed for name, cores in idle.items()}
+    less_idle = {name: cpu_after[name] - fixed.get(name, 0.0) for name in cpu_after}
+    marginal = per_image_ms(cpu_before, less_idle, args.saturated) if cpu_after else {}
+    return StackFigures(label, throughput, cpu_ms, marginal, idle, tuple(p99s))
+
+
+async def _idle_cores(stack_root: Path | None, seconds: float) -> dict[str, float]:
+    """Cores each component burns while no upload is in flight."""
+    if stack_root is None or seconds <= 0:
+        return {}
+    before = component_cpu_s(stack_root)
+    await asyncio.sleep(seconds)
+    after = component_cpu_s(stack_root)
+    return {name: (after[name] - before.get(name, 0.0)) / seconds for name in after}
 
 
 async def _latency_runs(
@@ -277,23 +299,34 @@ async def _latency_runs(
 
 
 def print_cpu_table(runs: list[StackFigures], score_cpu_ms: float) -> None:
-    """CPU ms per image per component, one row per stack, and after / before when two."""
+    """CPU ms per image per component, one row per stack, and after / before when two:
+    all of it, then less each component's idle burn."""
     measured = [run for run in runs if run.cpu_ms]
     if not measured:
         return
     columns = [*COMPONENTS, "total"]
-    print("\nCPU ms per image   " + "".join(f"{name:>14}" for name in columns))
+    tables: list[tuple[str, list[dict[str, float]]]] = [
+        ("CPU ms per image", [r.cpu_ms for r in measured]),
+        ("less idle burn", [r.marginal_ms for r in measured]),
+    ]
+    for title, rows in tables:
+        print(f"\n{title:<19}" + "".join(f"{name:>14}" for name in columns))
+        for run, row in zip(measured, rows, strict=True):
+            print(f"{run.label:<19}" + "".join(f"{row[n]:14.1f}" for n in columns))
+        if len(rows) == 2:
+            first, last = rows
+            ratios = "".join(f"{last[n] / first[n]:14.2f}" for n in columns)
+            print(f"{'after / before':<19}{ratios}")
     for run in measured:
-        print(f"{run.label:<19}" + "".join(f"{run.cpu_ms[name]:14.1f}" for name in columns))
-    if len(measured) == 2:
-        first, last = measured
+        idle = ", ".join(f"{name} {cores:.3f}" for name, cores in run.idle_cores.items())
+        print(f"{run.label}: idle burn in cores: {idle}")
+    print(f"{'civicqc score':<19}{score_cpu_ms:14.1f} ms per image (same photos, same run)")
+    for run in measured:
+        total, marginal = run.cpu_ms["total"], run.marginal_ms["total"]
         print(
-            f"{'after / before':<19}"
-            + "".join(f"{last.cpu_ms[n] / first.cpu_ms[n]:14.2f}" for n in columns)
+            f"{run.label}: total / civicqc score = {total / score_cpu_ms:.2f} "
+            f"(less idle burn {marginal / score_cpu_ms:.2f})"
         )
-    print(f"{'civicqc score':<19}{score_cpu_ms:14.1f}   (scoring alone: same photos, same run)")
-    for run in measured:
-        print(f"{run.label}: total / civicqc score = {run.cpu_ms['total'] / score_cpu_ms:.2f}")
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -345,6 +378,7 @@ def main() -> None:
         "--half-load-s", type=float, default=8.0, help="length of the paced runs (0: none)"
     )
     parser.add_argument("--warmup", type=int, default=20, help="photos sent before measuring")
+    parser.add_argument("--idle-s", type=float, default=5.0, help="idle burn read over this")
     parser.add_argument(
         "--before",
         metavar="REF",

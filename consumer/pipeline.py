@@ -1,11 +1,15 @@
 """The pipeline of one event: ``ImageSubmitted`` in, its verdict (or dead letter) published.
 
 Steps: read the stored verdict (a redelivery reuses it byte for byte) or fetch the
-object, score it in the worker pool, file a copy under ``accepted/`` or ``rejected/``,
+photo, score it in the worker pool, tag the photo with its outcome where it lies
+(:mod:`runtime.layout`: one small request, where filing it took a copy and a delete),
 store the redacted copy when there is one, store ``verdicts/{id}.json``, publish the
-verdict, delete the incoming object. The loop commits the event's offset only after
-:meth:`EventPipeline.handle` returns, so delivery is at least once and a duplicate
-verdict is byte-identical to the first one.
+verdict. The loop commits the event's offset only after :meth:`EventPipeline.handle`
+returns, so delivery is at least once and a duplicate verdict is byte-identical to the
+first one.
+
+An event of the layout before (an ``incoming/`` key, published before the change)
+still gets a copy, to the photo's ``photos/`` key with its tags, and the delete.
 
 Each step goes through :class:`~consumer.retry.RetryPolicy`. Only what is wrong with
 this one event is dead-lettered, so its partition keeps moving: an event that does not
@@ -22,7 +26,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
@@ -46,8 +50,8 @@ from core.events import (
     VerdictEvent,
 )
 from core.privacy import redact_exif
-from core.schema import Verdict
-from runtime.layout import filed_key, is_incoming_key, redacted_key, verdict_key
+from core.schema import Outcome, Verdict
+from runtime.layout import current_key, is_incoming_key, redacted_key, verdict_key, verdict_tags
 from runtime.object_store import ObjectMissingError
 from runtime.rulebook import profile_for_tenant
 
@@ -62,8 +66,13 @@ class Store(Protocol):
     """The object store (:class:`consumer.storage.ObjectStore`)."""
 
     async def fetch(self, key: str) -> bytes: ...
-    async def copy(self, source: str, target: str) -> None: ...
-    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    async def tag(self, key: str, tags: Mapping[str, str]) -> None: ...
+    async def copy(
+        self, source: str, target: str, tags: Mapping[str, str] | None = None
+    ) -> None: ...
+    async def put(
+        self, key: str, data: bytes, content_type: str, tags: Mapping[str, str] | None = None
+    ) -> None: ...
     async def delete(self, key: str) -> None: ...
 
 
@@ -122,8 +131,9 @@ class EventPipeline:
             await self._dead_letter(record, event.image_id, gave_up, claim)
 
     def _check_trusted(self, event: ImageSubmitted) -> None:
-        """Act only on this bucket's ``incoming/`` object of this image: the consumer copies
-        and deletes the key an event names, so a forged event must not name another."""
+        """Act only on this bucket's upload of this image (``photos/``, or ``incoming/`` from
+        the layout before): the consumer tags the key an event names (copies and deletes an
+        old one), so a forged event must not name another."""
         problem = None
         if event.object.bucket != self._settings.s3_bucket:
             problem = f"bucket {event.object.bucket!r} is not {self._settings.s3_bucket!r}"
@@ -146,22 +156,23 @@ class EventPipeline:
                 body = filed.body
         else:
             # A redelivery: the first attempt got as far as storing its verdict (and the
-            # redacted copy, which is stored before it).
-            body, target = stored
-            with contextlib.suppress(ObjectMissingError):  # filed and deleted by then
-                await self._step("file", lambda: self._store.copy(source, target), claim)
+            # redacted copy, which is stored before it); it may not have tagged the photo.
+            body, outcome = stored
+            with contextlib.suppress(ObjectMissingError):  # an old-layout upload, filed
+                await self._mark(source, outcome, claim)
         topic = self._settings.topic_verdicts
         await self._step(
             "publish", lambda: self._publisher.publish(topic, image_id.encode(), body), claim
         )
-        await self._step("delete", lambda: self._store.delete(source), claim)
+        if current_key(source) != source:  # the layout before: the upload was copied
+            await self._step("delete", lambda: self._store.delete(source), claim)
         if isinstance(verdict, Verdict):
             self._metrics.record_verdict(verdict, event.metadata.tenant, event.submitted_at)
         elif verdict is not None:
             self._metrics.record_duplicate(verdict, event.submitted_at)
 
-    async def _stored_verdict(self, image_id: str, claim: Claim) -> tuple[bytes, str] | None:
-        """The verdict event an earlier attempt stored, and where it filed the photo.
+    async def _stored_verdict(self, image_id: str, claim: Claim) -> tuple[bytes, Outcome] | None:
+        """The verdict event an earlier attempt stored, and its outcome (the photo's tag).
 
         One that no longer parses (written by an older, incompatible version) counts as
         absent: the photo is scored again and the new verdict replaces it.
@@ -172,7 +183,7 @@ class EventPipeline:
         except ObjectMissingError:
             return None
         try:
-            return body, VerdictEvent.model_validate_json(body).object.key
+            return body, VerdictEvent.model_validate_json(body).outcome
         except ValidationError:
             logger.warning("stored verdict does not parse; scoring again", extra={"key": key})
             return None
@@ -197,7 +208,7 @@ class EventPipeline:
     async def _reuse(
         self, event: ImageSubmitted, record: str, claim: Claim
     ) -> tuple[bytes, VerdictEvent] | None:
-        """File and store ``event`` with the verdict on ``record``; None when there is none
+        """Tag and store ``event`` with the verdict on ``record``; None when there is none
         (or the submission is missing: the scoring path looks for it with its grace)."""
         try:
             found = await self._step("fetch_record", lambda: self._store.fetch(record), claim)
@@ -205,9 +216,9 @@ class EventPipeline:
         except (ObjectMissingError, ValidationError):
             return None
         source = event.object.key
-        target = filed_key(source, first.outcome)
+        target = current_key(source)
         try:
-            await self._step("file", lambda: self._store.copy(source, target), claim)
+            await self._mark(source, first.outcome, claim)
         except ObjectMissingError:
             await self._raise_if_filed(event.image_id, claim)
             return None
@@ -226,8 +237,8 @@ class EventPipeline:
             "score", lambda: self._scorer.score(data, profile, image_id), claim
         )
         verdict = scored.verdict
-        target = filed_key(source, verdict.verdict)
-        await self._file(event, target, data, claim)
+        target = current_key(source)
+        await self._file(event, verdict.verdict, data, claim)
         redacted = await self._store_redacted(event, target, scored, claim)
         body = (
             VerdictEvent.of(
@@ -282,8 +293,9 @@ class EventPipeline:
                 )
             return None
         ref = _jpeg_ref(event.object.bucket, redacted_key(filed), jpeg)
+        tags = verdict_tags(scored.verdict.verdict)
         await self._step(
-            "store_redacted", lambda: self._store.put(ref.key, jpeg, "image/jpeg"), claim
+            "store_redacted", lambda: self._store.put(ref.key, jpeg, "image/jpeg", tags), claim
         )
         return ref
 
@@ -304,16 +316,27 @@ class EventPipeline:
                     raise GaveUpError(DeadLetterReason.OBJECT_MISSING, attempt, exc) from exc
                 await self._policy.pause("fetch_missing", attempt, exc, claim)
 
-    async def _file(self, event: ImageSubmitted, target: str, data: bytes, claim: Claim) -> None:
-        """Copy the submission to ``target``. When it vanished since it was fetched, the
+    async def _file(
+        self, event: ImageSubmitted, outcome: Outcome, data: bytes, claim: Claim
+    ) -> None:
+        """Tag the photo with ``outcome``. When it vanished since it was fetched, the
         previous owner of the partition may have finished it; else store the bytes held."""
         source = event.object.key
         try:
-            await self._step("file", lambda: self._store.copy(source, target), claim)
+            await self._mark(source, outcome, claim)
         except ObjectMissingError:
             await self._raise_if_filed(event.image_id, claim)
-            kind = event.object.content_type
-            await self._step("file", lambda: self._store.put(target, data, kind), claim)
+            kind, key, tags = event.object.content_type, current_key(source), verdict_tags(outcome)
+            await self._step("file", lambda: self._store.put(key, data, kind, tags), claim)
+
+    async def _mark(self, source: str, outcome: Outcome, claim: Claim) -> None:
+        """Tag the photo at ``source`` with ``outcome``, or, for an upload of the layout
+        before, copy it with those tags to its ``photos/`` key (the caller deletes it)."""
+        target, tags = current_key(source), verdict_tags(outcome)
+        if target == source:
+            await self._step("file", lambda: self._store.tag(source, tags), claim)
+        else:
+            await self._step("file", lambda: self._store.copy(source, target, tags), claim)
 
     async def _raise_if_filed(self, image_id: str, claim: Claim) -> None:
         stored = await self._stored_verdict(image_id, claim)

@@ -19,7 +19,13 @@ class UploadStore(Protocol):
     @property
     def bucket(self) -> str: ...
 
-    async def put_stream(self, key: str, reader: BinaryIO, content_type: str) -> None: ...
+    async def put_stream(
+        self,
+        key: str,
+        reader: BinaryIO,
+        content_type: str,
+        tags: Mapping[str, str] | None = None,
+    ) -> None: ...
 
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
 

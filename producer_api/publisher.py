@@ -137,6 +137,10 @@ class Publisher:
         partition: int = DefaultPartitioner()(key, sorted(partitions), list(partitions))
         leader = producer.client.cluster.leader_for_partition(TopicPartition(self.topic, partition))
         if leader is None or leader < 0:
+            # Metadata read while a restarted broker had not yet taken leadership says "no
+            # leader" until the next refresh (minutes by default); ask for one now, so the
+            # uploads after this 503 see the leader as soon as the broker has it.
+            _refresh_soon(producer)
             raise PublishUnavailable(f"partition {partition} of {self.topic} has no leader")
         if not await producer.client.ready(leader):
             raise PublishUnavailable(f"the leader of {self.topic}[{partition}] is unreachable")
@@ -154,3 +158,9 @@ class Publisher:
             raise PublishUnavailable("Kafka did not answer a metadata request in time") from exc
         except KafkaError as exc:
             raise PublishUnavailable(f"Kafka is unreachable: {exc!r}") from exc
+
+
+def _refresh_soon(producer: AIOKafkaProducer) -> None:
+    """Wake the client's metadata refresh without waiting for it (its outcome is not ours)."""
+    refreshed = producer.client.force_metadata_update()
+    refreshed.add_done_callback(lambda done: done.cancelled() or done.exception())

@@ -51,13 +51,17 @@ from producer_api.upload_errors import (
 )
 from runtime.apikeys import ALL_TENANTS, KeyRole
 from runtime.ids import issued_at, new_image_id
-from runtime.layout import incoming_key
+from runtime.layout import PENDING, VERDICT_TAG, incoming_key
 from runtime.object_store import StorageUnavailableError
 
 logger = logging.getLogger(__name__)
 
-#: Tag on an object whose event may or may not have reached Kafka; see module docstring.
-UNCONFIRMED_TAG = {"civicqc-publish": "unconfirmed"}
+#: Tags of an upload until the consumer tags it with its verdict (runtime.layout); they
+#: travel with the upload itself, so tagging costs no request of its own.
+PENDING_TAGS = {VERDICT_TAG: PENDING}
+#: Tags of an object whose event may or may not have reached Kafka; see module docstring.
+#: Still pending, so the rule for unscored photos expires it if no verdict ever comes.
+UNCONFIRMED_TAGS = {**PENDING_TAGS, "civicqc-publish": "unconfirmed"}
 #: Request chunks allowed to wait between the client and the store's worker thread.
 _PIPE_CHUNKS = 16
 
@@ -273,7 +277,7 @@ class Submitter:
             asyncio.get_running_loop(), _PIPE_CHUNKS, read_timeout_s=self._idle_timeout_s + 5
         )
         upload = asyncio.ensure_future(
-            self._store.put_stream(key, cast(BinaryIO, pipe), content_type)
+            self._store.put_stream(key, cast(BinaryIO, pipe), content_type, PENDING_TAGS)
         )
         feeder = asyncio.ensure_future(_feed(pipe, head, rest))
         try:
@@ -317,7 +321,7 @@ class Submitter:
             self._metrics.record_failure("kafka")
             logger.warning("publish unconfirmed, keeping %s tagged: %s", key, exc)
             try:
-                await self._store.tag(key, UNCONFIRMED_TAG)
+                await self._store.tag(key, UNCONFIRMED_TAGS)
             except StorageUnavailableError as tag_exc:
                 self._metrics.record_failure("cleanup")
                 logger.error("could not tag %s as unconfirmed: %s", key, tag_exc)

@@ -2,16 +2,26 @@
 
 | folder | what | written by |
 | --- | --- | --- |
-| ``incoming/{yyyy}/{mm}/{dd}/{id}.{ext}`` | photos not scored yet | API |
-| ``accepted/...``, ``rejected/...`` | the same photo once scored, same date path | consumer |
-| ``accepted/.../{id}.redacted.jpg`` | the redacted copy, next to its original | consumer |
+| ``photos/{yyyy}/{mm}/{dd}/{id}.{ext}`` | every photo, where it stays; tagged | API |
+| ``photos/.../{id}.redacted.jpg`` | the redacted copy, next to its original; tagged | consumer |
 | ``verdicts/{id}.json`` | the stored verdict ``GET /v1/images/{id}`` serves | consumer |
 | ``idempotency/{tenant}/{key id}/{sha256}.json`` | retry records of ``Idempotency-Key`` | API |
 | ``digests/{tenant}/{rules}/{sha256}.json`` | the verdict of the first copy of some bytes | consumer |
 
+A photo is never moved. The API stores it tagged ``civicqc-verdict=pending``; the
+consumer replaces the tag with the outcome (``accepted`` or ``rejected``; ``error``
+verdicts count as rejected). Tags are what filing into folders gave operators, for
+one small request instead of a copy of the photo and a delete: lifecycle rules
+filtered by tag expire rejected photos early (:mod:`civicqc.retention`), and
+``mc find --tags civicqc-verdict=accepted`` lists the accepted ones of a day folder
+(the verdict topic and ``verdicts/{id}.json`` say the same per image).
+
+The layout before it, ``incoming/`` then a copy under ``accepted/`` or ``rejected/``,
+is still read (:data:`PHOTO_FOLDERS`) and still expired by its prefix rules, so
+photos stored before the change stay findable until they expire.
+
 The day folder comes from the UUIDv7 id (:func:`runtime.ids.issued_at`), so the
 key and the id never disagree and the API finds a photo without an index.
-``civicqc retention`` expires each folder on its own schedule.
 """
 
 from __future__ import annotations
@@ -27,41 +37,74 @@ from runtime.ids import issued_at
 class Folder(StrEnum):
     """Top-level folders of the bucket; ``prefix`` is what a listing or lifecycle rule uses."""
 
-    INCOMING = "incoming"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
+    PHOTOS = "photos"
     VERDICTS = "verdicts"
     IDEMPOTENCY = "idempotency"
     DIGESTS = "digests"
+    #: The layout before tags (read only): uploads, then copies filed by outcome.
+    INCOMING = "incoming"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
 
     @property
     def prefix(self) -> str:
         return f"{self.value}/"
 
 
+#: The tag that says where a photo is in its life, and so how long it is kept.
+VERDICT_TAG = "civicqc-verdict"
+#: Its value from upload until the consumer stores the verdict.
+PENDING = "pending"
+
+
 #: A file extension as the API writes one (``jpg``, ``heic``, ``png``).
 _EXTENSION = re.compile(r"[a-z0-9]{1,8}")
 
-#: Where a photo may be before its verdict is stored: where a pending image is looked for.
-PHOTO_FOLDERS = (Folder.INCOMING, Folder.ACCEPTED, Folder.REJECTED)
+#: Where a photo may be, newest layout first: where a pending image is looked for.
+PHOTO_FOLDERS = (Folder.PHOTOS, Folder.INCOMING, Folder.ACCEPTED, Folder.REJECTED)
 
 
 def incoming_key(image_id: uuid.UUID, extension: str) -> str:
-    """``incoming/{yyyy}/{mm}/{dd}/{id}.{ext}``, dated by the id."""
-    return f"{photo_prefix(Folder.INCOMING, image_id)}.{extension}"
+    """``photos/{yyyy}/{mm}/{dd}/{id}.{ext}``, dated by the id: where the API stores an upload."""
+    return f"{photo_prefix(Folder.PHOTOS, image_id)}.{extension}"
+
+
+def current_key(key: str) -> str:
+    """The key of a photo in this layout: itself for ``photos/``, and for an upload of the
+    layout before, ``incoming/2025/01/31/id.jpg`` -> ``photos/2025/01/31/id.jpg``."""
+    return Folder.PHOTOS.prefix + key.removeprefix(Folder.INCOMING.prefix).removeprefix(
+        Folder.PHOTOS.prefix
+    )
+
+
+def verdict_tags(outcome: Outcome) -> dict[str, str]:
+    """The tags of a scored photo (and of its redacted copy).
+
+    ``error`` verdicts are tagged rejected: a photo that cannot be decoded cannot
+    document an issue either, and its stored verdict says why.
+    """
+    return {VERDICT_TAG: "accepted" if outcome is Outcome.ACCEPTED else "rejected"}
 
 
 def is_incoming_key(key: str, image_id: str) -> bool:
-    """Whether ``key`` is where the API stores the upload ``image_id`` (any extension).
+    """Whether ``key`` is where the API stores the upload ``image_id`` (any extension), in
+    this layout or the one before (an event published before the change).
 
-    The consumer copies and deletes the key an event names; an event that names any
-    other key (another image, another folder, a path) is not acted on.
+    The consumer tags the key an event names; an event that names any other key
+    (another image, another folder, a path) is not acted on.
     """
     try:
         parsed = uuid.UUID(image_id)
-        prefix = photo_prefix(Folder.INCOMING, parsed)
+        return any(
+            _is_photo_key(key, parsed, image_id, folder)
+            for folder in (Folder.PHOTOS, Folder.INCOMING)
+        )
     except ValueError:
         return False
+
+
+def _is_photo_key(key: str, parsed: uuid.UUID, image_id: str, folder: Folder) -> bool:
+    prefix = photo_prefix(folder, parsed)
     extension = key.removeprefix(f"{prefix}.")
     return (
         str(parsed) == image_id and extension != key and _EXTENSION.fullmatch(extension) is not None
@@ -79,23 +122,13 @@ def photo_prefix(folder: Folder, image_id: uuid.UUID) -> str:
     return f"{folder.prefix}{at:%Y/%m/%d}/{image_id}"
 
 
-def filed_key(incoming: str, outcome: Outcome) -> str:
-    """``incoming/2025/01/31/id.jpg`` -> ``accepted/...`` or ``rejected/...``.
+def redacted_key(photo: str) -> str:
+    """``photos/2025/01/31/id.jpg`` -> ``photos/2025/01/31/id.redacted.jpg``.
 
-    ``error`` verdicts are filed under ``rejected/`` too: a photo that cannot be
-    decoded cannot document an issue either, and its stored verdict says why.
+    Next to the original, with the same tags, so the copy shares its retention rule
+    and its day listing; always JPEG, whatever the original's format.
     """
-    folder = Folder.ACCEPTED if outcome is Outcome.ACCEPTED else Folder.REJECTED
-    return folder.prefix + incoming.removeprefix(Folder.INCOMING.prefix)
-
-
-def redacted_key(filed: str) -> str:
-    """``accepted/2025/01/31/id.jpg`` -> ``accepted/2025/01/31/id.redacted.jpg``.
-
-    Next to the filed original, so the copy shares its retention rule and its
-    day listing; always JPEG, whatever the original's format.
-    """
-    folder, _slash, name = filed.rpartition("/")
+    folder, _slash, name = photo.rpartition("/")
     stem = name.split(".", 1)[0]
     return f"{folder}/{stem}.redacted.jpg" if folder else f"{stem}.redacted.jpg"
 

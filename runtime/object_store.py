@@ -23,7 +23,7 @@ from typing import BinaryIO, TypeVar
 
 import urllib3
 from minio import Minio
-from minio.commonconfig import CopySource, Tags
+from minio.commonconfig import REPLACE, CopySource, Tags
 from minio.error import InvalidResponseError, S3Error, ServerError
 from minio.helpers import MIN_PART_SIZE
 
@@ -123,19 +123,33 @@ class ObjectStore:
         return None
 
     # -- writes ----------------------------------------------------------------------
-    async def put(self, key: str, data: bytes, content_type: str) -> None:
-        await self._run(self._put, key, data, content_type)
+    async def put(
+        self, key: str, data: bytes, content_type: str, tags: Mapping[str, str] | None = None
+    ) -> None:
+        """Store ``data``; ``tags`` travel in the same request (no second one to tag it)."""
+        await self._run(self._put, key, data, content_type, _tags(tags))
 
-    def _put(self, key: str, data: bytes, content_type: str) -> None:
+    def _put(self, key: str, data: bytes, content_type: str, tags: Tags | None) -> None:
         self._client.put_object(
-            self.bucket, key, io.BytesIO(data), length=len(data), content_type=content_type
+            self.bucket,
+            key,
+            io.BytesIO(data),
+            length=len(data),
+            content_type=content_type,
+            tags=tags,
         )
 
-    async def put_stream(self, key: str, reader: BinaryIO, content_type: str) -> None:
+    async def put_stream(
+        self,
+        key: str,
+        reader: BinaryIO,
+        content_type: str,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
         """Stream ``reader`` to ``key``: one PUT when it fits a part, multipart otherwise."""
-        await self._run(self._put_stream, key, reader, content_type)
+        await self._run(self._put_stream, key, reader, content_type, _tags(tags))
 
-    def _put_stream(self, key: str, reader: BinaryIO, content_type: str) -> None:
+    def _put_stream(self, key: str, reader: BinaryIO, content_type: str, tags: Tags | None) -> None:
         self._uploads.put_object(
             self.bucket,
             key,
@@ -144,11 +158,20 @@ class ObjectStore:
             content_type=content_type,
             part_size=self._part_size,
             num_parallel_uploads=1,
+            tags=tags,
         )
 
-    async def copy(self, source: str, target: str) -> None:
+    async def copy(self, source: str, target: str, tags: Mapping[str, str] | None = None) -> None:
+        """Server-side copy; ``tags`` replace the source's on the copy when given."""
+        object_tags = _tags(tags)
+        directive = REPLACE if object_tags is not None else None
         await self._run(
-            self._client.copy_object, self.bucket, target, CopySource(self.bucket, source)
+            functools.partial(
+                self._client.copy_object, tags=object_tags, tagging_directive=directive
+            ),
+            self.bucket,
+            target,
+            CopySource(self.bucket, source),
         )
 
     async def delete(self, key: str) -> None:
@@ -156,15 +179,22 @@ class ObjectStore:
         await self._run(self._client.remove_object, self.bucket, key)
 
     async def tag(self, key: str, tags: Mapping[str, str]) -> None:
-        object_tags = Tags.new_object_tags()
-        object_tags.update(tags)
-        await self._run(self._client.set_object_tags, self.bucket, key, object_tags)
+        """Replace the object's tags (one small request; the object is not rewritten)."""
+        await self._run(self._client.set_object_tags, self.bucket, key, _tags(tags))
 
     # -- health ----------------------------------------------------------------------
     async def check(self) -> None:
         """Raise :class:`StorageUnavailableError` unless the bucket answers a signed request."""
         if not await self._run(self._client.bucket_exists, self.bucket):
             raise StorageUnavailableError(f"bucket {self.bucket!r} does not exist")
+
+
+def _tags(tags: Mapping[str, str] | None) -> Tags | None:
+    if tags is None:
+        return None
+    object_tags = Tags.new_object_tags()
+    object_tags.update(tags)
+    return object_tags
 
 
 def _mapped(fn: Callable[..., T], *args: object) -> T:

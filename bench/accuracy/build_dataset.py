@@ -17,8 +17,8 @@ fitting 640x480 and 320x240, 2.5x over- and 0.25x under-exposure, a re-save at
 quality 92 and the same with EXIF stripped. Ours are given at a 1000 px wide
 reference (``*_1k``) and scaled to each photo's width, so "sigma 1.5" means the
 same visible softness on a 1 MP and a 12 MP photo. Sharp positives are never
-upscaled small photos, except the 12 MP "phone-size" versions of half the photos
-photo of at least 2k (an upscale that the engine's analysis scales see as the native photo).
+upscaled small photos, except the 12 MP "phone-size" versions of half the photos of
+at least 2k (an upscale that the engine's analysis scales see as the native photo).
 
 Split: whole source photos are in ``tune`` or ``validate``, never variants of one
 photo in both.

@@ -55,11 +55,33 @@ class Row:
     detail: dict[str, str]  # default-profile values, for calibration and the misjudged list
     parity: dict[str, bool]  # check (and "verdict") -> reference profile agrees with the oracle
 
-    def __getattr__(self, key: str) -> str:
-        try:
-            return self.item[key]
-        except KeyError as exc:
-            raise AttributeError(key) from exc
+    @property
+    def file(self) -> str:
+        return self.item["file"]
+
+    @property
+    def source(self) -> str:
+        return self.item["source"]
+
+    @property
+    def split(self) -> str:
+        return self.item["split"]
+
+    @property
+    def kind(self) -> str:
+        return self.item["kind"]
+
+    @property
+    def param(self) -> str:
+        return self.item["param"]
+
+    @property
+    def label(self) -> str:
+        return self.item["label"]
+
+    @property
+    def hard(self) -> str:
+        return self.item.get("hard", "")
 
     def right(self, profile: str) -> bool:
         return self.decisions[profile] == self.item["label"]
@@ -106,6 +128,35 @@ def evaluate(cache: Path, jobs: int, *, parity: bool = True) -> list[Row]:
         return list(tqdm(mapped, total=len(work), desc="scoring", unit="img"))
 
 
+def replay(path: Path) -> list[Row]:
+    """Rows from a results file this script wrote, to rewrite the report without re-scoring."""
+    with path.open(newline="") as handle:
+        lines = list(csv.DictReader(handle))
+    rows = []
+    for line in lines:
+        keys = list(line)
+        labels = keys[: keys.index(PROFILES[0])]
+        details = keys[keys.index("parity") + 1 :]
+        failed = set(line["parity"].split("+")) if line["parity"] not in ("ok", "") else set()
+        parity = {c: c not in failed for c in (*PARITY_CHECKS, "verdict")}
+        rows.append(
+            Row(
+                {k: line[k] for k in labels},
+                {p: line[p] for p in PROFILES},
+                {k: line[k] for k in details},
+                parity if line["parity"] else {},
+            )
+        )
+    return rows
+
+
+#: The degradations the review set uses (at native size), and its good copies.
+REVIEW_VARIANTS = frozenset(
+    {"original", "q92", "q92+exif", "sigma2px", "sigma4px", "q10", "640x480", "320x240", "x2.5",
+     "x0.25"}
+)  # fmt: skip
+
+
 def _right(rows: Iterable[Row], profile: str) -> Proportion:
     rows = list(rows)
     return Proportion(sum(r.right(profile) for r in rows), len(rows))
@@ -140,6 +191,36 @@ def _grouped(
     for group_key, group in sorted(groups.items()):
         cells = [_right(group, p).cell() for p in profiles]
         lines.append("| " + " | ".join((*group_key, *cells)) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def before_after_table(rows: Sequence[Row], before: dict[str, str]) -> str:
+    """The `default` profile of an earlier engine (a ``--default-only`` results file) and now."""
+    earlier = [
+        Row(r.item, {"default": before[r.file]}, r.detail, r.parity)
+        for r in rows
+        if r.file in before
+    ]
+    now = [r for r in rows if r.file in before]
+    lines = ["| validation split | before | now |", "|---|---|---|"]
+    cells: dict[str, list[str]] = defaultdict(list)
+    for version in (earlier, now):
+        accept = _right((r for r in version if r.label == "accept"), "default")
+        reject = _right((r for r in version if r.label == "reject"), "default")
+        ba, low, high = balanced_accuracy(accept, reject)
+        cells["balanced accuracy"].append(f"{100 * ba:.1f}% [{100 * low:.1f}-{100 * high:.1f}]")
+        cells["good photos rejected"].append(
+            Proportion(accept.total - accept.hits, accept.total).cell()
+        )
+        cells["bad photos accepted"].append(
+            Proportion(reject.total - reject.hits, reject.total).cell()
+        )
+        kinds: dict[str, list[Row]] = defaultdict(list)
+        for r in version:
+            kinds[f"{r.label}: {r.kind}"].append(r)
+        for kind, group in sorted(kinds.items()):
+            cells[kind].append(_right(group, "default").cell())
+    lines += [f"| {name} | " + " | ".join(values) + " |" for name, values in cells.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -210,7 +291,15 @@ def _sources_text(cache: Path) -> tuple[str, int, int]:
     return "\n".join(lines) + "\n", len(sources), len(packages)
 
 
-def write_doc(rows: Sequence[Row], cache: Path, path: Path) -> None:
+def read_before(path: Path) -> dict[str, str]:
+    """File -> `default` decision, from a results file of an earlier engine."""
+    with path.open(newline="") as handle:
+        return {line["file"]: line["default"] for line in csv.DictReader(handle)}
+
+
+def write_doc(
+    rows: Sequence[Row], cache: Path, path: Path, before: dict[str, str] | None = None
+) -> None:
     default, reference = builtin_profile("default"), builtin_profile("reference")
     valid = [r for r in rows if r.split == "validate"]
     sources, n_photos, n_packages = _sources_text(cache)
@@ -239,7 +328,14 @@ Wilson score intervals. See `bench/accuracy/build_dataset.py` for each degradati
 ## Validation split
 
 {summary_table(valid)}
-## Recall per kind (validation)
+### The review set's variants only
+
+The photos as shipped, re-saved at quality 92 (with and without EXIF), and the
+degradations the review set applies (Gaussian 2 and 4 px, quality 10, 640x480 and
+320x240 copies, 2.5x over- and 0.25x under-exposure), on the validation photos:
+
+{summary_table([r for r in valid if r.param in REVIEW_VARIANTS])}
+{_before_section(valid, before)}## Recall per kind (validation)
 
 {kind_table(valid)}
 ## Hard good photos (validation)
@@ -264,6 +360,16 @@ The reference's decision is restated independently in
     path.write_text(text, encoding="utf-8")
 
 
+def _before_section(rows: Sequence[Row], before: dict[str, str] | None) -> str:
+    if not before:
+        return ""
+    return (
+        "## Before and after (validation)\n\n`default` of engine v0.1 (profile 2026.11.2, "
+        "the results file given with `--before`) against now, on the same files.\n\n"
+        f"{before_after_table(rows, before)}\n"
+    )
+
+
 def write_results(rows: Sequence[Row], path: Path) -> None:
     keys = list(rows[0].detail) if rows else []
     label_keys = list(rows[0].item) if rows else []
@@ -284,22 +390,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--no-docs", action="store_true", help="don't rewrite docs/ACCURACY.md")
     parser.add_argument("--results", type=Path, help="per-file CSV (default <cache>/results.csv)")
+    parser.add_argument("--before", type=Path, help="results.csv of an earlier engine, to compare")
     parser.add_argument(
         "--default-only",
         action="store_true",
         help="score with `default` alone, no reference parity (implies --no-docs)",
     )
+    parser.add_argument(
+        "--replay", action="store_true", help="rewrite the report from <cache>/results.csv"
+    )
     args = parser.parse_args(argv)
-    rows = evaluate(args.cache, args.jobs, parity=not args.default_only)
+    if args.replay:
+        rows = replay(args.results or args.cache / "results.csv")
+    else:
+        rows = evaluate(args.cache, args.jobs, parity=not args.default_only)
     valid = [r for r in rows if r.split == "validate"]
     print(summary_table(valid))
     print(kind_table(valid))
-    write_results(rows, args.results or args.cache / "results.csv")
+    if not args.replay:
+        write_results(rows, args.results or args.cache / "results.csv")
     if args.default_only:
         return 0
     print(parity_table(rows))
+    before = read_before(args.before) if args.before else None
+    if before:
+        print(before_after_table(valid, before))
     if not args.no_docs:
-        write_doc(rows, args.cache, DOC)
+        write_doc(rows, args.cache, DOC, before)
         print(f"wrote {DOC.relative_to(ROOT)}")
     return 0
 

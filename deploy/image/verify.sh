@@ -132,7 +132,7 @@ make_stand_in() {
     say "root filesystem made in $((SECONDS - started))s: $(du -h "$tarball" | cut -f1)"
   fi
   say "importing the stand-in as $PYTHON_IMAGE"
-  podman import \
+  podman import --quiet \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' \
     --change 'CMD ["python3"]' \
@@ -161,11 +161,11 @@ is_stand_in() {
 # ----------------------------------------------------------------------------------- build
 
 build() {
+  [ "$ENGINE" = podman ] && ensure_base
   local started=$SECONDS
   if [ "$ENGINE" = docker ]; then
     DOCKER_BUILDKIT=1 docker build --tag "$IMAGE" .
   else
-    ensure_base
     local mounts=()
     [ -f "$CA_BUNDLE" ] && mounts=(--volume "$CA_BUNDLE:$CA_BUNDLE:ro")
     # --format docker keeps HEALTHCHECK (the OCI image format has no field for it).

@@ -170,7 +170,7 @@ async def get_image(
 
 
 def _public_view(status: ImagePending | ImageScored) -> ImagePending | ImageScored:
-    """What a public (page) key sees: the outcome and its advice, nothing about the reporter.
+    """What a public (page) key sees: the outcome and its checks, nothing about the reporter.
 
     Everyone behind a city's page shares its key, so an id learnt some other way must
     not show where, when and with what camera someone else took their photo.

@@ -13,16 +13,24 @@ from runtime.layout import Folder
 from tests.fixtures.services import S3Service
 
 
-def test_one_expiration_per_kept_prefix_plus_multipart_cleanup() -> None:
+def test_one_expiration_per_kept_prefix_and_verdict_tag_plus_multipart_cleanup() -> None:
     config = lifecycle_config(RetentionPolicy(accepted_days=None))
     assert expirations(config) == {
+        "photos/ [civicqc-verdict=pending]": 7,
+        "photos/ [civicqc-verdict=rejected]": 30,
         Folder.INCOMING.prefix: 7,
         Folder.REJECTED.prefix: 30,
         Folder.VERDICTS.prefix: 180,
         Folder.IDEMPOTENCY.prefix: 2,
         Folder.DIGESTS.prefix: 180,
-    }
+    }  # accepted photos kept forever: so no catch-all rule for photos/ either
     assert any(rule.abort_incomplete_multipart_upload is not None for rule in config.rules)
+
+
+def test_photos_without_a_verdict_tag_expire_with_the_longest_tag_rule() -> None:
+    shown = expirations(lifecycle_config(RetentionPolicy()))
+    assert shown[Folder.PHOTOS.prefix] == 180
+    assert shown["photos/ [civicqc-verdict=accepted]"] == 180
 
 
 @pytest.mark.integration
@@ -53,5 +61,5 @@ def test_retention_command_applies_and_shows(
     capsys.readouterr()
     assert cli_main(["retention", "show"]) == 0
     shown = capsys.readouterr().out
-    assert "accepted/\t90 days" in shown
+    assert "photos/ [civicqc-verdict=accepted]\t90 days" in shown
     assert Folder.VERDICTS.prefix not in shown

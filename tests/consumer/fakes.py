@@ -7,6 +7,7 @@ Each can be told to fail a number of times, or until released.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from consumer.publisher import PublishUnavailableError
@@ -19,6 +20,8 @@ from runtime.object_store import ObjectMissingError, StorageUnavailableError
 @dataclass
 class FakeStore:
     objects: dict[str, bytes] = field(default_factory=dict)
+    #: Each object's tags (S3 keeps them with the object: a delete drops them).
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)
     #: Calls that answer StorageUnavailableError before the store comes back.
     outage_calls: int = 0
     calls: list[str] = field(default_factory=list)
@@ -35,19 +38,30 @@ class FakeStore:
             raise ObjectMissingError(key)
         return self.objects[key]
 
-    async def copy(self, source: str, target: str) -> None:
+    async def tag(self, key: str, tags: Mapping[str, str]) -> None:
+        self._answer("tag", key)
+        if key not in self.objects:
+            raise ObjectMissingError(key)
+        self.tags[key] = dict(tags)
+
+    async def copy(self, source: str, target: str, tags: Mapping[str, str] | None = None) -> None:
         self._answer("copy", source)
         if source not in self.objects:
             raise ObjectMissingError(source)
         self.objects[target] = self.objects[source]
+        self.tags[target] = dict(tags) if tags is not None else self.tags.get(source, {})
 
-    async def put(self, key: str, data: bytes, content_type: str) -> None:
+    async def put(
+        self, key: str, data: bytes, content_type: str, tags: Mapping[str, str] | None = None
+    ) -> None:
         self._answer("put", key)
         self.objects[key] = data
+        self.tags[key] = dict(tags or {})
 
     async def delete(self, key: str) -> None:
         self._answer("delete", key)
         self.objects.pop(key, None)
+        self.tags.pop(key, None)
 
 
 @dataclass

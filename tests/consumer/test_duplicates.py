@@ -10,7 +10,7 @@ from consumer.pipeline import EventPipeline
 from core.events import ImageSubmitted, VerdictEvent
 from core.profiles import builtin_profile
 from core.schema import Outcome
-from runtime.layout import filed_key, verdict_key
+from runtime.layout import verdict_key, verdict_tags
 from tests.consumer.fakes import FakeStore
 from tests.consumer.test_pipeline import VERDICTS, Rig, photo
 
@@ -63,9 +63,9 @@ async def test_identical_bytes_get_the_first_verdict_again_marked_duplicate() ->
         original.score,
         original.checks,
     )
-    assert repeated.object.key == filed_key(second.object.key, repeated.outcome)
+    assert repeated.object.key == second.object.key, "the photo stays where it was uploaded"
     assert rig.store.objects[repeated.object.key] == photo()
-    assert second.object.key not in rig.store.objects
+    assert rig.store.tags[repeated.object.key] == verdict_tags(repeated.outcome)
     assert VerdictEvent.model_validate_json(rig.store.objects[verdict_key(second.image_id)]) == (
         repeated
     )

@@ -20,7 +20,7 @@ from consumer.metrics import ConsumerMetrics
 from consumer.settings import ConsumerSettings
 from core.events import DeadLetter, VerdictEvent
 from core.schema import Outcome
-from runtime.layout import Folder, verdict_key
+from runtime.layout import Folder, verdict_key, verdict_tags
 from tests.builders import images
 from tests.builders.latency_proxy import LatencyProxy
 from tests.builders.stream import Stream, publish, read_topic, stored_submission
@@ -66,6 +66,14 @@ def keys(s3: Minio, bucket: str, prefix: str) -> list[str]:
     return [o.object_name or "" for o in s3.list_objects(bucket, prefix=prefix, recursive=True)]
 
 
+def tagged_as_scored(s3: Minio, bucket: str, verdicts: dict[str, VerdictEvent]) -> bool:
+    """Whether every photo carries the tag of its verdict, where it was uploaded."""
+    return all(
+        dict(s3.get_object_tags(bucket, v.object.key) or {}) == verdict_tags(v.outcome)
+        for v in verdicts.values()
+    )
+
+
 async def test_corrupt_objects_get_error_verdicts_and_the_consumer_keeps_going(
     stream: Stream, s3_client: Minio
 ) -> None:
@@ -78,8 +86,9 @@ async def test_corrupt_objects_get_error_verdicts_and_the_consumer_keeps_going(
     assert set(found) == set(ids)
     assert [found[i].outcome for i in ids[:2]] == [Outcome.ERROR, Outcome.ERROR]
     assert found[ids[2]].outcome is not Outcome.ERROR
-    assert found[ids[0]].object.key.startswith(Folder.REJECTED.prefix)
-    assert keys(s3_client, stream.bucket, Folder.INCOMING.prefix) == []
+    assert found[ids[0]].object.key.startswith(Folder.PHOTOS.prefix)
+    assert verdict_tags(Outcome.ERROR) == verdict_tags(Outcome.REJECTED)
+    assert tagged_as_scored(s3_client, stream.bucket, found)
     assert len(keys(s3_client, stream.bucket, Folder.VERDICTS.prefix)) == 3
     scored = registry.get_sample_value(
         "civicqc_images_scored_total", {"verdict": "error", "tenant": "default"}
@@ -140,7 +149,7 @@ async def test_an_object_store_outage_delays_verdicts_but_loses_none(
     assert letters == [], "an outage is not a reason to dead-letter"
     retries = registry.get_sample_value("civicqc_retries_total", {"operation": "fetch_verdict"})
     assert retries is not None and retries >= 3 * 20
-    assert keys(s3_client, stream.bucket, Folder.INCOMING.prefix) == []
+    assert tagged_as_scored(s3_client, stream.bucket, verdicts_by_id(found))
 
 
 async def test_sigterm_during_an_outage_stops_promptly_and_leaves_the_event_for_later(

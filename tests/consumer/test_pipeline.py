@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
 
@@ -26,7 +27,7 @@ from core.events import DeadLetter, ImageSubmitted, ObjectRef, SubmissionMetadat
 from core.profiles import builtin_profile
 from core.schema import ErrorCode, Outcome
 from runtime.ids import new_image_id
-from runtime.layout import filed_key, incoming_key, verdict_key
+from runtime.layout import current_key, incoming_key, verdict_key, verdict_tags
 from tests.builders import images
 from tests.consumer.fakes import FakePublisher, FakeStore, InlineScorer
 
@@ -111,7 +112,7 @@ class Rig:
         return [DeadLetter.model_validate_json(v) for v in self.publisher.on(DLQ)]
 
 
-async def test_a_photo_is_filed_stored_published_and_its_upload_deleted() -> None:
+async def test_a_photo_is_tagged_where_it_lies_its_verdict_stored_and_published() -> None:
     rig = Rig()
     event = rig.submitted(photo())
     await rig.handle(event.model_dump_json().encode())
@@ -121,24 +122,49 @@ async def test_a_photo_is_filed_stored_published_and_its_upload_deleted() -> Non
     assert published.image_id == event.image_id
     outcome = published.outcome
     assert outcome is not Outcome.ERROR
-    assert published.object.key == filed_key(event.object.key, outcome)
-    assert rig.store.objects[published.object.key] == photo()
+    assert published.object.key == event.object.key
+    assert rig.store.objects[event.object.key] == photo()
+    assert rig.store.tags[event.object.key] == verdict_tags(outcome)
     assert rig.store.objects[verdict_key(event.image_id)] == body
-    assert event.object.key not in rig.store.objects
+    operations = [call.split()[0] for call in rig.store.calls]
+    assert operations == ["fetch", "fetch", "tag", "put"], "no copy, no delete"
     assert rig.sample("civicqc_images_scored_total", verdict=outcome.value, tenant="default") == 1
+
+
+async def test_an_upload_of_the_layout_before_is_copied_to_photos_with_its_tag() -> None:
+    rig = Rig()
+    event = _in_layout_before(rig)
+    old = event.object.key
+    await rig.handle(event.model_dump_json().encode())
+
+    (body,) = rig.publisher.on(VERDICTS)
+    published = VerdictEvent.model_validate_json(body)
+    assert published.object.key == current_key(old) != old
+    assert rig.store.objects[published.object.key] == photo()
+    assert rig.store.tags[published.object.key] == verdict_tags(published.outcome)
+    assert old not in rig.store.objects
+
+
+def _in_layout_before(rig: Rig) -> ImageSubmitted:
+    """An event published by an API of the layout before: its upload is in ``incoming/``."""
+    event = rig.submitted(None)
+    old = event.object.key.replace("photos/", "incoming/", 1)
+    rig.store.objects[old] = photo()
+    return event.model_copy(update={"object": event.object.model_copy(update={"key": old})})
 
 
 async def test_a_redelivery_republishes_the_stored_verdict_without_scoring_again() -> None:
     rig = Rig()
     event = rig.submitted(photo())
     await rig.handle(event.model_dump_json().encode())
-    rig.store.objects[event.object.key] = photo()  # the crash came before the delete
+    rig.store.tags[event.object.key] = {}  # the crash came before the tag
     await rig.handle(event.model_dump_json().encode(), offset=1)
 
     first, second = rig.publisher.on(VERDICTS)
     assert second == first
     assert rig.scorer.calls == 1
-    assert event.object.key not in rig.store.objects
+    outcome = VerdictEvent.model_validate_json(first).outcome
+    assert rig.store.tags[event.object.key] == verdict_tags(outcome)
 
 
 async def test_an_event_that_does_not_parse_is_dead_lettered_with_its_payload() -> None:
@@ -224,11 +250,13 @@ def _forged_keys(image_id: uuid.UUID) -> dict[str, str]:
     other = new_image_id()
     own = incoming_key(image_id, "jpg")
     return {
-        "another photo, filed": filed_key(incoming_key(other, "jpg"), Outcome.ACCEPTED),
+        "another photo, filed before tags": incoming_key(other, "jpg").replace(
+            "photos/", "accepted/"
+        ),
         "a verdict": verdict_key(other),
         "another upload": incoming_key(other, "jpg"),
         "a path": own.replace(f"/{image_id}", f"/../../x/{image_id}"),
-        "its own photo, filed": filed_key(own, Outcome.REJECTED),
+        "its own photo, filed before tags": own.replace("photos/", "rejected/"),
         "a dotted extension": own + ".json",
     }
 
@@ -259,7 +287,7 @@ async def test_an_event_naming_an_object_it_does_not_own_is_dead_lettered_untouc
 def verdict_of(event: ImageSubmitted) -> bytes:
     """A verdict event as another replica would have stored it for ``event``."""
     verdict = error_verdict(ErrorCode.CORRUPT, "theirs", builtin_profile("default"))
-    filed = event.object.model_copy(update={"key": filed_key(event.object.key, Outcome.ERROR)})
+    filed = event.object.model_copy(update={"key": current_key(event.object.key)})
     return (
         VerdictEvent.of(
             verdict.model_copy(update={"image_id": event.image_id}),
@@ -275,8 +303,9 @@ def verdict_of(event: ImageSubmitted) -> bytes:
 
 
 class PreviousOwnerFilesFirst(FakeStore):
-    """The partition's previous owner files the upload, stores its verdict and deletes the
-    upload at the worst moment: right after this replica looked for a stored verdict."""
+    """The partition's previous owner files an upload of the layout before (``incoming/``),
+    stores its verdict and deletes the upload at the worst moment: right after this
+    replica looked for a stored verdict."""
 
     def __init__(self, *, during: str) -> None:
         super().__init__()
@@ -295,9 +324,9 @@ class PreviousOwnerFilesFirst(FakeStore):
             self._maybe_finish("fetch")
         return await super().fetch(key)
 
-    async def copy(self, source: str, target: str) -> None:
+    async def copy(self, source: str, target: str, tags: Mapping[str, str] | None = None) -> None:
         self._maybe_finish("copy")
-        await super().copy(source, target)
+        await super().copy(source, target, tags)
 
 
 @pytest.mark.parametrize("during", ["fetch", "copy"])
@@ -306,7 +335,7 @@ async def test_an_upload_filed_by_the_previous_owner_gets_that_verdict_republish
 ) -> None:
     store = PreviousOwnerFilesFirst(during=during)
     rig = Rig(store, missing_object_grace_s=30.0)
-    event = rig.submitted(photo())
+    event = _in_layout_before(rig)
     theirs = verdict_of(event)
     store.finish = (event.object.key, verdict_key(event.image_id), theirs)
     started = time.monotonic()

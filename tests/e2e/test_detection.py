@@ -27,7 +27,7 @@ from PIL import Image
 from bench.detect_assets import AssetError, DetectAssets, fetch_assets
 from core.events import VerdictEvent
 from core.schema import BoundingBox
-from runtime.layout import Folder
+from runtime.layout import Folder, verdict_tags
 from tests.builders.images import exif_bytes
 from tests.builders.stream import ApiProcess, Stream, read_all
 from tests.builders.stream_fixtures import StartConsumer
@@ -141,14 +141,17 @@ def test_a_photo_with_people_gets_boxes_and_a_redacted_copy(
         outside = diff[~_mask(diff.shape, boxes, 0.25)].mean()
         assert inside > 8, f"{name}: boxes barely changed ({inside:.1f})"
         assert outside < 3, f"{name}: far outside the boxes changed ({outside:.1f})"
-    filed = {
+    stored = {
         o.object_name
-        for prefix in (Folder.ACCEPTED.prefix, Folder.REJECTED.prefix)
-        for o in s3_client.list_objects(stream.bucket, prefix=prefix, recursive=True)
+        for o in s3_client.list_objects(stream.bucket, prefix=Folder.PHOTOS.prefix, recursive=True)
     }
-    assert filed == {e.object.key for e in events.values()} | {
+    assert stored == {e.object.key for e in events.values()} | {
         e.redacted.key for e in events.values() if e.redacted
     }
+    for e in events.values():
+        for key in (e.object.key, *([e.redacted.key] if e.redacted else [])):
+            tags = s3_client.get_object_tags(stream.bucket, key)
+            assert dict(tags or {}) == verdict_tags(e.outcome), key
 
 
 def _core(box: BoundingBox) -> BoundingBox:

@@ -18,8 +18,7 @@ from minio import Minio
 from consumer.settings import ConsumerSettings
 from core import score
 from core.events import ImageSubmitted, VerdictEvent
-from core.schema import Outcome
-from runtime.layout import Folder
+from runtime.layout import Folder, verdict_tags
 from runtime.rulebook import load_rulebook, profile_for_tenant
 from tests.builders.stream import (
     ApiProcess,
@@ -92,18 +91,13 @@ def test_two_consumers_give_every_photo_one_verdict_equal_to_core_score(
             n: c.passed for n, c in expected.checks.items()
         }
         assert got.rules == expected.profile
-        folder = Folder.ACCEPTED if got.outcome is Outcome.ACCEPTED else Folder.REJECTED
-        assert got.object.key.startswith(folder.prefix)
-    assert (
-        list(s3_client.list_objects(stream.bucket, prefix=Folder.INCOMING.prefix, recursive=True))
-        == []
+        assert got.object.key.startswith(Folder.PHOTOS.prefix)
+        tags = s3_client.get_object_tags(stream.bucket, got.object.key)
+        assert dict(tags or {}) == verdict_tags(got.outcome)
+    photos = list(
+        s3_client.list_objects(stream.bucket, prefix=Folder.PHOTOS.prefix, recursive=True)
     )
-    filed = [
-        o
-        for prefix in (Folder.ACCEPTED.prefix, Folder.REJECTED.prefix)
-        for o in s3_client.list_objects(stream.bucket, prefix=prefix, recursive=True)
-    ]
-    assert len(filed) == 200
+    assert len(photos) == 200, "every photo stays where it was uploaded"
 
 
 def test_kill_9_of_one_consumer_loses_no_verdict(
@@ -122,10 +116,10 @@ def test_kill_9_of_one_consumer_loses_no_verdict(
 
     assert set(by_id) == set(sent)
     assert all(len(set(copies)) == 1 for copies in by_id.values()), "duplicates must be identical"
-    assert (
-        list(s3_client.list_objects(stream.bucket, prefix=Folder.INCOMING.prefix, recursive=True))
-        == []
-    )
+    for copies in by_id.values():
+        got = VerdictEvent.model_validate_json(copies[0])
+        tags = s3_client.get_object_tags(stream.bucket, got.object.key)
+        assert dict(tags or {}) == verdict_tags(got.outcome), "every photo is tagged"
 
 
 def test_a_replica_joining_mid_stream_neither_loses_nor_repeats_a_verdict(

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -46,6 +46,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 RATE = 5.0
 LOAD_S = 30.0
 FAULT_AT_S = 5.0
+#: Seconds of load that must follow a dependency's return, so recovery is observed. A
+#: loaded 2-core machine restarts Kafka in 30 s or more; the load is then extended.
+RECOVERY_S = 8.0
 #: An answer while a dependency is down must come faster than this (settings promise ~1 s).
 FAST_S = 3.0
 MAX_IN_FLIGHT = 4
@@ -126,15 +129,17 @@ def _check(
     """The assertions every fault test shares; returns numbers for the report."""
     print("\n" + _timeline(result))
     ids = result.accepted_ids
-    assert len(ids) >= RATE * LOAD_S * 0.4, result.report()
+    begin, end = fault
+    healthy = [s for s in result.samples if s.sent_s < begin - 0.5]
+    assert healthy and all(s.status == 202 for s in healthy), result.report()
     statuses = {s.status for s in result.samples}
     assert statuses <= {202, 503}, result.report()
-    begin, end = fault
     during = [s for s in result.samples if begin <= s.sent_s <= end]
     assert all(s.latency_s < FAST_S for s in during if s.status == 503), result.report()
     if expect_503:
         assert any(s.status == 503 for s in during), result.report()
-    tail = [s for s in result.samples if s.sent_s > LOAD_S - 3]
+    last_sent = max(s.sent_s for s in result.samples)
+    tail = [s for s in result.samples if s.sent_s > last_sent - 3]
     assert tail and all(s.status == 202 for s in tail), "uploads recover on their own"
 
     messages = read_all(stream.bootstrap_servers, stream.verdicts, expect=len(ids), timeout_s=120)
@@ -180,6 +185,18 @@ def test_kill_9_of_a_consumer_under_load(
     _check(stream, result, (killed_at, killed_at + 1), expect_503=False)
 
 
+def _extended(result: LoadResult, url: str) -> LoadResult:
+    """``result`` followed by RECOVERY_S more seconds of the same load, on one clock."""
+    import asyncio
+
+    more = asyncio.run(
+        run_load(url, rate=RATE, duration_s=RECOVERY_S, photos=_photos(), timeout_s=20)
+    )
+    offset = result.elapsed_s
+    shifted = [replace(s, sent_s=s.sent_s + offset) for s in more.samples]
+    return replace(result, samples=[*result.samples, *shifted], elapsed_s=offset + more.elapsed_s)
+
+
 def _outage_under_load(stream: Stream, api: ApiProcess, control: ServiceControl, what: str) -> None:
     """Stop a dependency at FAULT_AT_S into the load, start it again, check the outcome."""
     load = BackgroundLoad(api.url)
@@ -190,6 +207,8 @@ def _outage_under_load(stream: Stream, api: ApiProcess, control: ServiceControl,
     control.start()
     end = load.now_s()
     result = load.join()
+    if end > LOAD_S - RECOVERY_S:
+        result = _extended(result, api.url)
     print(f"{what} down from {begin:.1f}s to {end:.1f}s into the load")
     _check(stream, result, (begin + 0.5, end - 2), expect_503=True)
 

@@ -22,8 +22,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.events import VerdictEvent
 from core.formats import sniff_format
+from tests.builders import images
 from tests.builders.stream import read_all
-from tests.e2e.photos import corpus, distinct_photos
+from tests.e2e.photos import distinct_photos
 from tests.fixtures.services import S3Service
 from tests.image.conftest import (
     TENANT_PROFILES,
@@ -154,7 +155,8 @@ def test_sigterm_to_a_consumer_container_drains_commits_and_exits_0(deploy: Depl
     # while the stream is still flowing.
     deployment = deploy(MAX_IN_FLIGHT="1")
     (victim, victim_port), (survivor, survivor_port) = deployment.consumers
-    blobs = corpus(200)
+    # Distinct bytes: exact duplicates would reuse a verdict rather than be scored.
+    blobs = [images.encode(images.sharp_photo(800 + i, 600)) for i in range(200)]
     with ThreadPoolExecutor(max_workers=1) as pool:
         uploading = pool.submit(_upload_all, deployment, blobs, ["default"] * len(blobs), 1)
         _poll("the replica to be stopped scoring", lambda: _scored(victim_port) >= 1, 120)

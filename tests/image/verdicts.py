@@ -23,6 +23,7 @@ EVENT_ONLY = {
     "redacted",
     "status",
     "id",
+    "duplicate_of",
 }
 
 

@@ -363,7 +363,7 @@ def test_live_tenant_scope_on_form_uploads_and_reads(live_api: LiveApi, keys: Ke
         )
         assert form.status_code == 403
         assert form.json()["code"] == "tenant_forbidden"
-        assert live_api.keys(Folder.INCOMING.prefix) == [], "the refused upload's object is removed"
+        assert live_api.keys(Folder.PHOTOS.prefix) == [], "the refused upload's object is removed"
 
         accepted = _upload(client, springfield)  # tenant defaults to the key's
         assert accepted.status_code == 202, accepted.text

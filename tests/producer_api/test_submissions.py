@@ -38,7 +38,13 @@ class MemoryStore:
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
 
-    async def put_stream(self, key: str, reader: BinaryIO, content_type: str) -> None:
+    async def put_stream(
+        self,
+        key: str,
+        reader: BinaryIO,
+        content_type: str,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
         self.objects[key] = await asyncio.to_thread(_drain, reader)
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:

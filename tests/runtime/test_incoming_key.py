@@ -16,13 +16,20 @@ def test_the_upload_key_of_the_id_is_accepted(extension: str) -> None:
     assert is_incoming_key(incoming_key(image_id, extension), str(image_id))
 
 
+def test_an_upload_of_the_layout_before_is_accepted() -> None:
+    image_id = new_image_id()
+    old = incoming_key(image_id, "jpg").replace("photos/", "incoming/")
+    assert is_incoming_key(old, str(image_id))
+
+
 def test_keys_of_other_ids_folders_and_shapes_are_refused() -> None:
     image_id, other = new_image_id(), new_image_id()
     own = incoming_key(image_id, "jpg")
     refused = [
         incoming_key(other, "jpg"),
-        own.replace("incoming/", "accepted/"),
-        own.replace("incoming/", "incoming/../"),
+        own.replace("photos/", "accepted/"),
+        own.replace("photos/", "verdicts/"),
+        own.replace("photos/", "photos/../"),
         own + ".json",
         own.removesuffix(".jpg"),
         own.replace(".jpg", ".JPG"),

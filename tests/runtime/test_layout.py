@@ -1,4 +1,4 @@
-"""The bucket layout: keys are dated by the id, the date path survives filing, outcomes pick the folder.
+"""The bucket layout: keys are dated by the id, outcomes pick the tag, old uploads map onto photos/.
 
 These are the only tests that spell the layout as literals; every other test
 builds keys through :mod:`runtime.layout`.
@@ -13,20 +13,22 @@ import pytest
 from core.schema import Outcome
 from runtime.ids import new_image_id
 from runtime.layout import (
+    VERDICT_TAG,
     Folder,
-    filed_key,
+    current_key,
     idempotency_key,
     incoming_key,
     photo_prefix,
     redacted_key,
     verdict_key,
+    verdict_tags,
 )
 
 IMAGE_ID = new_image_id(1_750_000_000_000_000_000)
 
 
 def test_an_incoming_key_is_dated_by_the_id() -> None:
-    assert incoming_key(IMAGE_ID, "jpg") == f"incoming/2025/06/15/{IMAGE_ID}.jpg"
+    assert incoming_key(IMAGE_ID, "jpg") == f"photos/2025/06/15/{IMAGE_ID}.jpg"
     assert photo_prefix(Folder.ACCEPTED, IMAGE_ID) == f"accepted/2025/06/15/{IMAGE_ID}"
 
 
@@ -36,16 +38,19 @@ def test_an_id_without_a_date_has_no_key() -> None:
 
 
 @pytest.mark.parametrize(
-    ("outcome", "folder"),
+    ("outcome", "tag"),
     [(Outcome.ACCEPTED, "accepted"), (Outcome.REJECTED, "rejected"), (Outcome.ERROR, "rejected")],
 )
-def test_filed_key_keeps_the_date_path(outcome: Outcome, folder: str) -> None:
-    assert filed_key("incoming/2026/05/04/abc.jpg", outcome) == f"{folder}/2026/05/04/abc.jpg"
+def test_the_outcome_picks_the_verdict_tag(outcome: Outcome, tag: str) -> None:
+    assert verdict_tags(outcome) == {VERDICT_TAG: tag}
 
 
-def test_a_filed_photo_is_found_under_its_photo_prefix() -> None:
-    filed = filed_key(incoming_key(IMAGE_ID, "heic"), Outcome.REJECTED)
-    assert filed.startswith(photo_prefix(Folder.REJECTED, IMAGE_ID) + ".")
+def test_a_photo_stays_where_it_is_and_an_old_upload_maps_onto_photos() -> None:
+    assert current_key("photos/2026/05/04/abc.jpg") == "photos/2026/05/04/abc.jpg"
+    assert current_key("incoming/2026/05/04/abc.jpg") == "photos/2026/05/04/abc.jpg"
+    assert current_key(incoming_key(IMAGE_ID, "heic")).startswith(
+        photo_prefix(Folder.PHOTOS, IMAGE_ID) + "."
+    )
 
 
 def test_verdict_and_idempotency_keys() -> None:
@@ -58,6 +63,5 @@ def test_verdict_and_idempotency_keys() -> None:
 
 
 @pytest.mark.parametrize("original", ["abc.jpg", "abc.heic", "abc.png"])
-def test_the_redacted_copy_sits_next_to_the_filed_photo_as_a_jpeg(original: str) -> None:
-    filed = f"accepted/2026/05/04/{original}"
-    assert redacted_key(filed) == "accepted/2026/05/04/abc.redacted.jpg"
+def test_the_redacted_copy_sits_next_to_the_photo_as_a_jpeg(original: str) -> None:
+    assert redacted_key(f"photos/2026/05/04/{original}") == "photos/2026/05/04/abc.redacted.jpg"

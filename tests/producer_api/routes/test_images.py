@@ -21,7 +21,7 @@ from core import builtin_profile, score
 from core.events import ImageSubmitted, VerdictEvent
 from producer_api.idempotency import record_key
 from runtime.ids import issued_at, new_image_id
-from runtime.layout import Folder, incoming_key, verdict_key
+from runtime.layout import PENDING, VERDICT_TAG, Folder, incoming_key, verdict_key
 from tests.builders.stream import read_all
 from tests.producer_api.conftest import LiveApi, jpeg_bytes
 
@@ -198,10 +198,11 @@ def test_multipart_upload_is_stored_and_announced(live_api: LiveApi) -> None:
     assert response.headers["Location"] == body["status_url"]
     assert body["sha256"] == hashlib.sha256(image).hexdigest()
 
-    (key,) = live_api.keys(Folder.INCOMING.prefix)
+    (key,) = live_api.keys(Folder.PHOTOS.prefix)
     issued = issued_at(image_id)
     assert issued is not None and abs(issued.timestamp() - time.time()) < 60
     assert key == incoming_key(image_id, "jpg")
+    assert dict(live_api.s3.get_object_tags(live_api.bucket, key) or {}) == {VERDICT_TAG: PENDING}
     stored = live_api.s3.get_object(live_api.bucket, key)
     try:
         assert stored.read() == image
@@ -243,7 +244,7 @@ def test_raw_upload_with_header_metadata_spanning_parts(live_api: LiveApi) -> No
         headers={"Content-Type": "image/jpeg", "X-Tenant": "default", "X-Reporter-Id": "r-1"},
     )
     assert response.status_code == 202, response.text
-    (key,) = live_api.keys(Folder.INCOMING.prefix)
+    (key,) = live_api.keys(Folder.PHOTOS.prefix)
     stored = live_api.s3.get_object(live_api.bucket, key)
     try:
         assert hashlib.sha256(stored.read()).hexdigest() == hashlib.sha256(image).hexdigest()
@@ -263,7 +264,7 @@ def test_idempotency_key_returns_the_first_id(live_api: LiveApi) -> None:
     assert first.status_code == again.status_code == 202
     assert again.json()["id"] == first.json()["id"]
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert len(live_api.keys(Folder.INCOMING.prefix)) == 1
+    assert len(live_api.keys(Folder.PHOTOS.prefix)) == 1
     assert live_api.keys(Folder.IDEMPOTENCY.prefix) == [
         record_key("metro", "anonymous", "retry-me-42")
     ]
@@ -365,7 +366,7 @@ def test_kafka_down_is_503_and_the_object_is_removed(live_api: LiveApi, kafka_co
         assert response.status_code == 503, response.text
         assert response.json()["code"] == "kafka_unavailable"
         assert elapsed < 2.5
-        assert live_api.keys(Folder.INCOMING.prefix) == []
+        assert live_api.keys(Folder.PHOTOS.prefix) == []
         assert live_api.keys(Folder.IDEMPOTENCY.prefix) == []
         assert live_api.client.get("/readyz").status_code == 503
     finally:
