@@ -76,6 +76,27 @@ class ImageSubmitted(_Frozen):
     metadata: SubmissionMetadata = SubmissionMetadata()
 
 
+class NearDuplicate(_Frozen):
+    """An earlier photo of the same tenant that looks like this one (information, never a
+    rejection)."""
+
+    image_id: str
+    distance: int = Field(ge=0, le=64, description="Fingerprint bits that differ (0: same).")
+    submitted_at: datetime
+
+
+class FingerprintRecord(_Frozen):
+    """Published to ``images.fingerprints`` (key = image id, compacted) for each scored
+    photo; every consumer replica reads the topic into its near-duplicate index."""
+
+    schema_version: Literal[1] = 1
+    image_id: str
+    tenant: str
+    fingerprint: str = Field(pattern=r"^[0-9a-f]{16}$")
+    submitted_at: datetime
+    location: Location | None = None
+
+
 class VerdictEvent(_Frozen):
     """Published to ``images.verdicts`` (key = image id), stored as ``verdicts/{id}.json`` and
     served by ``GET /v1/images/{id}``. Idempotent by ``image_id``.
@@ -121,6 +142,12 @@ class VerdictEvent(_Frozen):
         default=None,
         pattern=r"^[0-9a-f]{16}$",
         description="64-bit perceptual hash of the photo, hex (null for errors).",
+    )
+    near_duplicates: list[NearDuplicate] | None = Field(
+        default=None,
+        description="Earlier photos of the same tenant within the window (and the distance "
+        "when both carry a location) whose fingerprints are close, closest first. Null when "
+        "near-duplicate search is off or the photo was not scored.",
     )
     duplicate_of: str | None = Field(
         default=None,
