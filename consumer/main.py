@@ -11,6 +11,7 @@ stops fetching, drains in-flight work, commits it and exits 0.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
@@ -21,12 +22,14 @@ from consumer.duplicates import ExactDuplicates
 from consumer.lag import LagReporter
 from consumer.loop import ConsumerLoop
 from consumer.metrics import ConsumerMetrics
+from consumer.near import NearDuplicates
 from consumer.pipeline import EventPipeline
 from consumer.publisher import KafkaPublisher
 from consumer.retry import RetryPolicy
 from consumer.scoring import ScoringPool
 from consumer.settings import ConsumerSettings
 from consumer.storage import open_store
+from core.similar import SearchRule
 from runtime.cpus import usable_cores
 from runtime.logs import configure_logging
 from runtime.object_store import ObjectStore
@@ -46,6 +49,15 @@ def _pool(settings: ConsumerSettings) -> ScoringPool:
         headroom_bytes=settings.worker_memory_headroom_mb * 2**20,
         task_timeout_s=settings.worker_task_timeout_s,
     )
+
+
+def _near(settings: ConsumerSettings) -> NearDuplicates:
+    rule = SearchRule(
+        max_distance=settings.near_duplicate_max_distance,
+        window_s=settings.near_duplicate_window_days * 86_400.0,
+        max_metres=settings.near_duplicate_max_metres,
+    )
+    return NearDuplicates(rule, settings.topic_fingerprints)
 
 
 def _kafka_clients(settings: ConsumerSettings) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
@@ -74,6 +86,7 @@ def _loop(
     producer: AIOKafkaProducer,
     store: ObjectStore,
     pool: ScoringPool,
+    near: NearDuplicates,
 ) -> ConsumerLoop:
     policy = RetryPolicy(
         backoff_s=settings.retry_backoff,
@@ -83,7 +96,7 @@ def _loop(
     )
     duplicates = ExactDuplicates(load_rulebook(settings)) if settings.dedupe_exact else None
     pipeline = EventPipeline(
-        settings, metrics, store, pool, KafkaPublisher(producer), policy, duplicates
+        settings, metrics, store, pool, KafkaPublisher(producer), policy, duplicates, near
     )
     loop = ConsumerLoop(
         consumer,
@@ -106,10 +119,20 @@ async def run(settings: ConsumerSettings, metrics: ConsumerMetrics, stop: asynci
     pool = _pool(settings)
     store = open_store(settings)
     consumer, producer = _kafka_clients(settings)
-    loop = _loop(settings, metrics, consumer, producer, store, pool)
+    near = _near(settings)
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    loop = _loop(settings, metrics, consumer, producer, store, pool, near)
+    following: asyncio.Task[None] | None = None
     try:
         await pool.start()
         await producer.start()
+        await reader.start()
+        following = asyncio.create_task(near.follow(reader))
         consumer.subscribe([settings.topic_submitted], listener=loop.rebalance_listener())
         await consumer.start()
         logger.info(
@@ -121,6 +144,11 @@ async def run(settings: ConsumerSettings, metrics: ConsumerMetrics, stop: asynci
         finally:
             await consumer.stop()
     finally:
+        if following is not None:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+        await reader.stop()
         await producer.stop()
         pool.shutdown()
         store.close()

@@ -36,6 +36,7 @@ from pydantic import ValidationError
 from consumer.claim import Claim
 from consumer.duplicates import ExactDuplicates
 from consumer.metrics import ConsumerMetrics
+from consumer.near import NearDuplicates
 from consumer.retry import GaveUpError, RetryPolicy
 from consumer.scoring import Scored
 from consumer.settings import ConsumerSettings
@@ -43,6 +44,7 @@ from core.events import (
     DeadLetter,
     DeadLetterReason,
     ImageSubmitted,
+    NearDuplicate,
     ObjectRef,
     SourceRecord,
     VerdictEvent,
@@ -98,10 +100,12 @@ class EventPipeline:
         publisher: Publisher,
         policy: RetryPolicy,
         duplicates: ExactDuplicates | None = None,
+        near: NearDuplicates | None = None,
     ) -> None:
         """``duplicates``: reuse the verdict of identical bytes (None: score every event)."""
         self._settings = settings
         self._duplicates = duplicates
+        self._near = near
         self._metrics = metrics
         self._store = store
         self._scorer = scorer
@@ -246,12 +250,36 @@ class EventPipeline:
                 object=event.object.model_copy(update={"key": target}),
                 redacted=redacted,
             )
+            .model_copy(update={"near_duplicates": self._near_matches(event, verdict)})
             .model_dump_json()
             .encode()
         )
         key = verdict_key(image_id)
         await self._step("store", lambda: self._store.put(key, body, _JSON), claim)
+        await self._share_fingerprint(event, verdict, claim)
         return body, verdict
+
+    def _near_matches(self, event: ImageSubmitted, verdict: Verdict) -> list[NearDuplicate] | None:
+        near = self._near
+        if near is None or not near.ready.is_set() or verdict.fingerprint is None:
+            return None
+        return near.matches(event, verdict.fingerprint)
+
+    async def _share_fingerprint(
+        self, event: ImageSubmitted, verdict: Verdict, claim: Claim
+    ) -> None:
+        """Tell every replica (this one at once) that this photo exists."""
+        near = self._near
+        if near is None or not near.ready.is_set() or verdict.fingerprint is None:
+            return
+        record = near.record(event, verdict.fingerprint)
+        near.remember(record)
+        body, topic = record.model_dump_json().encode(), near.topic
+        await self._step(
+            "publish_fingerprint",
+            lambda: self._publisher.publish(topic, event.image_id.encode(), body),
+            claim,
+        )
 
     async def _store_redacted(
         self, event: ImageSubmitted, filed: str, scored: Scored, claim: Claim

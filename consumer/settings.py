@@ -38,6 +38,22 @@ class ConsumerSettings(CommonSettings):
         description="Give identical bytes of the same tenant, scored with the same rules, the "
         "stored verdict of their first copy (marked duplicate_of) instead of scoring again.",
     )
+    topic_fingerprints: str = Field(
+        default="images.fingerprints",
+        description="Compacted topic of photo fingerprints every replica reads; when it does "
+        "not exist, near-duplicate search is off.",
+    )
+    near_duplicate_max_distance: int = Field(
+        default=16, ge=0, le=64, description="Most fingerprint bits a near-duplicate differs in."
+    )
+    near_duplicate_window_days: float = Field(
+        default=7.0, gt=0, description="How far back near-duplicates are looked for."
+    )
+    near_duplicate_max_metres: float = Field(
+        default=50.0,
+        gt=0,
+        description="When both photos carry a location, how far apart a near-duplicate may be.",
+    )
     max_in_flight: int = Field(
         default=8,
         ge=1,

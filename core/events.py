@@ -76,6 +76,27 @@ class ImageSubmitted(_Frozen):
     metadata: SubmissionMetadata = SubmissionMetadata()
 
 
+class NearDuplicate(_Frozen):
+    """An earlier photo of the same tenant that looks like this one (information, never a
+    rejection)."""
+
+    image_id: str
+    distance: int = Field(ge=0, le=64, description="Fingerprint bits that differ (0: same).")
+    submitted_at: datetime
+
+
+class FingerprintRecord(_Frozen):
+    """Published to ``images.fingerprints`` (key = image id, compacted) for each scored
+    photo; every consumer replica reads the topic into its near-duplicate index."""
+
+    schema_version: Literal[1] = 1
+    image_id: str
+    tenant: str
+    fingerprint: str = Field(pattern=r"^[0-9a-f]{16}$")
+    submitted_at: datetime
+    location: Location | None = None
+
+
 class VerdictEvent(_Frozen):
     """Published to ``images.verdicts`` (key = image id), stored as ``verdicts/{id}.json`` and
     served by ``GET /v1/images/{id}``. Idempotent by ``image_id``.
@@ -102,7 +123,7 @@ class VerdictEvent(_Frozen):
     checks: dict[str, CheckResult]
     vetoed_by: list[str] = Field(description="Blocking checks that rejected the photo alone.")
     error: ErrorInfo | None = Field(description="Why the photo could not be scored at all.")
-    object: ObjectRef = Field(description="The photo after it was filed by outcome.")
+    object: ObjectRef = Field(description="The stored photo, tagged with its outcome.")
     redacted: ObjectRef | None = Field(
         default=None,
         description="A copy for publishing, filed next to the object as "
@@ -121,6 +142,12 @@ class VerdictEvent(_Frozen):
         default=None,
         pattern=r"^[0-9a-f]{16}$",
         description="64-bit perceptual hash of the photo, hex (null for errors).",
+    )
+    near_duplicates: list[NearDuplicate] | None = Field(
+        default=None,
+        description="Earlier photos of the same tenant within the window (and the distance "
+        "when both carry a location) whose fingerprints are close, closest first. Null when "
+        "near-duplicate search is off or the photo was not scored.",
     )
     duplicate_of: str | None = Field(
         default=None,

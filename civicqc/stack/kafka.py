@@ -44,6 +44,7 @@ STREAM_TOPICS: Mapping[str, int] = {
     "images.submitted": 6,
     "images.verdicts": 3,
     "images.submitted.dlq": 1,
+    "images.fingerprints": 1,
 }
 
 T = TypeVar("T")

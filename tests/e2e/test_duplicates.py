@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from core.events import VerdictEvent
+from tests.builders import images
 from tests.builders.stream import ApiProcess, Stream, read_all
 from tests.builders.stream_fixtures import StartConsumer
 from tests.e2e.photos import distinct_photos
@@ -44,3 +47,31 @@ def test_the_same_bytes_twice_give_one_scoring_and_two_verdicts_the_second_a_dup
     without = tail(stream, "--from-beginning", "--duplicates", "exclude", "--timeout", "2")
     assert [e["image_id"] for e in only] == [second]
     assert [e["image_id"] for e in without] == [first]
+
+
+def test_a_resized_copy_uploaded_later_is_listed_as_near_duplicate_on_another_replica(
+    stream: Stream, api: ApiProcess, start_consumer: StartConsumer, make_topic: Callable[..., str]
+) -> None:
+    env = {"TOPIC_FINGERPRINTS": make_topic(1), "DEDUPE_EXACT": "false"}
+    replicas = [start_consumer(**env), start_consumer(**env)]
+    for replica in replicas:
+        replica.wait_for_log("fingerprint topic followed", timeout_s=30)
+    photo = images.real_photo("chelsea")
+    height, width = photo.shape[:2]
+    first = api.submit(images.encode(photo, quality=90))
+    read_all(stream.bootstrap_servers, stream.verdicts, expect=1, timeout_s=60, settle_s=0)
+    # The replica that scored the original stops: only the other one can score the copy.
+    (scorer,) = [r for r in replicas if r.images_scored() == 1]
+    assert scorer.terminate() == 0
+    copy = images.encode(images.resized(photo, width // 2, height // 2), quality=70)
+    second = api.submit(copy)
+
+    messages = read_all(stream.bootstrap_servers, stream.verdicts, expect=2, timeout_s=90)
+
+    by_id = {e.image_id: e for e in (VerdictEvent.model_validate_json(v) for _k, v in messages)}
+    assert by_id[first].near_duplicates == []
+    (match,) = by_id[second].near_duplicates or []
+    assert match.image_id == first
+    assert match.distance <= 16
+    assert match.submitted_at == by_id[first].submitted_at
+    assert by_id[second].duplicate_of is None

@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from minio import Minio
 
 from civicqc.schemas import SCHEMA_DIR
+from consumer.settings import ConsumerSettings
 from runtime.settings import CommonSettings
 from tests.builders import images
 from tests.builders.stream import Stream, publish_events, read_all, stored_submission
@@ -31,7 +32,7 @@ def test_asyncapi_names_the_default_topics_and_existing_schemas() -> None:
     addresses = {channel["address"] for channel in doc["channels"].values()}
     assert addresses == {
         defaults[name].default for name in ("topic_submitted", "topic_verdicts", "topic_dlq")
-    }
+    } | {ConsumerSettings.model_fields["topic_fingerprints"].default}
     for message in doc["components"]["messages"].values():
         assert (ASYNCAPI.parent / message["payload"]["$ref"]).is_file()
 
