@@ -122,3 +122,29 @@ def test_unusual_modes_give_a_grey_image(mode: str) -> None:
     assert image.grey.shape == (700, 900)
     assert image.grey.dtype == np.uint8
     assert 20 < float(image.grey.mean()) < 235
+
+
+@pytest.mark.parametrize("size", [(4000, 3000), (900, 700)])
+def test_colour_clip_reads_the_same_grey_plane_as_a_grey_decode(size: tuple[int, int]) -> None:
+    """Asking for the blown-colour share switches the draft from L to YCbCr; Y must not move."""
+    data = encode(sharp_photo(*size))
+    grey_only = decode_image(data, max_pixels=LIMIT, analysis_long_side=1000)
+    with_clip = decode_image(data, max_pixels=LIMIT, analysis_long_side=1000, colour_clip=True)
+    assert grey_only.colour_clip is None
+    assert with_clip.colour_clip is not None and 0 <= with_clip.colour_clip < 0.2
+    assert with_clip.grey.shape == grey_only.grey.shape
+    assert np.array_equal(with_clip.grey, grey_only.grey)
+
+
+def test_colour_clip_is_none_for_grey_jpegs_and_other_formats() -> None:
+    photo = sharp_photo(1600, 1200)
+    grey_jpeg = _grey_jpeg(photo)
+    for data in (grey_jpeg, encode(photo, "PNG")):
+        image = decode_image(data, max_pixels=LIMIT, analysis_long_side=1000, colour_clip=True)
+        assert image.colour_clip is None
+
+
+def _grey_jpeg(photo: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(photo).convert("L").save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()

@@ -9,6 +9,8 @@ from skimage import data
 
 from core import builtin_profile
 from core.checks.exposure import exposure_finding, grey_histogram, tone_quantiles
+from core.decode import DecodedImage, decode_image
+from tests.builders.images import encode, sharp_photo
 
 DEFAULT = builtin_profile("default").checks.exposure
 REFERENCE = builtin_profile("reference").checks.exposure
@@ -107,3 +109,28 @@ def test_every_check_records_its_margin(photo: NDArray[np.uint8]) -> None:
     passed, failed = exposure_finding(photo, DEFAULT), exposure_finding(_scale(photo, 0.2), DEFAULT)
     assert passed.margin is not None and passed.margin > 0
     assert failed.margin is not None and failed.margin < 0
+
+
+def _blown_jpeg(channels: tuple[int, ...]) -> DecodedImage:
+    """A real photo with its top 40 % pushed to 255 in ``channels``, decoded as the engine does."""
+    rgb = sharp_photo(4000, 3000)
+    rgb[: int(0.4 * rgb.shape[0]), :, list(channels)] = 255
+    return decode_image(encode(rgb), max_pixels=10**8, analysis_long_side=1000, colour_clip=True)
+
+
+def test_two_blown_colour_channels_fail_where_one_passes() -> None:
+    """A yellow blown to (255, 255, b) is grey ~240: only the colour share catches it."""
+    two = _blown_jpeg((0, 1))
+    one = _blown_jpeg((0,))
+    limit = DEFAULT.max_colour_clip
+    assert limit is not None and two.colour_clip is not None and one.colour_clip is not None
+    assert two.colour_clip > 0.35 > limit > 0.1 > one.colour_clip
+    assert exposure_finding(two.grey, DEFAULT).passed  # grey alone misses it
+    failed = exposure_finding(two.grey, DEFAULT, two.colour_clip)
+    assert not failed.passed
+    assert failed.reason_code == "highlights_clipped"
+    assert exposure_finding(one.grey, DEFAULT, one.colour_clip).passed
+    assert (
+        exposure_finding(two.grey, REFERENCE, two.colour_clip).passed
+        == exposure_finding(two.grey, REFERENCE).passed
+    )
