@@ -24,6 +24,7 @@ EVENT_ONLY = {
     "status",
     "id",
     "duplicate_of",
+    "near_duplicates",
 }
 
 
