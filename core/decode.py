@@ -165,15 +165,7 @@ def _decode_pillow(
                 raise _too_many_pixels(stored_w, stored_h, max_pixels)
             drafted = fmt is ImageFormat.JPEG and analysis_long_side > 0
             if not drafted:
-                check_pillow_decode(
-                    image.mode,
-                    stored_w,
-                    stored_h,
-                    colour=colour_long_side > 0,
-                    tiles=len(image.tile),
-                    webp=fmt is ImageFormat.WEBP,
-                    tiff=fmt is ImageFormat.TIFF,
-                )
+                _check_full_decode(image, fmt, colour=colour_long_side > 0)
             exif_raw, orientation = _exif_and_orientation(image, fmt, data)
             quantization = _quantization(image) if fmt is ImageFormat.JPEG else None
             grey, rgb, clipped = _read_pixels(
@@ -203,6 +195,20 @@ def _decode_pillow(
         rgb=colour,
         fine_grey=fine,
         colour_clip=clipped,
+    )
+
+
+def _check_full_decode(image: ImageFile.ImageFile, fmt: ImageFormat, *, colour: bool) -> None:
+    """Refuse, before any pixel is read, a full-size decode that would not fit the budget."""
+    width, height = image.size
+    check_pillow_decode(
+        image.mode,
+        width,
+        height,
+        colour=colour,
+        tiles=len(image.tile),
+        webp=fmt is ImageFormat.WEBP,
+        tiff=fmt is ImageFormat.TIFF,
     )
 
 
