@@ -38,6 +38,8 @@ class NearDuplicates:
     def __init__(self, rule: SearchRule, topic: str) -> None:
         self._rule = rule
         self._indexes: dict[str, FingerprintIndex] = {}
+        #: Keys of records this replica published and has not read back yet: it knows them.
+        self._own: set[bytes] = set()
         self.topic = topic
         #: Set once the topic is followed: until then verdicts list no near-duplicates.
         self.ready = asyncio.Event()
@@ -52,8 +54,19 @@ class NearDuplicates:
             location=event.metadata.location,
         )
 
+    def share(self, event: ImageSubmitted, fingerprint: str) -> tuple[bytes, bytes]:
+        """Remember a photo scored here (known at once) and the message that tells the
+        other replicas: its key and value for :attr:`topic`."""
+        record = self.record(event, fingerprint)
+        self.remember(record)
+        key = event.image_id.encode()
+        self._own.add(key)
+        return key, record.model_dump_json().encode()
+
     def remember(self, record: FingerprintRecord) -> None:
-        index = self._indexes.setdefault(record.tenant, FingerprintIndex())
+        index = self._indexes.get(record.tenant)
+        if index is None:  # not setdefault: a new index allocates its columns
+            index = self._indexes[record.tenant] = FingerprintIndex()
         index.add(
             record.image_id,
             int(record.fingerprint, 16),
@@ -95,6 +108,9 @@ class NearDuplicates:
                 logger.info("fingerprint topic followed", extra={"topic": self.topic})
             for records in batch.values():
                 for record in records:
+                    if record.key in self._own:  # ours, read back: already remembered
+                        self._own.discard(record.key)
+                        continue
                     with contextlib.suppress(ValidationError):
                         self.remember(FingerprintRecord.model_validate_json(record.value))
 

@@ -96,17 +96,24 @@ class FingerprintIndex:
     def search(
         self, fingerprint: int, at: float, place: Place | None, rule: SearchRule
     ) -> list[Match]:
-        """Earlier photos within ``rule``, closest first (search before adding the photo)."""
+        """Earlier photos within ``rule``, closest first (search before adding the photo).
+
+        Candidates are visited closest first and only until ``rule.limit`` qualify, so a
+        photo sent a thousand times costs a lookup no more than one sent twice.
+        """
         distances = np.bitwise_count(self._prints[: self._size] ^ np.uint64(fingerprint))
-        matches = [
-            Match(
-                str(uuid.UUID(bytes=self._ids[i].tobytes())), int(distances[i]), float(self._at[i])
-            )
-            for i in np.flatnonzero(distances <= rule.max_distance)
-            if at - rule.window_s <= self._at[i] <= at and self._near(int(i), place, rule)
-        ]
-        matches.sort(key=lambda m: (m.distance, -m.at))
-        return matches[: rule.limit]
+        close = np.flatnonzero(distances <= rule.max_distance)
+        # Closest first, the newest first among equals (ids are in arrival order).
+        order = close[np.lexsort((-self._at[close], distances[close]))]
+        matches: list[Match] = []
+        for i in order:
+            if not at - rule.window_s <= self._at[i] <= at or not self._near(int(i), place, rule):
+                continue
+            raw = self._ids[i].tobytes()
+            matches.append(Match(str(uuid.UUID(bytes=raw)), int(distances[i]), float(self._at[i])))
+            if len(matches) == rule.limit:
+                break
+        return matches
 
     def _near(self, i: int, place: Place | None, rule: SearchRule) -> bool:
         latitude, longitude = (float(v) for v in self._places[i])
