@@ -18,7 +18,6 @@ Usage: ``python -m bench.shadow_cost [--repeat N] [--photos N]``
 
 from __future__ import annotations
 
-import argparse
 import functools
 import statistics
 import time
@@ -27,7 +26,7 @@ from collections.abc import Callable
 import cv2
 from tqdm import tqdm
 
-from bench.photos import SOURCES, phone_jpeg
+from bench.photos import SOURCES, phone_jpeg, photo_bench_args
 from core import Rules, builtin_profile, score, score_pair
 
 
@@ -46,12 +45,7 @@ def _ms(fn: Callable[[], object]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--photos", type=int, default=len(SOURCES))
-    args = parser.parse_args()
+    args = photo_bench_args(__doc__)
     cv2.setNumThreads(1)  # per-core figures, as a worker process scores
     live = builtin_profile("default")
     candidate = _candidate(live)
