@@ -45,6 +45,7 @@ STREAM_TOPICS: Mapping[str, int] = {
     "images.verdicts": 3,
     "images.submitted.dlq": 1,
     "images.fingerprints": 1,
+    "images.verdicts.shadow": 3,
 }
 #: Topic settings besides the broker's defaults, as deploy/k8s's KafkaTopics set them: the
 #: fingerprint topic keeps the latest record of each image id (compacted) and drops
