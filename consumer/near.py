@@ -63,7 +63,10 @@ class NearDuplicates:
 
     def index_of(self, tenant: str) -> FingerprintIndex:
         """The tenant's index (a new, empty one the first time)."""
-        return self._indexes.setdefault(tenant, FingerprintIndex())
+        index = self._indexes.get(tenant)
+        if index is None:
+            index = self._indexes[tenant] = FingerprintIndex()
+        return index
 
     @property
     def fingerprints(self) -> int:
