@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +14,7 @@ from core.events import ShadowVerdict, VerdictEvent
 from core.schema import CheckResult
 from tests.builders import images
 from tests.builders.profiles import profile_toml, with_blur_threshold
-from tests.builders.stream import ApiProcess, Stream, read_all
+from tests.builders.stream import ApiProcess, Stream, civicqc, read_all
 from tests.builders.stream_fixtures import StartConsumer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -88,15 +85,5 @@ def test_shadow_verdicts_appear_on_their_topic_and_the_live_ones_are_unchanged(
 
 
 def _shadow_report(stream: Stream, shadow_topic: str) -> list[str]:
-    env = {**os.environ, **stream.env(TOPIC_VERDICTS_SHADOW=shadow_topic)}
-    result = subprocess.run(
-        [sys.executable, "-m", "civicqc.cli", "shadow", "report", "--timeout", "30"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.splitlines()
+    env = stream.env(TOPIC_VERDICTS_SHADOW=shadow_topic)
+    return civicqc(env, "shadow", "report", "--timeout", "30").splitlines()
