@@ -60,6 +60,13 @@ class ConsumerMetrics:
             ["tenant"],
             registry=registry,
         )
+        self.near_duplicates = Counter(
+            "civicqc_near_duplicate_verdicts",
+            "Scored photos whose verdict lists at least one near-duplicate (an earlier photo "
+            "of the tenant that looks alike), by tenant; counted when found.",
+            ["tenant"],
+            registry=registry,
+        )
         self.scoring_duration = Histogram(
             "civicqc_scoring_duration_seconds",
             "Engine time to score one image (decode and checks), as the engine reports it.",
@@ -160,6 +167,11 @@ class ConsumerMetrics:
         tenant = event.metadata.tenant
         self._record(event.outcome, event.checks.values(), tenant, submitted_at)
         self.duplicates.labels(self.tenant_label(tenant)).inc()
+
+    def record_near_duplicates(self, tenant: str, found: int) -> None:
+        """Count a scored photo that looks like ``found`` earlier ones (none: not counted)."""
+        if found:
+            self.near_duplicates.labels(self.tenant_label(tenant)).inc()
 
     def _record(
         self, outcome: Outcome, checks: Iterable[CheckResult], tenant: str, submitted_at: datetime
