@@ -104,6 +104,12 @@ class ConsumerMetrics:
             ["topic", "partition"],
             registry=registry,
         )
+        self.near_duplicate_fingerprints = Gauge(
+            "civicqc_near_duplicate_fingerprints",
+            "Photos in this replica's near-duplicate indexes, all tenants (each costs about "
+            "50 bytes; expired ones are forgotten).",
+            registry=registry,
+        )
         self.pool_busy_workers = Gauge(
             "civicqc_worker_pool_busy_workers",
             "Scoring processes working on an image right now.",
