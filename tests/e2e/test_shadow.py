@@ -82,8 +82,13 @@ def test_shadow_verdicts_appear_on_their_topic_and_the_live_ones_are_unchanged(
     assert report[-1] == (
         "2 shadowed photos compared: 1 disagree (1 on the outcome); 0 without a live verdict read"
     )
+    none = (
+        "0 shadowed photos compared: 0 disagree (0 on the outcome); 0 without a live verdict read"
+    )
+    assert _shadow_report(stream, shadow_topic, "--tenant", "elsewhere") == [none]
+    assert _shadow_report(stream, f"{shadow_topic}.missing") == [none]
 
 
-def _shadow_report(stream: Stream, shadow_topic: str) -> list[str]:
+def _shadow_report(stream: Stream, shadow_topic: str, *args: str) -> list[str]:
     env = stream.env(TOPIC_VERDICTS_SHADOW=shadow_topic)
-    return civicqc(env, "shadow", "report", "--timeout", "30").splitlines()
+    return civicqc(env, "shadow", "report", "--timeout", "30", *args).splitlines()
