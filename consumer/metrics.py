@@ -37,6 +37,7 @@ class ConsumerMetrics:
         self._known_tenants = frozenset(known_tenants)
         self._define_event_metrics(registry)
         self._define_stream_metrics(registry)
+        self._define_shadow_metrics(registry)
 
     def _define_event_metrics(self, registry: CollectorRegistry) -> None:
         self.images_scored = Counter(
@@ -56,6 +57,13 @@ class ConsumerMetrics:
         self.duplicates = Counter(
             "civicqc_duplicate_verdicts",
             "Verdicts reused for identical bytes instead of scoring again, by tenant.",
+            ["tenant"],
+            registry=registry,
+        )
+        self.near_duplicates = Counter(
+            "civicqc_near_duplicate_verdicts",
+            "Scored photos whose verdict lists at least one near-duplicate (an earlier photo "
+            "of the tenant that looks alike), by tenant; counted when found.",
             ["tenant"],
             registry=registry,
         )
@@ -96,6 +104,12 @@ class ConsumerMetrics:
             ["topic", "partition"],
             registry=registry,
         )
+        self.near_duplicate_fingerprints = Gauge(
+            "civicqc_near_duplicate_fingerprints",
+            "Photos in this replica's near-duplicate indexes, all tenants (each costs about "
+            "50 bytes; expired ones are forgotten).",
+            registry=registry,
+        )
         self.pool_busy_workers = Gauge(
             "civicqc_worker_pool_busy_workers",
             "Scoring processes working on an image right now.",
@@ -112,6 +126,29 @@ class ConsumerMetrics:
             registry=registry,
         )
 
+    def _define_shadow_metrics(self, registry: CollectorRegistry) -> None:
+        self.shadow_verdicts = Counter(
+            "civicqc_shadow_verdicts",
+            "Photos scored with their tenant's candidate profile too, by tenant and by the "
+            "live and the candidate's outcome (equal outcomes: the two agree).",
+            ["tenant", "live_outcome", "shadow_outcome"],
+            registry=registry,
+        )
+        self.shadow_check_agreement = Counter(
+            "civicqc_shadow_check_agreement",
+            "Checks run by both the live and the candidate profile on a shadowed photo, by "
+            "check and whether both passed or both failed it (agree) or not.",
+            ["check", "agree"],
+            registry=registry,
+        )
+        self.shadow_failures = Counter(
+            "civicqc_shadow_failures",
+            "Shadow verdicts lost, by stage (score: the candidate raised; publish: the "
+            "shadow topic did not acknowledge). The live verdict was published regardless.",
+            ["stage"],
+            registry=registry,
+        )
+
     def tenant_label(self, tenant: str) -> str:
         return tenant if tenant in self._known_tenants else OTHER_TENANT
 
@@ -120,11 +157,27 @@ class ConsumerMetrics:
         self._record(verdict.verdict, verdict.checks.values(), tenant, submitted_at)
         self.scoring_duration.observe(verdict.timings.total_ms / 1000.0)
 
+    def record_shadow(self, live: Verdict, shadow: Verdict, tenant: str) -> None:
+        """Compare a shadow verdict with the live one: outcomes, then each check both ran."""
+        self.shadow_verdicts.labels(
+            self.tenant_label(tenant), live.verdict.value, shadow.verdict.value
+        ).inc()
+        for name, check in live.checks.items():
+            other = shadow.checks.get(name)
+            if other is not None:
+                agree = "true" if other.passed == check.passed else "false"
+                self.shadow_check_agreement.labels(name, agree).inc()
+
     def record_duplicate(self, event: VerdictEvent, submitted_at: datetime) -> None:
         """Count a verdict reused for identical bytes: a verdict, but no scoring."""
         tenant = event.metadata.tenant
         self._record(event.outcome, event.checks.values(), tenant, submitted_at)
         self.duplicates.labels(self.tenant_label(tenant)).inc()
+
+    def record_near_duplicates(self, tenant: str, found: int) -> None:
+        """Count a scored photo that looks like ``found`` earlier ones (none: not counted)."""
+        if found:
+            self.near_duplicates.labels(self.tenant_label(tenant)).inc()
 
     def _record(
         self, outcome: Outcome, checks: Iterable[CheckResult], tenant: str, submitted_at: datetime
