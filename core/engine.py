@@ -123,7 +123,7 @@ def _decode(
             analysis_long_side=rules.analysis_long_side,
             colour_long_side=colour_long_side,
             fine_long_side=_fine_long_side(rules),
-            colour_clip=rules.checks.exposure.max_colour_clip is not None,
+            colour_clip=_measures_colour_clip(rules),
         )
     except ImageError as exc:
         return error_verdict(
@@ -134,6 +134,12 @@ def _decode(
             elapsed_ms=_ms(perf_counter() - started),
         )
     return _Decoded(image_id, image, perf_counter() - started)
+
+
+def _measures_colour_clip(rules: Rules) -> bool:
+    """Whether the exposure check reads blown colour channels (JPEGs only)."""
+    exposure = rules.checks.exposure
+    return exposure.max_colour_clip is not None or exposure.max_channel_clip is not None
 
 
 def _fine_long_side(rules: Rules) -> int:
@@ -282,7 +288,9 @@ def _checks(
         ),
         (
             "exposure",
-            lambda img, _: exposure_finding(img.grey, c.exposure, img.colour_clip),
+            lambda img, _: exposure_finding(
+                img.grey, c.exposure, img.colour_clip, channel_clip=img.channel_clip
+            ),
             c.exposure,
         ),
         ("metadata", lambda _, exif: metadata_finding(exif, c.metadata), c.metadata),

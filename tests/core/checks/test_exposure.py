@@ -111,10 +111,10 @@ def test_every_check_records_its_margin(photo: NDArray[np.uint8]) -> None:
     assert failed.margin is not None and failed.margin < 0
 
 
-def _blown_jpeg(channels: tuple[int, ...]) -> DecodedImage:
-    """A real photo with its top 40 % pushed to 255 in ``channels``, decoded as the engine does."""
+def _blown_jpeg(channels: tuple[int, ...], share: float = 0.3) -> DecodedImage:
+    """A real photo with its top ``share`` pushed to 255 in ``channels``, decoded as the engine does."""
     rgb = sharp_photo(4000, 3000)
-    rgb[: int(0.4 * rgb.shape[0]), :, list(channels)] = 255
+    rgb[: int(share * rgb.shape[0]), :, list(channels)] = 255
     return decode_image(encode(rgb), max_pixels=10**8, analysis_long_side=1000, colour_clip=True)
 
 
@@ -124,7 +124,7 @@ def test_two_blown_colour_channels_fail_where_one_passes() -> None:
     one = _blown_jpeg((0,))
     limit = DEFAULT.max_colour_clip
     assert limit is not None and two.colour_clip is not None and one.colour_clip is not None
-    assert two.colour_clip > 0.35 > limit > 0.1 > one.colour_clip
+    assert two.colour_clip > 0.27 > limit > 0.1 > one.colour_clip
     assert exposure_finding(two.grey, DEFAULT).passed  # grey alone misses it
     failed = exposure_finding(two.grey, DEFAULT, two.colour_clip)
     assert not failed.passed
@@ -133,4 +133,27 @@ def test_two_blown_colour_channels_fail_where_one_passes() -> None:
     assert (
         exposure_finding(two.grey, REFERENCE, two.colour_clip).passed
         == exposure_finding(two.grey, REFERENCE).passed
+    )
+
+
+def test_one_channel_blown_over_much_of_the_frame_fails() -> None:
+    """A x2.5 copy blows one channel wherever it was above 102; a red sign blows a little."""
+    wide, narrow = _blown_jpeg((0,), share=0.6), _blown_jpeg((0,), share=0.3)
+    limit = DEFAULT.max_channel_clip
+    assert limit is not None and wide.channel_clip is not None and narrow.channel_clip is not None
+    assert wide.channel_clip > 0.55 > limit > 0.35 > narrow.channel_clip > 0.25
+    assert (wide.colour_clip or 0.0) < 0.1  # the two-channel share alone misses it
+    failed = exposure_finding(wide.grey, DEFAULT, wide.colour_clip, channel_clip=wide.channel_clip)
+    assert (failed.passed, failed.reason_code) == (False, "highlights_clipped")
+    assert failed.margin is not None and failed.margin < 0
+    assert failed.values["channel_clip_fraction"] == pytest.approx(wide.channel_clip, abs=1e-4)
+    passed = exposure_finding(
+        narrow.grey, DEFAULT, narrow.colour_clip, channel_clip=narrow.channel_clip
+    )
+    assert passed.passed
+    assert (
+        exposure_finding(
+            wide.grey, REFERENCE, wide.colour_clip, channel_clip=wide.channel_clip
+        ).passed
+        == exposure_finding(wide.grey, REFERENCE).passed
     )
