@@ -30,9 +30,10 @@ def test_asyncapi_names_the_default_topics_and_existing_schemas() -> None:
     doc = yaml.safe_load(ASYNCAPI.read_text(encoding="utf-8"))
     defaults = CommonSettings.model_fields
     addresses = {channel["address"] for channel in doc["channels"].values()}
-    assert addresses == {
-        defaults[name].default for name in ("topic_submitted", "topic_verdicts", "topic_dlq")
-    } | {ConsumerSettings.model_fields["topic_fingerprints"].default}
+    topics = ("topic_submitted", "topic_verdicts", "topic_dlq", "topic_verdicts_shadow")
+    assert addresses == {defaults[name].default for name in topics} | {
+        ConsumerSettings.model_fields["topic_fingerprints"].default
+    }
     for message in doc["components"]["messages"].values():
         assert (ASYNCAPI.parent / message["payload"]["$ref"]).is_file()
 
