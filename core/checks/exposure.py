@@ -108,7 +108,8 @@ def exposure_finding(
     Finding; with ``clip_penalty`` a failure's score is further scaled by allowed/actual
     clipping and by how far the tone ends miss, so a badly exposed photo scores low
     enough to veto. Blown colours fail the check above ``rule.max_colour_clip`` (two
-    channels) or ``rule.max_channel_clip`` (one): colours blow out before grey does.
+    channels) or ``rule.max_channel_clip`` (one, when more than
+    ``rule.channel_clip_min_colour`` also has two): colours blow out before grey does.
     """
     t = _tones(grey, rule)
     values = _values(t, colour_clip, channel_clip)
@@ -123,13 +124,17 @@ def exposure_finding(
         thresholds["max_colour_clip_fraction"] = rule.max_colour_clip
     if rule.max_channel_clip is not None:
         thresholds["max_channel_clip_fraction"] = rule.max_channel_clip
-    margin = _margin(t, rule, colour_clip, channel_clip)
+    # One blown channel counts only where two are blown somewhere too (not on white wool).
+    deciding_channel_clip = (
+        channel_clip if _over(colour_clip, rule.channel_clip_min_colour) else None
+    )
+    margin = _margin(t, rule, colour_clip, deciding_channel_clip)
     flags = _Flags(
         flat=t.spread < rule.min_dynamic_range,
         dark_clip=t.shadows > rule.max_shadow_clip,
         bright_clip=t.highlights > rule.max_highlight_clip
         or _over(colour_clip, rule.max_colour_clip)
-        or _over(channel_clip, rule.max_channel_clip),
+        or _over(deciding_channel_clip, rule.max_channel_clip),
         dim=_is_dim(t, rule),
         washed=_is_washed(t, rule),
     )
