@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from consumer import worker
-from consumer.pipeline import EventPipeline
 from consumer.shadow import ShadowProfiles, sampled
 from core import Outcome, Rules, builtin_profile, score
 from core.events import ShadowVerdict, VerdictEvent
@@ -29,16 +28,7 @@ def candidate() -> Rules:
 def shadow_rig(rate: float = 1.0, **settings: Any) -> Rig:
     rig = Rig(**settings)
     rig.scorer.profiles["default-next"] = candidate()
-    rig.pipeline = EventPipeline(
-        rig.settings,
-        rig.pipeline._metrics,
-        rig.store,
-        rig.scorer,
-        rig.publisher,
-        rig.policy,
-        shadow=ShadowProfiles({"default": "default-next"}, rate, SHADOW),
-    )
-    return rig
+    return rig.extended(shadow=ShadowProfiles({"default": "default-next"}, rate, SHADOW))
 
 
 def _untimed(event: VerdictEvent) -> dict[str, Any]:

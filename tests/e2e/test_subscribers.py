@@ -4,11 +4,8 @@ matches the published schema, and the shipped ``civicqc verdicts tail`` filters 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +17,13 @@ from civicqc.schemas import SCHEMA_DIR
 from consumer.settings import ConsumerSettings
 from runtime.settings import CommonSettings
 from tests.builders import images
-from tests.builders.stream import Stream, publish_events, read_all, stored_submission
+from tests.builders.stream import (
+    Stream,
+    civicqc,
+    publish_events,
+    read_all,
+    stored_submission,
+)
 from tests.builders.stream_fixtures import StartConsumer
 
 ASYNCAPI = SCHEMA_DIR.parent / "asyncapi.yaml"
@@ -77,14 +80,5 @@ def test_kcat_reads_verdicts_that_validate_and_tail_filters_them(
 
 
 def _tail(stream: Stream, *args: str) -> list[dict[str, Any]]:
-    env = {**os.environ, **stream.env()}
-    result = subprocess.run(
-        [sys.executable, "-m", "civicqc.cli", "verdicts", "tail", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env=env,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    return [json.loads(line) for line in result.stdout.splitlines()]
+    out = civicqc(stream.env(), "verdicts", "tail", *args)
+    return [json.loads(line) for line in out.splitlines()]
