@@ -15,6 +15,9 @@ Prints, from one run on this machine:
   ``/proc`` around the saturated run (after ``--warmup`` photos), against the CPU per
   image of ``civicqc score`` on the same photos.
 
+Every upload's bytes are distinct (a JPEG comment, :func:`distinct_copy`), so each is
+a new photo to the exact-duplicate check and is scored.
+
 Before and after, in one run: ``--before REF`` starts the stack of commit ``REF``
 (exported with ``git archive``) and then the stack of this working tree, each in a
 temporary folder, sends both the same photos and prints their CPU per image side by
@@ -137,6 +140,24 @@ class VerdictClock:
         await self._consumer.stop()
 
 
+_RUN = time.time_ns()
+
+
+def distinct_copy(data: bytes, serial: int) -> bytes:
+    """``data`` with a JPEG comment naming this run and ``serial`` after its SOI marker.
+
+    The pixels are the same, the bytes are not: without it, every photo after the first
+    few is an exact duplicate of an earlier one, which the stack of today answers from
+    its record without fetching or scoring (docs/ARCHITECTURE.md, *Exact duplicates*),
+    and the consumer's CPU per image would measure that shortcut, not scoring.
+    """
+    comment = f"civicqc bench {_RUN} {serial}".encode()
+    segment = b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment
+    return data[:2] + segment + data[2:]
+
+
+_SERIALS = iter(range(1 << 62))
+
 #: 503s answered while saturating, each retried as the API asks clients to (counted, printed).
 _RETRIED_503: list[int] = [0]
 _RETRIES_503 = 5
@@ -152,6 +173,7 @@ async def _one(
     """(submitted, verdict seen) perf_counter times of one photo; with ``retry_503``, a 503
     (the API's "retry shortly", e.g. a Kafka ack slower than its timeout on a loaded
     machine) is retried a few times, half a second apart, as a client would."""
+    data = distinct_copy(data, next(_SERIALS))
     submitted = time.perf_counter()
     for attempt in range(_RETRIES_503 + 1):
         response = await client.post(
