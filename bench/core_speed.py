@@ -14,7 +14,6 @@ Usage: ``python -m bench.core_speed [--repeat N] [--photos N]``
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import statistics
@@ -25,7 +24,7 @@ import cv2
 from PIL import Image
 from tqdm import tqdm
 
-from bench.photos import SOURCES, phone_jpeg
+from bench.photos import SOURCES, phone_jpeg, photo_bench_args
 from bench.reference_pipeline import reference_cost
 from core import builtin_profile, score
 
@@ -48,12 +47,7 @@ def _median_ms(fn: Callable[[bytes], object], photos: list[bytes], repeat: int) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--photos", type=int, default=len(SOURCES))
-    args = parser.parse_args()
+    args = photo_bench_args(__doc__)
     # Per-core figures: keep OpenCV (ours and the reference pattern) on one thread.
     cv2.setNumThreads(1)
     rules = builtin_profile("default")

@@ -7,6 +7,7 @@ phone's (about 3-5 MB for 12 MP at quality 90).
 
 from __future__ import annotations
 
+import argparse
 import io
 
 import numpy as np
@@ -14,6 +15,16 @@ from PIL import Image
 from skimage import data as skdata
 
 SOURCES = ("astronaut", "coffee", "chelsea", "rocket")
+
+
+def photo_bench_args(doc: str | None) -> argparse.Namespace:
+    """``--repeat`` (rounds over the photos) and ``--photos`` (how many of SOURCES)."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--photos", type=int, default=len(SOURCES))
+    return parser.parse_args()
 
 
 def phone_jpeg(name: str, width: int = 4000, height: int = 3000, *, seed: int = 0) -> bytes:

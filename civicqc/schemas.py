@@ -12,7 +12,13 @@ from typing import Any, cast
 
 from pydantic import BaseModel, TypeAdapter
 
-from core.events import DeadLetter, FingerprintRecord, ImageSubmitted, VerdictEvent
+from core.events import (
+    DeadLetter,
+    FingerprintRecord,
+    ImageSubmitted,
+    ShadowVerdict,
+    VerdictEvent,
+)
 from core.schema import Verdict
 from producer_api.schemas import ImagePending, ImageScored, ImageStatus
 
@@ -25,6 +31,7 @@ PUBLISHED: dict[str, type[BaseModel] | TypeAdapter[Any]] = {
     "verdict-event.schema.json": VerdictEvent,
     "dead-letter.schema.json": DeadLetter,
     "fingerprint-record.schema.json": FingerprintRecord,
+    "shadow-verdict.schema.json": ShadowVerdict,
     # GET /v1/images/{id}: pending, or the verdict event plus its status.
     "image-status.schema.json": TypeAdapter[ImagePending | ImageScored](
         cast(Any, ImageStatus)  # an Annotated union: a type form, not a class, for mypy

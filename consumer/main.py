@@ -28,6 +28,7 @@ from consumer.publisher import KafkaPublisher
 from consumer.retry import RetryPolicy
 from consumer.scoring import ScoringPool
 from consumer.settings import ConsumerSettings
+from consumer.shadow import ShadowProfiles
 from consumer.storage import open_store
 from core.similar import SearchRule
 from runtime.cpus import usable_cores
@@ -40,8 +41,13 @@ logger = logging.getLogger(__name__)
 
 def _pool(settings: ConsumerSettings) -> ScoringPool:
     rulebook = load_rulebook(settings)
-    # Only the profiles an event can select: each worker loads their detectors.
-    selectable = {settings.rule_profile, *settings.tenant_profiles.values()}
+    # Only the profiles an event can select, candidates included: each worker loads
+    # their detectors.
+    selectable = {
+        settings.rule_profile,
+        *settings.tenant_profiles.values(),
+        *settings.shadow_profiles.values(),
+    }
     return ScoringPool(
         settings.worker_processes,
         {name: rules for name, rules in rulebook.items() if name in selectable},
@@ -95,8 +101,16 @@ def _loop(
         retries=metrics.retries,
     )
     duplicates = ExactDuplicates(load_rulebook(settings)) if settings.dedupe_exact else None
+    shadow = (
+        ShadowProfiles(
+            settings.shadow_profiles, settings.shadow_sample_rate, settings.topic_verdicts_shadow
+        )
+        if settings.shadow_profiles
+        else None
+    )
+    publisher = KafkaPublisher(producer)
     pipeline = EventPipeline(
-        settings, metrics, store, pool, KafkaPublisher(producer), policy, duplicates, near
+        settings, metrics, store, pool, publisher, policy, duplicates, near, shadow
     )
     loop = ConsumerLoop(
         consumer,
@@ -166,7 +180,9 @@ async def _serve(settings: ConsumerSettings, metrics: ConsumerMetrics) -> None:
 def main() -> int:
     settings = ConsumerSettings()
     configure_logging(settings.log_level)
-    metrics = ConsumerMetrics(known_tenants={"default", *settings.tenant_profiles})
+    metrics = ConsumerMetrics(
+        known_tenants={"default", *settings.tenant_profiles, *settings.shadow_profiles}
+    )
     server, _thread = start_http_server(settings.metrics_port, addr=settings.metrics_host)
     logger.info("metrics served", extra={"port": server.server_port})
     try:

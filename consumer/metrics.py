@@ -37,6 +37,7 @@ class ConsumerMetrics:
         self._known_tenants = frozenset(known_tenants)
         self._define_event_metrics(registry)
         self._define_stream_metrics(registry)
+        self._define_shadow_metrics(registry)
 
     def _define_event_metrics(self, registry: CollectorRegistry) -> None:
         self.images_scored = Counter(
@@ -112,6 +113,29 @@ class ConsumerMetrics:
             registry=registry,
         )
 
+    def _define_shadow_metrics(self, registry: CollectorRegistry) -> None:
+        self.shadow_verdicts = Counter(
+            "civicqc_shadow_verdicts",
+            "Photos scored with their tenant's candidate profile too, by tenant and by the "
+            "live and the candidate's outcome (equal outcomes: the two agree).",
+            ["tenant", "live_outcome", "shadow_outcome"],
+            registry=registry,
+        )
+        self.shadow_check_agreement = Counter(
+            "civicqc_shadow_check_agreement",
+            "Checks run by both the live and the candidate profile on a shadowed photo, by "
+            "check and whether both passed or both failed it (agree) or not.",
+            ["check", "agree"],
+            registry=registry,
+        )
+        self.shadow_failures = Counter(
+            "civicqc_shadow_failures",
+            "Shadow verdicts lost, by stage (score: the candidate raised; publish: the "
+            "shadow topic did not acknowledge). The live verdict was published regardless.",
+            ["stage"],
+            registry=registry,
+        )
+
     def tenant_label(self, tenant: str) -> str:
         return tenant if tenant in self._known_tenants else OTHER_TENANT
 
@@ -119,6 +143,17 @@ class ConsumerMetrics:
         """Count a newly published verdict; a republished stored one is not counted again."""
         self._record(verdict.verdict, verdict.checks.values(), tenant, submitted_at)
         self.scoring_duration.observe(verdict.timings.total_ms / 1000.0)
+
+    def record_shadow(self, live: Verdict, shadow: Verdict, tenant: str) -> None:
+        """Compare a shadow verdict with the live one: outcomes, then each check both ran."""
+        self.shadow_verdicts.labels(
+            self.tenant_label(tenant), live.verdict.value, shadow.verdict.value
+        ).inc()
+        for name, check in live.checks.items():
+            other = shadow.checks.get(name)
+            if other is not None:
+                agree = "true" if other.passed == check.passed else "false"
+                self.shadow_check_agreement.labels(name, agree).inc()
 
     def record_duplicate(self, event: VerdictEvent, submitted_at: datetime) -> None:
         """Count a verdict reused for identical bytes: a verdict, but no scoring."""

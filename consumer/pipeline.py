@@ -22,6 +22,7 @@ it on in-memory fakes; :mod:`consumer.main` wires the real ones.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
@@ -30,6 +31,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
@@ -37,9 +39,11 @@ from consumer.claim import Claim
 from consumer.duplicates import ExactDuplicates
 from consumer.metrics import ConsumerMetrics
 from consumer.near import NearDuplicates
+from consumer.publisher import PublishUnavailableError
 from consumer.retry import GaveUpError, RetryPolicy
 from consumer.scoring import Scored
 from consumer.settings import ConsumerSettings
+from consumer.shadow import ShadowProfiles
 from core.events import (
     DeadLetter,
     DeadLetterReason,
@@ -60,6 +64,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _JSON = "application/json"
+#: A shadow verdict waits at most this long for the broker: it holds the event's commit.
+_SHADOW_PUBLISH_TIMEOUT_S = 5.0
 
 
 class Store(Protocol):
@@ -79,7 +85,9 @@ class Store(Protocol):
 class Scorer(Protocol):
     """The scoring worker pool (:class:`consumer.scoring.ScoringPool`)."""
 
-    async def score(self, data: bytes, profile: str, image_id: str) -> Scored: ...
+    async def score(
+        self, data: bytes, profile: str, image_id: str, shadow: str | None = None
+    ) -> Scored: ...
 
 
 class Publisher(Protocol):
@@ -101,9 +109,12 @@ class EventPipeline:
         policy: RetryPolicy,
         duplicates: ExactDuplicates | None = None,
         near: NearDuplicates | None = None,
+        shadow: ShadowProfiles | None = None,
     ) -> None:
-        """``duplicates``: reuse the verdict of identical bytes (None: score every event)."""
+        """``duplicates``: reuse the verdict of identical bytes (None: score every event);
+        ``shadow``: the tenants' candidate profiles (None: no shadow scoring)."""
         self._settings = settings
+        self._shadow = shadow
         self._duplicates = duplicates
         self._near = near
         self._metrics = metrics
@@ -149,9 +160,10 @@ class EventPipeline:
         source, image_id = event.object.key, event.image_id
         stored = await self._stored_verdict(image_id, claim)
         verdict: Verdict | VerdictEvent | None = None
+        shadow: Verdict | None = None
         if stored is None:
             try:
-                body, verdict = await self._reuse_or_score(event, claim)
+                body, verdict, shadow = await self._reuse_or_score(event, claim)
             except _FiledElsewhereError as filed:
                 body = filed.body
         else:
@@ -168,8 +180,28 @@ class EventPipeline:
             await self._step("delete", lambda: self._store.delete(source), claim)
         if isinstance(verdict, Verdict):
             self._metrics.record_verdict(verdict, event.metadata.tenant, event.submitted_at)
+            if shadow is not None:
+                await self._publish_shadow(event, verdict, shadow)
         elif verdict is not None:
             self._metrics.record_duplicate(verdict, event.submitted_at)
+
+    async def _publish_shadow(self, event: ImageSubmitted, live: Verdict, shadow: Verdict) -> None:
+        """Once the live verdict is out: one bounded try, a failure only counted and logged."""
+        assert self._shadow is not None
+        body = self._shadow.event(event, live, shadow, datetime.now(UTC)).model_dump_json()
+        topic, key = self._shadow.topic, event.image_id.encode()
+        try:
+            await asyncio.wait_for(
+                self._publisher.publish(topic, key, body.encode()), _SHADOW_PUBLISH_TIMEOUT_S
+            )
+        except (PublishUnavailableError, KafkaError, TimeoutError) as exc:
+            self._metrics.shadow_failures.labels("publish").inc()
+            logger.warning(
+                "shadow verdict not published",
+                extra={"image_id": event.image_id, "topic": topic, "error": repr(exc)},
+            )
+            return
+        self._metrics.record_shadow(live, shadow, event.metadata.tenant)
 
     async def _stored_verdict(self, image_id: str, claim: Claim) -> tuple[bytes, Outcome] | None:
         """The verdict event an earlier attempt stored, and its outcome (the photo's tag).
@@ -190,20 +222,21 @@ class EventPipeline:
 
     async def _reuse_or_score(
         self, event: ImageSubmitted, claim: Claim
-    ) -> tuple[bytes, Verdict | VerdictEvent]:
-        """The engine's new verdict, recorded for the copies to come; or, for identical bytes
-        on record, the event that repeats theirs."""
+    ) -> tuple[bytes, Verdict | VerdictEvent, Verdict | None]:
+        """The engine's new verdict, recorded for the copies to come, and the candidate's when
+        the photo is shadowed; or, for identical bytes on record, the event that repeats
+        theirs (a copy is not scored, so it has no shadow verdict)."""
         profile = profile_for_tenant(self._settings, event.metadata.tenant)
         record = None if self._duplicates is None else self._duplicates.record_key(event, profile)
         if record is None:
             return await self._score_and_store(event, claim)
         reused = await self._reuse(event, record, claim)
         if reused is not None:
-            return reused
-        body, verdict = await self._score_and_store(event, claim)
+            return (*reused, None)
+        body, verdict, shadow = await self._score_and_store(event, claim)
         if ExactDuplicates.worth_recording(verdict):
             await self._step("record", lambda: self._store.put(record, body, _JSON), claim)
-        return body, verdict
+        return body, verdict, shadow
 
     async def _reuse(
         self, event: ImageSubmitted, record: str, claim: Claim
@@ -228,14 +261,23 @@ class EventPipeline:
         await self._step("store", lambda: self._store.put(key, body, _JSON), claim)
         return body, repeated
 
-    async def _score_and_store(self, event: ImageSubmitted, claim: Claim) -> tuple[bytes, Verdict]:
-        """Score the submitted object, file it and store the verdict event's body."""
+    async def _score_and_store(
+        self, event: ImageSubmitted, claim: Claim
+    ) -> tuple[bytes, Verdict, Verdict | None]:
+        """Score the submitted object, file it and store the verdict event's body; the
+        candidate profile's verdict too when the photo is shadowed."""
         source, image_id = event.object.key, event.image_id
         data = await self._fetch_submitted(event, claim)
         profile = profile_for_tenant(self._settings, event.metadata.tenant)
+        candidate = None if self._shadow is None else self._shadow.candidate_for(event)
         scored = await self._step(
-            "score", lambda: self._scorer.score(data, profile, image_id), claim
+            "score", lambda: self._scorer.score(data, profile, image_id, candidate), claim
         )
+        if scored.shadow_error is not None:
+            self._metrics.shadow_failures.labels("score").inc()
+            logger.warning(
+                "shadow scoring failed", extra={"image_id": image_id, "error": scored.shadow_error}
+            )
         verdict = scored.verdict
         target = current_key(source)
         await self._file(event, verdict.verdict, data, claim)
@@ -257,7 +299,7 @@ class EventPipeline:
         key = verdict_key(image_id)
         await self._step("store", lambda: self._store.put(key, body, _JSON), claim)
         await self._share_fingerprint(event, verdict, claim)
-        return body, verdict
+        return body, verdict, scored.shadow
 
     def _near_matches(self, event: ImageSubmitted, verdict: Verdict) -> list[NearDuplicate] | None:
         near = self._near

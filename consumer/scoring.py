@@ -162,13 +162,19 @@ class ScoringPool:
             raise
         self._idle.put_nowait(worker)
 
-    async def score(self, data: bytes, profile: str, image_id: str) -> Scored:
-        """Score on the next free worker; :class:`WorkerCrashedError` when that worker failed."""
+    async def score(
+        self, data: bytes, profile: str, image_id: str, shadow: str | None = None
+    ) -> Scored:
+        """Score on the next free worker, with the candidate profile ``shadow`` too when named;
+        :class:`WorkerCrashedError` when that worker failed."""
         worker = await self._idle.get()
         self._busy += 1
         try:
             reply = await asyncio.get_running_loop().run_in_executor(
-                self._threads, worker.call, Task(data, profile, image_id), self._task_timeout_s
+                self._threads,
+                worker.call,
+                Task(data, profile, image_id, shadow),
+                self._task_timeout_s,
             )
         except _WorkerGoneError as exc:
             self._replace(worker, image_id, str(exc))

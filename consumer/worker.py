@@ -24,7 +24,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import NamedTuple
 
-from core import Rules, Verdict, score
+from core import Rules, Verdict, score, score_pair
 from core.detect import Detector
 from core.errors import ImageError
 from core.redact import redacted_jpeg
@@ -48,6 +48,10 @@ class Scored(NamedTuple):
     redacted: bytes | None
     """A JPEG with the verdict's ``redact`` boxes pixelated and no EXIF, when the verdict
     says ``redaction_required``; ``None`` otherwise, or when it could not be rendered."""
+    shadow: Verdict | None = None
+    """The candidate profile's verdict, when the task named one and it scored."""
+    shadow_error: str | None = None
+    """``Type: message`` of what scoring with the candidate raised; the live verdict stands."""
 
 
 class Task(NamedTuple):
@@ -59,6 +63,8 @@ class Task(NamedTuple):
     """The rulebook profile to score with."""
     image_id: str
     """The event's image id, recorded in the verdict."""
+    shadow: str | None = None
+    """A candidate profile to score with too, on the same decode (shadow scoring)."""
 
 
 class Reply(NamedTuple):
@@ -88,7 +94,7 @@ TaskFn = Callable[[Task], Scored]
 def score_task(task: Task) -> Scored:
     """The production task: the verdict and, when it asks for one, the redacted copy."""
     rules = _rulebook[task.profile]
-    verdict = score(task.data, rules, image_id=task.image_id, detector=_detectors.get(task.profile))
+    verdict, shadow, shadow_error = _verdicts(task, rules)
     redacted = None
     if verdict.redaction_required and verdict.detections:
         # A second, full-resolution decode on purpose: scoring decoded a reduced draft,
@@ -99,7 +105,29 @@ def score_task(task: Task) -> Scored:
             # Scoring decoded the photo, so this is all but impossible; the verdict
             # then stands without a copy and the parent logs it.
             redacted = None
-    return Scored(verdict, redacted)
+    return Scored(verdict, redacted, shadow, shadow_error)
+
+
+def _verdicts(task: Task, rules: Rules) -> tuple[Verdict, Verdict | None, str | None]:
+    """The live verdict and, when the task names a candidate, the candidate's (or why not)."""
+    detector = _detectors.get(task.profile)
+    if task.shadow is None:
+        return score(task.data, rules, image_id=task.image_id, detector=detector), None, None
+    try:
+        live, shadow = score_pair(
+            task.data,
+            rules,
+            _rulebook[task.shadow],
+            image_id=task.image_id,
+            detector=detector,
+            candidate_detector=_detectors.get(task.shadow),
+        )
+    # A candidate's failure must not cost the live verdict: score it alone. Were the
+    # live profile at fault, this raises again and the task fails as it always did.
+    except Exception as exc:
+        live = score(task.data, rules, image_id=task.image_id, detector=detector)
+        return live, None, f"{type(exc).__name__}: {exc}"[:500]
+    return live, shadow, None
 
 
 def serve(

@@ -14,7 +14,7 @@ No I/O, no globals, no logging or metrics setup: the API, the consumers and the
 CLI are thin shells around :func:`score`.
 """
 
-from core.engine import error_verdict, score, score_batch
+from core.engine import error_verdict, score, score_batch, score_pair
 from core.profiles import BUILTIN_PROFILES, builtin_profile
 from core.rules import Rules, rules_from_toml, with_env_overrides
 from core.schema import CheckResult, ErrorCode, Outcome, Quality, Verdict
@@ -34,5 +34,6 @@ __all__ = [
     "rules_from_toml",
     "score",
     "score_batch",
+    "score_pair",
     "with_env_overrides",
 ]

@@ -50,6 +50,30 @@ _Check = Callable[[DecodedImage, ExifData], Finding]
 
 
 @dataclass(frozen=True, slots=True)
+class DecodeOptions:
+    """What a profile asks of the decoder; two profiles with equal options can share a decode."""
+
+    max_pixels: int
+    analysis_long_side: int
+    colour_long_side: int
+    fine_long_side: int
+    colour_clip: bool
+
+
+def decode_options(rules: Rules) -> DecodeOptions:
+    """The decoder arguments ``rules`` need: the analysis scales, colour, the pixel limit."""
+    return DecodeOptions(
+        max_pixels=rules.max_pixels,
+        analysis_long_side=rules.analysis_long_side,
+        colour_long_side=(
+            rules.detector.input_size if rules.detection_enabled and rules.detector else 0
+        ),
+        fine_long_side=_fine_long_side(rules),
+        colour_clip=rules.checks.exposure.max_colour_clip is not None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class _Decoded:
     image_id: str | None
     image: DecodedImage
@@ -83,16 +107,10 @@ def score_batch(
     ids = list(image_ids) if image_ids is not None else [None] * len(images)
     if len(ids) != len(images):
         raise ValueError(f"{len(images)} images but {len(ids)} image ids")
-    if rules.detection_enabled and detector is None:
-        raise ValueError(
-            f"profile {rules.name!r} enables detection checks, but no detector was passed"
-        )
-    colour_long_side = (
-        rules.detector.input_size if rules.detection_enabled and rules.detector else 0
-    )
+    _require_detector(rules, detector)
+    options = decode_options(rules)
     stages: list[_Decoded | Verdict] = [
-        _decode(data, rules, image_id, colour_long_side)
-        for data, image_id in zip(images, ids, strict=True)
+        _decode(data, rules, image_id, options) for data, image_id in zip(images, ids, strict=True)
     ]
     decoded = [stage for stage in stages if isinstance(stage, _Decoded)]
     detections: list[list[Detection] | None] = [None] * len(decoded)
@@ -112,18 +130,70 @@ def score_batch(
     return verdicts
 
 
+def score_pair(
+    data: bytes,
+    live: Rules,
+    candidate: Rules,
+    *,
+    image_id: str | None = None,
+    detector: Detector | None = None,
+    candidate_detector: Detector | None = None,
+) -> tuple[Verdict, Verdict]:
+    """Score one image with the live rules and a candidate profile, decoding it once.
+
+    Each verdict equals what :func:`score` returns for that profile alone, except
+    ``timings`` (the candidate's ``decode_ms`` is the shared decode's). A candidate whose
+    :func:`decode_options` differ from the live ones (another analysis scale, pixel limit,
+    colour or fine scale) needs pixels the live decode does not hold, so it is decoded
+    on its own: sharing would change one of the two verdicts.
+    """
+    _require_detector(live, detector)
+    _require_detector(candidate, candidate_detector)
+    options = decode_options(live)
+    stage = _decode(data, live, image_id, options)
+    live_verdict = _finish(stage, live, detector)
+    if decode_options(candidate) != options:
+        return live_verdict, score(data, candidate, image_id=image_id, detector=candidate_detector)
+    if isinstance(stage, Verdict):  # undecodable: the same error, under the candidate's name
+        return live_verdict, stage.model_copy(
+            update={
+                "profile": ProfileRef(name=candidate.name, version=candidate.version),
+                "accept_score": candidate.accept_score,
+            }
+        )
+    return live_verdict, _finish(stage, candidate, candidate_detector)
+
+
+def _require_detector(rules: Rules, detector: Detector | None) -> None:
+    if rules.detection_enabled and detector is None:
+        raise ValueError(
+            f"profile {rules.name!r} enables detection checks, but no detector was passed"
+        )
+
+
+def _finish(stage: _Decoded | Verdict, rules: Rules, detector: Detector | None) -> Verdict:
+    """One decoded image's verdict under ``rules`` (detection included when they run it)."""
+    if isinstance(stage, Verdict):
+        return stage
+    if detector is None or not rules.detection_enabled:
+        return _verdict(stage, rules, None, None)
+    started = perf_counter()
+    (found,) = _detect([stage], rules, detector)
+    return _verdict(stage, rules, found, _ms(perf_counter() - started))
+
+
 def _decode(
-    data: bytes, rules: Rules, image_id: str | None, colour_long_side: int
+    data: bytes, rules: Rules, image_id: str | None, options: DecodeOptions
 ) -> _Decoded | Verdict:
     started = perf_counter()
     try:
         image = decode_image(
             data,
-            max_pixels=rules.max_pixels,
-            analysis_long_side=rules.analysis_long_side,
-            colour_long_side=colour_long_side,
-            fine_long_side=_fine_long_side(rules),
-            colour_clip=rules.checks.exposure.max_colour_clip is not None,
+            max_pixels=options.max_pixels,
+            analysis_long_side=options.analysis_long_side,
+            colour_long_side=options.colour_long_side,
+            fine_long_side=options.fine_long_side,
+            colour_clip=options.colour_clip,
         )
     except ImageError as exc:
         return error_verdict(

@@ -220,6 +220,57 @@ def _flat(verdict: Verdict) -> dict[str, Any]:
     return fields
 
 
+class ShadowVerdict(_Frozen):
+    """Published to ``images.verdicts.shadow`` (key = image id) for a sampled photo of a
+    tenant that has a candidate profile: the candidate's verdict, scored on the same decode
+    as the live one. Nothing acts on it; compare it with the photo's ``VerdictEvent`` (the
+    live verdict, unchanged by the shadow) on ``images.verdicts``."""
+
+    schema_version: Literal[1] = 1
+    image_id: str
+    submitted_at: datetime
+    scored_at: datetime
+    tenant: str
+    live_rules: ProfileRef = Field(
+        description="The live profile whose verdict this one shadows (``rules`` of the "
+        "photo's verdict event)."
+    )
+    rules: ProfileRef = Field(description="The candidate profile and version that scored.")
+    outcome: Outcome = Field(description="What the candidate would have decided.")
+    score: float | None = Field(ge=0, le=100, description="Weighted 0-100; null for errors.")
+    quality: Quality | None
+    accept_score: float
+    checks: dict[str, CheckResult]
+    vetoed_by: list[str]
+    error: ErrorInfo | None
+    engine_version: str
+    timings: Timings = Field(description="The candidate's scoring; ``decode_ms`` is shared.")
+
+    @classmethod
+    def of(
+        cls,
+        shadow: Verdict,
+        *,
+        live_rules: ProfileRef,
+        image_id: str,
+        submitted_at: datetime,
+        scored_at: datetime,
+        tenant: str,
+    ) -> ShadowVerdict:
+        """The event for the candidate's ``shadow`` verdict of one submission."""
+        flat = _flat(shadow)
+        return cls.model_validate(
+            {
+                **{name: flat[name] for name in cls.model_fields if name in flat},
+                "image_id": image_id,
+                "submitted_at": submitted_at,
+                "scored_at": scored_at,
+                "tenant": tenant,
+                "live_rules": live_rules,
+            }
+        )
+
+
 class DeadLetterReason(StrEnum):
     """Why an event left the stream for the dead-letter topic (a bounded label set)."""
 

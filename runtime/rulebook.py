@@ -38,15 +38,21 @@ def load_profile(profile: str, overrides: RuleOverrides) -> Rules:
 def load_rulebook(settings: CommonSettings) -> dict[str, Rules]:
     """All profiles by name: built-ins plus ``RULE_PROFILES_DIR``, with the overrides applied.
 
-    Raises :class:`UnknownProfileError` when ``RULE_PROFILE`` or ``TENANT_PROFILES``
-    names a profile that is not there, so a replica fails at startup, not per event.
+    Raises :class:`UnknownProfileError` when ``RULE_PROFILE``, ``TENANT_PROFILES`` or
+    ``SHADOW_PROFILES`` names a profile that is not there, so a replica fails at startup,
+    not per event.
     """
     profiles = {name: builtin_profile(name) for name in BUILTIN_PROFILES}
     if settings.rule_profiles_dir is not None:
         for path in sorted(settings.rule_profiles_dir.glob("*.toml")):
             rules = _from_file(path)
             profiles[rules.name] = rules
-    missing = {settings.rule_profile, *settings.tenant_profiles.values()} - profiles.keys()
+    named = {
+        settings.rule_profile,
+        *settings.tenant_profiles.values(),
+        *settings.shadow_profiles.values(),
+    }
+    missing = named - profiles.keys()
     if missing:
         raise UnknownProfileError(
             f"unknown rule profile(s) {sorted(missing)}; known: {sorted(profiles)}"

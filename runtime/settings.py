@@ -83,4 +83,21 @@ class CommonSettings(RuleOverrides):
         description='JSON object tenant -> profile name, e.g. {"springfield": "strict"}.',
     )
 
+    shadow_profiles: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON object tenant -> candidate profile scored beside the live one, its "
+        'verdicts published to TOPIC_VERDICTS_SHADOW only, e.g. {"springfield": "strict-next"}.',
+    )
+    shadow_sample_rate: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of a shadowed tenant's photos scored with its candidate too, chosen "
+        "by image id (the same photo is always in or out).",
+    )
+    topic_verdicts_shadow: str = Field(
+        default="images.verdicts.shadow",
+        description="Where shadow verdicts go; nothing acts on them.",
+    )
+
     log_level: str = "INFO"

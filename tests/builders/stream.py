@@ -147,6 +147,24 @@ def read_all(
     )
 
 
+def civicqc(env: Mapping[str, str], *args: str, timeout_s: float = 60.0) -> str:
+    """Run ``civicqc ARGS`` as an operator would, with ``env`` set; its stdout.
+
+    A failing command fails the test with its stderr.
+    """
+    result = subprocess.run(
+        [sys.executable, "-m", "civicqc.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+        env={**os.environ, **env},
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from consumer.publisher import PublishUnavailableError
 from consumer.scoring import Scored, WorkerCrashedError
-from core import score
+from core import Rules, score, score_pair
 from core.profiles import builtin_profile
 from runtime.object_store import ObjectMissingError, StorageUnavailableError
 
@@ -69,8 +69,12 @@ class FakePublisher:
     sent: list[tuple[str, bytes | None, bytes]] = field(default_factory=list)
     #: Publishes that answer PublishUnavailableError; -1: every one.
     outage_calls: int = 0
+    #: Topics whose every publish answers PublishUnavailableError.
+    down_topics: set[str] = field(default_factory=set)
 
     async def publish(self, topic: str, key: bytes | None, value: bytes) -> None:
+        if topic in self.down_topics:
+            raise PublishUnavailableError(f"{topic} not available")
         if self.outage_calls != 0:
             self.outage_calls -= 1 if self.outage_calls > 0 else 0
             raise PublishUnavailableError("broker not available")
@@ -86,10 +90,25 @@ class InlineScorer:
 
     crashes: int = 0
     calls: int = 0
+    #: Profiles by name beside the built-ins (candidates of shadow tests).
+    profiles: dict[str, Rules] = field(default_factory=dict)
+    #: The candidate profile each call named (None: not shadowed).
+    shadows: list[str | None] = field(default_factory=list)
 
-    async def score(self, data: bytes, profile: str, image_id: str) -> Scored:
+    async def score(
+        self, data: bytes, profile: str, image_id: str, shadow: str | None = None
+    ) -> Scored:
         self.calls += 1
+        self.shadows.append(shadow)
         if self.crashes > 0:
             self.crashes -= 1
             raise WorkerCrashedError("worker killed")
-        return Scored(score(data, builtin_profile(profile), image_id=image_id), None)
+        if shadow is None:
+            return Scored(score(data, self._rules(profile), image_id=image_id), None)
+        live, candidate = score_pair(
+            data, self._rules(profile), self._rules(shadow), image_id=image_id
+        )
+        return Scored(live, None, candidate)
+
+    def _rules(self, name: str) -> Rules:
+        return self.profiles[name] if name in self.profiles else builtin_profile(name)

@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 
 from consumer.duplicates import ExactDuplicates
-from consumer.pipeline import EventPipeline
 from core.events import ImageSubmitted, VerdictEvent
 from core.profiles import builtin_profile
 from core.schema import Outcome
@@ -29,16 +28,7 @@ def deduping_rig(store: FakeStore | None = None, version: str = "") -> Rig:
     rules = builtin_profile(rig.settings.rule_profile)
     if version:
         rules = rules.model_copy(update={"version": version})
-    rig.pipeline = EventPipeline(
-        rig.settings,
-        rig.pipeline._metrics,
-        rig.store,
-        rig.scorer,
-        rig.publisher,
-        rig.policy,
-        ExactDuplicates({rules.name: rules}),
-    )
-    return rig
+    return rig.extended(duplicates=ExactDuplicates({rules.name: rules}))
 
 
 def upload(rig: Rig, data: bytes, tenant: str = "default") -> ImageSubmitted:

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any
 
 import pytest
 from aiokafka.structs import ConsumerRecord, TopicPartition
@@ -107,6 +108,19 @@ class Rig:
 
     def sample(self, name: str, **labels: str) -> float:
         return self.registry.get_sample_value(name, labels) or 0.0
+
+    def extended(self, **parts: Any) -> Rig:
+        """This rig, its pipeline rebuilt with ``parts`` (``duplicates``, ``near``, ``shadow``)."""
+        self.pipeline = EventPipeline(
+            self.settings,
+            self.pipeline._metrics,
+            self.store,
+            self.scorer,
+            self.publisher,
+            self.policy,
+            **parts,
+        )
+        return self
 
     def letters(self) -> list[DeadLetter]:
         return [DeadLetter.model_validate_json(v) for v in self.publisher.on(DLQ)]

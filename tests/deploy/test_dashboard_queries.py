@@ -58,6 +58,9 @@ LABEL_VALUES: dict[str, tuple[str, ...]] = {
     "operation": ("fetch",),
     "topic": ("images.submitted",),
     "partition": ("0", "1"),
+    "live_outcome": ("accepted", "rejected"),
+    "shadow_outcome": ("accepted", "rejected"),
+    "agree": ("true", "false"),
 }
 
 

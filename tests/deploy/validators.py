@@ -500,6 +500,9 @@ DECLARED_METRICS = frozenset(
         "civicqc_consumer_lag_messages",
         "civicqc_worker_pool_busy_workers",
         "civicqc_worker_pool_workers",
+        "civicqc_shadow_verdicts_total",
+        "civicqc_shadow_check_agreement_total",
+        "civicqc_shadow_failures_total",
     }
 )
 

@@ -4,11 +4,8 @@ matches the published schema, and the shipped ``civicqc verdicts tail`` filters 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +17,13 @@ from civicqc.schemas import SCHEMA_DIR
 from consumer.settings import ConsumerSettings
 from runtime.settings import CommonSettings
 from tests.builders import images
-from tests.builders.stream import Stream, publish_events, read_all, stored_submission
+from tests.builders.stream import (
+    Stream,
+    civicqc,
+    publish_events,
+    read_all,
+    stored_submission,
+)
 from tests.builders.stream_fixtures import StartConsumer
 
 ASYNCAPI = SCHEMA_DIR.parent / "asyncapi.yaml"
@@ -30,9 +33,10 @@ def test_asyncapi_names_the_default_topics_and_existing_schemas() -> None:
     doc = yaml.safe_load(ASYNCAPI.read_text(encoding="utf-8"))
     defaults = CommonSettings.model_fields
     addresses = {channel["address"] for channel in doc["channels"].values()}
-    assert addresses == {
-        defaults[name].default for name in ("topic_submitted", "topic_verdicts", "topic_dlq")
-    } | {ConsumerSettings.model_fields["topic_fingerprints"].default}
+    topics = ("topic_submitted", "topic_verdicts", "topic_dlq", "topic_verdicts_shadow")
+    assert addresses == {defaults[name].default for name in topics} | {
+        ConsumerSettings.model_fields["topic_fingerprints"].default
+    }
     for message in doc["components"]["messages"].values():
         assert (ASYNCAPI.parent / message["payload"]["$ref"]).is_file()
 
@@ -76,14 +80,5 @@ def test_kcat_reads_verdicts_that_validate_and_tail_filters_them(
 
 
 def _tail(stream: Stream, *args: str) -> list[dict[str, Any]]:
-    env = {**os.environ, **stream.env()}
-    result = subprocess.run(
-        [sys.executable, "-m", "civicqc.cli", "verdicts", "tail", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env=env,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    return [json.loads(line) for line in result.stdout.splitlines()]
+    out = civicqc(stream.env(), "verdicts", "tail", *args)
+    return [json.loads(line) for line in out.splitlines()]

@@ -60,3 +60,25 @@ def test_the_rulebook_adds_a_folder_and_checks_every_named_profile(tmp_path: Pat
     assert profile_for_tenant(settings, "shelbyville") == "default"
     with pytest.raises(UnknownProfileError, match="nope"):
         load_rulebook(CommonSettings(tenant_profiles={"a": "nope"}))
+
+
+def test_a_shadow_profile_is_loaded_by_name_from_the_env_and_checked_at_startup(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    source = (PROFILES_DIR / "default.toml").read_text(encoding="utf-8")
+    (tmp_path / "next.toml").write_text(
+        source.replace('name = "default"', 'name = "default-next"'), encoding="utf-8"
+    )
+    monkeypatch.setenv("RULE_PROFILES_DIR", str(tmp_path))
+    monkeypatch.setenv("SHADOW_PROFILES", '{"springfield": "default-next"}')
+    monkeypatch.setenv("SHADOW_SAMPLE_RATE", "0.25")
+    settings = CommonSettings()
+
+    assert settings.shadow_profiles == {"springfield": "default-next"}
+    assert settings.shadow_sample_rate == 0.25
+    assert settings.topic_verdicts_shadow == "images.verdicts.shadow"
+    assert load_rulebook(settings)["default-next"].name == "default-next"
+    assert profile_for_tenant(settings, "springfield") == "default", "the live one is unchanged"
+    monkeypatch.setenv("SHADOW_PROFILES", '{"springfield": "nope"}')
+    with pytest.raises(UnknownProfileError, match="nope"):
+        load_rulebook(CommonSettings())
