@@ -26,7 +26,10 @@ side with the ratios::
     python -m bench.pipeline --before cca2f56 --half-load-s 0 --saturated 60
 
 CPU time is far less sensitive than wall time to other work on a shared machine, but
-still read the ratios of one run rather than absolute figures.
+still read the ratios of one run rather than absolute figures. The engine's own cost
+changes between commits too (checks added for accuracy), so with ``--before`` each
+tree's ``civicqc score`` CPU per image is measured on the same photos, and the last
+table is what each pipeline spends beyond its own engine's scoring.
 
 The load generator is bounded (``--in-flight`` uploads awaiting a verdict at most) so
 an overloaded pipeline shows up as lower throughput, never as an unbounded queue.
@@ -39,6 +42,8 @@ import asyncio
 import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -84,6 +89,44 @@ def core_images_per_s(photos: list[bytes], rounds: int, jobs: int) -> tuple[floa
         count = sum(1 for _ in score_files(files, rules, jobs=jobs))
         rate = count / (time.perf_counter() - started)
         return rate, (_children_cpu_s() - cpu) / count * 1000
+
+
+_TREE_SCORE = """
+import resource, sys
+from pathlib import Path
+from civicqc.commands.score import score_files
+from core import builtin_profile
+jobs, files = int(sys.argv[1]), [Path(p) for p in sys.argv[2:]]
+rules = builtin_profile("default")
+list(score_files(files[:jobs], rules, jobs=jobs))
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+started = cpu()
+count = sum(1 for _ in score_files(files, rules, jobs=jobs))
+print((cpu() - started) / count * 1000)
+"""
+
+
+def tree_score_cpu_ms(source: Path, photos: list[bytes], rounds: int, jobs: int) -> float:
+    """CPU ms per image of ``civicqc score`` of the checkout at ``source`` (another commit's
+    engine), on the same photos, in a process of its own."""
+    with tempfile.TemporaryDirectory() as folder:
+        files = []
+        for i in range(rounds):
+            for j, data in enumerate(photos):
+                path = Path(folder) / f"{i:03d}-{j:03d}.jpg"
+                path.write_bytes(data)
+                files.append(str(path))
+        done = subprocess.run(
+            [sys.executable, "-c", _TREE_SCORE, str(jobs), *files],
+            cwd=source,
+            env={**os.environ, "PYTHONPATH": str(source)},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    return float(done.stdout.split()[-1])
 
 
 def _children_cpu_s() -> float:
@@ -340,6 +383,24 @@ async def _latency_runs(
     return p99s
 
 
+def print_overhead(runs: list[StackFigures], scoring_ms: dict[str, float]) -> None:
+    """Each stack's CPU per image beyond what its own engine's ``civicqc score`` spends on
+    the same photos: what the pipeline adds, whatever the engine's checks cost."""
+    measured = [run for run in runs if run.cpu_ms and run.label in scoring_ms]
+    if not measured:
+        return
+    print(f"\n{'beyond scoring':<19}{'scoring':>14}{'total - it':>14}{'less idle':>14}")
+    rows = []
+    for run in measured:
+        engine = scoring_ms[run.label]
+        row = (run.cpu_ms["total"] - engine, run.marginal_ms["total"] - engine)
+        rows.append(row)
+        print(f"{run.label:<19}{engine:14.1f}{row[0]:14.1f}{row[1]:14.1f}")
+    if len(rows) == 2:
+        (first, first_less), (last, last_less) = rows
+        print(f"{'after / before':<19}{'':>14}{last / first:14.2f}{last_less / first_less:14.2f}")
+
+
 def print_cpu_table(runs: list[StackFigures], score_cpu_ms: float) -> None:
     """CPU ms per image per component, one row per stack, and after / before when two:
     all of it, then less each component's idle burn."""
@@ -382,9 +443,13 @@ async def run(args: argparse.Namespace) -> None:
         f"{score_cpu_ms:.1f} CPU ms per image ({mean_mb:.1f} MB each)"
     )
     runs: list[StackFigures] = []
+    scoring_ms = {"after": score_cpu_ms}
     if args.before:
         with tempfile.TemporaryDirectory(prefix="civicqc-before-") as tree:
             source = export_commit(args.before, Path(tree))
+            before_ms = tree_score_cpu_ms(source, photos, args.core_rounds, jobs)
+            scoring_ms[f"before {args.before}"] = before_ms
+            print(f"civicqc score of {args.before}: {before_ms:.1f} CPU ms per image", flush=True)
             with SourceStack(source, "before") as stack:
                 env = _env_file(stack.env_file)
                 runs.append(
@@ -398,6 +463,7 @@ async def run(args: argparse.Namespace) -> None:
         root = args.env_file.resolve().parent if args.env_file else None
         runs.append(await measure("stack", _env_file(args.env_file), root, photos, args, ceiling))
     print_cpu_table(runs, score_cpu_ms)
+    print_overhead(runs, scoring_ms)
     last = runs[-1]
     met = last.throughput / ceiling >= 0.8 and (not last.p99s or max(last.p99s) < 1.0)
     print(
