@@ -55,7 +55,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.photos import SOURCES, phone_jpeg
 from bench.source_stack import SourceStack, export_commit
-from bench.stack_cpu import COMPONENTS, component_cpu_s, per_image_ms
+from bench.stack_cpu import COMPONENTS, component_cpu_s, jit_cpu_s, per_image_ms
 from civicqc.commands.score import score_files
 from core import builtin_profile
 from core.events import VerdictEvent
@@ -290,6 +290,8 @@ class StackFigures:
     idle_cores: dict[str, float]
     """What each component burns when idle, in cores."""
     p99s: tuple[float, ...]
+    kafka_jit_ms: float = 0.0
+    """Of Kafka's CPU per image, what its JIT compilers spent (a fresh broker's warm-up)."""
 
 
 async def measure(
@@ -319,12 +321,16 @@ async def measure(
                 await saturated(client, clock, photos, args.warmup, args.in_flight)
             idle = await _idle_cores(stack_root, args.idle_s)
             cpu_before = component_cpu_s(stack_root) if stack_root else {}
+            jit_before = jit_cpu_s(stack_root) if stack_root else 0.0
             started = time.perf_counter()
             retried = _RETRIED_503[0]
             throughput = await saturated(client, clock, photos, args.saturated, args.in_flight)
             elapsed = time.perf_counter() - started
             retried = _RETRIED_503[0] - retried
             cpu_after = component_cpu_s(stack_root) if stack_root else {}
+            jit_ms = (
+                (jit_cpu_s(stack_root) - jit_before) / args.saturated * 1000 if stack_root else 0.0
+            )
             print(
                 f"[{label}] saturated: {throughput:.2f} verdicts/s sustained "
                 f"({args.saturated} photos, {args.in_flight} in flight) = "
@@ -338,7 +344,7 @@ async def measure(
     fixed = {name: cores * elapsed for name, cores in idle.items()}
     less_idle = {name: cpu_after[name] - fixed.get(name, 0.0) for name in cpu_after}
     marginal = per_image_ms(cpu_before, less_idle, args.saturated) if cpu_after else {}
-    return StackFigures(label, throughput, cpu_ms, marginal, idle, tuple(p99s))
+    return StackFigures(label, throughput, cpu_ms, marginal, idle, tuple(p99s), jit_ms)
 
 
 async def _idle_cores(stack_root: Path | None, seconds: float) -> dict[str, float]:
@@ -423,6 +429,7 @@ def print_cpu_table(runs: list[StackFigures], score_cpu_ms: float) -> None:
     for run in measured:
         idle = ", ".join(f"{name} {cores:.3f}" for name, cores in run.idle_cores.items())
         print(f"{run.label}: idle burn in cores: {idle}")
+        print(f"{run.label}: of Kafka's CPU per image, JIT compiling: {run.kafka_jit_ms:.1f} ms")
     print(f"{'civicqc score':<19}{score_cpu_ms:14.1f} ms per image (same photos, same run)")
     for run in measured:
         total, marginal = run.cpu_ms["total"], run.marginal_ms["total"]
