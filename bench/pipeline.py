@@ -72,17 +72,23 @@ def _env_file(path: Path | None) -> Mapping[str, str]:
     return values
 
 
+def _photo_files(folder: str, photos: list[bytes], rounds: int) -> list[Path]:
+    """The photos written ``rounds`` times into ``folder``, as ``civicqc score`` reads them."""
+    files = []
+    for i in range(rounds):
+        for j, data in enumerate(photos):
+            path = Path(folder) / f"{i:03d}-{j:03d}.jpg"
+            path.write_bytes(data)
+            files.append(path)
+    return files
+
+
 def core_images_per_s(photos: list[bytes], rounds: int, jobs: int) -> tuple[float, float]:
     """``civicqc score`` on ``jobs`` processes over the photos, as files (what the CLI does):
     images/s, and CPU ms per image (its worker processes', read once they have exited)."""
     rules = builtin_profile("default")
     with tempfile.TemporaryDirectory() as folder:
-        files = []
-        for i in range(rounds):
-            for j, data in enumerate(photos):
-                path = Path(folder) / f"{i:03d}-{j:03d}.jpg"
-                path.write_bytes(data)
-                files.append(path)
+        files = _photo_files(folder, photos, rounds)
         list(score_files(files[:jobs], rules, jobs=jobs))  # warm the page cache and imports
         cpu = _children_cpu_s()
         started = time.perf_counter()
@@ -112,12 +118,7 @@ def tree_score_cpu_ms(source: Path, photos: list[bytes], rounds: int, jobs: int)
     """CPU ms per image of ``civicqc score`` of the checkout at ``source`` (another commit's
     engine), on the same photos, in a process of its own."""
     with tempfile.TemporaryDirectory() as folder:
-        files = []
-        for i in range(rounds):
-            for j, data in enumerate(photos):
-                path = Path(folder) / f"{i:03d}-{j:03d}.jpg"
-                path.write_bytes(data)
-                files.append(str(path))
+        files = [str(path) for path in _photo_files(folder, photos, rounds)]
         done = subprocess.run(
             [sys.executable, "-c", _TREE_SCORE, str(jobs), *files],
             cwd=source,
