@@ -60,7 +60,8 @@ class _DigestReusingMinio(Minio):
     digest signs the request; the store still checks it against the bytes it
     receives, so the body stays covered by the signature. Anything else (multipart
     parts, other requests, HTTPS where the SDK sends ``UNSIGNED-PAYLOAD``) is signed
-    exactly as the SDK does it.
+    exactly as the SDK does it. The hook is the SDK's private ``_build_headers`` (minio
+    7.2); tests/runtime/test_object_store.py fails if a new SDK stops calling it.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
