@@ -122,6 +122,7 @@ def _loop(
         drain_timeout_s=settings.shutdown_timeout_s,
     )
     metrics.inflight_images.set_function(lambda: loop.in_flight)
+    metrics.near_duplicate_fingerprints.set_function(lambda: near.fingerprints)
     metrics.pool_workers.set(pool.workers)
     metrics.pool_busy_workers.set_function(lambda: pool.busy)
     metrics.pool_peak_rss.set_function(lambda: pool.peak_rss_bytes)

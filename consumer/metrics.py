@@ -60,6 +60,13 @@ class ConsumerMetrics:
             ["tenant"],
             registry=registry,
         )
+        self.near_duplicates = Counter(
+            "civicqc_near_duplicate_verdicts",
+            "Scored photos whose verdict lists at least one near-duplicate (an earlier photo "
+            "of the tenant that looks alike), by tenant; counted when found.",
+            ["tenant"],
+            registry=registry,
+        )
         self.scoring_duration = Histogram(
             "civicqc_scoring_duration_seconds",
             "Engine time to score one image (decode and checks), as the engine reports it.",
@@ -95,6 +102,12 @@ class ConsumerMetrics:
             "civicqc_consumer_lag_messages",
             "End offset minus committed offset of each partition this replica owns.",
             ["topic", "partition"],
+            registry=registry,
+        )
+        self.near_duplicate_fingerprints = Gauge(
+            "civicqc_near_duplicate_fingerprints",
+            "Photos in this replica's near-duplicate indexes, all tenants (each costs about "
+            "50 bytes; expired ones are forgotten).",
             registry=registry,
         )
         self.pool_busy_workers = Gauge(
@@ -160,6 +173,11 @@ class ConsumerMetrics:
         tenant = event.metadata.tenant
         self._record(event.outcome, event.checks.values(), tenant, submitted_at)
         self.duplicates.labels(self.tenant_label(tenant)).inc()
+
+    def record_near_duplicates(self, tenant: str, found: int) -> None:
+        """Count a scored photo that looks like ``found`` earlier ones (none: not counted)."""
+        if found:
+            self.near_duplicates.labels(self.tenant_label(tenant)).inc()
 
     def _record(
         self, outcome: Outcome, checks: Iterable[CheckResult], tenant: str, submitted_at: datetime

@@ -11,6 +11,11 @@ replica published them (the reader polls every 100 ms; well under a second on a 
 broker). Two near copies scored at the same moment by two replicas may therefore miss each
 other. A restarted replica reads the topic again before it knows the older photos; it
 scores meanwhile, so verdicts in its first seconds may list fewer matches.
+
+Expiry: the indexes keep a photo while it can still be matched, the search window plus
+:data:`KEEP_MARGIN_S` (a day, so events scored late behind a backlog still find theirs;
+the topic keeps the same 8 days), and forget older ones every ``prune_every_s`` of the
+reader's loop; a record already older than that when it is read is not added at all.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer
@@ -30,17 +37,55 @@ logger = logging.getLogger(__name__)
 
 #: How often a replica looks for a fingerprint topic that does not exist (yet).
 _TOPIC_CHECK_S = 30.0
+#: How long past the search window a photo stays in the indexes.
+KEEP_MARGIN_S = 86_400.0
 
 
 class NearDuplicates:
     """Each tenant's index, and what a new photo is close to."""
 
-    def __init__(self, rule: SearchRule, topic: str) -> None:
+    def __init__(
+        self,
+        rule: SearchRule,
+        topic: str,
+        *,
+        prune_every_s: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``clock``: seconds since the epoch, the time photos expire against."""
         self._rule = rule
         self._indexes: dict[str, FingerprintIndex] = {}
+        self._prune_every_s = prune_every_s
+        self._clock = clock
         self.topic = topic
         #: Set once the topic is followed: until then verdicts list no near-duplicates.
         self.ready = asyncio.Event()
+
+    def index_of(self, tenant: str) -> FingerprintIndex:
+        """The tenant's index (a new, empty one the first time)."""
+        index = self._indexes.get(tenant)
+        if index is None:
+            index = self._indexes[tenant] = FingerprintIndex()
+        return index
+
+    @property
+    def fingerprints(self) -> int:
+        """Photos held, all tenants together."""
+        return sum(len(index) for index in self._indexes.values())
+
+    def _horizon(self) -> float:
+        """Photos submitted before this no event being scored now can match."""
+        return self._clock() - self._rule.window_s - KEEP_MARGIN_S
+
+    def expire(self) -> int:
+        """Forget the photos past the horizon (and tenants left with none); how many."""
+        horizon = self._horizon()
+        gone = 0
+        for tenant, index in list(self._indexes.items()):
+            gone += index.prune(horizon)
+            if not index:
+                del self._indexes[tenant]
+        return gone
 
     def record(self, event: ImageSubmitted, fingerprint: str) -> FingerprintRecord:
         """What the topic (and this replica's index) learns of a scored photo."""
@@ -53,12 +98,12 @@ class NearDuplicates:
         )
 
     def remember(self, record: FingerprintRecord) -> None:
-        index = self._indexes.setdefault(record.tenant, FingerprintIndex())
-        index.add(
-            record.image_id,
-            int(record.fingerprint, 16),
-            _seconds(record.submitted_at),
-            _place(record),
+        """Add a photo to its tenant's index, unless it is already past the horizon."""
+        at = _seconds(record.submitted_at)
+        if at < self._horizon():
+            return
+        self.index_of(record.tenant).add(
+            record.image_id, int(record.fingerprint, 16), at, _place(record)
         )
 
     def matches(self, event: ImageSubmitted, fingerprint: str) -> list[NearDuplicate]:
@@ -88,6 +133,7 @@ class NearDuplicates:
                 break
             await asyncio.sleep(_TOPIC_CHECK_S)
         consumer.subscribe([self.topic])
+        pruned_at = asyncio.get_running_loop().time()
         while True:
             batch = await consumer.getmany(timeout_ms=100)
             if not self.ready.is_set() and consumer.assignment():
@@ -97,6 +143,10 @@ class NearDuplicates:
                 for record in records:
                     with contextlib.suppress(ValidationError):
                         self.remember(FingerprintRecord.model_validate_json(record.value))
+            if asyncio.get_running_loop().time() - pruned_at >= self._prune_every_s:
+                pruned_at = asyncio.get_running_loop().time()
+                if gone := self.expire():
+                    logger.info("fingerprints expired", extra={"count": gone})
 
 
 def _seconds(at: datetime) -> float:

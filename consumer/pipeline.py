@@ -305,7 +305,9 @@ class EventPipeline:
         near = self._near
         if near is None or not near.ready.is_set() or verdict.fingerprint is None:
             return None
-        return near.matches(event, verdict.fingerprint)
+        found = near.matches(event, verdict.fingerprint)
+        self._metrics.record_near_duplicates(event.metadata.tenant, len(found))
+        return found
 
     async def _share_fingerprint(
         self, event: ImageSubmitted, verdict: Verdict, claim: Claim

@@ -1,10 +1,22 @@
 """Near-duplicate search: the earlier photos of one tenant whose fingerprints are close.
 
 An in-memory index of :func:`core.fingerprint.fingerprint` values, one per tenant and
-replica, fed by the shells (the consumer reads a compacted topic into it). Columns are
-flat numpy arrays (fingerprint, time, location, image id as 16 bytes: 40 bytes a photo),
-so a lookup is one vectorised XOR and popcount over the tenant's fingerprints followed
-by the time and distance filters on the few close ones.
+replica, fed by the shells (the consumer reads a compacted topic into it) and pruned by
+them as photos leave the search window. Columns are contiguous numpy arrays in arrival
+order (fingerprint, time, location, image id as 16 bytes: 40 bytes a photo), grown by
+doubling, with two work buffers of the same capacity (9 bytes a photo), so a lookup
+allocates nothing in proportion to the index: one XOR and one popcount over the
+fingerprints into the buffers, then the time, location and replay filters on the few
+close rows only.
+
+Why a scan and not a multi-index hash: at the default threshold of 16 bits out of 64,
+the pigeonhole bound leaves one of four 16-bit bands within 4 bits, i.e. 2,517 probes a
+band and, at a million random fingerprints, about 150,000 candidates to check, more
+work than the scan, and every add and prune would maintain four more tables. Nor sorted
+time: pruning keeps the index close to the window, so a window slice would skip little,
+while a sorted insert costs a shift for every record replayed out of order (three
+partitions interleave). Replays are told apart by the latest ids only (a set of every
+id cost 85 bytes a photo, more than the columns).
 """
 
 from __future__ import annotations
@@ -17,6 +29,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 _EARTH_RADIUS_M = 6_371_000.0
+#: How many of the latest ids an add compares with, to keep a replayed record once.
+REPLAY_HORIZON = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,70 +63,129 @@ class SearchRule:
 
 
 class FingerprintIndex:
-    """The fingerprints of one tenant's photos, in arrival order."""
+    """The fingerprints of one tenant's photos, in arrival order.
+
+    A record replayed within the last :data:`REPLAY_HORIZON` adds (a replica reading
+    back the photo it just added) is kept once. One replayed later (a photo published
+    twice after a redelivery) takes a second row until it is pruned; searches still list
+    each photo once.
+    """
 
     def __init__(self, capacity: int = 1024) -> None:
         self._size = 0
-        self._prints: NDArray[np.uint64] = np.zeros(capacity, np.uint64)
-        self._at: NDArray[np.float64] = np.zeros(capacity, np.float64)
-        self._places: NDArray[np.float32] = np.full((capacity, 2), np.nan, np.float32)
-        self._ids: NDArray[np.uint8] = np.zeros((capacity, 16), np.uint8)
-        self._known: set[bytes] = set()
+        self._prints: NDArray[np.uint64] = np.zeros(0, np.uint64)
+        self._at: NDArray[np.float64] = np.zeros(0, np.float64)
+        self._places: NDArray[np.float32] = np.zeros((0, 2), np.float32)
+        self._ids: NDArray[np.uint8] = np.zeros((0, 16), np.uint8)
+        self._xor: NDArray[np.uint64] = np.zeros(0, np.uint64)
+        self._bits: NDArray[np.uint8] = np.zeros(0, np.uint8)
+        #: The latest ids added, oldest first (a dict keeps insertion order).
+        self._recent: dict[bytes, None] = {}
+        self._allocate(max(1, capacity))
+
+    def _allocate(self, capacity: int) -> None:
+        """Columns of ``capacity`` rows holding the current rows, and work buffers."""
+        n = self._size
+        prints, at = np.zeros(capacity, np.uint64), np.zeros(capacity, np.float64)
+        places = np.full((capacity, 2), np.nan, np.float32)
+        ids = np.zeros((capacity, 16), np.uint8)
+        prints[:n], at[:n], places[:n], ids[:n] = (
+            self._prints[:n],
+            self._at[:n],
+            self._places[:n],
+            self._ids[:n],
+        )
+        self._prints, self._at, self._places, self._ids = prints, at, places, ids
+        self._xor, self._bits = np.empty(capacity, np.uint64), np.empty(capacity, np.uint8)
 
     def __len__(self) -> int:
         return self._size
 
     @property
+    def capacity(self) -> int:
+        return len(self._prints)
+
+    @property
     def nbytes(self) -> int:
-        """Memory the columns hold (their capacity); the set of known ids comes on top
-        (the bench measures both)."""
-        columns = (self._prints, self._at, self._places, self._ids)
-        return sum(column.nbytes for column in columns)
+        """Memory the columns and work buffers hold (their capacity, not only the rows)."""
+        arrays = (self._prints, self._at, self._places, self._ids, self._xor, self._bits)
+        return sum(array.nbytes for array in arrays)
 
     def add(self, image_id: str, fingerprint: int, at: float, place: Place | None) -> None:
-        """Remember a photo; one already known (a replayed record) is ignored."""
+        """Remember a photo; one added again among the latest rows is ignored."""
         raw = uuid.UUID(image_id).bytes
-        if raw in self._known:
+        if raw in self._recent:
             return
-        if self._size == len(self._prints):
-            self._grow()
+        self._recent[raw] = None
+        if len(self._recent) > REPLAY_HORIZON:
+            del self._recent[next(iter(self._recent))]
+        if self._size == self.capacity:
+            self._allocate(2 * self.capacity)
         i = self._size
         self._prints[i] = fingerprint
         self._at[i] = at
         self._places[i] = (place.latitude, place.longitude) if place else (np.nan, np.nan)
         self._ids[i] = np.frombuffer(raw, np.uint8)
-        self._known.add(raw)
         self._size += 1
 
-    def _grow(self) -> None:
-        capacity = 2 * len(self._prints)
-        self._prints = np.resize(self._prints, capacity)
-        self._at = np.resize(self._at, capacity)
-        places = np.full((capacity, 2), np.nan, np.float32)
-        places[: self._size] = self._places[: self._size]
-        self._places = places
-        self._ids = np.resize(self._ids, (capacity, 16))
+    def prune(self, before: float) -> int:
+        """Forget the photos submitted before ``before``; how many were forgotten. The
+        capacity halves while a quarter or less of it is used, so memory follows."""
+        n = self._size
+        kept = np.flatnonzero(self._at[:n] >= before)
+        gone = n - len(kept)
+        if gone == 0:
+            return 0
+        for column in (self._prints, self._at, self._places, self._ids):
+            column[: len(kept)] = column[kept]
+        self._size = len(kept)
+        capacity = self.capacity
+        while capacity > 1024 and self._size <= capacity // 4:
+            capacity //= 2
+        if capacity != self.capacity:
+            self._allocate(capacity)
+        return gone
 
     def search(
         self, fingerprint: int, at: float, place: Place | None, rule: SearchRule
     ) -> list[Match]:
         """Earlier photos within ``rule``, closest first (search before adding the photo)."""
-        distances = np.bitwise_count(self._prints[: self._size] ^ np.uint64(fingerprint))
-        matches = [
-            Match(
-                str(uuid.UUID(bytes=self._ids[i].tobytes())), int(distances[i]), float(self._at[i])
-            )
-            for i in np.flatnonzero(distances <= rule.max_distance)
-            if at - rule.window_s <= self._at[i] <= at and self._near(int(i), place, rule)
-        ]
-        matches.sort(key=lambda m: (m.distance, -m.at))
-        return matches[: rule.limit]
+        n = self._size
+        xor, bits = self._xor[:n], self._bits[:n]
+        np.bitwise_xor(self._prints[:n], np.uint64(fingerprint), out=xor)
+        np.bitwise_count(xor, out=bits)
+        # In place: the distances of the few close rows are taken from ``xor`` below.
+        close = np.flatnonzero(np.less_equal(bits, rule.max_distance, out=bits.view(np.bool_)))
+        times = self._at[close]
+        close = close[(times >= at - rule.window_s) & (times <= at)]
+        if place is not None and rule.max_metres is not None:
+            close = close[self._within(close, place, rule.max_metres)]
+        distances = np.bitwise_count(xor[close])
+        order = np.lexsort((-self._at[close], distances))
+        matches: list[Match] = []
+        listed: set[bytes] = set()
+        for i, bits_off in zip(close[order], distances[order], strict=True):
+            raw = self._ids[i].tobytes()
+            if raw not in listed and len(matches) < rule.limit:
+                listed.add(raw)
+                matches.append(Match(str(uuid.UUID(bytes=raw)), int(bits_off), float(self._at[i])))
+        return matches
 
-    def _near(self, i: int, place: Place | None, rule: SearchRule) -> bool:
-        latitude, longitude = (float(v) for v in self._places[i])
-        if rule.max_metres is None or place is None or math.isnan(latitude):
-            return True
-        return metres_between(place, Place(latitude, longitude)) <= rule.max_metres
+    def _within(self, rows: NDArray[np.intp], place: Place, max_metres: float) -> NDArray[np.bool_]:
+        """Which rows are within ``max_metres`` of ``place``, or carry no location."""
+        spots = self._places[rows].astype(np.float64)
+        unknown = np.isnan(spots[:, 0])
+        metres = _haversine_m(place, spots[:, 0], spots[:, 1])
+        return np.asarray(unknown | (metres <= max_metres))
+
+
+def _haversine_m(
+    a: Place, latitudes: NDArray[np.float64], longitudes: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    p1, p2 = math.radians(a.latitude), np.radians(latitudes)
+    dp, dl = p2 - p1, np.radians(longitudes - a.longitude)
+    h = np.sin(dp / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return np.asarray(2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))))
 
 
 def metres_between(a: Place, b: Place) -> float:

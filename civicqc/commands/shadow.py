@@ -117,7 +117,6 @@ class _Reader:
     async def __call__(self, topic: str) -> list[bytes]:
         """Every message of ``topic`` up to the end it had on arrival, within the bounds."""
         consumer = AIOKafkaConsumer(
-            topic,
             bootstrap_servers=self._servers,
             group_id=None,
             enable_auto_commit=False,
@@ -128,6 +127,7 @@ class _Reader:
             if topic not in await consumer.topics():
                 print(f"civicqc shadow report: no topic {topic}", file=sys.stderr)
                 return []
+            consumer.subscribe([topic])
             # Without a group, a subscription is assigned every partition once the
             # topic's metadata is in (what this reads is read again from the start).
             while not consumer.assignment() and time.monotonic() < self._deadline:

@@ -47,6 +47,12 @@ STREAM_TOPICS: Mapping[str, int] = {
     "images.fingerprints": 1,
     "images.verdicts.shadow": 3,
 }
+#: Topic settings besides the broker's defaults, as deploy/k8s's KafkaTopics set them: the
+#: fingerprint topic keeps the latest record of each image id (compacted) and drops
+#: records after the 7-day near-duplicate window plus a day.
+STREAM_TOPIC_CONFIGS: Mapping[str, Mapping[str, str]] = {
+    "images.fingerprints": {"cleanup.policy": "compact,delete", "retention.ms": "691200000"},
+}
 
 T = TypeVar("T")
 
@@ -181,16 +187,26 @@ def metadata_ready(servers: str) -> bool:
 
 
 async def create_topics(
-    servers: str, topics: Mapping[str, int], replication_factor: int = 1, timeout_s: float = 30.0
+    servers: str,
+    topics: Mapping[str, int],
+    replication_factor: int = 1,
+    timeout_s: float = 30.0,
+    configs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
-    """Create ``{name: partitions}`` topics if missing and wait until every partition
-    has a leader (so a producer right after this call does not race the controller)."""
+    """Create ``{name: partitions}`` topics if missing, with ``configs[name]`` (topic
+    settings), and wait until every partition has a leader (so a producer right after
+    this call does not race the controller)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=10000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         new = [
-            NewTopic(name=name, num_partitions=count, replication_factor=replication_factor)
+            NewTopic(
+                name=name,
+                num_partitions=count,
+                replication_factor=replication_factor,
+                topic_configs=dict((configs or {}).get(name, {})),
+            )
             for name, count in topics.items()
             if name not in existing
         ]
@@ -228,7 +244,7 @@ async def delete_topics(servers: str, names: list[str]) -> None:
 
 
 def _after_start(ctx: StackContext) -> None:
-    run_sync(create_topics(bootstrap_servers(ctx), STREAM_TOPICS))
+    run_sync(create_topics(bootstrap_servers(ctx), STREAM_TOPICS, configs=STREAM_TOPIC_CONFIGS))
 
 
 def _env(ctx: StackContext) -> dict[str, str]:

@@ -41,6 +41,7 @@ SCRIPT_TEXTS = (
     "connection_failed",
     "server_answered",
     "timed_out",
+    "already_sent",
 )
 
 router = APIRouter(tags=["page"], include_in_schema=False)

@@ -25,6 +25,7 @@
   const result = $("result");
   const resultTitle = $("result-title");
   const resultScore = $("result-score");
+  const alreadySent = $("already-sent");
   const advice = $("advice");
   const recommendations = $("recommendations");
   const checks = $("checks");
@@ -63,6 +64,7 @@
     run += 1;
     result.hidden = true;
     result.removeAttribute("data-verdict");
+    alreadySent.hidden = true;
     progressBox.hidden = true;
     preview.hidden = true;
     if (previewUrl) URL.revokeObjectURL(previewUrl);
@@ -194,11 +196,16 @@
       });
     });
 
+    // The same bytes were sent before (the verdict names the first copy): say so kindly.
+    const repeated = Boolean(verdict.duplicate_of);
+    alreadySent.textContent = repeated ? TEXT.already_sent : "";
+    alreadySent.hidden = !repeated;
+
     const poor = outcome !== "accepted";
     retake.hidden = !poor;
     another.hidden = poor;
     result.hidden = false;
-    say(resultTitle.textContent + ".");
+    say(resultTitle.textContent + "." + (repeated ? " " + TEXT.already_sent : ""));
     resultTitle.focus();
   }
 

@@ -184,3 +184,31 @@ def test_the_page_fits_a_phone_and_works_by_keyboard(page: Page, site: str) -> N
     assert page.evaluate("document.activeElement.id") == "camera"
     assert page.get_attribute("#camera", "capture") == "environment"
     assert page.get_attribute("#status", "aria-live") == "polite"
+
+
+def test_a_photo_sent_again_is_accepted_with_a_kind_word_that_it_already_came(
+    open_page: Callable[[str], Page], site: str, artifacts: Path
+) -> None:
+    """The consumer reuses the first verdict for identical bytes (``duplicate_of``); the
+    page thanks the citizen and says there is no need to send it again, in their language."""
+    again = images.encode(images.sharp_photo(1280, 960, name="coffee"), quality=88)
+    page = open_page("en-US")
+    page.goto(f"{site}/")
+    _upload(page, "#gallery", "first.jpg", again)
+    _wait_verdict(page, "accepted")
+    assert not page.is_visible("#already-sent")
+
+    page.click("#another")
+    _upload(page, "#gallery", "again.jpg", again)
+    _wait_verdict(page, "accepted")
+    assert page.inner_text("#already-sent") == _text("en", "page.already_sent")
+    assert page.is_visible("#already-sent")
+    assert page.inner_text("#status").endswith(_text("en", "page.already_sent"))
+    assert page.inner_text("#result-title") == _text("en", "page.accepted")
+    page.screenshot(path=str(artifacts / "upload-page-already-sent.png"), full_page=True)
+
+    spanish = open_page("es-ES")
+    spanish.goto(f"{site}/")
+    _upload(spanish, "#camera", "otra-vez.jpg", again)
+    _wait_verdict(spanish, "accepted")
+    assert spanish.inner_text("#already-sent") == _text("es", "page.already_sent")

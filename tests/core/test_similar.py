@@ -1,10 +1,11 @@
-"""The near-duplicate index: distance, time window and location rules, replays, growth."""
+"""The near-duplicate index: distance, time window and location rules, replays, growth,
+pruning."""
 
 from __future__ import annotations
 
 import uuid
 
-from core.similar import FingerprintIndex, Place, SearchRule, metres_between
+from core.similar import REPLAY_HORIZON, FingerprintIndex, Place, SearchRule, metres_between
 
 DAY = 86_400.0
 NOW = 1_800_000_000.0
@@ -54,3 +55,52 @@ def test_a_replayed_record_is_kept_once() -> None:
 
     assert len(index) == 1
     assert len(index.search(PRINT, NOW, None, SearchRule())) == 1
+
+
+def test_a_record_replayed_past_the_horizon_takes_a_row_but_is_listed_once() -> None:
+    index = FingerprintIndex()
+    index.add(image_id(7), PRINT, NOW - 10, None)
+    for n in range(REPLAY_HORIZON):
+        index.add(image_id(100 + n), PRINT ^ 0xFFFF_FFFF, NOW - 5, None)
+    index.add(image_id(7), PRINT, NOW - 10, None)  # e.g. published twice after a redelivery
+
+    found = index.search(PRINT, NOW, None, SearchRule())
+
+    assert len(index) == REPLAY_HORIZON + 2
+    assert [(m.image_id, m.distance) for m in found] == [(image_id(7), 0)]
+
+
+def test_pruning_forgets_photos_before_the_horizon_and_keeps_the_rest_searchable() -> None:
+    index = FingerprintIndex(capacity=4)
+    # Arrival order is not time order: replicas publish, and partitions replay, interleaved.
+    arrivals = [(1, 9 * DAY), (2, 1 * DAY), (3, 8 * DAY), (4, 2 * DAY), (5, 3 * DAY)]
+    for n, age in arrivals:
+        index.add(image_id(n), PRINT ^ n, NOW - age, Place(52.52, 13.405 + n * 1e-5))
+
+    gone = index.prune(NOW - 7 * DAY)
+
+    assert gone == 2
+    assert len(index) == 3
+    assert index.prune(NOW - 7 * DAY) == 0
+    found = index.search(PRINT, NOW, Place(52.52, 13.405), SearchRule(window_s=30 * DAY))
+    # Closest first; among equally close photos, the newest first.
+    assert [(m.image_id, m.distance, m.at) for m in found] == [
+        (image_id(2), 1, NOW - 1 * DAY),
+        (image_id(4), 1, NOW - 2 * DAY),
+        (image_id(5), 2, NOW - 3 * DAY),
+    ]
+
+
+def test_capacity_follows_the_rows_down_after_pruning() -> None:
+    index = FingerprintIndex()
+    for n in range(10_000):
+        index.add(image_id(n + 1), PRINT ^ n, NOW - 10 * DAY + n, None)
+    index.add(image_id(20_000), PRINT, NOW, None)
+    grown = index.capacity
+
+    assert index.prune(NOW - DAY) == 10_000
+
+    assert grown == 16_384
+    assert index.capacity == 1024
+    assert index.nbytes == 1024 * (8 + 8 + 8 + 16 + 8 + 1)
+    assert [m.image_id for m in index.search(PRINT, NOW, None, SearchRule())] == [image_id(20_000)]

@@ -52,6 +52,7 @@ def test_panels_cover_the_issue() -> None:
         "Errors",
         "Dead-lettered messages",
         "Replicas up",
+        "Duplicates (exact and near)",
     ):
         assert wanted in titles
 

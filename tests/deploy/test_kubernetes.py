@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
 
+from civicqc.stack import kafka
 from tests.deploy import validators as v
 
 pytestmark = pytest.mark.usefixtures("toolchain")
@@ -62,6 +64,19 @@ def test_strimzi_topics_have_enough_partitions() -> None:
     topic = _one(objects, "KafkaTopic", "images.submitted")
     scaled = _one(objects, "ScaledObject", "civicqc-consumer")
     assert topic["spec"]["partitions"] >= scaled["spec"]["maxReplicaCount"]
+
+
+def test_the_fingerprint_topic_is_compacted_alike_in_k8s_compose_and_the_local_stack() -> None:
+    objects = v.kustomize_build_with_component("prod", v.STRIMZI_COMPONENT)
+    k8s = _one(objects, "KafkaTopic", "images.fingerprints")["spec"]["config"]
+    init = v.load_compose()["services"]["init-topics"]["command"][0]
+    creation = init[init.index("--topic images.fingerprints") :].split("\n/")[0]
+    compose = dict(re.findall(r"--config ([\w.]+)=(\S+)", creation))
+    stack = dict(kafka.STREAM_TOPIC_CONFIGS["images.fingerprints"])
+
+    assert stack == {"cleanup.policy": "compact,delete", "retention.ms": str(8 * 86_400_000)}
+    assert {name: str(k8s[name]) for name in stack} == stack
+    assert compose == stack
 
 
 def test_prometheusrule_is_the_rule_files(prod) -> None:

@@ -75,3 +75,6 @@ def test_a_resized_copy_uploaded_later_is_listed_as_near_duplicate_on_another_re
     assert match.distance <= 16
     assert match.submitted_at == by_id[first].submitted_at
     assert by_id[second].duplicate_of is None
+    (other,) = [r for r in replicas if r is not scorer]
+    assert other.metric("civicqc_near_duplicate_verdicts", "_total") == 1
+    assert other.metric("civicqc_near_duplicate_fingerprints") == 2  # the original and the copy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -82,8 +83,40 @@ def test_shadow_verdicts_appear_on_their_topic_and_the_live_ones_are_unchanged(
     assert report[-1] == (
         "2 shadowed photos compared: 1 disagree (1 on the outcome); 0 without a live verdict read"
     )
+    none = (
+        "0 shadowed photos compared: 0 disagree (0 on the outcome); 0 without a live verdict read"
+    )
+    assert _shadow_report(stream, shadow_topic, "--tenant", "elsewhere") == [none]
+    assert _shadow_report(stream, f"{shadow_topic}.missing") == [none]
 
 
-def _shadow_report(stream: Stream, shadow_topic: str) -> list[str]:
+def _shadow_report(stream: Stream, shadow_topic: str, *args: str) -> list[str]:
     env = stream.env(TOPIC_VERDICTS_SHADOW=shadow_topic)
-    return civicqc(env, "shadow", "report", "--timeout", "30").splitlines()
+    return civicqc(env, "shadow", "report", "--timeout", "30", *args).splitlines()
+
+
+def test_a_shadow_topic_that_does_not_exist_costs_the_live_verdicts_nothing(
+    stream: Stream, api: ApiProcess, start_consumer: StartConsumer
+) -> None:
+    replica = start_consumer(
+        SHADOW_PROFILES=json.dumps({"default": "reference"}),
+        TOPIC_VERDICTS_SHADOW=f"{stream.verdicts}.no-such-topic",
+    )
+    photo = images.encode(images.sharp_photo(1280, 960, "astronaut"))
+    image_id = api.submit(photo)
+
+    (message,) = read_all(stream.bootstrap_servers, stream.verdicts, expect=1, timeout_s=60)
+
+    verdict = VerdictEvent.model_validate_json(message[1])
+    alone = score(photo, LIVE)
+    assert (verdict.image_id, verdict.outcome, verdict.score) == (
+        image_id,
+        alone.verdict,
+        alone.score,
+    )
+    deadline = time.monotonic() + 30
+    while replica.metric("civicqc_shadow_failures", "_total") < 1 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert replica.metric("civicqc_shadow_failures", "_total") == 1
+    assert replica.metric("civicqc_shadow_verdicts", "_total") == 0
+    assert replica.metric("civicqc_dlq_messages", "_total") == 0

@@ -9,6 +9,9 @@ from collections.abc import Callable
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from civicqc.stack import kafka
 
 pytestmark = pytest.mark.integration
 
@@ -163,3 +166,36 @@ async def test_broker_restart_keeps_records_and_committed_offsets(
     finally:
         await fresh.stop()
         await resumed.stop()
+
+
+async def topic_config(servers: str, topic: str) -> dict[str, str]:
+    """The topic's settings as the broker reports them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    try:
+        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    finally:
+        await admin.close()
+    [(error, _message, _type, _name, entries)] = response.resources
+    assert error == 0, response
+    return {entry[0]: entry[1] for entry in entries}
+
+
+async def test_the_stack_creates_the_fingerprint_topic_compacted_for_eight_days(
+    kafka_bootstrap_servers: str, make_topic: Callable[..., str]
+) -> None:
+    """``civicqc stack``'s topic settings on the real broker (under a fresh name: the
+    session's broker is shared, and the default name would turn near-duplicate search on
+    in every other test's consumer)."""
+    name = f"{make_topic(1)}.fingerprints"
+    settings = kafka.STREAM_TOPIC_CONFIGS["images.fingerprints"]
+    await kafka.create_topics(kafka_bootstrap_servers, {name: 1}, configs={name: settings})
+    try:
+        config = await topic_config(kafka_bootstrap_servers, name)
+        plain = await topic_config(kafka_bootstrap_servers, name.removesuffix(".fingerprints"))
+    finally:
+        await kafka.delete_topics(kafka_bootstrap_servers, [name])
+
+    assert config["cleanup.policy"] == "compact,delete"
+    assert config["retention.ms"] == str(8 * 86_400_000)
+    assert plain["cleanup.policy"] == "delete"

@@ -9,6 +9,7 @@ fixed sleep.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -25,6 +26,7 @@ import pytest
 import core
 from civicqc.stack.app import API_KEY_ENV
 from tests.builders import images
+from tests.infra.test_kafka import topic_config
 
 pytestmark = pytest.mark.integration
 
@@ -120,6 +122,10 @@ def test_stack_up_scores_an_uploaded_photo_and_down_leaves_nothing(stack_dir: Pa
     assert f"{API_KEY_ENV}={key}\n" in env_file.read_text()
     pids = {name: s["pid"] for name, s in status["services"].items()}
     assert set(pids) == {"kafka", "object_store", "prometheus", "api", "consumer-1", "consumer-2"}
+    fingerprints = asyncio.run(
+        topic_config(status["env"]["KAFKA_BOOTSTRAP_SERVERS"], "images.fingerprints")
+    )
+    assert fingerprints["cleanup.policy"] == "compact,delete"
 
     rules = core.builtin_profile("default")
     photos = {

@@ -1,0 +1,110 @@
+"""Near-duplicates in a running replica on real Kafka: the fingerprint topic followed into
+the indexes, and photos forgotten once they leave the window (expiry while it runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from consumer.near import KEEP_MARGIN_S, NearDuplicates
+from core.events import FingerprintRecord, ImageSubmitted, ObjectRef
+from core.similar import SearchRule
+
+pytestmark = pytest.mark.integration
+
+DAY = 86_400.0
+START = 1_800_000_000.0
+PRINT = 0x0123_4567_89AB_CDEF
+RULE = SearchRule(window_s=7 * DAY)
+
+
+def _record(n: int, age_s: float, fingerprint: int = PRINT) -> FingerprintRecord:
+    return FingerprintRecord(
+        image_id=str(uuid.UUID(int=n)),
+        tenant="springfield",
+        fingerprint=f"{fingerprint:016x}",
+        submitted_at=datetime.fromtimestamp(START - age_s, UTC),
+    )
+
+
+def _event(at: float) -> ImageSubmitted:
+    ref = ObjectRef(
+        bucket="b", key="photos/x.jpg", size_bytes=1, sha256="0" * 64,
+        content_type="image/jpeg", format="jpeg",
+    )  # fmt: skip
+    return ImageSubmitted.model_validate(
+        {
+            "image_id": str(uuid.UUID(int=999)),
+            "submitted_at": datetime.fromtimestamp(at, UTC),
+            "object": ref,
+            "metadata": {"tenant": "springfield"},
+        }
+    )
+
+
+async def _publish(servers: str, topic: str, records: list[FingerprintRecord]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=servers, acks="all")
+    await producer.start()
+    try:
+        for record in records:
+            await producer.send_and_wait(
+                topic, record.model_dump_json().encode(), key=record.image_id.encode()
+            )
+    finally:
+        await producer.stop()
+
+
+async def _until(done: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not done():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_running_replica_forgets_photos_that_leave_the_window(
+    kafka_bootstrap_servers: str, make_topic: Callable[..., str]
+) -> None:
+    topic = make_topic(partitions=1)
+    now = [START]
+    near = NearDuplicates(RULE, topic, prune_every_s=0.1, clock=lambda: now[0])
+    old, recent = _record(1, 6 * DAY), _record(2, 1 * DAY, PRINT ^ 0b11)
+    expired = _record(3, RULE.window_s + KEEP_MARGIN_S + 60)  # past the horizon when read
+    await _publish(kafka_bootstrap_servers, topic, [old, recent, expired])
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=kafka_bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await reader.start()
+    following = asyncio.create_task(near.follow(reader))
+    try:
+        await _until(lambda: near.fingerprints == 2)
+        found = near.matches(_event(START), f"{PRINT:016x}")
+        assert [(m.image_id, m.distance) for m in found] == [
+            (old.image_id, 0),
+            (recent.image_id, 2),
+        ]
+
+        # Three days on, the 6-day-old photo is 9 days old: past the window and the margin.
+        now[0] = START + 3 * DAY
+        await _until(lambda: near.fingerprints == 1)
+        assert [m.image_id for m in near.matches(_event(now[0]), f"{PRINT:016x}")] == [
+            recent.image_id
+        ]
+        assert len(near.index_of("springfield")) == 1
+
+        now[0] = START + 10 * DAY
+        await _until(lambda: near.fingerprints == 0)
+        assert near.matches(_event(now[0]), f"{PRINT:016x}") == []
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+        await reader.stop()
