@@ -1,80 +1,130 @@
-"""Core scoring speed on 12 MP phone-like JPEGs, against its floor and the reference pattern.
+"""Core scoring speed against its decode floor and the reference pattern, on one core.
 
-Prints, from one run on one core:
+Prints, from one run, CPU time per photo (not wall time: the machine is shared):
 
-* floor: decoding the same JPEG the way the engine does (DCT-scaled grey at the
-  analysis scale), which is mostly Huffman decoding and can't be avoided;
-* ours: ``core.score`` with the default profile (decode + all checks);
+* floor: decoding each JPEG into what the profile's checks need and nothing more: the
+  DCT-scaled draft at the larger of the analysis scale and the blur check's finer scale,
+  with its colour planes when the exposure check counts blown colours (grey only
+  otherwise). That is mostly Huffman decoding, which nothing can avoid;
+* ours: ``core.score`` with the profile (decode, scale, orient, every check);
 * reference: the reference system's work pattern (five full decodes, float64);
 
-and the ratios ours / floor (target <= 1.5) and reference / ours (target > 15).
+each photo's floor and ours interleaved so a change of load weighs on both alike, and
+the ratios ours / floor (target <= 1.3) and reference / ours.
 
-Usage: ``python -m bench.core_speed [--repeat N] [--photos N]``
+Photos: ``--real DIR/PATTERN`` (repeatable) measures real JPEGs of mixed sizes, e.g. the
+accuracy set's originals and 12 MP copies (``bench/accuracy/build_dataset.py``)::
+
+    python -m bench.core_speed --real '.cache/accuracy/images/*__00_sharp_original.jpg' \\
+        --real '.cache/accuracy/images/*__29_sharp_12mp.jpg'
+
+Without it, synthetic 12 MP phone-like JPEGs (:mod:`bench.photos`).
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import cv2
 from PIL import Image
 from tqdm import tqdm
 
-from bench.photos import SOURCES, phone_jpeg, photo_bench_args
+from bench.photos import SOURCES, phone_jpeg
 from bench.reference_pipeline import reference_cost
-from core import builtin_profile, score
+from core import Rules, builtin_profile, score
+from core.formats import ImageFormat, sniff_format
 
 
-def _floor(data: bytes, long_side: int) -> None:
+def _floor(data: bytes, long_side: int, mode: str) -> None:
+    """The least decode that yields the checks' pixels: the draft ``decode_image`` asks for."""
     with Image.open(io.BytesIO(data)) as image:
-        scale = max(image.size) / long_side
-        image.draft("L", (int(image.size[0] / scale), int(image.size[1] / scale)))
+        scale = max(image.size) / long_side if long_side else 1.0
+        if scale > 1:
+            image.draft(mode, (int(image.size[0] / scale), int(image.size[1] / scale)))
         image.load()
 
 
-def _median_ms(fn: Callable[[bytes], object], photos: list[bytes], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        for data in photos:
-            started = time.perf_counter()
-            fn(data)
-            samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+def _floor_of(rules: Rules) -> Callable[[bytes], None]:
+    long_side = rules.analysis_long_side
+    if long_side and rules.checks.blur and rules.checks.blur.analysis_long_side:
+        long_side = max(long_side, rules.checks.blur.analysis_long_side)
+    exposure = rules.checks.exposure
+    mode = "YCbCr" if exposure and exposure.max_colour_clip is not None else "L"
+    return lambda data: _floor(data, long_side, mode)
+
+
+def _cpu_ms(fn: Callable[[bytes], object], data: bytes) -> float:
+    started = time.process_time()
+    fn(data)
+    return (time.process_time() - started) * 1000
+
+
+def _photos(patterns: list[str], count: int) -> tuple[list[bytes], str]:
+    if not patterns:
+        names = [SOURCES[i % len(SOURCES)] for i in range(count)]
+        made = [
+            phone_jpeg(name, seed=i)
+            for i, name in enumerate(tqdm(names, desc="making 12 MP photos", unit="photo"))
+        ]
+        return made, "synthetic 4000x3000 JPEG q90"
+    files = sorted(
+        {f for pattern in patterns for f in Path(pattern).parent.glob(Path(pattern).name)}
+    )
+    photos = [f.read_bytes() for f in files]
+    photos = [p for p in photos if sniff_format(p[:32]) is ImageFormat.JPEG]
+    if not photos:
+        raise SystemExit(f"no JPEG matches {patterns}")
+    sizes = []
+    for data in photos:
+        with Image.open(io.BytesIO(data)) as image:
+            sizes.append(image.size[0] * image.size[1] / 1e6)
+    return (
+        photos,
+        f"real JPEGs, {min(sizes):.1f}-{max(sizes):.1f} MP (median {statistics.median(sizes):.1f})",
+    )
 
 
 def main() -> None:
-    args = photo_bench_args(__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--photos", type=int, default=len(SOURCES), help="synthetic photos")
+    parser.add_argument("--real", action="append", default=[], metavar="GLOB")
+    parser.add_argument("--profile", default="default")
+    args = parser.parse_args()
     # Per-core figures: keep OpenCV (ours and the reference pattern) on one thread.
     cv2.setNumThreads(1)
-    rules = builtin_profile("default")
-    names = SOURCES[: args.photos]
-    photos = [
-        phone_jpeg(name, seed=i)
-        for i, name in enumerate(tqdm(names, desc="making 12 MP photos", unit="photo"))
-    ]
-    megapixels = 12.0
-    mean_mb = statistics.mean(len(p) for p in photos) / 1e6
+    rules = builtin_profile(args.profile)
+    photos, kind = _photos(args.real, args.photos)
+    floor_fn = _floor_of(rules)
     for data in photos:  # warm caches and lazy imports
         score(data, rules)
 
-    floor = _median_ms(lambda d: _floor(d, rules.analysis_long_side), photos, args.repeat)
-    ours = _median_ms(lambda d: score(d, rules), photos, args.repeat)
-    reference = _median_ms(reference_cost, photos, max(1, args.repeat // 2))
+    floor: list[float] = []
+    ours: list[float] = []
+    for _ in tqdm(range(args.repeat), desc="floor and core.score", unit="round"):
+        for data in photos:
+            floor.append(_cpu_ms(floor_fn, data))
+            ours.append(_cpu_ms(lambda d: score(d, rules), data))
+    reference = [_cpu_ms(reference_cost, data) for data in tqdm(photos, desc="reference")]
 
-    print(
-        f"photos: {len(photos)} x 4000x3000 JPEG q90, mean {mean_mb:.2f} MB; one core (pid {os.getpid()})"
-    )
-    print(f"floor (DCT-scaled grey decode)  {floor:7.1f} ms/image")
-    print(
-        f"ours  (core.score, default)     {ours:7.1f} ms/image  = {1000 / ours:5.1f} images/s/core  = {ours / megapixels:5.2f} ms/MP"
-    )
-    print(f"reference work pattern          {reference:7.1f} ms/image")
-    print(f"ratio ours / floor              {ours / floor:7.2f}   (target <= 1.5)")
-    print(f"speed-up reference / ours       {reference / ours:7.1f}x  (target > 15x)")
+    mean_floor, mean_ours = statistics.mean(floor), statistics.mean(ours)
+    mean_reference = statistics.mean(reference)
+    mean_mb = statistics.mean(len(p) for p in photos) / 1e6
+    print(f"photos: {len(photos)} {kind}, mean {mean_mb:.2f} MB; profile {rules.name}")
+    print(f"one core (pid {os.getpid()}), CPU ms per photo, mean of {args.repeat} rounds")
+    print(f"floor (the checks' draft decode)   {mean_floor:7.1f} ms")
+    print(f"ours  (core.score)                 {mean_ours:7.1f} ms = {1000 / mean_ours:5.1f}/s")
+    print(f"reference work pattern             {mean_reference:7.1f} ms")
+    print(f"ratio ours / floor                 {mean_ours / mean_floor:7.2f}   (target <= 1.3)")
+    print(f"speed-up reference / ours          {mean_reference / mean_ours:7.1f}x")
 
 
 if __name__ == "__main__":

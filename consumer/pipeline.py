@@ -29,7 +29,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
@@ -161,9 +161,10 @@ class EventPipeline:
         stored = await self._stored_verdict(image_id, claim)
         verdict: Verdict | VerdictEvent | None = None
         shadow: Verdict | None = None
+        shared: list[_Message] = []
         if stored is None:
             try:
-                body, verdict, shadow = await self._reuse_or_score(event, claim)
+                body, verdict, shadow, shared = await self._reuse_or_score(event, claim)
             except _FiledElsewhereError as filed:
                 body = filed.body
         else:
@@ -172,10 +173,10 @@ class EventPipeline:
             body, outcome = stored
             with contextlib.suppress(ObjectMissingError):  # an old-layout upload, filed
                 await self._mark(source, outcome, claim)
-        topic = self._settings.topic_verdicts
-        await self._step(
-            "publish", lambda: self._publisher.publish(topic, image_id.encode(), body), claim
-        )
+        # The fingerprint and the verdict travel in one produce request, both acknowledged
+        # before the event is done (a retry sends both again: each is idempotent by id).
+        messages = [*shared, _Message(self._settings.topic_verdicts, image_id.encode(), body)]
+        await self._step("publish", lambda: self._publish(messages), claim)
         if current_key(source) != source:  # the layout before: the upload was copied
             await self._step("delete", lambda: self._store.delete(source), claim)
         if isinstance(verdict, Verdict):
@@ -184,6 +185,15 @@ class EventPipeline:
                 await self._publish_shadow(event, verdict, shadow)
         elif verdict is not None:
             self._metrics.record_duplicate(verdict, event.submitted_at)
+
+    async def _publish(self, messages: list[_Message]) -> None:
+        """Send every message at once and wait for all their acks; the first error, if any."""
+        sent = await asyncio.gather(
+            *(self._publisher.publish(*message) for message in messages), return_exceptions=True
+        )
+        for result in sent:
+            if isinstance(result, BaseException):
+                raise result
 
     async def _publish_shadow(self, event: ImageSubmitted, live: Verdict, shadow: Verdict) -> None:
         """Once the live verdict is out: one bounded try, a failure only counted and logged."""
@@ -222,21 +232,22 @@ class EventPipeline:
 
     async def _reuse_or_score(
         self, event: ImageSubmitted, claim: Claim
-    ) -> tuple[bytes, Verdict | VerdictEvent, Verdict | None]:
+    ) -> tuple[bytes, Verdict | VerdictEvent, Verdict | None, list[_Message]]:
         """The engine's new verdict, recorded for the copies to come, and the candidate's when
         the photo is shadowed; or, for identical bytes on record, the event that repeats
-        theirs (a copy is not scored, so it has no shadow verdict)."""
+        theirs (a copy is not scored, so it has no shadow verdict). Last, what to publish
+        with the verdict."""
         profile = profile_for_tenant(self._settings, event.metadata.tenant)
         record = None if self._duplicates is None else self._duplicates.record_key(event, profile)
         if record is None:
             return await self._score_and_store(event, claim)
         reused = await self._reuse(event, record, claim)
         if reused is not None:
-            return (*reused, None)
-        body, verdict, shadow = await self._score_and_store(event, claim)
+            return (*reused, None, [])
+        body, verdict, shadow, shared = await self._score_and_store(event, claim)
         if ExactDuplicates.worth_recording(verdict):
             await self._step("record", lambda: self._store.put(record, body, _JSON), claim)
-        return body, verdict, shadow
+        return body, verdict, shadow, shared
 
     async def _reuse(
         self, event: ImageSubmitted, record: str, claim: Claim
@@ -263,9 +274,10 @@ class EventPipeline:
 
     async def _score_and_store(
         self, event: ImageSubmitted, claim: Claim
-    ) -> tuple[bytes, Verdict, Verdict | None]:
+    ) -> tuple[bytes, Verdict, Verdict | None, list[_Message]]:
         """Score the submitted object, file it and store the verdict event's body; the
-        candidate profile's verdict too when the photo is shadowed."""
+        candidate profile's verdict too when the photo is shadowed, and what to publish
+        with the verdict (the photo's fingerprint, for the other replicas)."""
         source, image_id = event.object.key, event.image_id
         data = await self._fetch_submitted(event, claim)
         profile = profile_for_tenant(self._settings, event.metadata.tenant)
@@ -298,8 +310,7 @@ class EventPipeline:
         )
         key = verdict_key(image_id)
         await self._step("store", lambda: self._store.put(key, body, _JSON), claim)
-        await self._share_fingerprint(event, verdict, claim)
-        return body, verdict, scored.shadow
+        return body, verdict, scored.shadow, self._shared_fingerprint(event, verdict)
 
     def _near_matches(self, event: ImageSubmitted, verdict: Verdict) -> list[NearDuplicate] | None:
         near = self._near
@@ -309,21 +320,14 @@ class EventPipeline:
         self._metrics.record_near_duplicates(event.metadata.tenant, len(found))
         return found
 
-    async def _share_fingerprint(
-        self, event: ImageSubmitted, verdict: Verdict, claim: Claim
-    ) -> None:
-        """Tell every replica (this one at once) that this photo exists."""
+    def _shared_fingerprint(self, event: ImageSubmitted, verdict: Verdict) -> list[_Message]:
+        """Remember this photo (this replica knows it at once) and what tells the others."""
         near = self._near
         if near is None or not near.ready.is_set() or verdict.fingerprint is None:
-            return
+            return []
         record = near.record(event, verdict.fingerprint)
         near.remember(record)
-        body, topic = record.model_dump_json().encode(), near.topic
-        await self._step(
-            "publish_fingerprint",
-            lambda: self._publisher.publish(topic, event.image_id.encode(), body),
-            claim,
-        )
+        return [_Message(near.topic, event.image_id.encode(), record.model_dump_json().encode())]
 
     async def _store_redacted(
         self, event: ImageSubmitted, filed: str, scored: Scored, claim: Claim
@@ -411,6 +415,14 @@ class EventPipeline:
             "event dead-lettered",
             extra={"image_id": image_id, "reason": why.reason.value, "error": str(why)},
         )
+
+
+class _Message(NamedTuple):
+    """One Kafka message the pipeline publishes."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
 
 
 class UntrustedEventError(Exception):

@@ -25,7 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import wait
 from multiprocessing.context import SpawnProcess
 
-from consumer.worker import Ready, Reply, Scored, Task, TaskFn, score_task, serve
+from consumer.inbox import Inbox
+from consumer.worker import Job, Ready, Reply, Scored, Task, TaskFn, score_task, serve
 from core import Rules
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ __all__ = ["Scored", "ScoringPool", "WorkerCrashedError"]
 _CONTEXT = multiprocessing.get_context("spawn")
 #: How long a new worker may take to import and load its detectors.
 _START_TIMEOUT_S = 300.0
+#: A worker's first inbox: a 12 MP phone photo is 3-6 MB; a larger upload gets a larger one.
+_INBOX_BYTES = 16 << 20
 
 
 class WorkerCrashedError(Exception):
@@ -46,12 +49,16 @@ class _WorkerGoneError(Exception):
 
 
 class _Worker:
-    """One spawned worker and the pipe to it. Its blocking methods run in the pool's threads."""
+    """One spawned worker, the pipe to it and its inbox (:mod:`consumer.inbox`). Its
+    blocking methods run in the pool's threads."""
 
     def __init__(self, rulebook: dict[str, Rules], threads: int, headroom: int, fn: TaskFn) -> None:
+        self._inbox = Inbox(_INBOX_BYTES)
         self._conn, child = _CONTEXT.Pipe()
         self.process: SpawnProcess = _CONTEXT.Process(
-            target=serve, args=(child, rulebook, threads, headroom, fn), daemon=True
+            target=serve,
+            args=(child, rulebook, threads, headroom, fn, self._inbox.path),
+            daemon=True,
         )
         self.process.start()
         child.close()
@@ -59,18 +66,29 @@ class _Worker:
         self.baseline_rss = 0
 
     def await_ready(self) -> None:
-        """Block until the worker has loaded; raise when it died instead."""
-        ready = self._receive(_START_TIMEOUT_S)
+        """Block until the worker has loaded (and mapped its inbox); raise when it died instead."""
+        try:
+            ready = self._receive(_START_TIMEOUT_S)
+        finally:
+            self._inbox.unlink()
         if not isinstance(ready, Ready):
             raise _WorkerGoneError(f"unexpected greeting {type(ready).__name__}")
         self.baseline_rss = ready.rss_bytes
 
     def call(self, task: Task, timeout_s: float) -> Reply:
         try:
-            self._conn.send(task)
-        except OSError as exc:  # a broken pipe: it died between tasks
-            raise _WorkerGoneError(f"pipe closed: {exc}") from exc
-        reply = self._receive(timeout_s)
+            if len(task.data) > self._inbox.size:
+                self._inbox.close()
+                self._inbox = Inbox(len(task.data))
+            self._inbox.write(task.data)
+            job = Job(self._inbox.path, len(task.data), task.profile, task.image_id, task.shadow)
+            self._conn.send(job)
+        except OSError as exc:  # a broken pipe (it died between tasks), or no memory left
+            raise _WorkerGoneError(f"cannot hand the task over: {exc}") from exc
+        try:
+            reply = self._receive(timeout_s)
+        finally:
+            self._inbox.unlink()  # mapped by now, or never will be
         if not isinstance(reply, Reply):
             raise _WorkerGoneError(f"unexpected reply {type(reply).__name__}")
         return reply
@@ -102,6 +120,7 @@ class _Worker:
             self.process.kill()
             self.process.join(timeout=5)
         self._conn.close()
+        self._inbox.close()
 
 
 class ScoringPool:

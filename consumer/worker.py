@@ -24,6 +24,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import NamedTuple
 
+from consumer.inbox import InboxReader
 from core import Rules, Verdict, score, score_pair
 from core.detect import Detector
 from core.errors import ImageError
@@ -65,6 +66,18 @@ class Task(NamedTuple):
     """The event's image id, recorded in the verdict."""
     shadow: str | None = None
     """A candidate profile to score with too, on the same decode (shadow scoring)."""
+
+
+class Job(NamedTuple):
+    """A task as it crosses the pipe: its bytes wait in the worker's inbox (:mod:`consumer.inbox`)."""
+
+    inbox: str
+    """The path of the inbox that holds the bytes (the one mapped at start, or a larger one)."""
+    size: int
+    """How many bytes of it are the submitted photo."""
+    profile: str
+    image_id: str
+    shadow: str | None = None
 
 
 class Reply(NamedTuple):
@@ -136,23 +149,28 @@ def serve(
     detector_threads: int,
     headroom_bytes: int,
     task_fn: TaskFn,
+    inbox: str,
 ) -> None:
-    """The worker process: load, limit itself, say ready, then answer tasks until EOF."""
+    """The worker process: load, map its inbox, limit itself, say ready, then answer
+    tasks until EOF."""
     _load(rulebook, detector_threads)
+    reader = InboxReader()
+    reader.read(inbox, 0)  # mapped before the limit: the inbox is not the task's to pay for
     _limit_address_space(headroom_bytes)
     conn.send(Ready(_rss_bytes()))
     while True:
         try:
-            task = conn.recv()
+            job = conn.recv()
         except EOFError:
             return
-        if task is None:
+        if job is None:
             return
-        conn.send(_run(task_fn, task))
+        conn.send(_run(task_fn, job, reader))
 
 
-def _run(task_fn: TaskFn, task: Task) -> Reply:
+def _run(task_fn: TaskFn, job: Job, inbox: InboxReader) -> Reply:
     try:
+        task = Task(inbox.read(job.inbox, job.size), job.profile, job.image_id, job.shadow)
         scored: Scored | None = task_fn(task)
         error = None
     # Any failure, MemoryError included, costs only this event: the parent charges it.

@@ -7,8 +7,12 @@ raise, allocate without bound or hang; the EXIF bomb of issue 11 runs the real e
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import random
+import tempfile
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import psutil
 import pytest
@@ -92,3 +96,23 @@ async def test_the_exif_bomb_of_issue_11_is_contained_by_the_worker_limit() -> N
         assert good.verdict.verdict is not Outcome.ERROR
         print(f"\nworker peak RSS with the EXIF bomb: {p.peak_rss_bytes / 2**20:.0f} MiB")
         assert p.peak_rss_bytes < (1024 + 512) * 2**20
+
+
+def _inbox_files() -> list[str]:
+    folders = [Path("/dev/shm"), Path(tempfile.gettempdir())]
+    return sorted(str(p) for d in folders if d.is_dir() for p in d.glob("civicqc-inbox-*"))
+
+
+async def test_photos_cross_to_the_worker_intact_whatever_their_size() -> None:
+    """Bytes go through the worker's shared inbox; one larger than it gets a larger one,
+    and no inbox keeps a name on disk once its worker has mapped it."""
+    before = _inbox_files()
+    sizes = [3 * 2**20, 20 * 2**20, 1000, 40 * 2**20 + 1, 0]
+    inputs = [random.Random(size).randbytes(size) for size in sizes]
+    async for p in started(ScoringPool(1, {}, task_fn=worker_tasks.digest)):
+        for i, data in enumerate(inputs):
+            scored = await p.score(data, "default", f"id{i}")
+            assert scored.verdict.image_id == f"id{i}"
+            assert scored.verdict.error is not None
+            assert scored.verdict.error.message == hashlib.sha256(data).hexdigest()
+            assert _inbox_files() == before

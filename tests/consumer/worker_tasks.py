@@ -6,6 +6,7 @@ engine die, raise, allocate without bound or hang; anything else scores as empty
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import time
@@ -27,4 +28,11 @@ def misbehaving(task: Task) -> Scored:
     if task.data == b"hang":
         time.sleep(600)
     verdict = error_verdict(ErrorCode.EMPTY, "test", builtin_profile("default"))
+    return Scored(verdict.model_copy(update={"image_id": task.image_id}), None)
+
+
+def digest(task: Task) -> Scored:
+    """An error verdict whose message is the SHA-256 of the bytes the worker received."""
+    sha = hashlib.sha256(task.data).hexdigest()
+    verdict = error_verdict(ErrorCode.EMPTY, sha, builtin_profile("default"))
     return Scored(verdict.model_copy(update={"image_id": task.image_id}), None)
