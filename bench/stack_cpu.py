@@ -73,3 +73,30 @@ def per_image_ms(
     shares = {name: (after[name] - before.get(name, 0.0)) / images * 1000 for name in after}
     shares["total"] = sum(shares.values())
     return shares
+
+
+#: Thread names (``/proc/.../comm``, 15 characters) of the JVM's JIT compilers.
+_JIT_THREADS = ("C1 CompilerThre", "C2 CompilerThre")
+
+
+def jit_cpu_s(stack_root: Path, service: str = "kafka") -> float:
+    """CPU seconds the JIT compiler threads of ``service``'s JVM have used so far.
+
+    A freshly started broker compiles its hot paths for minutes; a long-running one
+    compiled them long ago. Benches read this around a run to tell that warm-up from
+    the broker's CPU per image.
+    """
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        pid_file = stack_root / "run" / f"{service}.pid"
+        pid = int(json.loads(pid_file.read_text(encoding="utf-8"))["pid"])
+        ticks = os.sysconf("SC_CLK_TCK")
+        used = 0.0
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError, ValueError):
+                stat = (task / "stat").read_text(encoding="utf-8")
+                name = stat[stat.index("(") + 1 : stat.rindex(")")]
+                if name.startswith(_JIT_THREADS):
+                    fields = stat.rsplit(")", 1)[1].split()
+                    used += (int(fields[11]) + int(fields[12])) / ticks
+        return used
+    return 0.0

@@ -8,20 +8,45 @@ Sends ``--uploads`` phone-sized JPEGs as raw ``image/jpeg`` bodies, then the sam
 ``multipart/form-data`` with metadata fields, ``--in-flight`` at a time, and prints
 the API process's CPU ms per upload for each (read from ``/proc`` around each run,
 after a warm-up). The consumers keep scoring meanwhile; their CPU is not counted.
+
+Before and after, in one run: ``--before REF`` starts the stack of commit ``REF`` and
+then this tree's (as ``bench.pipeline --before`` does), sends both the same photos
+and prints the ratios::
+
+    python -m bench.upload_cost --before main
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import statistics
+import tempfile
 from pathlib import Path
 
 import httpx
+import numpy as np
+from PIL import Image
 
 from bench.photos import SOURCES, phone_jpeg
 from bench.pipeline import _env_file
+from bench.source_stack import SourceStack, export_commit
 from bench.stack_cpu import service_cpu_s
+
+_SHAPES = (("raw image/jpeg", False), ("multipart/form-data", True), ("raw, tiny JPEG", False))
+
+
+def tiny_jpegs(count: int) -> list[bytes]:
+    """A few kB of JPEG each: their cost is what an upload costs whatever its size."""
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(count):
+        buffer = io.BytesIO()
+        Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(buffer, "JPEG")
+        out.append(buffer.getvalue())
+    return out
+
 
 _FIELDS = {"tenant": "default", "category": "pothole", "latitude": "52.1", "longitude": "4.3"}
 
@@ -61,30 +86,65 @@ async def api_cpu_ms(
     return used / uploads * 1000
 
 
-async def run(args: argparse.Namespace) -> None:
-    env = _env_file(args.env_file)
-    root = args.env_file.resolve().parent
-    photos = [phone_jpeg(SOURCES[i % len(SOURCES)], seed=i) for i in range(args.photos)]
+async def measure(
+    label: str, env_file: Path, photos: list[bytes], args: argparse.Namespace
+) -> list[float]:
+    """API CPU ms per upload of each request shape, printed as it goes, then how much of
+    a photo's cost is per request and how much per MB (from the tiny uploads)."""
+    env = _env_file(env_file)
+    root = env_file.parent
     mean_mb = statistics.mean(len(p) for p in photos) / 1e6
+    tiny = tiny_jpegs(len(photos))
     headers = {"X-API-Key": env["CIVICQC_API_KEY"]} if "CIVICQC_API_KEY" in env else {}
+    figures = []
     async with httpx.AsyncClient(
         base_url=env.get("API_URL", "http://127.0.0.1:8000"), timeout=60.0, headers=headers
     ) as client:
-        for label, multipart in (("raw image/jpeg", False), ("multipart/form-data", True)):
-            ms = await api_cpu_ms(client, root, photos, args, multipart)
+        for shape, multipart in _SHAPES:
+            sent = tiny if shape.endswith("tiny JPEG") else photos
+            ms = await api_cpu_ms(client, root, sent, args, multipart)
+            figures.append(ms)
+            size_mb = statistics.mean(len(p) for p in sent) / 1e6
+            per_3mb = "" if sent is tiny else f"{ms / mean_mb * 3:.1f} ms per 3 MB; "
             print(
-                f"API CPU per upload, {label:<20} {ms:6.1f} ms "
-                f"({ms / mean_mb * 3:.1f} ms per 3 MB; {args.uploads} x {mean_mb:.1f} MB; "
-                "target <= 8 ms per 3 MB)",
+                f"[{label}] API CPU per upload, {shape:<20} {ms:6.1f} ms "
+                f"({per_3mb}{args.uploads} x {size_mb:.3f} MB; target <= 8 ms per 3 MB)",
                 flush=True,
             )
+    raw, _multipart, fixed = figures
+    print(
+        f"[{label}] raw upload = {fixed:.1f} ms per request + "
+        f"{(raw - fixed) / mean_mb:.1f} ms per MB"
+    )
+    return figures
+
+
+async def run(args: argparse.Namespace) -> None:
+    photos = [phone_jpeg(SOURCES[i % len(SOURCES)], seed=i) for i in range(args.photos)]
+    if not args.before:
+        if args.env_file is None:
+            raise SystemExit("give --env-file of a running stack, or --before REF")
+        await measure("stack", args.env_file, photos, args)
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="civicqc-before-") as tree,
+        SourceStack(export_commit(args.before, Path(tree)), "before") as stack,
+    ):
+        before = await measure(f"before {args.before}", stack.env_file, photos, args)
+    with SourceStack(Path.cwd(), "after") as stack:
+        after = await measure("after", stack.env_file, photos, args)
+    for (shape, _), old, new in zip(_SHAPES, before, after, strict=True):
+        print(f"after / before, {shape:<20} {new / old:.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--env-file", type=Path, required=True, help="stack.env of the stack")
+    parser.add_argument("--env-file", type=Path, help="stack.env of a running stack")
+    parser.add_argument(
+        "--before", metavar="REF", help="start the stacks of git REF and of this tree, compare"
+    )
     parser.add_argument("--photos", type=int, default=4, help="distinct 12 MP photos")
     parser.add_argument("--uploads", type=int, default=40, help="uploads measured per shape")
     parser.add_argument("--warmup", type=int, default=8)

@@ -29,7 +29,8 @@ class ChunkPipe:
     single crossing to the event loop and a single join, not one per chunk: the SDK
     appends what each ``read`` returns to the part (a copy of the part so far each
     time), so small reads made an upload's CPU grow with the square of its chunks.
-    Bytes are hashed here, in the worker thread, so hashing never runs on the event loop.
+    Bytes are hashed here, in the worker thread, so hashing never runs on the event loop,
+    and once: a one-part upload is signed with this digest (:meth:`sha256_of`).
     """
 
     _EOF = b""
@@ -42,6 +43,7 @@ class ChunkPipe:
         self._eof = False
         self._abort: BaseException | None = None
         self._hash = hashlib.sha256()
+        self._whole: bytes | None = None
         self.size_bytes = 0
 
     # -- event-loop side -------------------------------------------------------------
@@ -93,12 +95,21 @@ class ChunkPipe:
         out = pieces[0] if len(pieces) == 1 else b"".join(pieces)  # no copy for one chunk
         out, self._pending = (out[:want], out[want:]) if len(out) > want else (out, b"")
         self._hash.update(out)
+        if out:
+            self._whole = out if not self.size_bytes else None
         self.size_bytes += len(out)
         return out
 
     @property
     def sha256(self) -> str:
         return self._hash.hexdigest()
+
+    def sha256_of(self, body: bytes) -> str | None:
+        """Our digest, if ``body`` is the whole upload as one read returned it: the SDK
+        then signs with it instead of hashing the body again (runtime.object_store)."""
+        if self._eof and not self._pending and body is self._whole:
+            return self.sha256
+        return None
 
 
 def open_store(settings: Settings) -> ObjectStore:

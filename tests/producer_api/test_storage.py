@@ -41,3 +41,15 @@ def test_reads_smaller_than_a_chunk_split_it_and_keep_the_rest() -> None:
     assert [len(r) for r in reads[:3]] == [500, 500, 500]
     assert b"".join(reads) == body
     assert pipe.sha256 == hashlib.sha256(body).hexdigest()
+
+
+def test_the_pipe_vouches_only_for_a_body_it_returned_whole() -> None:
+    chunks = [bytes([i]) * 1000 for i in range(10)]
+    reads, pipe = asyncio.run(_pipe_reads(chunks, [1_000_000]))
+    body = b"".join(chunks)
+    assert pipe.sha256_of(reads[0]) == hashlib.sha256(body).hexdigest()
+    assert pipe.sha256_of(bytes(reads[0])[:-1] + body[-1:]) is None  # equal, not the same
+
+    split, split_pipe = asyncio.run(_pipe_reads(chunks, [4000]))
+    assert split_pipe.sha256_of(split[0]) is None  # a part of the upload
+    assert split_pipe.sha256_of(b"".join(split)) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -85,3 +87,38 @@ async def test_an_unreachable_store_is_unavailable_not_a_hang(s3_service: S3Serv
             await dead.check()
     finally:
         dead.close()
+
+
+class _Vouching(io.BytesIO):
+    """A reader that vouches for whatever body it is shown with a fixed digest."""
+
+    def __init__(self, data: bytes, digest: str) -> None:
+        super().__init__(data)
+        self.digest = digest
+        self.asked = 0
+
+    def sha256_of(self, body: bytes) -> str | None:
+        self.asked += 1
+        return self.digest
+
+
+async def test_a_streamed_upload_is_signed_with_the_digest_its_reader_vouches_for(
+    s3_service: S3Service, make_bucket: Callable[[], str]
+) -> None:
+    settings = _settings(s3_service)
+    client = minio_client(settings, connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2)
+    store = ObjectStore(client, make_bucket(), max_workers=1)
+    trace = io.StringIO()
+    client.trace_on(trace)
+    photo = b"\xff\xd8" + bytes(range(256)) * 40
+    digest = hashlib.sha256(photo).hexdigest()
+    reader = _Vouching(photo, digest)
+    try:
+        await store.put_stream("photos/a.jpg", reader, "image/jpeg", {"civicqc-verdict": "pending"})
+        assert await store.fetch("photos/a.jpg") == photo
+        await store.put("verdicts/a.json", b"{}", "application/json")
+    finally:
+        store.close()
+    assert reader.asked == 1  # the upload's one body, not the later requests
+    # The signed request carried the reader's digest (the signature covers the header).
+    assert trace.getvalue().count(f"X-Amz-Content-Sha256: {digest}") == 1
