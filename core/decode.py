@@ -76,7 +76,8 @@ class DecodedImage:
     asks for (long side at most ``fine_long_side``), from the same decode; ``None``
     when none was asked for. ``colour_clip`` is the share of pixels with at least two
     colour channels blown, read from a JPEG's chroma planes in the same decode when
-    asked for; ``None`` otherwise (other formats, grey JPEGs).
+    asked for; ``None`` otherwise (other formats, grey JPEGs). ``channel_clip`` is the
+    share with at least one channel blown, from the same sample.
     """
 
     format: ImageFormat
@@ -91,6 +92,7 @@ class DecodedImage:
     rgb: RGBImage | None = None
     fine_grey: GreyImage | None = None
     colour_clip: float | None = None
+    channel_clip: float | None = None
 
     @property
     def megapixels(self) -> float:
@@ -194,7 +196,8 @@ def _decode_pillow(
         quantization=quantization,
         rgb=colour,
         fine_grey=fine,
-        colour_clip=clipped,
+        colour_clip=None if clipped is None else clipped[1],
+        channel_clip=None if clipped is None else clipped[0],
     )
 
 
@@ -224,8 +227,8 @@ def _opened(data: bytes, fmt: ImageFormat) -> ImageFile.ImageFile:
 
 def _read_pixels(
     image: Image.Image, fmt: ImageFormat, *, draft_long_side: int, colour: bool, colour_clip: bool
-) -> tuple[GreyImage, RGBImage | None, float | None]:
-    """Grey, RGB when ``colour`` and the blown-colour share when ``colour_clip``, from one decode.
+) -> tuple[GreyImage, RGBImage | None, tuple[float, float] | None]:
+    """Grey, RGB when ``colour`` and the blown-channel shares when ``colour_clip``, from one decode.
 
     ``draft_long_side > 0`` lets a JPEG decode at a DCT-reduced scale of at least that
     long side. Damaged pixel data is a :class:`CorruptImageError`.
@@ -245,7 +248,7 @@ def _read_pixels(
             grey = np.asarray(image.getchannel(0), dtype=np.uint8)
         else:
             grey = _to_grey(image)
-        clipped = blown_colour_share(image) if colour_clip else None
+        clipped = blown_channel_shares(image) if colour_clip else None
         return grey, _to_rgb(image) if colour else None, clipped
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
         raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
@@ -257,13 +260,26 @@ _CLIP_SAMPLE_SIDE = 500
 _BLOWN_LEVEL = 250
 
 
-def blown_colour_share(image: Image.Image) -> float | None:
-    """Share of pixels with at least two colour channels blown; ``None`` for a grey image.
+def blown_channel_shares(image: Image.Image) -> tuple[float, float] | None:
+    """Shares of pixels with at least one, and at least two, colour channels blown.
 
+    Parameters
+    ----------
+    image : Pillow image in mode ``YCbCr`` or ``RGB``, 8 bits per channel.
+
+    Returns
+    -------
+    (one, two), each a share in [0, 1], ``one >= two``; ``None`` for any other mode
+    (a grey image has no colour to blow).
+
+    Notes
+    -----
     A brightened photo clips its colour channels long before its luminance: a yellow
-    flower blown to (255, 255, 120) is grey 240. Counted on a nearest-neighbour sample
-    of the decoded colour image (about 500 px long, a few hundred microseconds), so
-    the only extra cost is decoding the chroma planes in the same pass.
+    flower blown to (255, 255, 120) is grey 240, and a x2.5 copy of a normal photo
+    blows, in at least one channel, every pixel whose brightest channel was above 102.
+    Counted on a nearest-neighbour sample of the decoded colour image (about 500 px
+    long, a few hundred microseconds), so the only extra cost is decoding the chroma
+    planes in the same pass.
     """
     if image.mode not in ("YCbCr", "RGB"):
         return None
@@ -272,9 +288,9 @@ def blown_colour_share(image: Image.Image) -> float | None:
         (max(1, image.width // step), max(1, image.height // step)), Image.Resampling.NEAREST
     )
     rgb = np.asarray(sample.convert("RGB") if sample.mode != "RGB" else sample)
-    red, green, blue = (rgb[..., i] >= _BLOWN_LEVEL for i in range(3))
-    blown = (red & green) | (blue & (red | green))
-    return np.count_nonzero(blown) / max(1, blown.size)
+    blown = np.count_nonzero(rgb >= _BLOWN_LEVEL, axis=2)
+    size = max(1, blown.size)
+    return np.count_nonzero(blown >= 1) / size, np.count_nonzero(blown >= 2) / size
 
 
 def _blockiness_window(grey: GreyImage) -> GreyImage:

@@ -69,7 +69,7 @@ def decode_options(rules: Rules) -> DecodeOptions:
             rules.detector.input_size if rules.detection_enabled and rules.detector else 0
         ),
         fine_long_side=_fine_long_side(rules),
-        colour_clip=rules.checks.exposure.max_colour_clip is not None,
+        colour_clip=_measures_colour_clip(rules),
     )
 
 
@@ -204,6 +204,12 @@ def _decode(
             elapsed_ms=_ms(perf_counter() - started),
         )
     return _Decoded(image_id, image, perf_counter() - started)
+
+
+def _measures_colour_clip(rules: Rules) -> bool:
+    """Whether the exposure check reads blown colour channels (JPEGs only)."""
+    exposure = rules.checks.exposure
+    return exposure.max_colour_clip is not None or exposure.max_channel_clip is not None
 
 
 def _fine_long_side(rules: Rules) -> int:
@@ -352,7 +358,9 @@ def _checks(
         ),
         (
             "exposure",
-            lambda img, _: exposure_finding(img.grey, c.exposure, img.colour_clip),
+            lambda img, _: exposure_finding(
+                img.grey, c.exposure, img.colour_clip, channel_clip=img.channel_clip
+            ),
             c.exposure,
         ),
         ("metadata", lambda _, exif: metadata_finding(exif, c.metadata), c.metadata),

@@ -181,6 +181,22 @@ class ExposureRule(CheckRule):
         "blown (>= 250). A brightened photo clips its colours long before its grey does. "
         "Measured on JPEGs from the same decode (its chroma planes); None: off (reference).",
     )
+    max_channel_clip: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Over-exposure: max share of pixels with at least one colour channel "
+        "blown (>= 250). A x2.5 copy of a normal photo blows every pixel whose brightest "
+        "channel was above 102. Measured as max_colour_clip; None: off (reference).",
+    )
+    channel_clip_min_colour: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="max_channel_clip fails a photo only when more than this share also has "
+        "two channels blown: a bright, nearly white subject (wool, snow) blows one channel of "
+        "its tinted white over a large area and no second one.",
+    )
 
 
 class MetadataRule(CheckRule):

@@ -40,6 +40,8 @@ _VALUES = (
     ("exposure", "bright_end"),
     ("exposure", "highlight_clip_fraction"),
     ("exposure", "shadow_clip_fraction"),
+    ("exposure", "channel_clip_fraction"),
+    ("exposure", "colour_clip_fraction"),
     ("brightness", "mean_brightness"),
     ("compression", "jpeg_quality"),
     ("compression", "blockiness"),
@@ -259,14 +261,18 @@ def misjudged(rows: Sequence[Row]) -> str:
     wrong = [r for r in rows if not r.right("default")]
     if not wrong:
         return "None.\n"
-    lines = ["| file | expected | failed checks | sharpness | dark end | bright end | clip |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| file | expected | failed checks | sharpness | dark end | bright end | clip "
+             "| blown 1 / 2 channels | blockiness |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in sorted(wrong, key=lambda r: r.file):
         d = r.detail
         lines.append(
             f"| {Path(r.file).name} | {r.label} | {d['failed'] or '-'} | {d['blur.sharpness']} "
             f"| {d['exposure.dark_end']} | {d['exposure.bright_end']} "
-            f"| {d['exposure.highlight_clip_fraction']} |"
+            f"| {d['exposure.highlight_clip_fraction']} "
+            f"| {d.get('exposure.channel_clip_fraction') or '-'} / "
+            f"{d.get('exposure.colour_clip_fraction') or '-'} "
+            f"| {d.get('compression.blockiness') or '-'} |"
         )
     return "\n".join(lines) + "\n"
 

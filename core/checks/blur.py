@@ -18,7 +18,10 @@ Two measures, chosen by ``BlurRule.measure``:
     neither help nor hurt, and noise barely moves it: noise raises the local range
     as much as the gradient. Each of four edge orientations is measured apart and
     the second lowest is the value, so motion blur, which smears edges across one
-    or two directions only, is caught too.
+    or two directions only, is caught too. Edges are pixels whose local range
+    reaches a contrast floor: a fixed one where the scene has enough such edges, and
+    otherwise one relative to the scene's own contrast and noise, so a darker or
+    hazier copy of a scene keeps its edges instead of reading as "no edge at all".
 """
 
 from __future__ import annotations
@@ -36,6 +39,17 @@ from core.rules import BlurRule
 #: fifth of the tiles, or the strongest twentieth of the edge pixels per orientation.
 TILE_TOP_FRACTION = 0.2
 EDGE_TOP_FRACTION = 0.05
+
+#: The relative contrast floor of a scene without enough edges at the fixed one: half
+#: the local range of its most contrasted 0.5 % of windows (a copy at 0.7x exposure
+#: keeps the same edges), but at least three times the range of its smoothest quarter
+#: (noise and JPEG grain, so a blurred noisy photo is not measured on its noise) and
+#: never under 12 grey levels.
+_RELATIVE_SHARE, _RELATIVE_QUANTILE = 0.5, 0.995
+_NOISE_MULTIPLE, _NOISE_QUANTILE = 3.0, 0.25
+_LOWEST_FLOOR = 12.0
+#: Fewest sampled edge pixels per orientation that are measured.
+_MIN_EDGES = 50
 
 
 def laplacian(grey: NDArray[np.uint8]) -> NDArray[np.float32]:
@@ -77,7 +91,7 @@ def edge_sharpness(
     min_contrast: int = 40,
     top_fraction: float = EDGE_TOP_FRACTION,
     percentile: float = 90.0,
-    min_edges: int = 50,
+    min_edges: int = _MIN_EDGES,
 ) -> float:
     """Steepness of the sharpest edges, in percent of the local contrast per pixel.
 
@@ -88,7 +102,8 @@ def edge_sharpness(
         grey-level range; it must span a blurred edge, so a few times the blur to detect.
         Statistics are sampled on every other row and column.
     min_contrast : pixels whose local range is below this (grey levels) are not edges:
-        smooth areas, sky and noise are ignored.
+        smooth areas, sky and noise are ignored. A scene with too few such edges is
+        measured at its own relative floor instead (:func:`relative_floor`).
     top_fraction : in (0, 1]; share of the edge pixels with the strongest gradient,
         per orientation, that are measured.
     percentile : which percentile of slope / contrast over those pixels is the value.
@@ -101,8 +116,34 @@ def edge_sharpness(
     ``40 / sigma`` for a Gaussian blur of ``sigma`` pixels; 0 when the image has no
     edge at all (a uniform image).
     """
-    value = _edge_sharpness(grey, window, min_contrast, top_fraction, percentile, min_edges)
+    params = (window, min_contrast, top_fraction, percentile, min_edges)
+    value = _edge_sharpness(grey, *params)
+    if value is None:
+        value = _edge_sharpness(grey, *params, relative=True)
     return 0.0 if value is None else value
+
+
+def relative_floor(contrast: NDArray[np.uint8], min_contrast: float) -> float:
+    """The contrast floor of a low-contrast scene, from its own local-range distribution.
+
+    Parameters
+    ----------
+    contrast : uint8 array of local grey-level ranges (max - min over a window), 0-255.
+    min_contrast : the fixed floor, in grey levels; the result never exceeds it.
+
+    Returns
+    -------
+    float in [12, ``min_contrast``] grey levels: half the range of the most contrasted
+    0.5 % of windows, raised to three times the range of the smoothest quarter (the
+    noise level). Scaling a scene's contrast by ``k`` scales it by ``k`` too, until a
+    bound is reached, so a darker copy keeps the same edges.
+    """
+    cumulative = np.cumsum(np.bincount(contrast.ravel(), minlength=256))
+    total = cumulative[-1]
+    strong = int(np.searchsorted(cumulative, total * _RELATIVE_QUANTILE))
+    noise = int(np.searchsorted(cumulative, total * _NOISE_QUANTILE))
+    floor = max(_LOWEST_FLOOR, _NOISE_MULTIPLE * noise, _RELATIVE_SHARE * strong)
+    return min(float(min_contrast), floor)
 
 
 def _edge_sharpness(
@@ -112,15 +153,23 @@ def _edge_sharpness(
     top_fraction: float,
     percentile: float,
     min_edges: int,
+    *,
+    relative: bool = False,
 ) -> float | None:
-    """:func:`edge_sharpness`, or None when no orientation holds enough edges."""
+    """:func:`edge_sharpness` at one floor, or None when no orientation holds enough edges.
+
+    ``relative`` uses the scene's :func:`relative_floor` instead of ``min_contrast``.
+    """
     if min(grey.shape) < 3:
         return None
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (window, window))
     # Statistics on every other row and column, and only where there is an edge: the
     # 16-bit Sobel and the uint8 range run on the whole image, the float work on few pixels.
-    contrast = cv2.subtract(cv2.dilate(grey, kernel), cv2.erode(grey, kernel))[::2, ::2]
-    edges = np.flatnonzero(contrast >= min_contrast)
+    contrast = np.asarray(
+        cv2.subtract(cv2.dilate(grey, kernel), cv2.erode(grey, kernel))[::2, ::2], np.uint8
+    )
+    floor = relative_floor(contrast, min_contrast) if relative else min_contrast
+    edges = np.flatnonzero(contrast >= floor)
     if edges.size < min_edges:
         return None
     gx = cv2.Sobel(grey, cv2.CV_16S, 1, 0, ksize=3)[::2, ::2].ravel()[edges].astype(np.float32)
@@ -166,8 +215,10 @@ def blur_value(
     """The sharpness with the measure and parameters the rule selects.
 
     ``edge_slope`` is measured on ``fine`` (the finer blur scale) when there is one and it
-    holds enough edges; a low-contrast scene (fog, dusk) whose edges only reach the
-    contrast floor at the coarser analysis scale is measured there.
+    holds enough edges at the fixed contrast floor; a low-contrast scene (fog, dusk) whose
+    edges only reach that floor at the coarser analysis scale is measured there. A scene
+    with too few edges at either is measured on the finer image at its own relative floor
+    (:func:`relative_floor`), where a blur is plainest; 0 only for an image with no edge.
     """
     if rule.measure == "edge_slope":
         params = (
@@ -175,13 +226,14 @@ def blur_value(
             rule.edge_min_contrast,
             EDGE_TOP_FRACTION if rule.top_fraction is None else rule.top_fraction,
             rule.edge_percentile,
-            50,
+            _MIN_EDGES,
         )
-        for image in (fine, grey):
-            if image is not None:
-                value = _edge_sharpness(image, *params)
-                if value is not None:
-                    return value
+        images = [image for image in (fine, grey) if image is not None]
+        attempts = [(image, False) for image in images] + [(images[0], True)]
+        for image, relative in attempts:
+            value = _edge_sharpness(image, *params, relative=relative)
+            if value is not None:
+                return value
         return 0.0
     top = TILE_TOP_FRACTION if rule.top_fraction is None else rule.top_fraction
     return sharpness(grey, tile_size=rule.tile_size, top_fraction=top)

@@ -86,16 +86,72 @@ def _is_washed(t: _Tones, rule: ExposureRule) -> bool:
 
 
 def exposure_finding(
-    grey: NDArray[np.uint8], rule: ExposureRule, colour_clip: float | None = None
+    grey: NDArray[np.uint8],
+    rule: ExposureRule,
+    colour_clip: float | None = None,
+    *,
+    channel_clip: float | None = None,
 ) -> Finding:
     """Partial credit as the reference: ``70 * range / credit_range``.
 
-    With ``clip_penalty`` the score is further scaled by allowed/actual clipping and by
-    how far the tone ends miss, so a badly exposed photo scores low enough to veto.
-    ``colour_clip`` (share of pixels with two colour channels blown, JPEGs only) fails
-    the check above ``rule.max_colour_clip``: colours blow out before grey does.
+    Parameters
+    ----------
+    grey : (H, W) uint8 array, luminance 0-255, at the analysis scale.
+    rule : the profile's exposure rule.
+    colour_clip : share in [0, 1] of pixels with at least two colour channels blown;
+        ``None`` when not measured (not a JPEG, a grey JPEG).
+    channel_clip : share in [0, 1] of pixels with at least one colour channel blown;
+        ``None`` when not measured.
+
+    Returns
+    -------
+    Finding; with ``clip_penalty`` a failure's score is further scaled by allowed/actual
+    clipping and by how far the tone ends miss, so a badly exposed photo scores low
+    enough to veto. Blown colours fail the check above ``rule.max_colour_clip`` (two
+    channels) or ``rule.max_channel_clip`` (one, when more than
+    ``rule.channel_clip_min_colour`` also has two): colours blow out before grey does.
     """
     t = _tones(grey, rule)
+    values = _values(t, colour_clip, channel_clip)
+    thresholds: dict[str, float | int | str | bool | None] = {
+        "min_dynamic_range": rule.min_dynamic_range,
+        "max_shadow_clip_fraction": rule.max_shadow_clip,
+        "max_highlight_clip_fraction": rule.max_highlight_clip,
+        "min_bright_end": rule.min_bright_end,
+        "max_dark_end": rule.max_dark_end,
+    }
+    if rule.max_colour_clip is not None:
+        thresholds["max_colour_clip_fraction"] = rule.max_colour_clip
+    if rule.max_channel_clip is not None:
+        thresholds["max_channel_clip_fraction"] = rule.max_channel_clip
+    # One blown channel counts only where two are blown somewhere too (not on white wool).
+    deciding_channel_clip = (
+        channel_clip if _over(colour_clip, rule.channel_clip_min_colour) else None
+    )
+    margin = _margin(t, rule, colour_clip, deciding_channel_clip)
+    flags = _Flags(
+        flat=t.spread < rule.min_dynamic_range,
+        dark_clip=t.shadows > rule.max_shadow_clip,
+        bright_clip=t.highlights > rule.max_highlight_clip
+        or _over(colour_clip, rule.max_colour_clip)
+        or _over(deciding_channel_clip, rule.max_channel_clip),
+        dim=_is_dim(t, rule),
+        washed=_is_washed(t, rule),
+    )
+    if not flags.any:
+        return Finding(True, 100.0, values, thresholds, "ok", margin=margin)
+    code = _reason_code(flags)
+    return Finding(False, _score(t, flags, rule), values, thresholds, code, margin=margin)
+
+
+def _over(share: float | None, limit: float | None) -> bool:
+    """A measured share above a limit the profile sets."""
+    return share is not None and limit is not None and share > limit
+
+
+def _values(
+    t: _Tones, colour_clip: float | None, channel_clip: float | None
+) -> dict[str, float | int | str | bool | None]:
     values: dict[str, float | int | str | bool | None] = {
         "dynamic_range": t.spread,
         "shadow_clip_fraction": round(t.shadows, 4),
@@ -106,32 +162,9 @@ def exposure_finding(
     }
     if colour_clip is not None:
         values["colour_clip_fraction"] = round(colour_clip, 4)
-    thresholds: dict[str, float | int | str | bool | None] = {
-        "min_dynamic_range": rule.min_dynamic_range,
-        "max_shadow_clip_fraction": rule.max_shadow_clip,
-        "max_highlight_clip_fraction": rule.max_highlight_clip,
-        "min_bright_end": rule.min_bright_end,
-        "max_dark_end": rule.max_dark_end,
-    }
-    if rule.max_colour_clip is not None:
-        thresholds["max_colour_clip_fraction"] = rule.max_colour_clip
-    colour_blown = (
-        rule.max_colour_clip is not None
-        and colour_clip is not None
-        and colour_clip > rule.max_colour_clip
-    )
-    margin = _margin(t, rule)
-    flags = _Flags(
-        flat=t.spread < rule.min_dynamic_range,
-        dark_clip=t.shadows > rule.max_shadow_clip,
-        bright_clip=t.highlights > rule.max_highlight_clip or colour_blown,
-        dim=_is_dim(t, rule),
-        washed=_is_washed(t, rule),
-    )
-    if not flags.any:
-        return Finding(True, 100.0, values, thresholds, "ok", margin=margin)
-    code = _reason_code(flags)
-    return Finding(False, _score(t, flags, rule), values, thresholds, code, margin=margin)
+    if channel_clip is not None:
+        values["channel_clip_fraction"] = round(channel_clip, 4)
+    return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,13 +214,21 @@ def _reason_code(flags: _Flags) -> str:
     return "low_contrast"
 
 
-def _margin(t: _Tones, rule: ExposureRule) -> float:
+def _margin(
+    t: _Tones, rule: ExposureRule, colour_clip: float | None, channel_clip: float | None
+) -> float:
     """The closest (or most violated) of the exposure conditions, as a signed fraction."""
     margins = [
         relative_margin(t.spread, rule.min_dynamic_range, at_least=True),
         relative_margin(t.shadows, rule.max_shadow_clip, at_least=False),
         relative_margin(t.highlights, rule.max_highlight_clip, at_least=False),
     ]
+    for share, limit in (
+        (colour_clip, rule.max_colour_clip),
+        (channel_clip, rule.max_channel_clip),
+    ):
+        if share is not None and limit is not None:
+            margins.append(relative_margin(share, limit, at_least=False))
     if rule.min_bright_end is not None:
         margins.append(relative_margin(t.bright_end, rule.min_bright_end, at_least=True))
     near_white_needed = rule.washed_min_near_white

@@ -12,7 +12,14 @@ from numpy.typing import NDArray
 from skimage import data
 
 from core import builtin_profile
-from core.checks.blur import blur_finding, blur_value, edge_sharpness, sharpness
+from core.checks.blur import (
+    _edge_sharpness,
+    blur_finding,
+    blur_value,
+    edge_sharpness,
+    relative_floor,
+    sharpness,
+)
 from core.decode import decode_image
 from tests.builders.images import encode, gaussian_blurred, sharp_photo
 
@@ -131,3 +138,48 @@ def test_a_scene_without_edges_at_the_fine_scale_is_measured_at_the_coarse_one(
     featureless = np.full((1000, 1500), 90, np.uint8)  # fog: no step reaches the contrast floor
     assert blur_value(photo, DEFAULT, featureless) == pytest.approx(edge_sharpness(photo))
     assert blur_value(photo, DEFAULT, photo) == pytest.approx(edge_sharpness(photo))
+
+
+def _hazy(grey: NDArray[np.uint8], contrast: float, level: float = 110.0) -> NDArray[np.uint8]:
+    """Fog or dusk: the scene's contrast squeezed around ``level``."""
+    out = level + (grey.astype(np.float32) - 128.0) * contrast
+    return np.asarray(np.clip(np.rint(out), 0, 255), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("gain", [1.0, 0.7, 0.5])
+def test_a_low_contrast_scene_keeps_its_edges_at_any_exposure(
+    photo: NDArray[np.uint8], gain: float
+) -> None:
+    """No step reaches the fixed floor in fog; a darker copy must not read as edgeless."""
+    hazy = _hazy(photo, 0.15)
+    copy = _hazy(photo, 0.15 * gain, 110.0 * gain)
+    assert _edge_sharpness(copy, 7, DEFAULT.edge_min_contrast, 0.05, 90.0, 50) is None
+    value = blur_value(copy, DEFAULT)
+    assert value == pytest.approx(blur_value(hazy, DEFAULT), rel=0.1)
+    assert value >= DEFAULT.threshold
+    assert value == pytest.approx(edge_sharpness(copy))
+
+
+@pytest.mark.parametrize("noise", [1.5, 3.0])
+def test_a_blurred_low_contrast_scene_stays_blurred_with_noise(
+    photo: NDArray[np.uint8], noise: float
+) -> None:
+    """The relative floor sits above the noise, so noise does not pass for detail."""
+    blurred = _noisy(_hazy(_blur(photo, 2.0), 0.15), noise)
+    finding = blur_finding(blurred, DEFAULT)
+    assert (finding.passed, finding.reason_code) == (False, "too_blurry")
+    assert float(finding.values["sharpness"]) < 0.8 * DEFAULT.threshold  # type: ignore[arg-type]
+
+
+def test_relative_floor_scales_with_the_scene_between_its_bounds() -> None:
+    """Mostly smooth windows (range 2) and a few edges (30-59): the edges set the floor."""
+    ranges = np.concatenate([np.full(9000, 2, np.uint8), np.repeat(np.arange(30, 60), 30)])
+    ranges = ranges.astype(np.uint8)
+    floor = relative_floor(ranges, 40)
+    assert floor == pytest.approx(0.5 * 58)  # half the range at the 99.5th percentile
+    darker = (ranges * 0.5).astype(np.uint8)
+    assert relative_floor(darker, 40) == pytest.approx(floor / 2, abs=0.5)
+    assert relative_floor(ranges * 2, 40) == 40  # a contrasted scene keeps the fixed floor
+    assert relative_floor(np.full(1000, 3, np.uint8), 40) == 12  # flat: never under 12
+    grainy = np.concatenate([np.full(800, 10, np.uint8), np.full(200, 30, np.uint8)])
+    assert relative_floor(grainy, 40) == 30  # three times the smoothest quarter's range

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from PIL import Image
+from PIL import Image, ImageFilter
 from skimage import data
 
 from core import builtin_profile
@@ -68,3 +68,18 @@ def test_no_history_is_not_applicable() -> None:
     finding = compression_finding(None, None, DEFAULT)
     assert finding.passed
     assert finding.reason_code == "not_applicable"
+
+
+def test_a_lossless_copy_of_a_smooth_good_jpeg_is_not_blocky(photo: NDArray[np.uint8]) -> None:
+    """Fog or sky saved once at quality 85: faint seams, next to nothing inside the blocks."""
+    soft = np.asarray(Image.fromarray(photo).filter(ImageFilter.GaussianBlur(16)), np.float32)
+    smooth = np.clip(128 + (soft - 128) / 2, 0, 255).astype(np.uint8)  # and half the contrast
+    good = np.asarray(_jpeg(smooth, 85).convert("L"))
+    bad = np.asarray(_jpeg(smooth, 10).convert("L"))
+    assert blockiness(good) < DEFAULT.max_blockiness < blockiness(bad)
+    assert compression_finding(None, good, DEFAULT).passed
+    assert compression_finding(None, bad, DEFAULT).reason_code == "blocky"
+
+
+def test_blockiness_of_a_flat_image_is_one() -> None:
+    assert blockiness(np.full((64, 64), 90, np.uint8)) == pytest.approx(1.0)

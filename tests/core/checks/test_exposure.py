@@ -8,8 +8,10 @@ from numpy.typing import NDArray
 from skimage import data
 
 from core import builtin_profile
+from core.checks import Finding
 from core.checks.exposure import exposure_finding, grey_histogram, tone_quantiles
 from core.decode import DecodedImage, decode_image
+from core.rules import ExposureRule
 from tests.builders.images import encode, sharp_photo
 
 DEFAULT = builtin_profile("default").checks.exposure
@@ -111,10 +113,10 @@ def test_every_check_records_its_margin(photo: NDArray[np.uint8]) -> None:
     assert failed.margin is not None and failed.margin < 0
 
 
-def _blown_jpeg(channels: tuple[int, ...]) -> DecodedImage:
-    """A real photo with its top 40 % pushed to 255 in ``channels``, decoded as the engine does."""
+def _blown_jpeg(channels: tuple[int, ...], share: float = 0.3) -> DecodedImage:
+    """A real photo with its top ``share`` pushed to 255 in ``channels``, decoded as the engine does."""
     rgb = sharp_photo(4000, 3000)
-    rgb[: int(0.4 * rgb.shape[0]), :, list(channels)] = 255
+    rgb[: int(share * rgb.shape[0]), :, list(channels)] = 255
     return decode_image(encode(rgb), max_pixels=10**8, analysis_long_side=1000, colour_clip=True)
 
 
@@ -124,7 +126,7 @@ def test_two_blown_colour_channels_fail_where_one_passes() -> None:
     one = _blown_jpeg((0,))
     limit = DEFAULT.max_colour_clip
     assert limit is not None and two.colour_clip is not None and one.colour_clip is not None
-    assert two.colour_clip > 0.35 > limit > 0.1 > one.colour_clip
+    assert two.colour_clip > 0.27 > limit > 0.1 > one.colour_clip
     assert exposure_finding(two.grey, DEFAULT).passed  # grey alone misses it
     failed = exposure_finding(two.grey, DEFAULT, two.colour_clip)
     assert not failed.passed
@@ -134,3 +136,42 @@ def test_two_blown_colour_channels_fail_where_one_passes() -> None:
         exposure_finding(two.grey, REFERENCE, two.colour_clip).passed
         == exposure_finding(two.grey, REFERENCE).passed
     )
+
+
+def _layered_jpeg(layers: list[tuple[tuple[int, ...], float]]) -> DecodedImage:
+    """A real photo with its top rows pushed to 255, per (channels, share of rows) layer."""
+    rgb = sharp_photo(4000, 3000)
+    for channels, share in layers:
+        rgb[: int(share * rgb.shape[0]), :, list(channels)] = 255
+    return decode_image(encode(rgb), max_pixels=10**8, analysis_long_side=1000, colour_clip=True)
+
+
+def _judged(image: DecodedImage, rule: ExposureRule = DEFAULT) -> Finding:
+    return exposure_finding(image.grey, rule, image.colour_clip, channel_clip=image.channel_clip)
+
+
+def test_one_channel_blown_over_much_of_the_frame_fails() -> None:
+    """x2.5 blows one channel wherever it was above 102, and two on part of the frame."""
+    over = _layered_jpeg([((0,), 0.6), ((0, 1), 0.15)])
+    limit, colour = DEFAULT.max_channel_clip, DEFAULT.channel_clip_min_colour
+    assert limit is not None and over.channel_clip is not None and over.colour_clip is not None
+    assert over.channel_clip > 0.55 > limit
+    assert colour < over.colour_clip < 0.2 < DEFAULT.max_colour_clip  # type: ignore[operator]
+    failed = _judged(over)
+    assert (failed.passed, failed.reason_code) == (False, "highlights_clipped")
+    assert failed.margin is not None and failed.margin < 0
+    assert failed.values["channel_clip_fraction"] == pytest.approx(over.channel_clip, abs=1e-4)
+    assert _judged(over, REFERENCE).passed == exposure_finding(over.grey, REFERENCE).passed
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [[((0,), 0.3)], [((0,), 0.6)]],
+    ids=["a third of one channel (a red sign, a sky)", "one channel of a white subject"],
+)
+def test_one_blown_channel_alone_passes(layers: list[tuple[tuple[int, ...], float]]) -> None:
+    image = _layered_jpeg(layers)
+    assert image.colour_clip is not None and image.colour_clip < DEFAULT.channel_clip_min_colour
+    passed = _judged(image)
+    assert passed.passed
+    assert passed.margin is not None and passed.margin > 0
