@@ -15,14 +15,19 @@ consumers, so it cannot say what the consumer itself costs. This one isolates it
 
 and prints both rates, their ratio (target >= 85%) and the consumer's CPU per image
 against the CLI's (target <= 1.15x). ``--runs`` repeats 3-4 on a fresh backlog.
+Each side also prints how long it waited, runnable, for the core (``schedstat``): the
+share of the core other work took, which the rates suffer from and the CPU times don't.
+``--before DIR`` drains a backlog with the consumer of another checkout too, in the
+same runs, taking turns with this one: before/after figures from one run.
 
-Usage: ``python -m bench.drain [--images 80] [--runs 2] [--core 1]``
+Usage: ``python -m bench.drain [--images 80] [--runs 2] [--core 1] [--before DIR]``
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import io
 import json
@@ -59,6 +64,8 @@ _SETTLE = 8
 class Rate:
     images_per_s: float
     cpu_ms_per_image: float
+    queued_ms_per_image: float
+    """Time runnable but waiting for the core (others' work on it), per image."""
 
 
 @dataclass(frozen=True)
@@ -114,15 +121,21 @@ def _credentials(env: dict[str, str]) -> object_store.S3Credentials:
 
 
 async def drain(
-    env: dict[str, str], ids: list[str], core: int, log: Path, timeout_s: float
+    env: dict[str, str],
+    ids: list[str],
+    core: int,
+    log: Path,
+    timeout_s: float,
+    tree: Path | None = None,
 ) -> Drained:
     """Start one pinned consumer on the backlog ``ids``; its steady-state rate and CPU.
 
     The window opens at verdict ``_SETTLE + 1``, not the first: the replica fetches
     ``MAX_IN_FLIGHT`` events at once and may score several of them before its first
     verdict lands (the producer's first metadata request), and that work would
-    otherwise count as free.
+    otherwise count as free. ``tree``: run the ``consumer`` package of that checkout.
     """
+    code = {} if tree is None else {"PYTHONPATH": str(tree)}
     clock = VerdictClock(env["KAFKA_BOOTSTRAP_SERVERS"], "images.verdicts")
     await clock.start()
     with log.open("ab") as log_file:
@@ -137,16 +150,17 @@ async def drain(
                 "DEDUPE_EXACT": "false",
                 "METRICS_PORT": str(free_port()),
                 "LOG_LEVEL": "WARNING",
+                **code,
             },
+            cwd=tree,
             start_new_session=True,  # its own process group, so its CPU can be read
             stdout=log_file,
             stderr=log_file,
         )
     try:
-        arrived = 0
-        for verdict in asyncio.as_completed([clock.verdict_at(i, timeout_s) for i in ids]):
+        waits = asyncio.as_completed([clock.verdict_at(i, timeout_s) for i in ids])
+        for arrived, verdict in enumerate(waits, start=1):
             await verdict
-            arrived += 1
             if arrived == _SETTLE + 1:
                 cpu_first = _cpu_split(consumer.pid)
         cpu_last = _cpu_split(consumer.pid)
@@ -156,18 +170,37 @@ async def drain(
         await asyncio.wait_for(consumer.wait(), 60)
     seen = sorted(clock.arrived[i] for i in ids)[_SETTLE:]
     images = len(seen) - 1
-    replica, workers = (
+    replica, workers, queued = (
         (last - first) / images * 1000 for first, last in zip(cpu_first, cpu_last, strict=True)
     )
-    return Drained(Rate(images / (seen[-1] - seen[0]), replica + workers), replica, workers)
+    rate = Rate(images / (seen[-1] - seen[0]), replica + workers, queued)
+    return Drained(rate, replica, workers)
 
 
-def _cpu_split(leader: int) -> tuple[float, float]:
-    """CPU seconds so far of the replica's own process and of the rest of its group."""
+def _cpu_split(leader: int) -> tuple[float, float, float]:
+    """CPU seconds so far of the replica's own process and of the rest of its group, and
+    the seconds the group's threads waited for the core while runnable."""
     ticks = os.sysconf("SC_CLK_TCK")
     fields = Path(f"/proc/{leader}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
     own = (int(fields[11]) + int(fields[12])) / ticks
-    return own, group_cpu_s(leader) - own
+    members = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _group_of(p) == leader]
+    return own, group_cpu_s(leader) - own, sum(_queued_s(p) for p in members)
+
+
+def _group_of(process: Path) -> int | None:
+    try:
+        return int((process / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _queued_s(process: Path) -> float:
+    """Seconds the threads of ``process`` spent runnable but waiting for a core (schedstat)."""
+    total = 0
+    for task in process.glob("task/*/schedstat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int(task.read_text(encoding="ascii").split()[1])
+    return total / 1e9
 
 
 def cli_rate(folder: Path, core: int) -> Rate:
@@ -179,7 +212,7 @@ def cli_rate(folder: Path, core: int) -> Rate:
         text=True,
     )
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    return Rate(figures["images_per_s"], figures["cpu_ms_per_image"])
+    return Rate(**figures)
 
 
 def _cli_loop(folder: Path) -> None:
@@ -190,10 +223,16 @@ def _cli_loop(folder: Path) -> None:
     files = sorted(folder.iterdir())
     rules = builtin_profile("default")
     list(score_files(files[:2], rules, jobs=1))  # imports, page cache
-    cpu, wall = time.process_time(), time.perf_counter()
+    me = Path(f"/proc/{os.getpid()}")
+    cpu, wall, queued = time.process_time(), time.perf_counter(), _queued_s(me)
     count = sum(1 for _ in score_files(files, rules, jobs=1))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    print(json.dumps({"images_per_s": count / wall, "cpu_ms_per_image": cpu / count * 1000}))
+    figures = {
+        "images_per_s": count / wall,
+        "cpu_ms_per_image": cpu / count * 1000,
+        "queued_ms_per_image": (_queued_s(me) - queued) / count * 1000,
+    }
+    print(json.dumps(figures))
 
 
 def _stack(root: Path) -> LocalStack:
@@ -212,29 +251,43 @@ async def _runs(args: argparse.Namespace, env: dict[str, str], photos: list[byte
         log = Path(tempfile.gettempdir()) / f"civicqc-drain-consumer-{os.getpid()}.log"
         # A first, short drain creates the group's offsets and warms the brokers up.
         await drain(env, await preload(env, photos, _SETTLE + 2), args.core, log, args.timeout_s)
+        consumers: list[tuple[str, Path | None]] = [("this tree", None)]
+        if args.before is not None:
+            consumers.insert(0, (f"before ({args.before})", args.before))
         for run in range(1, args.runs + 1):
-            ids = await preload(env, photos, args.images)
-            # The CLI runs before and after the drain, so a change in the machine's
-            # load during the run weighs on both sides alike.
+            # The CLI runs before and after the drains, and the consumers take turns
+            # going first, so a change in the machine's load weighs on all sides alike.
             cli_before = cli_rate(Path(folder), args.core)
-            drained = await drain(env, ids, args.core, log, args.timeout_s)
-            consumer = drained.rate
+            drained = {}
+            for name, tree in consumers if run % 2 else consumers[::-1]:
+                ids = await preload(env, photos, args.images)
+                drained[name] = await drain(env, ids, args.core, log, args.timeout_s, tree)
             cli_after = cli_rate(Path(folder), args.core)
             cli = Rate(
                 (cli_before.images_per_s + cli_after.images_per_s) / 2,
                 (cli_before.cpu_ms_per_image + cli_after.cpu_ms_per_image) / 2,
+                (cli_before.queued_ms_per_image + cli_after.queued_ms_per_image) / 2,
             )
-            print(
-                f"run {run}: drain {consumer.images_per_s:.2f} images/s, "
-                f"civicqc score --jobs 1 {cli.images_per_s:.2f} images/s on core {args.core}: "
-                f"ratio {consumer.images_per_s / cli.images_per_s:.0%} (target >= 85%); "
-                f"CPU per image: consumer {consumer.cpu_ms_per_image:.1f} ms, "
-                f"civicqc score {cli.cpu_ms_per_image:.1f} ms, "
-                f"ratio {consumer.cpu_ms_per_image / cli.cpu_ms_per_image:.2f} (target <= 1.15); "
-                f"consumer = replica {drained.replica_ms_per_image:.1f} ms "
-                f"+ scoring worker {drained.workers_ms_per_image:.1f} ms",
-                flush=True,
-            )
+            print(f"run {run}: civicqc score --jobs 1 on core {args.core}: {_figures(cli)}")
+            for name, _tree in consumers:
+                print(f"  consumer, {name}: {_compared(drained[name], cli)}", flush=True)
+
+
+def _figures(rate: Rate) -> str:
+    return (
+        f"{rate.images_per_s:.2f} images/s, {rate.cpu_ms_per_image:.1f} ms CPU per image, "
+        f"{rate.queued_ms_per_image:.1f} ms waiting for the core"
+    )
+
+
+def _compared(drained: Drained, cli: Rate) -> str:
+    rate = drained.rate
+    return (
+        f"{_figures(rate)} (replica {drained.replica_ms_per_image:.1f} ms + scoring worker "
+        f"{drained.workers_ms_per_image:.1f} ms); rate {rate.images_per_s / cli.images_per_s:.0%} "
+        f"of the CLI's (target >= 85%), CPU {rate.cpu_ms_per_image / cli.cpu_ms_per_image:.2f}x "
+        "the CLI's (target <= 1.15)"
+    )
 
 
 def main() -> None:
@@ -249,6 +302,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--core", type=int, default=1, help="the consumer's and the CLI's core")
     parser.add_argument("--timeout-s", type=float, default=600.0, help="bound of one drain")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of an earlier commit (git worktree add --detach DIR REV): its "
+        "consumer drains a backlog of its own in the same runs, for before/after figures",
+    )
     args = parser.parse_args()
     if args.images < 2 * _SETTLE:
         parser.error(f"--images must be at least {2 * _SETTLE}")
