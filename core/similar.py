@@ -165,8 +165,10 @@ class FingerprintIndex:
         matches: list[Match] = []
         listed: set[bytes] = set()
         for i, bits_off in zip(close[order], distances[order], strict=True):
+            if len(matches) == rule.limit:  # a photo sent 1,000 times costs no more than 10
+                break
             raw = self._ids[i].tobytes()
-            if raw not in listed and len(matches) < rule.limit:
+            if raw not in listed:
                 listed.add(raw)
                 matches.append(Match(str(uuid.UUID(bytes=raw)), int(bits_off), float(self._at[i])))
         return matches

@@ -104,3 +104,15 @@ def test_capacity_follows_the_rows_down_after_pruning() -> None:
     assert index.capacity == 1024
     assert index.nbytes == 1024 * (8 + 8 + 8 + 16 + 8 + 1)
     assert [m.image_id for m in index.search(PRINT, NOW, None, SearchRule())] == [image_id(20_000)]
+
+
+def test_many_copies_list_the_closest_up_to_the_limit_newest_first_among_equals() -> None:
+    index = FingerprintIndex()
+    for n in range(200):  # one photo sent 200 times: exact copies, but the last few
+        index.add(image_id(n), PRINT ^ (0b11 if n >= 195 else 0), NOW - 1000 + n, None)
+    index.add(image_id(999), PRINT, NOW + 5, None)  # later than the lookup: never listed
+
+    found = index.search(PRINT, NOW, None, SearchRule(max_distance=16, limit=10))
+
+    assert [m.image_id for m in found] == [image_id(n) for n in range(194, 184, -1)]
+    assert {m.distance for m in found} == {0}
