@@ -60,8 +60,14 @@ class _Worker:
             args=(child, rulebook, threads, headroom, fn, self._inbox.path),
             daemon=True,
         )
-        self.process.start()
-        child.close()
+        try:
+            self.process.start()
+        except BaseException:
+            self._conn.close()
+            self._inbox.close()
+            raise
+        finally:
+            child.close()
         self.headroom = headroom
         self.baseline_rss = 0
 

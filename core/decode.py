@@ -288,9 +288,12 @@ def blown_channel_shares(image: Image.Image) -> tuple[float, float] | None:
         (max(1, image.width // step), max(1, image.height // step)), Image.Resampling.NEAREST
     )
     rgb = np.asarray(sample.convert("RGB") if sample.mode != "RGB" else sample)
-    blown = np.count_nonzero(rgb >= _BLOWN_LEVEL, axis=2)
-    size = max(1, blown.size)
-    return np.count_nonzero(blown >= 1) / size, np.count_nonzero(blown >= 2) / size
+    red, green, blue = (rgb[..., i] >= _BLOWN_LEVEL for i in range(3))
+    either = red | green
+    size = max(1, red.size)
+    one = np.count_nonzero(either | blue)
+    two = np.count_nonzero((red & green) | (blue & either))
+    return one / size, two / size
 
 
 def _blockiness_window(grey: GreyImage) -> GreyImage:

@@ -20,13 +20,22 @@ from prometheus_client import CollectorRegistry
 
 from consumer.claim import Claim
 from consumer.metrics import ConsumerMetrics
+from consumer.near import NearDuplicates
 from consumer.pipeline import EventPipeline
 from consumer.retry import AbandonedError, RetryPolicy
 from consumer.settings import ConsumerSettings
 from core import error_verdict
-from core.events import DeadLetter, ImageSubmitted, ObjectRef, SubmissionMetadata, VerdictEvent
+from core.events import (
+    DeadLetter,
+    FingerprintRecord,
+    ImageSubmitted,
+    ObjectRef,
+    SubmissionMetadata,
+    VerdictEvent,
+)
 from core.profiles import builtin_profile
 from core.schema import ErrorCode, Outcome
+from core.similar import SearchRule
 from runtime.ids import new_image_id
 from runtime.layout import current_key, incoming_key, verdict_key, verdict_tags
 from tests.builders import images
@@ -381,3 +390,24 @@ async def test_a_stored_verdict_that_no_longer_parses_is_replaced_by_a_new_one()
     (body,) = rig.publisher.on(VERDICTS)
     assert VerdictEvent.model_validate_json(body).outcome is not Outcome.ERROR
     assert rig.store.objects[verdict_key(event.image_id)] == body
+
+
+async def test_fingerprint_and_verdict_are_published_together_through_a_kafka_outage() -> None:
+    """Both go out in one publish step: the event is done only once both are acknowledged,
+    and a failed step sends both again (each is idempotent by image id)."""
+    near = NearDuplicates(SearchRule(), "fingerprints")
+    near.ready.set()
+    rig = Rig().extended(near=near)
+    rig.publisher.outage_calls = 3
+    event = rig.submitted(photo())
+    await rig.handle(event.model_dump_json().encode())
+    # The second step's verdict went out, its fingerprint did not: the third sends both,
+    # so a subscriber sees the verdict twice, byte for byte (at least once).
+    verdicts = rig.publisher.on(VERDICTS)
+    assert len(verdicts) == 2
+    assert len(set(verdicts)) == 1
+    assert VerdictEvent.model_validate_json(verdicts[0]).image_id == event.image_id
+    records = {FingerprintRecord.model_validate_json(v) for v in rig.publisher.on("fingerprints")}
+    assert {r.image_id for r in records} == {event.image_id}
+    assert rig.sample("civicqc_retries_total", operation="publish") == 2
+    assert rig.letters() == []
