@@ -15,8 +15,9 @@ consumers, so it cannot say what the consumer itself costs. This one isolates it
 
 and prints both rates, their ratio (target >= 85%) and the consumer's CPU per image
 against the CLI's (target <= 1.15x). ``--runs`` repeats 3-4 on a fresh backlog.
-Each side also prints how long it waited, runnable, for the core (``schedstat``): the
-share of the core other work took, which the rates suffer from and the CPU times don't.
+Each side also prints how long its threads waited, runnable, for the core (``schedstat``,
+summed over threads: the consumer's replica threads and worker also wait for each other),
+which the rates suffer from and the CPU times don't.
 ``--before DIR`` drains a backlog with the consumer of another checkout too, in the
 same runs, taking turns with this one: before/after figures from one run.
 
@@ -276,7 +277,7 @@ async def _runs(args: argparse.Namespace, env: dict[str, str], photos: list[byte
 def _figures(rate: Rate) -> str:
     return (
         f"{rate.images_per_s:.2f} images/s, {rate.cpu_ms_per_image:.1f} ms CPU per image, "
-        f"{rate.queued_ms_per_image:.1f} ms waiting for the core"
+        f"{rate.queued_ms_per_image:.1f} ms runnable but waiting for the core (all threads)"
     )
 
 
