@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import pillow_heif
 from numpy.typing import NDArray
 from PIL import Image, ImageFile
 
@@ -350,6 +349,8 @@ def _decode_heif(
     colour_long_side: int = 0,
     fine_long_side: int = 0,
 ) -> DecodedImage:
+    import pillow_heif  # only HEIF photos pay for libheif's start (~20 ms)
+
     try:
         heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
         width, height = heif.size

@@ -20,6 +20,8 @@ from babel.messages.pofile import PoFileError, read_po
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "locales"
 FALLBACK = "en"
+#: The variable naming a city's folder (:class:`runtime.settings.CatalogueSettings`).
+DIR_VARIABLE = "MESSAGE_CATALOGUES_DIR"
 
 
 def language_tag(name: str) -> str:
@@ -64,7 +66,7 @@ class Catalogues:
 
     def __init__(self, extra_dir: Path | None = None, builtin_dir: Path = BUILTIN_DIR) -> None:
         if extra_dir is not None and not extra_dir.is_dir():
-            raise ValueError(f"MESSAGE_CATALOGUES_DIR {extra_dir} is not a folder")
+            raise ValueError(f"{DIR_VARIABLE} {extra_dir} is not a folder")
         self._texts: dict[str, dict[str, str]] = {}
         for folder in (builtin_dir, extra_dir):  # the city's last: its texts win
             for path in sorted(folder.glob("*.po")) if folder is not None else ():

@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.profiles import BUILTIN_PROFILES, builtin_profile
 from core.rules import Rules, rules_from_toml, with_env_overrides
 from core.version import ENGINE_VERSION
-from runtime.settings import CommonSettings, RuleOverrides
+
+if TYPE_CHECKING:  # pydantic-settings costs ``civicqc score`` ~45 ms to import: see load_profile
+    from runtime.settings import CommonSettings, RuleOverrides
 
 
 class UnknownProfileError(ValueError):
     """A profile name that is neither built-in, nor loaded from a folder, nor a file."""
 
 
-def load_profile(profile: str, overrides: RuleOverrides) -> Rules:
-    """A built-in profile name or a path to a TOML profile, with the overrides applied."""
+def load_profile(profile: str, overrides: RuleOverrides | None) -> Rules:
+    """A built-in profile name or a path to a TOML profile, with the overrides applied.
+
+    ``None`` is "no override variable set", for a caller that checked the environment
+    without building the settings.
+    """
     if profile in BUILTIN_PROFILES:
         rules = builtin_profile(profile)
     else:
@@ -32,7 +39,7 @@ def load_profile(profile: str, overrides: RuleOverrides) -> Rules:
                 f"profile {profile!r} is neither built-in ({', '.join(BUILTIN_PROFILES)}) nor a file"
             )
         rules = _from_file(path)
-    return with_env_overrides(rules, overrides.rule_overrides())
+    return rules if overrides is None else with_env_overrides(rules, overrides.rule_overrides())
 
 
 def load_rulebook(settings: CommonSettings) -> dict[str, Rules]:

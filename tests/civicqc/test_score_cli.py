@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from civicqc.cli import main
-from runtime.catalogues import Catalogues
+from core.rules import ENV_OVERRIDES
+from runtime.catalogues import DIR_VARIABLE, Catalogues
 from tests.builders.catalogues import write_catalogue
 from tests.builders.images import encode, gaussian_blurred, sharp_photo
 
@@ -85,6 +87,65 @@ def test_a_city_catalogue_from_the_environment(
     monkeypatch.setenv("MESSAGE_CATALOGUES_DIR", str(tmp_path))
     _, table = _run(capsys, str(photo_dir / "nested" / "blurred.png"), "--lang", "es")
     assert "- Vuelva con pulso firme." in table
+
+
+@pytest.mark.parametrize("variable", ["BLUR_THRESHOLD", "blur_threshold"])
+def test_a_rule_override_from_the_environment_in_either_case(
+    photo_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+) -> None:
+    """The settings read names case-insensitively, so the check before loading them must too."""
+    monkeypatch.setenv(variable, "100000")
+    _, out = _run(capsys, str(photo_dir / "good.jpg"), "--format", "jsonl")
+    (row,) = map(json.loads, out.splitlines())
+    assert row["profile"]["version"].endswith("+env")
+    assert row["checks"]["blur"]["passed"] is False
+
+
+#: What the services need and one photo's score does not: Kafka, S3, HTTP, settings,
+#: detectors, HEIF, progress bars, process pools.
+NOT_FOR_ONE_PHOTO = (
+    "pydantic_settings",
+    "aiokafka",
+    "minio",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "ultralytics",
+    "torch",
+    "onnxruntime",
+    "pillow_heif",
+    "tqdm",
+    "concurrent.futures.process",
+    "core.events",
+    "core.redact",
+    "asyncio",
+)
+
+
+def test_scoring_one_photo_imports_only_what_it_needs(photo_dir: Path) -> None:
+    """The start-up cost of ``civicqc score photo.jpg`` is mostly imports (issue #17)."""
+    probe = (
+        "import sys\n"
+        "from civicqc.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    settings = {*ENV_OVERRIDES, DIR_VARIABLE}  # none set: no reason to read the settings
+    env = {k: v for k, v in os.environ.items() if k.upper() not in settings}
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "score", str(photo_dir / "good.jpg")],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    assert "accepted" in done.stdout
+    loaded = set(done.stderr.split())
+    assert "core.engine" in loaded  # the probe saw the command's imports
+    assert sorted(loaded.intersection(NOT_FOR_ONE_PHOTO)) == []
 
 
 def test_parallel_and_serial_runs_agree(

@@ -9,14 +9,20 @@ import pytest
 import core.profiles
 from core import BUILTIN_PROFILES, builtin_profile
 from core.rules import ENV_OVERRIDES
+from runtime.catalogues import DIR_VARIABLE
 from runtime.rulebook import UnknownProfileError, load_profile, load_rulebook, profile_for_tenant
-from runtime.settings import CommonSettings, RuleOverrides
+from runtime.settings import CatalogueSettings, CommonSettings, RuleOverrides
 
 PROFILES_DIR = Path(core.profiles.__file__).parent
 
 
 def test_every_reference_variable_is_a_setting() -> None:
     assert {name.upper() for name in RuleOverrides.model_fields} == set(ENV_OVERRIDES)
+
+
+def test_the_catalogue_folder_variable_is_the_setting() -> None:
+    """``civicqc score`` checks for this name before it loads pydantic-settings."""
+    assert {name.upper() for name in CatalogueSettings.model_fields} == {DIR_VARIABLE}
 
 
 def test_overrides_come_from_the_environment_and_mark_the_version(
