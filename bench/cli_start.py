@@ -34,14 +34,15 @@ IMPORTS = (
     "cv2",
     "pydantic",
     "core",
-    "pydantic_settings",
     "runtime.rulebook",
-    "runtime.catalogues",
+    "runtime.advice",
     "civicqc.commands.score",
 )
 
+#: As ``civicqc.cli`` does for ``score``, one BLAS thread (numpy starts one per core).
 _PROBE = """
-import importlib, sys, time
+import importlib, os, sys, time
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 costs = []
 for name in sys.argv[1:]:
     started = time.process_time()

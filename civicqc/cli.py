@@ -49,9 +49,23 @@ def _command_named(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _one_blas_thread() -> None:
+    """Ask OpenBLAS for one thread, unless the caller chose, before numpy loads it.
+
+    Loading numpy starts a BLAS thread per core (~45 ms of CPU on two cores) for
+    matrix products the engine never makes; ``civicqc score`` runs in parallel with
+    processes, one per core, so BLAS threads would only compete with them.
+    """
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(_command_named(words))
+    command = _command_named(words)
+    if command == "score":
+        _one_blas_thread()
+    parser = build_parser(command)
     args = parser.parse_args(words)
     try:
         code: int = args.handler(args)

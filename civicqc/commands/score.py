@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         rules = load_profile(args.profile, overrides)
         files = list(collect_files(args.paths))
         detector_for(rules)  # fail here, once, rather than in every worker
-        catalogues = Catalogues(args.messages or messages)
+        catalogues = Catalogues(args.messages or messages, only_for=args.lang)
     except (ValueError, FileNotFoundError, ImportError) as exc:
         print(f"civicqc score: error: {_message(exc)}", file=sys.stderr)
         return 2

@@ -94,3 +94,16 @@ def test_a_broken_city_catalogue_fails_at_start_naming_the_file(tmp_path: Path) 
         Catalogues(tmp_path)
     with pytest.raises(ValueError, match="not a folder"):
         Catalogues(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("header", ["en", "hi-IN", "pt-BR", "de", "fr;q=0.5, es-MX", ""])
+def test_only_the_languages_a_header_can_use_answer_as_all_of_them(header: str) -> None:
+    """``civicqc score --lang`` reads fewer files and must not read different texts."""
+    few = Catalogues(only_for=header)
+    language = CATALOGUES.negotiate(header)
+    assert few.negotiate(header) == language
+    assert len(few.languages) < len(CATALOGUES.languages)
+    keys = CATALOGUES.keys("en")
+    assert {key: few.text(language, key) for key in keys} == {
+        key: CATALOGUES.text(language, key) for key in keys
+    }
