@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python -m bench.cli_start --runs 7
+    python -m bench.cli_start --runs 7 [--before DIR]
 
 Runs ``civicqc score photo.jpg`` (a 12 MP JPEG of ``bench/photos.py``) ``--runs`` times
 in fresh processes and prints the median wall time (target <= 0.35 s) and the median
@@ -10,12 +10,15 @@ CPU time (user + sys). On a shared machine the wall time measures the machine's 
 as much as the command; the CPU time does not, and it bounds the wall time on an idle
 core from below. Then, in as many fresh interpreters, the CPU each import of the
 command costs, in the order the command pulls them in, so the rest (interpreter
-start, reading and scoring the photo, printing) is the difference.
+start, reading and scoring the photo, printing) is the difference. ``--before DIR``
+runs the command of another checkout too, the two taking turns, for before/after
+figures from one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import subprocess
@@ -57,16 +60,24 @@ def _children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def command_times(photo: Path, runs: int) -> tuple[list[float], list[float]]:
-    """Wall and CPU seconds of each ``civicqc score photo`` run."""
-    walls, cpus = [], []
+def command_times(
+    photo: Path, runs: int, trees: list[Path]
+) -> list[tuple[list[float], list[float]]]:
+    """Wall and CPU seconds of each ``civicqc score photo`` run, per tree, the trees taking turns.
+
+    Each tree's code is run (``PYTHONPATH`` and working folder set to it) with this
+    interpreter, so two checkouts compare under the same load.
+    """
+    times: list[tuple[list[float], list[float]]] = [([], []) for _ in trees]
     argv = [sys.executable, "-m", "civicqc.cli", "score", str(photo)]
     for _ in range(runs):
-        cpu, started = _children_cpu_s(), time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
-        walls.append(time.perf_counter() - started)
-        cpus.append(_children_cpu_s() - cpu)
-    return walls, cpus
+        for tree, (walls, cpus) in zip(trees, times, strict=True):
+            env = dict(os.environ, PYTHONPATH=str(tree))
+            cpu, started = _children_cpu_s(), time.perf_counter()
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env, cwd=tree)
+            walls.append(time.perf_counter() - started)
+            cpus.append(_children_cpu_s() - cpu)
+    return times
 
 
 def import_costs(runs: int) -> list[float]:
@@ -85,16 +96,33 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a checkout of another commit whose command takes turns with this one's",
+    )
     args = parser.parse_args()
+    trees = [Path.cwd()] if args.before is None else [args.before.resolve(), Path.cwd()]
     with tempfile.TemporaryDirectory() as folder:
         photo = Path(folder) / "photo.jpg"
         photo.write_bytes(phone_jpeg("coffee"))
-        walls, cpus = command_times(photo, args.runs)
-    wall, cpu = statistics.median(walls), statistics.median(cpus)
-    print(
-        f"civicqc score photo.jpg ({args.runs} runs): wall {wall:.2f} s median "
-        f"(min {min(walls):.2f}; target <= 0.35 s), CPU {cpu:.2f} s median (min {min(cpus):.2f})"
-    )
+        times = command_times(photo, args.runs, trees)
+    for tree, (walls, cpus) in zip(trees, times, strict=True):
+        label = f" [{tree}]" if args.before is not None else ""
+        print(
+            f"civicqc score photo.jpg ({args.runs} runs){label}: wall "
+            f"{statistics.median(walls):.2f} s median (min {min(walls):.2f}; target <= 0.35 s), "
+            f"CPU {statistics.median(cpus):.2f} s median (min {min(cpus):.2f})"
+        )
+    if args.before is not None:
+        (before_walls, before_cpus), (walls, cpus) = times
+        print(
+            f"  after / before: wall {statistics.median(walls) / statistics.median(before_walls):.2f}x,"
+            f" CPU {statistics.median(cpus) / statistics.median(before_cpus):.2f}x (medians)"
+        )
+    cpu = statistics.median(times[-1][1])
     costs = import_costs(args.runs)
     for name, cost in zip(IMPORTS, costs, strict=True):
         print(f"  import {name:<24} {cost * 1000:6.1f} ms CPU")
