@@ -291,19 +291,8 @@ _FIRST: tuple[Source, ...] = (
 )  # fmt: skip
 
 
-_GC = "usr/share/gcompris-qt/rcc/{}.rcc:/gcompris/src/activities/{}/resource/{}"
-_ERASE = "GCompris erase/resource/README: "
-_MONUMENT = "GCompris explore_monuments/resource/README: "
-_KPA = "usr/share/kphotoalbum/demo/{}"
+_GC = "usr/share/gcompris-qt/rcc/{0}.rcc:/gcompris/src/activities/{0}/resource/{1}"
 _KPA_LICENCE = "GPL-2+ (kphotoalbum debian/copyright; demo photos by its authors)"
-
-
-def _erase(photo: str) -> str:
-    return _GC.format("erase", "erase", photo)
-
-
-def _monument(photo: str) -> str:
-    return _GC.format("explore_monuments", "explore_monuments", photo)
 
 
 def _new(name: str, origin: str, package: str, member: str, licence: str, hard: str) -> Source:
@@ -311,64 +300,63 @@ def _new(name: str, origin: str, package: str, member: str, licence: str, hard: 
     return Source(name, origin, package, member, licence, "", hard)
 
 
+def _gcompris(name: str, activity: str, photo: str, credit: str, hard: str) -> Source:
+    """A photo in a GCompris activity's bundle; ``credit`` as its ``README`` gives it."""
+    licence = f"GCompris {activity} README: {credit}"
+    return _new(name, "rcc", "gcompris-qt-data", _GC.format(activity, photo), licence, hard)
+
+
+def _kphotoalbum(name: str, photo: str, hard: str) -> Source:
+    member = f"usr/share/kphotoalbum/demo/{photo}"
+    return _new(name, "deb", "kphotoalbum", member, _KPA_LICENCE, hard)
+
+
+_ERASE, _MONUMENTS = "erase", "explore_monuments"
+
 #: The second batch, split by :func:`alternate_splits`, never by hand.
 _ADDED: tuple[Source, ...] = (
-    _new("bee_flower", "rcc", "gcompris-qt-data", _erase("bee.webp"),
-         _ERASE + "CC-BY-2.0, aussiegall", "shallow_dof"),
-    _new("caterpillar", "rcc", "gcompris-qt-data", _erase("caterpillar.webp"),
-         _ERASE + "CC-BY-SA-4.0, Ivar Leidus", "shallow_dof"),
-    _new("heron", "rcc", "gcompris-qt-data", _erase("heron.webp"),
-         _ERASE + "CC-BY-SA-4.0, Stephan Sprinz", "shallow_dof"),
-    _new("kingfisher", "rcc", "gcompris-qt-data", _erase("kingfisher.webp"),
-         _ERASE + "CC0-1.0, Frank-2.0", "shallow_dof"),
-    _new("pika", "rcc", "gcompris-qt-data", _erase("pika.webp"),
-         _ERASE + "public domain, NPS Climate Change Response", "shallow_dof"),
-    _new("dolphin", "rcc", "gcompris-qt-data", _erase("dolphin.webp"),
-         _ERASE + "CC-BY-SA-4.0, טל שמע", "water"),
-    _new("spoonbills", "rcc", "gcompris-qt-data", _erase("spoonbills.webp"),
-         _ERASE + "CC-BY-SA-4.0, Ryzhkov Sergey", "water"),
-    _new("swans", "rcc", "gcompris-qt-data", _erase("swans.webp"),
-         _ERASE + "CC-BY-SA-4.0, Charles J. Sharp", "water"),
-    _new("crab", "rcc", "gcompris-qt-data", _erase("crab.webp"),
-         _ERASE + "CC0-1.0, Nosferattus", ""),
-    _new("goat", "rcc", "gcompris-qt-data", _erase("goat.webp"),
-         _ERASE + "CC-BY-SA-4.0, JoachimKohlerBremen", ""),
-    _new("horse_ladakh", "rcc", "gcompris-qt-data", _erase("horse.webp"),
-         _ERASE + "CC-BY-SA-4.0, Eatcha", ""),
-    _new("polar_bear", "rcc", "gcompris-qt-data",
-         _GC.format("explore_world_animals", "explore_world_animals", "animals/polar_bear.webp"),
-         "GCompris explore_world_animals/resource/animals/README: public domain", "snow"),
-    _new("meidum_pyramid", "rcc", "gcompris-qt-data", _monument("egypt/meidumPyramid.webp"),
-         _MONUMENT + "public domain, Neithsabes", "fog"),
-    _new("bent_pyramid", "rcc", "gcompris-qt-data", _monument("egypt/bentPyramid.webp"),
-         _MONUMENT + "public domain, Neithsabes", "fog"),
-    _new("red_pyramid", "rcc", "gcompris-qt-data", _monument("egypt/redPyramid.webp"),
-         _MONUMENT + "public domain, Chipdawes", "low_texture_sky"),
-    _new("eiffel_tower", "rcc", "gcompris-qt-data", _monument("france/eiffelTower.webp"),
-         _MONUMENT + "public domain, Tognopop", "low_texture_sky"),
-    _new("golden_temple", "rcc", "gcompris-qt-data", _monument("india/goldenTemple.webp"),
-         _MONUMENT + "CC0-1.0, Jasdeep Singh", "water"),
-    _new("brandenburg_gate", "rcc", "gcompris-qt-data",
-         _monument("germany/brandenburgGate.webp"), _MONUMENT + "public domain, Evans1551",
-         "night"),
-    _new("palais_des_papes", "rcc", "gcompris-qt-data", _monument("france/palaisdesPapes.webp"),
-         _MONUMENT + "CC0-1.0, Tognopop", ""),
-    _new("aula_palatina", "rcc", "gcompris-qt-data", _monument("germany/aulaPalatina.webp"),
-         _MONUMENT + "public domain, Berthold Werner", ""),
-    _new("reims_cathedral", "rcc", "gcompris-qt-data",
-         _monument("france/reimsCathedral.webp"), _MONUMENT + "public domain, Mattana", ""),
-    _new("konark_temple", "rcc", "gcompris-qt-data", _monument("india/konarkSunTemple.webp"),
-         _MONUMENT + "public domain, Tetraktys", ""),
-    _new("airport_snow", "deb", "kphotoalbum", _KPA.format("snow.jpg"), _KPA_LICENCE, "snow"),
-    _new("canyon_dusk", "deb", "kphotoalbum", _KPA.format("grand_canyon_3.jpg"), _KPA_LICENCE,
-         "sunset"),
-    _new("canyon_backlit", "deb", "kphotoalbum", _KPA.format("grand_canyon_2.jpg"),
-         _KPA_LICENCE, "backlit"),
-    _new("skagen_coast", "deb", "kphotoalbum", _KPA.format("skagen_2.jpg"), _KPA_LICENCE,
-         "fog"),
-    _new("bar_night", "deb", "kphotoalbum", _KPA.format("bar55.jpg"), _KPA_LICENCE, "night"),
-    _new("pool_hall", "deb", "kphotoalbum", _KPA.format("pool.jpg"), _KPA_LICENCE, ""),
-    _new("dog_closeup", "deb", "kphotoalbum", _KPA.format("donna_2.jpg"), _KPA_LICENCE, ""),
+    _gcompris("bee_flower", _ERASE, "bee.webp", "CC-BY-2.0, aussiegall", "shallow_dof"),
+    _gcompris("caterpillar", _ERASE, "caterpillar.webp", "CC-BY-SA-4.0, Ivar Leidus",
+              "shallow_dof"),
+    _gcompris("heron", _ERASE, "heron.webp", "CC-BY-SA-4.0, Stephan Sprinz", "shallow_dof"),
+    _gcompris("kingfisher", _ERASE, "kingfisher.webp", "CC0-1.0, Frank-2.0", "shallow_dof"),
+    _gcompris("pika", _ERASE, "pika.webp", "public domain, NPS Climate Change Response",
+              "shallow_dof"),
+    _gcompris("dolphin", _ERASE, "dolphin.webp", "CC-BY-SA-4.0, טל שמע", "water"),
+    _gcompris("spoonbills", _ERASE, "spoonbills.webp", "CC-BY-SA-4.0, Ryzhkov Sergey", "water"),
+    _gcompris("swans", _ERASE, "swans.webp", "CC-BY-SA-4.0, Charles J. Sharp", "water"),
+    _gcompris("crab", _ERASE, "crab.webp", "CC0-1.0, Nosferattus", ""),
+    _gcompris("goat", _ERASE, "goat.webp", "CC-BY-SA-4.0, JoachimKohlerBremen", ""),
+    _gcompris("horse_ladakh", _ERASE, "horse.webp", "CC-BY-SA-4.0, Eatcha", ""),
+    _gcompris("polar_bear", "explore_world_animals", "animals/polar_bear.webp",
+              "public domain, anonymous", "snow"),
+    _gcompris("meidum_pyramid", _MONUMENTS, "egypt/meidumPyramid.webp",
+              "public domain, Neithsabes", "fog"),
+    _gcompris("bent_pyramid", _MONUMENTS, "egypt/bentPyramid.webp", "public domain, Neithsabes",
+              "fog"),
+    _gcompris("red_pyramid", _MONUMENTS, "egypt/redPyramid.webp", "public domain, Chipdawes",
+              "low_texture_sky"),
+    _gcompris("eiffel_tower", _MONUMENTS, "france/eiffelTower.webp", "public domain, Tognopop",
+              "low_texture_sky"),
+    _gcompris("golden_temple", _MONUMENTS, "india/goldenTemple.webp", "CC0-1.0, Jasdeep Singh",
+              "water"),
+    _gcompris("brandenburg_gate", _MONUMENTS, "germany/brandenburgGate.webp",
+              "public domain, Evans1551", "night"),
+    _gcompris("palais_des_papes", _MONUMENTS, "france/palaisdesPapes.webp",
+              "CC0-1.0, Tognopop", ""),
+    _gcompris("aula_palatina", _MONUMENTS, "germany/aulaPalatina.webp",
+              "public domain, Berthold Werner", ""),
+    _gcompris("reims_cathedral", _MONUMENTS, "france/reimsCathedral.webp",
+              "public domain, Mattana", ""),
+    _gcompris("konark_temple", _MONUMENTS, "india/konarkSunTemple.webp",
+              "public domain, Tetraktys", ""),
+    _kphotoalbum("airport_snow", "snow.jpg", "snow"),
+    _kphotoalbum("canyon_dusk", "grand_canyon_3.jpg", "sunset"),
+    _kphotoalbum("canyon_backlit", "grand_canyon_2.jpg", "backlit"),
+    _kphotoalbum("skagen_coast", "skagen_2.jpg", "fog"),
+    _kphotoalbum("bar_night", "bar55.jpg", "night"),
+    _kphotoalbum("pool_hall", "pool.jpg", ""),
+    _kphotoalbum("dog_closeup", "donna_2.jpg", ""),
     _new("maldives_jetty", "deb", "sddm-theme-maldives",
          "usr/share/sddm/themes/maldives/background.jpg",
          "CC-BY-3.0, Nevit Dilmen (sddm-theme-maldives debian/copyright)", "low_texture_sky"),
