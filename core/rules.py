@@ -79,6 +79,13 @@ class BlurRule(CheckRule):
         le=100,
         description="edge_slope: percentile of slope/contrast over the measured edge pixels.",
     )
+    coarse_threshold: float = Field(
+        default=0.0,
+        ge=0,
+        description="edge_slope with a finer scale: minimum sharpness at the profile's "
+        "analysis scale too; 0: not checked. Sensor noise on a blurred photo steepens its "
+        "edges at the fine scale only, and averaging two fine pixels into one removes it.",
+    )
 
 
 class ResolutionRule(CheckRule):
