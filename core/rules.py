@@ -196,6 +196,22 @@ class ExposureRule(CheckRule):
         "blown (>= 250). A x2.5 copy of a normal photo blows every pixel whose brightest "
         "channel was above 102. Measured as max_colour_clip; None: off (reference).",
     )
+    max_flat_blown: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Over-exposure: max share of the frame in flat_blown_block-pixel tiles "
+        "blown flat (every pixel >= highlight_level), leaving out blown tiles joined to the "
+        "top edge (a sky). A face, the moon's disc or a lit wall blown to one white loses "
+        "whole tiles; a good photo's glints and lamps leave each tile some detail. "
+        "None: off (reference).",
+    )
+    flat_blown_block: int = Field(
+        default=16,
+        ge=2,
+        le=256,
+        description="Tile side, in pixels at the analysis scale, of max_flat_blown.",
+    )
     channel_clip_min_colour: float = Field(
         default=0.0,
         ge=0,

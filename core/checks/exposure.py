@@ -1,9 +1,13 @@
-"""Exposure: tonal range and clipped shadows/highlights, from one 256-bin histogram."""
+"""Exposure: tonal range and clipped shadows/highlights, from one 256-bin histogram.
+
+Plus one spatial figure, the flat blown area: how much of the subject has no detail left.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -36,6 +40,45 @@ def tone_quantiles(
     return lo, hi
 
 
+def flat_blown_share(grey: NDArray[np.uint8], level: int, block: int) -> float:
+    """Share of the frame in ``block`` x ``block`` tiles blown flat, the sky left out.
+
+    Parameters
+    ----------
+    grey : (H, W) uint8 luminance 0-255 at the analysis scale, display orientation.
+    level : grey level from which a pixel is blown (the profile's ``highlight_level``).
+    block : tile side in pixels at the analysis scale.
+
+    Returns
+    -------
+    Share in [0, 1] of the tiles (of those that fit whole in the frame) whose every pixel
+    is at or above ``level``, not counting tiles joined (side by side, through such tiles)
+    to the top row of tiles; 0.0 for a frame smaller than one tile.
+
+    Notes
+    -----
+    Why a tile, not a pixel count: an over-exposed capture loses whole surfaces (a face,
+    the moon's disc, a lit wall) to one flat white, while a good photo clips in specks
+    (specular glints, lamps, white paper between printed figures) that leave every tile
+    some detail. Why not the top: a sky blown behind a correctly exposed subject is the
+    usual compromise of a high-contrast scene, not a failed photo; a blown region that
+    reaches the top edge is taken to be sky. The tiles' minimum is taken band by band
+    (rows, then columns), about 0.1 ms at 1000 px.
+    """
+    rows, columns = int(grey.shape[0]) // block, int(grey.shape[1]) // block
+    if rows == 0 or columns == 0:
+        return 0.0
+    bands = grey[: rows * block, : columns * block].reshape(rows, block, columns * block)
+    tile_min = bands.min(axis=1).reshape(rows, columns, block).min(axis=2)
+    flat: NDArray[np.bool_] = tile_min >= level
+    tiles = rows * columns
+    if not flat[0].any():
+        return int(np.count_nonzero(flat)) / tiles
+    _, labels = cv2.connectedComponents(flat.view(np.uint8), connectivity=4)
+    sky = np.isin(labels, np.unique(labels[0][flat[0]]))
+    return int(np.count_nonzero(flat & ~sky)) / tiles
+
+
 @dataclass(frozen=True, slots=True)
 class _Tones:
     """What the exposure conditions read from one histogram."""
@@ -46,6 +89,7 @@ class _Tones:
     highlights: float  # share at or above the highlight level
     near_white: float  # share at or above 231
     mean: float
+    flat_blown: float | None  # flat_blown_share; None when the profile doesn't ask for it
 
     @property
     def spread(self) -> int:
@@ -63,6 +107,11 @@ def _tones(grey: NDArray[np.uint8], rule: ExposureRule) -> _Tones:
         highlights=float(hist[rule.highlight_level :].sum()) / total,
         near_white=float(hist[_NEAR_WHITE:].sum()) / total,
         mean=float(np.dot(hist, np.arange(256))) / total,
+        flat_blown=(
+            None
+            if rule.max_flat_blown is None
+            else flat_blown_share(grey, rule.highlight_level, rule.flat_blown_block)
+        ),
     )
 
 
@@ -110,20 +159,11 @@ def exposure_finding(
     enough to veto. Blown colours fail the check above ``rule.max_colour_clip`` (two
     channels) or ``rule.max_channel_clip`` (one, when more than
     ``rule.channel_clip_min_colour`` also has two): colours blow out before grey does.
+    A subject blown flat fails above ``rule.max_flat_blown`` (see :func:`flat_blown_share`).
     """
     t = _tones(grey, rule)
     values = _values(t, colour_clip, channel_clip)
-    thresholds: dict[str, float | int | str | bool | None] = {
-        "min_dynamic_range": rule.min_dynamic_range,
-        "max_shadow_clip_fraction": rule.max_shadow_clip,
-        "max_highlight_clip_fraction": rule.max_highlight_clip,
-        "min_bright_end": rule.min_bright_end,
-        "max_dark_end": rule.max_dark_end,
-    }
-    if rule.max_colour_clip is not None:
-        thresholds["max_colour_clip_fraction"] = rule.max_colour_clip
-    if rule.max_channel_clip is not None:
-        thresholds["max_channel_clip_fraction"] = rule.max_channel_clip
+    thresholds = _thresholds(rule)
     # One blown channel counts only where two are blown somewhere too (not on white wool).
     deciding_channel_clip = (
         channel_clip if _over(colour_clip, rule.channel_clip_min_colour) else None
@@ -134,7 +174,8 @@ def exposure_finding(
         dark_clip=t.shadows > rule.max_shadow_clip,
         bright_clip=t.highlights > rule.max_highlight_clip
         or _over(colour_clip, rule.max_colour_clip)
-        or _over(deciding_channel_clip, rule.max_channel_clip),
+        or _over(deciding_channel_clip, rule.max_channel_clip)
+        or _over(t.flat_blown, rule.max_flat_blown),
         dim=_is_dim(t, rule),
         washed=_is_washed(t, rule),
     )
@@ -142,6 +183,24 @@ def exposure_finding(
         return Finding(True, 100.0, values, thresholds, "ok", margin=margin)
     code = _reason_code(flags)
     return Finding(False, _score(t, flags, rule), values, thresholds, code, margin=margin)
+
+
+def _thresholds(rule: ExposureRule) -> dict[str, float | int | str | bool | None]:
+    thresholds: dict[str, float | int | str | bool | None] = {
+        "min_dynamic_range": rule.min_dynamic_range,
+        "max_shadow_clip_fraction": rule.max_shadow_clip,
+        "max_highlight_clip_fraction": rule.max_highlight_clip,
+        "min_bright_end": rule.min_bright_end,
+        "max_dark_end": rule.max_dark_end,
+    }
+    for key, limit in (
+        ("max_colour_clip_fraction", rule.max_colour_clip),
+        ("max_channel_clip_fraction", rule.max_channel_clip),
+        ("max_flat_blown_fraction", rule.max_flat_blown),
+    ):
+        if limit is not None:
+            thresholds[key] = limit
+    return thresholds
 
 
 def _over(share: float | None, limit: float | None) -> bool:
@@ -164,6 +223,8 @@ def _values(
         values["colour_clip_fraction"] = round(colour_clip, 4)
     if channel_clip is not None:
         values["channel_clip_fraction"] = round(channel_clip, 4)
+    if t.flat_blown is not None:
+        values["flat_blown_fraction"] = round(t.flat_blown, 4)
     return values
 
 
@@ -193,8 +254,9 @@ def _score(t: _Tones, flags: _Flags, rule: ExposureRule) -> float:
     for actual, allowed in (
         (t.shadows, rule.max_shadow_clip),
         (t.highlights, rule.max_highlight_clip),
+        (t.flat_blown, rule.max_flat_blown),
     ):
-        if actual > allowed:
+        if actual is not None and allowed is not None and actual > allowed:
             score *= allowed / actual
     if flags.dim:
         score *= min(1.0, t.bright_end / max(1.0, rule.min_bright_end or 255.0))
@@ -226,6 +288,7 @@ def _margin(
     for share, limit in (
         (colour_clip, rule.max_colour_clip),
         (channel_clip, rule.max_channel_clip),
+        (t.flat_blown, rule.max_flat_blown),
     ):
         if share is not None and limit is not None:
             margins.append(relative_margin(share, limit, at_least=False))

@@ -9,7 +9,12 @@ from skimage import data
 
 from core import builtin_profile
 from core.checks import Finding
-from core.checks.exposure import exposure_finding, grey_histogram, tone_quantiles
+from core.checks.exposure import (
+    exposure_finding,
+    flat_blown_share,
+    grey_histogram,
+    tone_quantiles,
+)
 from core.decode import DecodedImage, decode_image
 from core.rules import ExposureRule
 from tests.builders.images import encode, sharp_photo
@@ -86,7 +91,9 @@ def test_pale_detailed_scene_passes(photo: NDArray[np.uint8]) -> None:
     """High key: the darkest tones are light grey, but nothing is pushed to white."""
     pale = _scale(photo, 0.25, 165)
     assert tone_quantiles(grey_histogram(pale))[0] > DEFAULT.max_dark_end  # type: ignore[operator]
-    assert exposure_finding(pale, DEFAULT).passed
+    finding = exposure_finding(pale, DEFAULT)
+    assert finding.passed
+    assert finding.values["flat_blown_fraction"] == 0.0
 
 
 def test_washed_out_x2_5_fails_and_vetoes(photo: NDArray[np.uint8]) -> None:
@@ -175,3 +182,81 @@ def test_one_blown_channel_alone_passes(layers: list[tuple[tuple[int, ...], floa
     passed = _judged(image)
     assert passed.passed
     assert passed.margin is not None and passed.margin > 0
+
+
+def test_flat_blown_share_counts_whole_tiles_off_the_top() -> None:
+    """4 x 4 tiles of 16 px: only tiles blown in every pixel count, and none joined to the top."""
+    frame = np.zeros((64, 64), np.uint8)
+    aligned = frame.copy()
+    aligned[16:48, 16:48] = 255
+    assert flat_blown_share(aligned, 251, 16) == 4 / 16
+    shifted = frame.copy()
+    shifted[17:49, 16:48] = 255  # the first row of tiles keeps one dark pixel row
+    assert flat_blown_share(shifted, 251, 16) == 2 / 16
+    just_under = aligned.copy()
+    just_under[16:48, 16:48] = 250
+    assert flat_blown_share(just_under, 251, 16) == 0.0
+    sky_and_subject = frame.copy()
+    sky_and_subject[:32, :32] = 255  # joined to the top edge: a sky
+    sky_and_subject[32:64, 48:64] = 255  # a subject, touching the sky only at a corner
+    assert flat_blown_share(sky_and_subject, 251, 16) == 2 / 16
+    assert flat_blown_share(frame[:15], 251, 16) == 0.0
+
+
+def _with_disc(photo: NDArray[np.uint8], centre_row: int, radius: int = 70) -> NDArray[np.uint8]:
+    """The photo with a disc blown to white (a face, the moon): 5-6 % of the frame."""
+    rows, columns = np.mgrid[: photo.shape[0], : photo.shape[1]]
+    blown = photo.copy()
+    blown[(rows - centre_row) ** 2 + (columns - photo.shape[1] // 2) ** 2 < radius**2] = 255
+    return blown
+
+
+def test_a_subject_blown_flat_fails_under_the_pixel_limits(photo: NDArray[np.uint8]) -> None:
+    """x2.5 of a dark photo clips only its lit subject: under the 20 % clip limit, but flat."""
+    assert exposure_finding(photo, DEFAULT).values["flat_blown_fraction"] == 0.0
+    blown = _with_disc(photo, 300)
+    finding = exposure_finding(blown, DEFAULT)
+    assert finding.values["highlight_clip_fraction"] < DEFAULT.max_highlight_clip  # type: ignore[operator]
+    assert (finding.passed, finding.reason_code) == (False, "highlights_clipped")
+    assert finding.values["flat_blown_fraction"] == pytest.approx(47 / 1024, abs=1e-4)
+    assert finding.score < DEFAULT.veto_below  # type: ignore[operator]
+    assert finding.margin is not None and finding.margin < 0
+
+
+def test_a_blown_sky_at_the_top_passes(photo: NDArray[np.uint8]) -> None:
+    sky = _with_disc(photo, 40)  # reaches the top edge
+    finding = exposure_finding(sky, DEFAULT)
+    assert finding.values["flat_blown_fraction"] == 0.0
+    assert finding.passed
+
+
+def test_blown_glints_leave_every_tile_some_detail(photo: NDArray[np.uint8]) -> None:
+    """Specular glints, lamps, white paper between printed figures: 11 % blown, no tile flat."""
+    glints = photo.copy()
+    glints[::3, ::3] = 255
+    finding = exposure_finding(glints, DEFAULT)
+    assert finding.values["highlight_clip_fraction"] == pytest.approx(0.11, abs=0.01)
+    assert finding.values["flat_blown_fraction"] == 0.0
+    assert finding.passed
+
+
+def test_a_blown_subject_in_a_real_jpeg_fails() -> None:
+    """Through the engine's decode: JPEG noise keeps a blown area at 251 or more."""
+    rgb = sharp_photo(4000, 3000)
+    rows, columns = np.mgrid[:3000, :4000]
+    rgb[(rows - 1800) ** 2 + (columns - 2000) ** 2 < 500**2] = 255
+    image = decode_image(encode(rgb), max_pixels=10**8, analysis_long_side=1000, colour_clip=True)
+    finding = _judged(image)
+    assert 0.035 < finding.values["flat_blown_fraction"] < 0.065  # type: ignore[operator]
+    assert (finding.passed, finding.reason_code) == (False, "highlights_clipped")
+    good = decode_image(
+        encode(sharp_photo(4000, 3000)), max_pixels=10**8, analysis_long_side=1000, colour_clip=True
+    )
+    assert _judged(good).passed
+
+
+def test_reference_leaves_the_flat_blown_area_off(photo: NDArray[np.uint8]) -> None:
+    assert REFERENCE.max_flat_blown is None
+    finding = exposure_finding(_with_disc(photo, 300), REFERENCE)
+    assert "flat_blown_fraction" not in finding.values
+    assert "max_flat_blown_fraction" not in finding.thresholds

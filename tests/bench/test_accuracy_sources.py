@@ -1,0 +1,95 @@
+"""The accuracy set's photo list and the Qt resource reader that reaches GCompris's photos.
+
+No package is fetched here: the reader is checked on bundles written in the test, byte
+by byte from Qt's documented layout, and the list on its own declarations.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections import Counter, defaultdict
+
+import pytest
+
+from bench.accuracy.qt_resource import read_resource
+from bench.accuracy.sources import _ADDED, _FIRST, SOURCES, Source, alternate_splits
+
+RESERVED = ("mate-backgrounds", "lomiri-wallpapers", "digikam-data", "opencv-doc")
+
+
+def _bundle(files: dict[str, tuple[bytes, bool]], version: int = 3) -> bytes:
+    """A ``.rcc`` holding ``/dir/<name>`` for each file, zlib-compressed where asked."""
+    names = b""
+    name_at: dict[str, int] = {}
+    for name in ("dir", *files):
+        name_at[name] = len(names)
+        encoded = name.encode("utf-16-be")
+        names += struct.pack(">HI", len(name), 0) + encoded
+    data = b""
+    data_at: dict[str, int] = {}
+    for name, (content, compress) in files.items():
+        stored = struct.pack(">I", len(content)) + zlib.compress(content) if compress else content
+        data_at[name] = len(data)
+        data += struct.pack(">I", len(stored)) + stored
+    stamp = b"" if version == 1 else b"\0" * 8
+
+    def directory(name_off: int, count: int, first: int) -> bytes:
+        return struct.pack(">IHII", name_off, 0x02, count, first) + stamp
+
+    nodes = directory(0, 1, 1) + directory(name_at["dir"], len(files), 2)
+    for name, (_, compress) in files.items():
+        nodes += struct.pack(">IHHHI", name_at[name], int(compress), 0, 0, data_at[name]) + stamp
+    header = 20 + (4 if version >= 3 else 0)
+    tree, data_off = header, header + len(nodes)
+    head = b"qres" + struct.pack(">IIII", version, tree, data_off, data_off + len(data))
+    return head + (b"\0" * 4 if version >= 3 else b"") + nodes + data + names
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_reads_stored_and_zlib_files_from_a_bundle(version: int) -> None:
+    photo, text = bytes(range(256)) * 40, b"credits: someone, CC0-1.0\n" * 50
+    bundle = _bundle({"a.webp": (photo, False), "README": (text, True)}, version)
+    assert read_resource(bundle, "/dir/a.webp") == photo
+    assert read_resource(bundle, ":/dir/README") == text  # Qt's own resource-path form
+
+
+def test_missing_paths_and_foreign_files_are_refused() -> None:
+    bundle = _bundle({"a.webp": (b"x", False)})
+    with pytest.raises(KeyError):
+        read_resource(bundle, "/dir/b.webp")
+    with pytest.raises(KeyError):
+        read_resource(bundle, "/dir/a.webp/deeper")
+    with pytest.raises(IsADirectoryError):
+        read_resource(bundle, "/dir")
+    with pytest.raises(ValueError, match="qres"):
+        read_resource(b"PK\x03\x04" + bundle[4:], "/dir/a.webp")
+
+
+def test_second_batch_alternates_tune_and_validate_within_every_hard_kind() -> None:
+    added = [s for s in SOURCES if s.name in {a.name for a in _ADDED}]
+    assert len(added) == len(_ADDED) >= 20
+    by_kind: defaultdict[str, list[Source]] = defaultdict(list)
+    for source in added:
+        by_kind[source.hard].append(source)
+    for kind, group in by_kind.items():
+        splits = [s.split for s in sorted(group, key=lambda s: s.name)]
+        assert splits == [("tune", "validate")[rank % 2] for rank in range(len(splits))], kind
+    assert alternate_splits(list(reversed(_ADDED))) == tuple(reversed(SOURCES[len(_FIRST) :]))
+
+
+def test_first_batch_keeps_its_splits() -> None:
+    assert SOURCES[: len(_FIRST)] == _FIRST
+    assert Counter(s.split for s in _FIRST) == {"tune": 22, "validate": 65}
+
+
+def test_every_photo_is_named_once_licensed_and_never_from_the_review_set() -> None:
+    assert len({s.name for s in SOURCES}) == len(SOURCES)
+    assert len({(s.package, s.member) for s in SOURCES}) == len(SOURCES)
+    for source in SOURCES:
+        assert source.split in ("tune", "validate"), source.name
+        assert source.licence, source.name
+        assert not source.package.startswith(RESERVED), source.name
+        if source.origin == "rcc":
+            bundle, path = source.member.split(":", 1)
+            assert bundle.endswith(".rcc") and path.startswith("/"), source.name
