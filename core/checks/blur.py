@@ -238,13 +238,16 @@ def coarse_value(
 ) -> float | None:
     """The edge slope at the coarser analysis scale, when the rule checks it there too.
 
-    None when the rule sets no ``coarse_threshold``, when there is no finer image (the
-    photo is measured at one scale only), or when the coarse image has too few edges at
-    the fixed contrast floor to measure (fog): then the fine measure decides alone.
+    None when the rule sets no ``coarse_threshold``, when there is no finer image or it is
+    no larger (a photo at or under the analysis scale is measured at one scale only), or
+    when the coarse image has too few edges at the fixed contrast floor to measure (fog):
+    then the fine measure decides alone.
     Why a second scale: a blurred photo with sensor noise keeps steep one-pixel steps at
     the fine scale, while at half that scale the noise is averaged away and the blur shows.
     """
     if rule.measure != "edge_slope" or not rule.coarse_threshold or fine is None:
+        return None
+    if fine.shape[0] <= grey.shape[0] and fine.shape[1] <= grey.shape[1]:
         return None
     return _edge_sharpness(grey, *_edge_params(rule))
 
