@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from core import builtin_profile, rules_from_toml
@@ -108,4 +111,21 @@ def test_a_chain_merges_every_level_and_names_every_version() -> None:
     assert (rules.checks.blur.threshold, rules.checks.blur.weight) == (50.0, 40)
     assert rules.checks.blur.measure == DEFAULT.checks.blur.measure
     assert rules.accept_score == 80
+    assert rules.checks.exposure == DEFAULT.checks.exposure
+
+
+def test_the_operators_example_resolves_as_documented() -> None:
+    """docs/OPERATIONS.md's ``extends`` example is a working profile."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "OPERATIONS.md").read_text("utf-8")
+    (example,) = re.findall(r'```toml\n(extends = "default".*?)```', doc, re.DOTALL)
+
+    rules = rules_from_toml(example)
+
+    assert (rules.name, rules.version) == ("springfield", f"2026.12.1+default.{DEFAULT.version}")
+    assert (rules.accept_score, rules.checks.blur.threshold, rules.checks.compression) == (
+        70,
+        36.0,
+        None,
+    )
+    assert rules.checks.blur.measure == DEFAULT.checks.blur.measure
     assert rules.checks.exposure == DEFAULT.checks.exposure
