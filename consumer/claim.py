@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from aiokafka.structs import TopicPartition
 
+from consumer.horizon import Horizon
 from consumer.offsets import PartitionOffsets
 
 
@@ -23,11 +24,18 @@ class Claim:
     def __init__(self, partition: TopicPartition) -> None:
         self.partition = partition
         self.offsets = PartitionOffsets()
+        self.horizon: Horizon | None = None
+        """Read when its first events are taken (:mod:`consumer.horizon`); None until then."""
         self._held = True
 
     @property
     def held(self) -> bool:
         return self._held
+
+    def fresh(self, offset: int) -> bool:
+        """Whether no replica can have started the event at ``offset`` before this one:
+        it has no stored verdict to look for."""
+        return self.horizon is not None and self.horizon.fresh(offset)
 
     def release(self) -> None:
         self._held = False

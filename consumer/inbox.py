@@ -59,6 +59,7 @@ class Inbox:
         for folder in _folders():
             try:
                 self.path, self._map = _mapped_file(folder, self.size)
+                self._linked = True
                 return
             except OSError as exc:
                 error = exc
@@ -70,8 +71,11 @@ class Inbox:
         self._map[: len(data)] = data
 
     def unlink(self) -> None:
-        """Remove the name: the mappings stay valid, and nothing is left if a process dies."""
-        Path(self.path).unlink(missing_ok=True)
+        """Remove the name: the mappings stay valid, and nothing is left if a process dies.
+        Once only: the pool calls it after every task, and a syscall that fails costs."""
+        if self._linked:
+            Path(self.path).unlink(missing_ok=True)
+            self._linked = False
 
     def close(self) -> None:
         self.unlink()

@@ -15,6 +15,10 @@ the loop only learns how its task ended:
 *Draining* is waiting, bounded, for tasks to end: every task on SIGTERM (late ones are
 then cancelled), a revoked partition's tasks in a rebalance (never cancelled: the work
 is idempotent and only its offset is lost).
+
+Every commit carries the partition's *horizon* (:mod:`consumer.horizon`), and no event
+starts past the horizon committed: events the group never started before skip the
+stored-verdict lookup.
 """
 
 from __future__ import annotations
@@ -29,11 +33,17 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
+from consumer import horizon
 from consumer.claim import Claim
+from consumer.horizon import Horizon
 from consumer.lag import LagReporter
 from consumer.retry import AbandonedError, RetryPolicy
 
 logger = logging.getLogger(__name__)
+
+#: How long the loop waits before fetching again events it could not take (their horizon
+#: was not committed): a rebalance is usually under way.
+_HORIZON_RETRY_S = 0.5
 
 #: The pipeline's entry point: returns once the event is done.
 Handler = Callable[[ConsumerRecord, Claim], Coroutine[Any, Any, None]]
@@ -95,20 +105,57 @@ class ConsumerLoop:
                 self._consumer.resume(*paused)
             batch = await self._consumer.getmany(timeout_ms=200, max_records=free)
             for tp, records in batch.items():
-                self._take(tp, records)
+                await self._take(tp, records)
         if time.monotonic() - self._last_commit >= self._commit_interval_s:
             self._last_commit = time.monotonic()
             await self._commit(self._claims.values())
 
-    def _take(self, tp: TopicPartition, records: Iterable[ConsumerRecord]) -> None:
+    async def _take(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         claim = self._claims.get(tp)
         if claim is None:  # revoked while the batch was on its way
+            return
+        if not await self._reserve(claim, records[0].offset, records[-1].offset):
+            self._consumer.seek(tp, records[0].offset)  # fetched again, taken once reserved
+            await asyncio.sleep(_HORIZON_RETRY_S)
+            return
+        if self._claims.get(tp) is not claim:  # revoked meanwhile: the new owner does them
             return
         for record in records:
             claim.offsets.take(record.offset)
             task = asyncio.create_task(self._handle(record, claim))
             self._tasks[task] = (claim, record.offset)
             task.add_done_callback(self._on_task_end)
+
+    async def _reserve(self, claim: Claim, first: int, last: int) -> bool:
+        """Make sure a committed horizon lies past ``last`` before events up to it start;
+        False when it could not be read or committed (the events wait)."""
+        tp = claim.partition
+        try:
+            if claim.horizon is None:
+                claim.horizon = await self._read_horizon(tp)
+            if claim.horizon.covers(last):
+                return True
+            point = claim.offsets.commit_point(first)
+            ahead = claim.horizon.ahead_of(last)
+            await self._consumer.commit({tp: (point, horizon.encode(ahead))})
+        except KafkaError as exc:
+            logger.warning(
+                "horizon not committed", extra={"partition": _names([tp])[0], "error": repr(exc)}
+            )
+            return False
+        claim.horizon.committed(ahead)
+        claim.offsets.committed(point)
+        return True
+
+    async def _read_horizon(self, tp: TopicPartition) -> Horizon:
+        """The horizon the partition's previous owner committed, else the log's end."""
+        # aiokafka's ``committed()`` drops the metadata; its coordinator returns it.
+        found = await self._consumer._coordinator.fetch_committed_offsets([tp])
+        committed = horizon.decode(found[tp].metadata if tp in found else None)
+        if committed is not None:
+            return Horizon(committed)
+        ends = await self._consumer.end_offsets([tp])
+        return Horizon(int(ends[tp]))
 
     def _on_task_end(self, task: asyncio.Task[None]) -> None:
         claim, offset = self._tasks.pop(task)
@@ -152,7 +199,7 @@ class ConsumerLoop:
         if not ready:
             return
         try:
-            await self._consumer.commit({tp: n for tp, (_c, n) in ready.items()})
+            await self._consumer.commit({tp: (n, _metadata(c)) for tp, (c, n) in ready.items()})
         except KafkaError as exc:
             # Any commit failure only means a redelivery later; the next commit retries.
             logger.warning("offset commit failed", extra={"error": repr(exc)})
@@ -189,6 +236,11 @@ class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self._loop.assign(assigned)
+
+
+def _metadata(claim: Claim) -> str:
+    """What a commit of ``claim``'s partition carries: its horizon (none: not read yet)."""
+    return "" if claim.horizon is None else horizon.encode(claim.horizon.announced)
 
 
 def _names(partitions: Iterable[TopicPartition]) -> list[str]:

@@ -46,9 +46,14 @@ class PartitionOffsets:
 
     def to_commit(self) -> int | None:
         """The next offset to commit, or None when nothing new is safe to commit."""
-        if self._safe is None or self._safe == self._committed:
+        if self._safe is None or (self._committed is not None and self._safe <= self._committed):
             return None
         return self._safe
+
+    def commit_point(self, next_offset: int) -> int:
+        """An offset safe to commit at any time: the first taken and not done, or
+        ``next_offset`` (the one about to be taken) when every taken one is done."""
+        return self._taken[0] if self._taken else next_offset
 
     def committed(self, offset: int) -> None:
         """Two commits may overlap (the loop's and a rebalance's): keep the furthest."""

@@ -1,8 +1,9 @@
 """The pipeline of one event: ``ImageSubmitted`` in, its verdict (or dead letter) published.
 
-Steps: read the stored verdict (a redelivery reuses it byte for byte) or fetch the
-photo, score it in the worker pool, tag the photo with its outcome where it lies
-(:mod:`runtime.layout`: one small request, where filing it took a copy and a delete),
+Steps: read the stored verdict (a redelivery reuses it byte for byte; skipped for an
+event no replica started before, :mod:`consumer.horizon`) or fetch the photo, score it
+in the worker pool, tag the photo with its outcome where it lies (:mod:`runtime.layout`:
+one small request, where filing it took a copy and a delete),
 store the redacted copy when there is one, store ``verdicts/{id}.json``, publish the
 verdict. The loop commits the event's offset only after :meth:`EventPipeline.handle`
 returns, so delivery is at least once and a duplicate verdict is byte-identical to the
@@ -137,7 +138,7 @@ class EventPipeline:
             return
         try:
             self._check_trusted(event)
-            await self._process(event, claim)
+            await self._process(event, claim, fresh=claim.fresh(record.offset))
         except GaveUpError as gave_up:
             await self._dead_letter(record, event.image_id, gave_up, claim)
 
@@ -156,9 +157,11 @@ class EventPipeline:
     def _step(self, operation: str, step: Callable[[], Awaitable[T]], claim: Claim) -> Awaitable[T]:
         return self._policy.call(operation, step, claim)
 
-    async def _process(self, event: ImageSubmitted, claim: Claim) -> None:
+    async def _process(self, event: ImageSubmitted, claim: Claim, *, fresh: bool) -> None:
+        """``fresh``: no replica started this event before (:mod:`consumer.horizon`), so no
+        verdict of it can be stored yet and the lookup is skipped."""
         source, image_id = event.object.key, event.image_id
-        stored = await self._stored_verdict(image_id, claim)
+        stored = None if fresh else await self._stored_verdict(image_id, claim)
         verdict: Verdict | VerdictEvent | None = None
         shadow: Verdict | None = None
         shared: list[_Message] = []

@@ -176,7 +176,7 @@ def _run(task_fn: TaskFn, job: Job, inbox: InboxReader) -> Reply:
     # Any failure, MemoryError included, costs only this event: the parent charges it.
     except BaseException as exc:
         scored, error = None, f"{type(exc).__name__}: {exc}"[:500]
-    return Reply(scored, error, _rss_bytes(), _peak_rss_bytes())
+    return Reply(scored, error, *_memory())
 
 
 def _load(rulebook: dict[str, Rules], detector_threads: int) -> None:
@@ -211,22 +211,31 @@ def _limit_address_space(headroom_bytes: int) -> int | None:
 
 
 def _vm_bytes(field: str) -> int:
+    return _vm_fields(field)[0]
+
+
+def _vm_fields(*fields: str) -> list[int]:
+    """Those lines of ``/proc/self/status``, in bytes (0 where absent): one read for all."""
+    found = dict.fromkeys(fields, 0)
     with open("/proc/self/status", encoding="ascii") as status:  # noqa: PTH123
         for line in status:
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) * 1024
-    return 0
+            name, _colon, rest = line.partition(":")
+            if name in found:
+                found[name] = int(rest.split()[0]) * 1024
+    return [found[field] for field in fields]
 
 
 def _rss_bytes() -> int:
-    with contextlib.suppress(OSError, ValueError):
-        return _vm_bytes("VmRSS")
-    return 0
+    return _memory()[0]
 
 
-def _peak_rss_bytes() -> int:
-    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across fork and exec, so
-    # a spawned worker would report its parent's size at spawn time.
-    with contextlib.suppress(OSError, ValueError):
-        return _vm_bytes("VmHWM")
-    return 0
+def _memory() -> tuple[int, int]:
+    """Resident memory now and at its highest so far (0, 0 when unreadable).
+
+    VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across fork and exec, so
+    a spawned worker would report its parent's size at spawn time.
+    """
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        rss, peak = _vm_fields("VmRSS", "VmHWM")
+        return rss, peak
+    return 0, 0

@@ -12,9 +12,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from minio import Minio
 from prometheus_client import CollectorRegistry
 
+from consumer import horizon
 from consumer.main import run
 from consumer.metrics import ConsumerMetrics
 from consumer.settings import ConsumerSettings
@@ -189,3 +193,82 @@ async def test_a_redelivered_event_republishes_the_stored_verdict_byte_for_byte(
     assert [value for _k, value in both] == [first[1], first[1]]
     stored = s3_client.get_object(stream.bucket, verdict_key(image_id)).read()
     assert stored == first[1]
+
+
+async def test_a_redelivery_below_the_committed_horizon_is_looked_up_and_republished_as_is(
+    stream: Stream, s3_client: Minio
+) -> None:
+    """A crash after the verdict but before the commit, with the photo still in place: the
+    restarted replica finds the event below the committed horizon, so it reads the stored
+    verdict instead of scoring again. A new event moves the horizon a step ahead."""
+    async with running(stream):
+        (image_id,) = await submit(stream, s3_client, good_photo())
+        (first,) = await read_topic(
+            stream.bootstrap_servers, stream.verdicts, expect=1, timeout_s=60
+        )
+    tp, offset = await located(stream, image_id)
+    done = await committed(stream, tp)
+    assert done.offset == offset + 1
+    assert horizon.decode(done.metadata) == offset + 1, "nobody started past the event"
+    await rewind(stream, tp, offset, done.metadata)  # the commit the crash lost
+    async with running(stream):
+        both = await read_topic(stream.bootstrap_servers, stream.verdicts, expect=2, timeout_s=60)
+        assert [value for _k, value in both] == [first[1], first[1]]
+        new = stored_submission(s3_client, stream.bucket, good_photo())
+        await publish(
+            stream.bootstrap_servers,
+            stream.submitted,
+            [(new.image_id.encode(), new.model_dump_json().encode())],
+        )
+        await read_topic(stream.bootstrap_servers, stream.verdicts, expect=3, timeout_s=60)
+    new_tp, new_offset = await located(stream, new.image_id)
+    assert horizon.decode((await committed(stream, new_tp)).metadata) in (
+        new_offset + 1,  # the log's end: a partition this group had not read from yet
+        new_offset + 1 + horizon.STEP,  # moved a step past the event before it started
+    )
+
+
+async def located(stream: Stream, image_id: str) -> tuple[TopicPartition, int]:
+    """The partition and offset of ``image_id``'s event."""
+    reader = AIOKafkaConsumer(
+        stream.submitted,
+        bootstrap_servers=stream.bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await reader.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for tp, records in (await reader.getmany(timeout_ms=500)).items():
+                for record in records:
+                    if record.key == image_id.encode():
+                        return tp, record.offset
+    finally:
+        await reader.stop()
+    raise AssertionError(f"no event of {image_id}")
+
+
+async def committed(stream: Stream, tp: TopicPartition) -> OffsetAndMetadata:
+    admin = AIOKafkaAdminClient(bootstrap_servers=stream.bootstrap_servers)
+    await admin.start()
+    try:
+        offsets: dict[TopicPartition, OffsetAndMetadata] = await admin.list_consumer_group_offsets(
+            stream.group
+        )
+    finally:
+        await admin.close()
+    return offsets[tp]
+
+
+async def rewind(stream: Stream, tp: TopicPartition, offset: int, metadata: str) -> None:
+    """Commit ``offset`` for the (idle) group, as if the commit past it had been lost."""
+    member = AIOKafkaConsumer(
+        bootstrap_servers=stream.bootstrap_servers, group_id=stream.group, enable_auto_commit=False
+    )
+    await member.start()
+    try:
+        member.assign([tp])
+        await member.commit({tp: (offset, metadata)})
+    finally:
+        await member.stop()

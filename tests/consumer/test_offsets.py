@@ -54,3 +54,24 @@ def test_offsets_must_increase() -> None:
     tracker = taken(4)
     with pytest.raises(ValueError, match="not increasing"):
         tracker.take(4)
+
+
+def test_the_commit_point_of_a_horizon_commit_never_skips_an_event_not_done() -> None:
+    tracker = PartitionOffsets()
+    assert tracker.commit_point(next_offset=40) == 40, "nothing taken: the next one"
+    tracker.take(40)
+    tracker.take(41)
+    tracker.done(41)
+    assert tracker.commit_point(next_offset=42) == 40
+    tracker.committed(40)
+    assert tracker.to_commit() is None
+    tracker.done(40)
+    assert tracker.to_commit() == 42
+    assert tracker.commit_point(next_offset=42) == 42
+
+
+def test_an_offset_behind_the_one_committed_is_not_offered() -> None:
+    tracker = taken(1, 2)
+    tracker.committed(5)  # a horizon commit of a later point got there first
+    tracker.done(1)
+    assert tracker.to_commit() is None

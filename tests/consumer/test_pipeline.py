@@ -19,6 +19,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from consumer.claim import Claim
+from consumer.horizon import Horizon
 from consumer.metrics import ConsumerMetrics
 from consumer.near import NearDuplicates
 from consumer.pipeline import EventPipeline
@@ -188,6 +189,19 @@ async def test_a_redelivery_republishes_the_stored_verdict_without_scoring_again
     assert rig.scorer.calls == 1
     outcome = VerdictEvent.model_validate_json(first).outcome
     assert rig.store.tags[event.object.key] == verdict_tags(outcome)
+
+
+async def test_an_event_no_replica_started_before_skips_the_verdict_lookup() -> None:
+    rig = Rig()
+    rig.claim.horizon = Horizon(1)
+    stale, fresh = rig.submitted(photo()), rig.submitted(photo())
+    await rig.handle(stale.model_dump_json().encode(), offset=0)
+    await rig.handle(fresh.model_dump_json().encode(), offset=1)
+
+    lookups = [call for call in rig.store.calls if call.startswith("fetch verdicts/")]
+    assert lookups == [f"fetch {verdict_key(stale.image_id)}"]
+    assert len(rig.publisher.on(VERDICTS)) == 2
+    assert rig.store.objects[verdict_key(fresh.image_id)] == rig.publisher.on(VERDICTS)[1]
 
 
 async def test_an_event_that_does_not_parse_is_dead_lettered_with_its_payload() -> None:
