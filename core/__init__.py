@@ -15,8 +15,8 @@ CLI are thin shells around :func:`score`.
 """
 
 from core.engine import error_verdict, score, score_batch, score_pair
-from core.profiles import BUILTIN_PROFILES, builtin_profile
-from core.rules import Rules, rules_from_toml, with_env_overrides
+from core.profiles import BUILTIN_PROFILES, builtin_profile, rules_from_toml
+from core.rules import Rules, with_env_overrides
 from core.schema import CheckResult, ErrorCode, Outcome, Quality, Verdict
 from core.version import ENGINE_VERSION
 

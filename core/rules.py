@@ -1,6 +1,7 @@
 """Rule profiles: every threshold and weight as typed, versioned data.
 
-A profile is a TOML document (see ``core/profiles/*.toml``). Several profiles
+A profile is a TOML document (see ``core/profiles/*.toml``), read by
+:func:`core.profiles.rules_from_toml`, which resolves ``extends``. Several profiles
 coexist, one per municipality, and every verdict records the name and version
 of the profile that produced it, so an audit can replay a decision.
 
@@ -10,9 +11,8 @@ Nothing here reads the environment: shells pass their environment mapping to
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -78,6 +78,13 @@ class BlurRule(CheckRule):
         gt=0,
         le=100,
         description="edge_slope: percentile of slope/contrast over the measured edge pixels.",
+    )
+    coarse_threshold: float = Field(
+        default=0.0,
+        ge=0,
+        description="edge_slope with a finer scale: minimum sharpness at the profile's "
+        "analysis scale too; 0: not checked. Sensor noise on a blurred photo steepens its "
+        "edges at the fine scale only, and averaging two fine pixels into one removes it.",
     )
 
 
@@ -355,12 +362,6 @@ class Rules(_Rule):
     def detection_enabled(self) -> bool:
         """Whether scoring runs the detector (a detector alone, without a check, does not)."""
         return self.detector is not None and bool(self.checks.privacy or self.checks.subject)
-
-
-def rules_from_toml(text: str) -> Rules:
-    """Parse and validate one profile; raises ``ValueError`` with every problem listed."""
-    data: dict[str, Any] = tomllib.loads(text)
-    return Rules.model_validate(data)
 
 
 #: The reference system's environment variables and the rule fields they set.

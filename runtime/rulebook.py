@@ -1,6 +1,8 @@
 """Rule profiles as the services and the CLI load them: the one place profiles are read.
 
-A profile is a built-in name (``core/profiles/*.toml``) or a TOML file. The
+A profile is a built-in name (``core/profiles/*.toml``) or a TOML file, which may
+extend a built-in (``extends = "default"``); every one is read by
+:func:`core.profiles.rules_from_toml`, so all of them resolve ``extends`` alike. The
 reference system's threshold variables (:class:`runtime.settings.RuleOverrides`)
 apply to every profile, and the profile version then gains ``+env`` so verdicts
 say so.
@@ -12,8 +14,8 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.profiles import BUILTIN_PROFILES, builtin_profile
-from core.rules import Rules, rules_from_toml, with_env_overrides
+from core.profiles import BUILTIN_PROFILES, builtin_profile, rules_from_toml
+from core.rules import Rules, with_env_overrides
 from core.version import ENGINE_VERSION
 
 if TYPE_CHECKING:  # pydantic-settings costs ``civicqc score`` ~45 ms to import: see load_profile
@@ -76,8 +78,9 @@ def profile_for_tenant(settings: CommonSettings, tenant: str) -> str:
 def rules_tag(rules: Rules) -> str:
     """``{name}.{hash}``: names exactly what scored a photo, for keys that reuse a verdict.
 
-    The hash covers every threshold and weight (so the version and any environment
-    override) and the engine version: a change to either scores identical bytes again.
+    The hash covers every threshold and weight of the resolved profile (so the version,
+    any environment override and what a profile inherits from the one it extends) and
+    the engine version: a change to either scores identical bytes again.
     """
     content = f"{ENGINE_VERSION}\n{rules.model_dump_json()}".encode()
     return f"{rules.name}.{hashlib.sha256(content).hexdigest()[:16]}"

@@ -27,13 +27,14 @@ from PIL import Image
 
 from bench.accuracy.build_dataset import DEFAULT_CACHE
 from core import builtin_profile
-from core.checks.blur import blur_value
+from core.checks.blur import blur_finding
 from core.decode import decode_image
 
 TARGETS = (2560, 3000, 4000, 5000, 6000)
 
 
 def _sharpness(data: bytes) -> float:
+    """The blur check's reported sharpness (with its coarse-scale gate), as it decides."""
     rules = builtin_profile("default")
     image = decode_image(
         data,
@@ -41,7 +42,8 @@ def _sharpness(data: bytes) -> float:
         analysis_long_side=rules.analysis_long_side,
         fine_long_side=rules.checks.blur.analysis_long_side,
     )
-    return blur_value(image.grey, rules.checks.blur, image.fine_grey)
+    finding = blur_finding(image.grey, rules.checks.blur, image.fine_grey)
+    return float(finding.values["sharpness"])  # type: ignore[arg-type]
 
 
 def _blurred_jpeg(rgb: np.ndarray, sigma: float) -> bytes:

@@ -19,7 +19,7 @@ def with_blur_threshold(base: Rules, threshold: float, *, name: str, version: st
 
 
 def profile_toml(rules: Rules) -> str:
-    """``rules`` as a profile file that :func:`core.rules.rules_from_toml` reads back equal."""
+    """``rules`` as a profile file that :func:`core.profiles.rules_from_toml` reads back equal."""
     data = rules.model_dump(mode="json", exclude_none=True)
     tables = {k: v for k, v in data.items() if isinstance(v, dict)}
     lines = [f"{k} = {_value(v)}" for k, v in data.items() if k not in tables]

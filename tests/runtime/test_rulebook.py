@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
 import core.profiles
 from core import BUILTIN_PROFILES, builtin_profile
-from core.rules import ENV_OVERRIDES
+from core.profiles.inheritance import resolved_table
+from core.rules import ENV_OVERRIDES, Rules
 from runtime.catalogues import DIR_VARIABLE
-from runtime.rulebook import UnknownProfileError, load_profile, load_rulebook, profile_for_tenant
+from runtime.rulebook import (
+    UnknownProfileError,
+    load_profile,
+    load_rulebook,
+    profile_for_tenant,
+    rules_tag,
+)
 from runtime.settings import CatalogueSettings, CommonSettings, RuleOverrides
 
 PROFILES_DIR = Path(core.profiles.__file__).parent
@@ -88,3 +96,44 @@ def test_a_shadow_profile_is_loaded_by_name_from_the_env_and_checked_at_startup(
     monkeypatch.setenv("SHADOW_PROFILES", '{"springfield": "nope"}')
     with pytest.raises(UnknownProfileError, match="nope"):
         load_rulebook(CommonSettings())
+
+
+DEPLOY_PROFILES = Path(__file__).resolve().parents[2] / "deploy" / "profiles"
+
+
+def test_the_privacy_demo_profile_is_default_plus_its_own_privacy_check() -> None:
+    rulebook = load_rulebook(CommonSettings(rule_profiles_dir=DEPLOY_PROFILES))
+    privacy, default = rulebook["default-privacy"], builtin_profile("default")
+
+    assert privacy.version.endswith(f"+default.{default.version}")
+    assert privacy.checks.blur == default.checks.blur
+    assert privacy.checks.exposure == default.checks.exposure
+    assert privacy.checks.model_copy(update={"privacy": None}) == default.checks
+    assert (privacy.accept_score, privacy.analysis_long_side) == (
+        default.accept_score,
+        default.analysis_long_side,
+    )
+    assert privacy.checks.privacy is not None
+    assert (privacy.checks.privacy.weight, privacy.checks.privacy.classes) == (0, ["person"])
+    assert privacy.detector is not None
+    assert privacy.detector.classes == {0: "person", 1: "person"}
+    assert privacy.detection_enabled and not default.detection_enabled
+    assert load_profile(str(DEPLOY_PROFILES / "default-privacy.toml"), None) == privacy
+
+
+def test_the_rules_tag_of_a_child_moves_with_its_base() -> None:
+    """Verdict reuse keys hash the resolved rules: an inherited threshold that moves counts."""
+    base = tomllib.loads((PROFILES_DIR / "default.toml").read_text(encoding="utf-8"))
+    moved = {**base, "checks": {**base["checks"], "blur": {**base["checks"]["blur"]}}}
+    moved["checks"]["blur"]["threshold"] += 1
+    child = tomllib.loads((DEPLOY_PROFILES / "default-privacy.toml").read_text(encoding="utf-8"))
+
+    before = Rules.model_validate(resolved_table(child, {"default": base}))
+    after = Rules.model_validate(resolved_table(child, {"default": moved}))
+
+    assert (before.name, before.version) == (after.name, after.version)
+    assert before.checks.blur.threshold + 1 == after.checks.blur.threshold
+    assert rules_tag(before) != rules_tag(after)
+    assert rules_tag(before) == rules_tag(
+        load_profile(str(DEPLOY_PROFILES / "default-privacy.toml"), None)
+    )

@@ -16,6 +16,7 @@ from core.checks.blur import (
     _edge_sharpness,
     blur_finding,
     blur_value,
+    coarse_value,
     edge_sharpness,
     relative_floor,
     sharpness,
@@ -183,3 +184,41 @@ def test_relative_floor_scales_with_the_scene_between_its_bounds() -> None:
     assert relative_floor(np.full(1000, 3, np.uint8), 40) == 12  # flat: never under 12
     grainy = np.concatenate([np.full(800, 10, np.uint8), np.full(200, 30, np.uint8)])
     assert relative_floor(grainy, 40) == 30  # three times the smoothest quarter's range
+
+
+def _sensor_noise(rgb: NDArray[np.uint8], gain: float) -> NDArray[np.uint8]:
+    """Shot and read noise, variance ``gain * level + 4``, as a small sensor adds it."""
+    level = rgb.astype(np.float32)
+    sigma = np.sqrt(gain * level + 4.0)
+    noise = np.random.default_rng(1).standard_normal(level.shape).astype(np.float32)
+    return np.asarray(np.clip(level + noise * sigma, 0, 255), dtype=np.uint8)
+
+
+def test_noise_on_a_blurred_photo_passes_the_fine_scale_but_not_the_coarse_one() -> None:
+    """Noise steepens one-pixel steps at 2000 px; at 1000 px it is averaged away."""
+    rule = DEFAULT.model_copy(update={"threshold": 30.0, "coarse_threshold": 27.0})
+    decode = functools.partial(
+        decode_image, max_pixels=10**8, analysis_long_side=1000, fine_long_side=2000
+    )
+    sharp = sharp_photo(2400, 1600)
+    noisy_blur = decode(encode(_sensor_noise(gaussian_blurred(sharp, 4.8), 6.0)))
+    clean = decode(encode(sharp))
+    assert noisy_blur.fine_grey is not None and clean.fine_grey is not None
+
+    fine = blur_value(noisy_blur.grey, rule, noisy_blur.fine_grey)
+    coarse = coarse_value(noisy_blur.grey, rule, noisy_blur.fine_grey)
+    assert coarse is not None
+    assert fine >= rule.threshold > coarse * rule.threshold / rule.coarse_threshold
+    finding = blur_finding(noisy_blur.grey, rule, noisy_blur.fine_grey)
+    assert (finding.passed, finding.reason_code) == (False, "too_blurry")
+    assert finding.values["sharpness"] == round(coarse * 30.0 / 27.0, 2)
+    assert finding.values["fine_sharpness"] == round(fine, 2)
+    assert finding.thresholds == {"min_sharpness": 30.0, "min_coarse_sharpness": 27.0}
+    assert finding.margin == pytest.approx((coarse * 30.0 / 27.0 - 30.0) / 30.0, abs=1e-6)
+
+    sharp_finding = blur_finding(clean.grey, rule, clean.fine_grey)
+    assert sharp_finding.passed
+    assert float(sharp_finding.values["coarse_sharpness"]) >= 27.0  # type: ignore[arg-type]
+    # Measured at one scale only (no finer image), the gate does not apply.
+    assert coarse_value(noisy_blur.grey, rule) is None
+    assert "coarse_sharpness" not in blur_finding(noisy_blur.grey, rule).values
