@@ -41,6 +41,7 @@ import io
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -340,6 +341,7 @@ async def _runs(args: argparse.Namespace, env: dict[str, str], photos: list[byte
         consumers: list[tuple[str, Path | None]] = [("this tree", None)]
         if args.before is not None:
             consumers.insert(0, (f"before ({args.before})", args.before))
+        ratios: dict[str, list[tuple[float, float, float]]] = {}
         for run in range(1, args.runs + 1):
             # The CLI runs before and after the drains, and the consumers take turns
             # going first, so a change in the machine's load weighs on all sides alike.
@@ -362,6 +364,28 @@ async def _runs(args: argparse.Namespace, env: dict[str, str], photos: list[byte
             print(f"  core.score alone, same photos in memory: {engine_ms:.1f} ms CPU per image")
             for name, _tree in consumers:
                 print(f"  consumer, {name}: {_compared(drained[name], cli, engine_ms)}", flush=True)
+                ratios.setdefault(name, []).append(_ratios(drained[name], cli, engine_ms))
+        for name, _tree in consumers:
+            print(_summary(name, ratios[name]))
+
+
+def _ratios(drained: Drained, cli: Rate, engine_ms: float) -> tuple[float, float, float]:
+    """The drain's rate over the CLI's, its CPU over ``core.score``'s, the replica's CPU."""
+    rate = drained.rate
+    return (
+        rate.images_per_s / cli.images_per_s,
+        rate.cpu_ms_per_image / engine_ms,
+        drained.replica_ms_per_image,
+    )
+
+
+def _summary(name: str, runs: list[tuple[float, float, float]]) -> str:
+    """Means over the runs: one run on a shared core says little (docs/CAPACITY.md)."""
+    rate, cpu, replica = (statistics.fmean(column) for column in zip(*runs, strict=True))
+    return (
+        f"over {len(runs)} runs, consumer, {name}: rate {rate:.0%} of the CLI's, CPU "
+        f"{cpu:.2f}x core.score's, replica {replica:.1f} ms per image (means)"
+    )
 
 
 def _figures(rate: Rate) -> str:
