@@ -114,11 +114,12 @@ class ConsumerLoop:
         claim = self._claims.get(tp)
         if claim is None:  # revoked while the batch was on its way
             return
-        if not await self._reserve(claim, records[0].offset, records[-1].offset):
+        reserved = await self._reserve(claim, records[0].offset, records[-1].offset)
+        if self._claims.get(tp) is not claim or not claim.held:
+            return  # revoked meanwhile: the partition's next owner does them
+        if not reserved:
             self._consumer.seek(tp, records[0].offset)  # fetched again, taken once reserved
             await asyncio.sleep(_HORIZON_RETRY_S)
-            return
-        if self._claims.get(tp) is not claim:  # revoked meanwhile: the new owner does them
             return
         for record in records:
             claim.offsets.take(record.offset)
