@@ -19,14 +19,24 @@ accuracy set's originals and 12 MP copies (``bench/accuracy/build_dataset.py``):
         --real '.cache/accuracy/images/*__29_sharp_12mp.jpg'
 
 Without it, synthetic 12 MP phone-like JPEGs (:mod:`bench.photos`).
+
+``--before DIR`` times ``core.score`` of another checkout on the same photos too (a
+``git worktree add --detach DIR REV``; its own profile of the same name), each of its
+rounds in a fresh interpreter that imports only that checkout's ``core``, taking turns
+with this checkout's rounds, and prints ours / before: the per-photo speed of an
+engine change, from one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,6 +75,31 @@ def _cpu_ms(fn: Callable[[bytes], object], data: bytes) -> float:
     return (time.process_time() - started) * 1000
 
 
+#: One round of ``core.score`` in another checkout: argv is the profile, then the photos.
+_BEFORE_ROUND = """
+import json, sys, time
+from core import builtin_profile, score
+rules = builtin_profile(sys.argv[1])
+photos = [open(path, "rb").read() for path in sys.argv[2:]]
+for data in photos[:3]:
+    score(data, rules)
+started = time.process_time()
+for data in photos:
+    score(data, rules)
+print(json.dumps({"ms": (time.process_time() - started) * 1000 / len(photos),
+                  "version": rules.version}))
+"""
+
+
+def _before_round(tree: Path, profile: str, paths: list[Path]) -> tuple[float, str]:
+    """Mean CPU ms per photo of ``core.score`` in ``tree``, and its profile's version."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "OPENBLAS_NUM_THREADS": "1"}
+    command = [sys.executable, "-c", _BEFORE_ROUND, profile, *map(str, paths)]
+    done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(result["ms"]), str(result["version"])
+
+
 def _photos(patterns: list[str], count: int) -> tuple[list[bytes], str]:
     if not patterns:
         names = [SOURCES[i % len(SOURCES)] for i in range(count)]
@@ -98,6 +133,12 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=len(SOURCES), help="synthetic photos")
     parser.add_argument("--real", action="append", default=[], metavar="GLOB")
     parser.add_argument("--profile", default="default")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="DIR",
+        help="a checkout of an earlier commit: its core.score on the same photos, in turns",
+    )
     args = parser.parse_args()
     # Per-core figures: keep OpenCV (ours and the reference pattern) on one thread.
     cv2.setNumThreads(1)
@@ -125,6 +166,33 @@ def main() -> None:
     print(f"reference work pattern             {mean_reference:7.1f} ms")
     print(f"ratio ours / floor                 {mean_ours / mean_floor:7.2f}   (target <= 1.3)")
     print(f"speed-up reference / ours          {mean_reference / mean_ours:7.1f}x")
+    if args.before is not None:
+        _compare_before(args.before.resolve(), args.profile, photos, rules, args.repeat)
+
+
+def _compare_before(
+    tree: Path, profile: str, photos: list[bytes], rules: Rules, rounds: int
+) -> None:
+    """Rounds of the other checkout's ``core.score`` and of ours, in turns, on the same files."""
+    with tempfile.TemporaryDirectory(prefix="core-speed-") as folder:
+        paths = []
+        for index, data in enumerate(photos):
+            paths.append(Path(folder) / f"{index:04d}.jpg")
+            paths[-1].write_bytes(data)
+        before: list[float] = []
+        ours: list[float] = []
+        version = "?"
+        for _ in tqdm(range(rounds), desc="before and ours, in turns", unit="round"):
+            ms, version = _before_round(tree, profile, paths)
+            before.append(ms)
+            started = time.process_time()
+            for data in photos:
+                score(data, rules)
+            ours.append((time.process_time() - started) * 1000 / len(photos))
+    print(f"before: {tree} ({profile} {version}), ours: {rules.version}; best round of {rounds}")
+    print(f"core.score before                  {min(before):7.1f} ms")
+    print(f"core.score ours                    {min(ours):7.1f} ms")
+    print(f"ratio ours / before                {min(ours) / min(before):7.2f}")
 
 
 if __name__ == "__main__":
