@@ -1,3 +1,3 @@
 """The engine version recorded in every verdict, so a stored verdict can be traced to its code."""
 
-ENGINE_VERSION = "0.1.0"
+ENGINE_VERSION = "0.2.0"
