@@ -126,8 +126,8 @@ class VerdictEvent(_Frozen):
     object: ObjectRef = Field(description="The stored photo, tagged with its outcome.")
     redacted: ObjectRef | None = Field(
         default=None,
-        description="A copy for publishing, filed next to the object as "
-        "``{prefix}/yyyy/mm/dd/{id}.redacted.jpg``: every box the privacy check marked "
+        description="A copy for publishing, stored next to the photo with its tag as "
+        "``photos/yyyy/mm/dd/{id}.redacted.jpg``: every box the privacy check marked "
         "``redact`` pixelated, EXIF stripped. Set when ``redaction_required``; null "
         "otherwise (and for profiles without the privacy check).",
     )
