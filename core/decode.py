@@ -297,12 +297,10 @@ def blown_channel_shares(image: Image.Image) -> tuple[float, float] | None:
         (max(1, image.width // step), max(1, image.height // step)), Image.Resampling.NEAREST
     )
     rgb = np.asarray(sample.convert("RGB") if sample.mode != "RGB" else sample)
-    red, green, blue = (rgb[..., i] >= _BLOWN_LEVEL for i in range(3))
-    either = red | green
-    size = max(1, red.size)
-    one = np.count_nonzero(either | blue)
-    two = np.count_nonzero((red & green) | (blue & either))
-    return one / size, two / size
+    blown = (rgb >= _BLOWN_LEVEL).view(np.uint8)
+    channels = blown[..., 0] + blown[..., 1] + blown[..., 2]  # blown channels per pixel
+    size = max(1, channels.size)
+    return np.count_nonzero(channels) / size, np.count_nonzero(channels >= 2) / size
 
 
 def _blockiness_window(grey: GreyImage) -> GreyImage:
