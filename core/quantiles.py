@@ -11,23 +11,24 @@ numpy's on random and tied inputs.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 
-def linear_percentile(values: NDArray[np.float32], percentile: float) -> float:
+def linear_percentile(values: NDArray[np.floating[Any]], percentile: float) -> float:
     """``np.percentile(values, percentile)``, method ``linear``.
 
     Parameters
     ----------
-    values : non-empty 1-D float32 array without NaN.
+    values : non-empty 1-D float array without NaN.
     percentile : in [0, 100].
 
     Returns
     -------
     The two order statistics around rank ``(n - 1) * percentile / 100`` interpolated
-    in float32 from the nearer one, as numpy does.
+    from the nearer one in the array's own precision, as numpy does.
     """
     n = values.size
     rank = (n - 1) * (percentile / 100)
@@ -37,12 +38,13 @@ def linear_percentile(values: NDArray[np.float32], percentile: float) -> float:
     low, high = ordered[below], ordered[above]
     weight = rank - below
     step = high - low
+    precision = values.dtype.type
     if weight >= 0.5:
-        return float(high - step * np.float32(1 - weight))
-    return float(low + step * np.float32(weight))
+        return float(high - step * precision(1 - weight))
+    return float(low + step * precision(weight))
 
 
-def median(values: NDArray[np.floating]) -> float:
+def median(values: NDArray[np.floating[Any]]) -> float:
     """``np.median(values)`` of a non-empty 1-D float array without NaN.
 
     The middle order statistic, or the mean of the two middle ones in the array's own

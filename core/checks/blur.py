@@ -308,7 +308,7 @@ def coarse_value(
 def _checks_coarse(grey: NDArray[np.uint8], rule: BlurRule, fine: NDArray[np.uint8] | None) -> bool:
     if rule.measure != "edge_slope" or not rule.coarse_threshold or fine is None:
         return False
-    return fine.shape[0] > grey.shape[0] or fine.shape[1] > grey.shape[1]
+    return bool(fine.shape[0] > grey.shape[0] or fine.shape[1] > grey.shape[1])
 
 
 def _measured(

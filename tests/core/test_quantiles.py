@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import numpy as np
 from hypothesis import given
@@ -18,10 +19,12 @@ _ELEMENTS = st.floats(0, 2, width=32) | st.sampled_from([0.25, 0.5, 1.0])
 
 
 @given(
-    values=arrays(np.float32, st.integers(1, 300), elements=_ELEMENTS),
+    values=arrays(
+        st.sampled_from([np.float32, np.float64]), st.integers(1, 300), elements=_ELEMENTS
+    ),
     percentile=st.floats(0, 100) | st.sampled_from([0.0, 50.0, 90.0, 100.0]),
 )
-def test_linear_percentile_is_numpys(values: NDArray[np.float32], percentile: float) -> None:
+def test_linear_percentile_is_numpys(values: NDArray[np.floating[Any]], percentile: float) -> None:
     expected = float(np.percentile(values, percentile))
     assert linear_percentile(values, percentile) == expected
     assert float(values.min()) <= expected <= float(values.max())
@@ -34,7 +37,7 @@ def test_linear_percentile_is_numpys(values: NDArray[np.float32], percentile: fl
         elements=st.floats(-1e6, 1e6, width=32) | st.sampled_from([0.0, 1.5, 3.0]),
     )
 )
-def test_median_is_numpys(values: NDArray[np.floating]) -> None:
+def test_median_is_numpys(values: NDArray[np.floating[Any]]) -> None:
     assert median(values) == float(np.median(values))
 
 

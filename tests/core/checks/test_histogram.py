@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from core.checks.histogram import grey_histogram
+from core.checks.histogram import grey_histogram, histogram_mean
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,12 @@ def test_a_level_filling_the_image_is_counted_whole() -> None:
     counts = grey_histogram(grey)
     assert counts[251] == 12_000_000
     assert counts.sum() == 12_000_000
+
+
+def test_histogram_mean_is_numpys_float64_mean_to_the_bit() -> None:
+    rng = np.random.default_rng(0)
+    photo = np.asarray(data.camera(), dtype=np.uint8)  # type: ignore[no-untyped-call]
+    greys = [photo, photo[::3, 1::2], np.full((7, 3), 200, np.uint8)]
+    greys += [rng.integers(0, 256, (h, w), dtype=np.uint8) for h, w in [(1, 1), (33, 17)]]
+    for grey in greys:
+        assert histogram_mean(grey_histogram(grey)) == float(grey.mean(dtype=np.float64))
