@@ -21,6 +21,7 @@ from core.events import (
 )
 from core.schema import Verdict
 from producer_api.schemas import ImagePending, ImageScored, ImageStatus
+from producer_api.schemas_v1 import ImageStatusV1
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "schemas"
 
@@ -32,8 +33,10 @@ PUBLISHED: dict[str, type[BaseModel] | TypeAdapter[Any]] = {
     "dead-letter.schema.json": DeadLetter,
     "fingerprint-record.schema.json": FingerprintRecord,
     "shadow-verdict.schema.json": ShadowVerdict,
-    # GET /v1/images/{id}: pending, or the verdict event plus its status.
-    "image-status.schema.json": TypeAdapter[ImagePending | ImageScored](
+    # GET /v1/images/{id}: 0.1.0's shape, the version 1 verdict event nested with its texts.
+    "image-status-v1.schema.json": ImageStatusV1,
+    # GET /v2/images/{id}: pending, or the flat verdict event plus its status.
+    "image-status-v2.schema.json": TypeAdapter[ImagePending | ImageScored](
         cast(Any, ImageStatus)  # an Annotated union: a type form, not a class, for mypy
     ),
 }

@@ -28,7 +28,7 @@ from producer_api.submissions import METADATA_FIELDS, Submitter
 from producer_api.tally import VerdictFollower
 from runtime.advice import Advice
 from runtime.apikeys import KeyRole
-from runtime.catalogues import Catalogues
+from runtime.catalogues import FALLBACK, Catalogues
 from runtime.object_store import ObjectStore
 
 
@@ -69,6 +69,12 @@ async def _advice(request: Request, response: Response) -> Advice:
     response.headers["Content-Language"] = language
     response.headers["Vary"] = "Accept-Language"
     return Advice(catalogues, language)
+
+
+async def _english(request: Request) -> Advice:
+    """English texts whatever the caller asks: ``GET /v1/images/{id}`` wrote English in 0.1.0."""
+    catalogues: Catalogues = request.app.state.catalogues
+    return Advice(catalogues, FALLBACK)
 
 
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
@@ -167,6 +173,8 @@ IdempotencyKeyDep = Annotated[str | None, Depends(_idempotency_key)]
 HeaderMetadataDep = Annotated[dict[str, str], Depends(_header_metadata)]
 #: Texts in the language ``Accept-Language`` asks for (English when none fits).
 AdviceDep = Annotated[Advice, Depends(_advice)]
+#: English texts, for the 0.1.0 shape of ``GET /v1/images/{id}``.
+EnglishDep = Annotated[Advice, Depends(_english)]
 #: Any valid key (public page keys included), rate limited; 401/429 otherwise.
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 #: A tenant or operator key; public keys get 403.

@@ -43,7 +43,7 @@ class ImageAccepted(_Public):
 
 
 class ImagePending(_Public):
-    """``GET /v1/images/{id}`` before a consumer stored the verdict."""
+    """``GET /v2/images/{id}`` before a consumer stored the verdict."""
 
     schema_version: Literal[2] = 2
     id: str
@@ -52,7 +52,7 @@ class ImagePending(_Public):
 
 
 class ImageScored(VerdictEvent):
-    """``GET /v1/images/{id}`` once scored: the verdict event, flat, plus the resource's status.
+    """``GET /v2/images/{id}`` once scored: the verdict event, flat, plus the resource's status.
 
     ``error`` when the image could not be scored (``error`` says why).
     """
@@ -66,7 +66,8 @@ class ImageScored(VerdictEvent):
         return cls.model_validate({**dict(event), "id": event.image_id, "status": status})
 
 
-#: Either shape, told apart by ``status``; both carry ``schema_version`` 2.
+#: ``GET /v2/images/{id}``: either shape, told apart by ``status``; both carry
+#: ``schema_version`` 2. ``GET /v1/images/{id}`` keeps 0.1.0's (:mod:`producer_api.schemas_v1`).
 ImageStatus = Annotated[ImagePending | ImageScored, Field(discriminator="status")]
 
 

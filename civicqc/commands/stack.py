@@ -96,7 +96,7 @@ def _try_it(env_file: Path) -> str:
 try it (the operator key is {API_KEY_ENV} in {env_file.name}):
   set -a; . {env_file}; set +a
   curl -sS -H "X-API-Key: ${API_KEY_ENV}" -F image=@photo.jpg "$API_URL/v1/images"
-  curl -sS -H "X-API-Key: ${API_KEY_ENV}" "$API_URL/v1/images/<id from the answer>"
+  curl -sS -H "X-API-Key: ${API_KEY_ENV}" "$API_URL/v2/images/<id from the answer>"
 """
 
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path
 from core.schema import Outcome
 from producer_api.deps import AdviceDep, PrincipalDep, StoreDep
 from producer_api.errors import ApiError
-from producer_api.routes.images import get_image
+from producer_api.routes.images import image_status
 from producer_api.schemas import CheckAdvice, ErrorBody, ImageAdvice, ImageScored
 
 router = APIRouter(prefix="/v1/images", tags=["images"])
@@ -40,7 +40,7 @@ async def get_advice(
     advice: AdviceDep,
 ) -> ImageAdvice:
     """The texts of a stored verdict; 404 while the image is still pending."""
-    status = await get_image(image_id, store, principal)
+    status = await image_status(image_id, store, principal)
     if not isinstance(status, ImageScored):
         raise ApiError(404, "not_scored", f"image {image_id} has no verdict yet")
     checks = {

@@ -1,4 +1,9 @@
-"""``/v1/images``: submit a photo, then poll its status until the verdict is there."""
+"""``/v1/images``: submit a photo, then poll its status until the verdict is there.
+
+``GET /v1/images/{id}`` answers 0.1.0's shape (:mod:`producer_api.schemas_v1`), which
+``status_url`` points to; ``GET /v2/images/{id}`` (:mod:`producer_api.routes.images_v2`)
+the flat verdict event. Both read the stored verdict through :func:`image_status`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pydantic import ValidationError
 
 from core.events import SubmissionMetadata, VerdictEvent
 from producer_api.deps import (
+    EnglishDep,
     HeaderMetadataDep,
     IdempotencyKeyDep,
     PrincipalDep,
@@ -19,7 +25,9 @@ from producer_api.deps import (
 )
 from producer_api.errors import ApiError, upload_refused
 from producer_api.intake import ImageBody
-from producer_api.schemas import ErrorBody, ImageAccepted, ImagePending, ImageScored, ImageStatus
+from producer_api.schemas import ErrorBody, ImageAccepted, ImagePending, ImageScored
+from producer_api.schemas_v1 import ImageStatusV1, image_status_v1
+from producer_api.security import Principal
 from producer_api.settings import Settings
 from producer_api.upload_errors import UploadError
 from runtime.apikeys import KeyRole
@@ -133,22 +141,38 @@ async def submit_image(
     )
 
 
+#: What reading an image's status may answer besides 200 (both versions).
+STATUS_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing or unknown API key."},
+    403: {"model": ErrorBody, "description": "The image belongs to another tenant."},
+    404: {"model": ErrorBody, "description": "No such image."},
+    429: {"model": ErrorBody, "description": "Rate limited; see Retry-After."},
+    503: {"model": ErrorBody, "description": "Object storage unavailable."},
+}
+
+
 @router.get(
     "/{image_id}",
     name="get_image",
-    response_model=ImageStatus,
-    responses={
-        401: {"model": ErrorBody, "description": "Missing or unknown API key."},
-        403: {"model": ErrorBody, "description": "The image belongs to another tenant."},
-        404: {"model": ErrorBody, "description": "No such image."},
-        429: {"model": ErrorBody, "description": "Rate limited; see Retry-After."},
-        503: {"model": ErrorBody, "description": "Object storage unavailable."},
-    },
+    response_model=ImageStatusV1,
+    responses=STATUS_ERRORS,
 )
 async def get_image(
     image_id: Annotated[uuid.UUID, Path(description="The id POST returned (a UUIDv7).")],
     store: StoreDep,
     principal: PrincipalDep,
+    english: EnglishDep,
+) -> ImageStatusV1:
+    """The 0.1.0 shape: ``verdict`` nests the verdict event, with English texts.
+
+    New integrations read ``GET /v2/images/{id}`` (flat, codes and values) and ask
+    ``/v1/images/{id}/advice`` for texts in their language.
+    """
+    return image_status_v1(await image_status(image_id, store, principal), english)
+
+
+async def image_status(
+    image_id: uuid.UUID, store: ObjectStore, principal: Principal
 ) -> ImagePending | ImageScored:
     """The verdict once a consumer stored it; otherwise pending while the photo exists.
 

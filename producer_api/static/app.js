@@ -1,6 +1,6 @@
 // Citizen upload page: pick or take a photo, upload it (with progress), then poll
-// GET /v1/images/{id} with backoff until the verdict is there, and show its advice from
-// GET /v1/images/{id}/advice in the page's language. No framework, no build.
+// GET /v2/images/{id} (the flat verdict) with backoff until the verdict is there, and show
+// its advice from GET /v1/images/{id}/advice in the page's language. No framework, no build.
 "use strict";
 
 (function () {
@@ -121,7 +121,7 @@
     let delay = POLL_FIRST_MS;
     while (run === myRun) {
       try {
-        const response = await fetch("/v1/images/" + encodeURIComponent(id), {
+        const response = await fetch("/v2/images/" + encodeURIComponent(id), {
           headers: { Accept: "application/json", ...authHeaders },
           cache: "no-store",
         });

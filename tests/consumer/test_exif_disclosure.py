@@ -29,4 +29,4 @@ def test_verdict_events_carry_coarse_gps_by_default(
     assert gps is not None and gps.gps is not None
     assert (gps.gps.latitude, gps.gps.longitude) == (52.51, 13.39)
     stored = s3_client.get_object(stream.bucket, verdict_key(first.image_id)).read()
-    assert stored == value, "GET /v1/images serves the same redacted verdict"
+    assert stored == value, "GET /v2/images serves the same redacted verdict"

@@ -108,7 +108,7 @@ def test_a_photo_with_people_gets_boxes_and_a_redacted_copy(
     assert set(events) == set(ids)
     for image_id, name in ids.items():
         event, original = events[image_id], photos[ids[image_id]]
-        stored = api.client.get(f"/v1/images/{image_id}").json()
+        stored = api.client.get(f"/v2/images/{image_id}").json()
         del stored["id"], stored["status"]
         assert VerdictEvent.model_validate(stored) == event, (
             "the stored verdict is the published one"

@@ -39,7 +39,7 @@ def test_the_same_bytes_twice_give_one_scoring_and_two_verdicts_the_second_a_dup
         original.checks,
         original.rules,
     )
-    assert api.client.get(f"/v1/images/{second}").json()["duplicate_of"] == first
+    assert api.client.get(f"/v2/images/{second}").json()["duplicate_of"] == first
     assert replica.metric("civicqc_scoring_duration_seconds", "_count") == 1
     assert replica.metric("civicqc_duplicate_verdicts", "_total") == 1
     assert replica.images_scored() == 2

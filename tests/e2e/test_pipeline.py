@@ -81,7 +81,7 @@ def test_two_consumers_give_every_photo_one_verdict_equal_to_core_score(
     for image_id, (blob, tenant) in sent.items():
         (payload,) = by_id[image_id]
         got = VerdictEvent.model_validate_json(payload)
-        status = api.client.get(f"/v1/images/{image_id}").json()
+        status = api.client.get(f"/v2/images/{image_id}").json()
         del status["id"], status["status"]
         assert VerdictEvent.model_validate(status) == got
         expected = score(blob, rulebook[profile_for_tenant(settings, tenant)], image_id=image_id)

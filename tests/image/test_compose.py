@@ -103,7 +103,7 @@ def test_compose_runs_the_services_from_the_image_against_the_host_stack(
 def _verdict(client: httpx.Client, image_id: str) -> dict[str, Any]:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        body = client.get(f"/v1/images/{image_id}").raise_for_status().json()
+        body = client.get(f"/v2/images/{image_id}").raise_for_status().json()
         if body["status"] != "pending":
             scored: dict[str, Any] = body
             return scored

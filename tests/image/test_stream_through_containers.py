@@ -138,7 +138,7 @@ def test_uploads_to_the_api_container_get_the_verdicts_ofcivicqc_score(
     # The API container reads the verdicts back from the object store.
     with deployment.client() as client:
         for image_id, event in events.items():
-            status = client.get(f"/v1/images/{image_id}").raise_for_status().json()
+            status = client.get(f"/v2/images/{image_id}").raise_for_status().json()
             assert status["outcome"] == event.outcome.value
         # The image carries the message catalogues: advice comes in the asked language.
         advice = client.get(f"/v1/images/{image_id}/advice", headers={"Accept-Language": "es"})

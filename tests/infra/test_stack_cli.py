@@ -150,9 +150,10 @@ def test_stack_up_scores_an_uploaded_photo_and_down_leaves_nothing(stack_dir: Pa
             status_urls[name] = answer.json()["status_url"]
         for name, url in status_urls.items():
             body = _poll_verdict(client, url, timeout_s=60)
+            # status_url is /v1: 0.1.0's shape, the verdict event nested under verdict.
             assert body["status"] == "scored", body
-            assert body["outcome"] == expected[name], (name, body)
-            assert body["metadata"]["tenant"] == "springfield"
+            assert body["verdict"]["verdict"]["verdict"] == expected[name], (name, body)
+            assert body["verdict"]["metadata"]["tenant"] == "springfield"
 
     again = _stack(stack_dir, "up", timeout_s=60)
     assert again.returncode == 0, f"{again.stdout}\n{again.stderr}"

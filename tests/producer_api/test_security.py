@@ -276,11 +276,11 @@ def test_auth_on_without_a_keys_file_refuses_every_key(offline_settings: Setting
         assert closed.get("/v1/rules", headers={"X-API-Key": key}).status_code == 401
 
 
-def test_every_v1_and_api_route_needs_a_key(client: TestClient) -> None:
+def test_every_v1_v2_and_api_route_needs_a_key(client: TestClient) -> None:
     """All but the legacy /api/health (issue 16: the reference answers it without a key)."""
     checked = []
     for path, operations in client.get("/openapi.json").json()["paths"].items():
-        if not path.startswith(("/v1", "/api")) or path == "/api/health":
+        if not path.startswith(("/v1", "/v2", "/api")) or path == "/api/health":
             continue
         url = path.replace("{image_id}", str(new_image_id()))
         for method in operations:
@@ -288,6 +288,7 @@ def test_every_v1_and_api_route_needs_a_key(client: TestClient) -> None:
             assert answer.status_code == 401, (method, path, answer.status_code)
             checked.append((method.upper(), path))
     assert ("POST", "/v1/images") in checked and ("GET", "/api/summary") in checked
+    assert ("GET", "/v2/images/{image_id}") in checked
 
 
 def test_what_anyone_may_read_without_a_key(client: TestClient) -> None:
@@ -369,10 +370,10 @@ def test_live_tenant_scope_on_form_uploads_and_reads(live_api: LiveApi, keys: Ke
         assert accepted.status_code == 202, accepted.text
         image_id = new_image_id()
         _store_verdict(live_api, str(image_id), "springfield")
-        path = f"/v1/images/{image_id}"
-        assert client.get(path, headers={"X-API-Key": springfield}).status_code == 200
-        assert client.get(path, headers={"X-API-Key": shelbyville}).status_code == 403
-        assert client.get(path).status_code == 401
+        for path in (f"/v1/images/{image_id}", f"/v2/images/{image_id}"):
+            assert client.get(path, headers={"X-API-Key": springfield}).status_code == 200
+            assert client.get(path, headers={"X-API-Key": shelbyville}).status_code == 403
+            assert client.get(path).status_code == 401
 
 
 def _store_verdict(live: LiveApi, image_id: str, tenant: str) -> VerdictEvent:
@@ -423,7 +424,7 @@ def test_live_idempotency_is_per_key_and_public_keys_see_no_personal_data(
         image_id = str(new_image_id())
         stored = _store_verdict(live_api, image_id, "springfield")
         assert stored.exif is not None and stored.exif.gps is not None
-        path = f"/v1/images/{image_id}"
+        path = f"/v2/images/{image_id}"
         full = client.get(path, headers={"X-API-Key": back_office}).json()
         assert full["metadata"]["location"] is not None and full["exif"] is not None
         shown = client.get(path, headers={"X-API-Key": page}).json()

@@ -1,4 +1,4 @@
-"""POST /v1/images and GET /v1/images/{id}.
+"""POST /v1/images and GET /v2/images/{id} (the 0.1.0 shape of /v1: test_image_versions.py).
 
 Unit tests use an app whose Kafka and S3 are closed ports: every rejection they
 check must happen before either is touched. Integration tests run on the real
@@ -134,22 +134,27 @@ def test_storage_down_is_503_fast(offline_client: TestClient) -> None:
     assert elapsed < 1.0
 
 
-def test_malformed_id_is_422(offline_client: TestClient) -> None:
-    response = offline_client.get("/v1/images/not-a-uuid")
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_malformed_id_is_422(offline_client: TestClient, version: str) -> None:
+    response = offline_client.get(f"/{version}/images/not-a-uuid")
     assert response.status_code == 422
 
 
-def test_non_v7_id_is_404_without_storage(offline_client: TestClient) -> None:
-    response = offline_client.get(f"/v1/images/{uuid.uuid4()}")
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_non_v7_id_is_404_without_storage(offline_client: TestClient, version: str) -> None:
+    response = offline_client.get(f"/{version}/images/{uuid.uuid4()}")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
 
 
-def test_v7_id_with_the_largest_timestamp_is_404_not_500(offline_client: TestClient) -> None:
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_v7_id_with_the_largest_timestamp_is_404_not_500(
+    offline_client: TestClient, version: str
+) -> None:
     # 48 bits of milliseconds reach year 10889, past what a datetime holds.
     latest = uuid.UUID(int=((1 << 48) - 1) << 80 | 7 << 76 | 0b10 << 62)
     assert latest.version == 7
-    response = offline_client.get(f"/v1/images/{latest}")
+    response = offline_client.get(f"/{version}/images/{latest}")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
 
@@ -282,7 +287,7 @@ def test_status_goes_from_pending_to_scored(live_api: LiveApi) -> None:
     image_id = live_api.client.post(
         "/v1/images", content=image, headers={"Content-Type": "image/jpeg"}
     ).json()["id"]
-    pending = live_api.client.get(f"/v1/images/{image_id}")
+    pending = live_api.client.get(f"/v2/images/{image_id}")
     assert pending.status_code == 200
     assert pending.json() == {
         "schema_version": 2,
@@ -304,7 +309,7 @@ def test_status_goes_from_pending_to_scored(live_api: LiveApi) -> None:
     )
     data = verdict.model_dump_json().encode()
     live_api.s3.put_object(live_api.bucket, verdict_key(image_id), io.BytesIO(data), len(data))
-    scored = live_api.client.get(f"/v1/images/{image_id}").json()
+    scored = live_api.client.get(f"/v2/images/{image_id}").json()
     assert (scored["schema_version"], scored["id"], scored["status"]) == (2, image_id, "scored")
     assert (scored["outcome"], scored["score"]) == (verdict.outcome.value, verdict.score)
     assert scored["rules"] == {"name": "default", "version": verdict.rules.version}
@@ -320,12 +325,12 @@ def test_status_goes_from_pending_to_scored(live_api: LiveApi) -> None:
     }
     data = json.dumps(version_1).encode()
     live_api.s3.put_object(live_api.bucket, verdict_key(image_id), io.BytesIO(data), len(data))
-    upgraded = live_api.client.get(f"/v1/images/{image_id}").json()
+    upgraded = live_api.client.get(f"/v2/images/{image_id}").json()
     assert upgraded["schema_version"] == 2
     del upgraded["id"], upgraded["status"]
     assert VerdictEvent.model_validate(upgraded) == verdict
 
-    assert live_api.client.get(f"/v1/images/{new_image_id()}").status_code == 404
+    assert live_api.client.get(f"/v2/images/{new_image_id()}").status_code == 404
 
 
 @pytest.mark.integration
