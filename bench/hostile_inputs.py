@@ -377,6 +377,22 @@ def _apng_frames(rng: Rng) -> bytes:
     return png_with_chunks([actl, *fctl])
 
 
+def _tiny_chunks(rng: Rng) -> bytes:
+    """Up to two million empty private chunks, before or after the image data."""
+    png = saved(carrier(), "PNG")
+    flood = png_chunk(b"prVt", b"") * int(rng.integers(100_000, 2_000_000))
+    if rng.random() < 0.5:
+        return png_with_chunks([flood], png)
+    return png[:-12] + flood + png[-12:]
+
+
+def _one_pixel_wide(rng: Rng) -> bytes:
+    """A grey image 1 pixel wide (or high) and tens of millions long: Pillow keeps a
+    pointer per row, and copies pixels out through a buffer of 4 bytes per column."""
+    length = int(rng.integers(20_000_000, 90_000_000))
+    return png_image(1, length, 8, 0) if rng.random() < 0.5 else png_image(length, 1, 8, 0)
+
+
 def png_generators() -> dict[str, Generator]:
     return {
         "ztxt-bomb": _ztxt_bomb,
@@ -386,6 +402,8 @@ def png_generators() -> dict[str, Generator]:
         "huge-ihdr": _huge_ihdr,
         "split-idat": _split_idat,
         "apng-frame-count": _apng_frames,
+        "tiny-chunks": _tiny_chunks,
+        "one-pixel-wide": _one_pixel_wide,
     }
 
 
@@ -512,11 +530,99 @@ def _huge_frame(rng: Rng) -> bytes:
     return bytes(data)
 
 
+def jpeg_marker(marker: int, body: bytes) -> bytes:
+    return struct.pack(">BBH", 0xFF, marker, len(body) + 2) + body
+
+
+#: One code of length 1 in DC table 0 (category 0) and in AC table 0 (end of block).
+_ONE_CODE_TABLES = jpeg_marker(
+    0xC4, b"\x00" + bytes([1] + [0] * 15) + b"\x00" + b"\x10" + bytes([1] + [0] * 15) + b"\x00"
+)
+
+
+def zero_jpeg(
+    width: int,
+    height: int,
+    components: int,
+    scans: Sequence[Sequence[int]],
+    *,
+    sof: int = 0xC0,
+    spectral: tuple[int, int] = (0, 63),
+    junk: bytes = b"",
+) -> bytes:
+    """A JPEG of any size in a few bytes per scan: every 8x8 block is two zero bits.
+
+    With one-code Huffman tables a zero bit pair is a flat block, and libjpeg fills a
+    missing entropy segment with zero bits, so each scan needs no data at all: the
+    decoder does the full work of a ``width`` x ``height`` image. ``scans`` lists the
+    component indices of each scan; ``junk`` goes between APP0 and the tables, where
+    libjpeg and Pillow skip it.
+    """
+    frame = struct.pack(">BHHB", 8, height, width, components) + b"".join(
+        bytes([i + 1, 0x11, 0]) for i in range(components)
+    )
+    body = b"".join(
+        jpeg_marker(
+            0xDA, bytes([len(scan), *(b for c in scan for b in (c + 1, 0))]) + bytes([*spectral, 0])
+        )
+        + b"\x00"
+        for scan in scans
+    )
+    return (
+        b"\xff\xd8"
+        + jpeg_marker(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+        + junk
+        + jpeg_marker(0xDB, b"\x00" + bytes([1]) * 64)
+        + jpeg_marker(sof, frame)
+        + _ONE_CODE_TABLES
+        + body
+        + b"\xff\xd9"
+    )
+
+
+def _multi_scan(rng: Rng) -> bytes:
+    """A sequential JPEG with one scan per component: libjpeg buffers every coefficient.
+
+    Near the pixel limit that is 590 MB (4:4:4); repeated scans are each decoded.
+    """
+    side = int(rng.integers(1000, 10_001))
+    return zero_jpeg(side, side, 3, [[0], [1], [2]] * int(rng.integers(1, 2000)))
+
+
+def _junk_before_frame(rng: Rng) -> bytes:
+    """A progressive JPEG behind a few junk bytes, which libjpeg and Pillow skip."""
+    side = int(rng.integers(2000, 10_001))
+    junk = rng.integers(0, 255, int(rng.integers(1, 64)), dtype=np.uint8).tobytes()
+    ac = [[0], [1], [2]] * int(rng.integers(1, 3000))
+    head = zero_jpeg(side, side, 3, [[0, 1, 2]], sof=0xC2, spectral=(0, 0), junk=junk)[:-2]
+    tail = zero_jpeg(side, side, 3, ac, sof=0xC2, spectral=(1, 63))
+    return head + tail[tail.index(b"\xff\xda") :]
+
+
+def _fill_flood(rng: Rng) -> bytes:
+    """Up to 30 MB of 0xFF fill, junk, stuffed zeros or restart markers before the frame."""
+    jpeg = saved(carrier(), "JPEG", quality=85)
+    (app0,) = struct.unpack_from(">H", jpeg, 4)
+    unit = [b"\xff", b"\x00", b"\xff\x00", b"\xff\xd0"][int(rng.integers(0, 4))]
+    flood = unit * (int(rng.integers(100_000, 30_000_000)) // len(unit))
+    return jpeg[: 4 + app0] + flood + jpeg[4 + app0 :]
+
+
+def _lossless(rng: Rng) -> bytes:
+    """A lossless (SOF3) JPEG: DCT scaling does not apply to it."""
+    side = int(rng.integers(2500, 10_001))
+    return zero_jpeg(side, side, int(rng.choice([1, 3])), [[0]], sof=0xC3, spectral=(1, 0))
+
+
 def jpeg_generators() -> dict[str, Generator]:
     return {
         "thousands-of-scans": _thousands_of_scans,
         "marker-flood": _marker_flood,
         "huge-frame": _huge_frame,
+        "multi-scan": _multi_scan,
+        "junk-before-frame": _junk_before_frame,
+        "fill-flood": _fill_flood,
+        "lossless": _lossless,
     }
 
 
@@ -770,6 +876,17 @@ def _tiff_bomb_strip(rng: Rng) -> bytes:
     return tiff_header(8 + len(strip)) + strip + ifd(entries)
 
 
+def _shared_tag_values(rng: Rng) -> bytes:
+    """Thousands of distinct tags in IFD0 whose values all point at one region of the file.
+
+    Pillow reads and keeps every value of the first directory when it opens a TIFF.
+    """
+    length = int(rng.choice([1 << 18, 1 << 20, 1 << 24]))
+    tags = int(rng.integers(100, 4000))
+    extra = [(0x8000 + i, 7, length, 8) for i in range(tags)]
+    return tiff_image(64, 48, extra=extra, prefix=bytes(8 + length))
+
+
 def tiff_generators() -> dict[str, Generator]:
     return {
         "multi-page-loop": _multi_page,
@@ -777,6 +894,7 @@ def tiff_generators() -> dict[str, Generator]:
         "strip-per-row": _strip_per_row,
         "huge-counts": _tiff_huge_counts,
         "deflate-strip-bomb": _tiff_bomb_strip,
+        "shared-tag-values": _shared_tag_values,
     }
 
 
@@ -967,6 +1085,68 @@ def heif_generators() -> dict[str, Generator]:
     }
 
 
+# --- BMP: Pillow's run-length decoder is a Python loop -----------------------------------
+
+
+def bmp_rle(width: int, height: int, codes: bytes, *, rle4: bool = False) -> bytes:
+    """A palette BMP whose pixel data is the run-length ``codes`` (RLE8, or RLE4)."""
+    colours = 16 if rle4 else 256
+    palette = b"".join(struct.pack("<4B", i, i, i, 0) for i in range(colours))
+    offset = 14 + 40 + len(palette)
+    header = struct.pack("<2sIHHI", b"BM", offset + len(codes), 0, 0, offset)
+    info = struct.pack(
+        "<IiiHHIIiiII",
+        40,
+        width,
+        height,
+        1,
+        4 if rle4 else 8,
+        2 if rle4 else 1,
+        len(codes),
+        2835,
+        2835,
+        colours,
+        0,
+    )
+    return header + info + palette + codes
+
+
+def _rle_line_ends(rng: Rng) -> bytes:
+    """One pixel then an end-of-line code per row: Pillow pads each row a byte at a time."""
+    width = int(rng.integers(2000, 10_000))
+    height = int(rng.integers(2_000_000, 80_000_000)) // width
+    return bmp_rle(width, height, b"\x01\x10\x00\x00" * height + b"\x00\x01")
+
+
+def _rle_short_runs(rng: Rng) -> bytes:
+    """Rows of one-pixel runs (RLE8), or of long runs that RLE4 expands pixel by pixel."""
+    width = int(rng.integers(1000, 5000))
+    if rng.random() < 0.5:
+        height = 15_000_000 // width
+        return bmp_rle(width, height, (b"\x01\x10" * width + b"\x00\x00") * height)
+    height = int(rng.integers(2_000_000, 80_000_000)) // width
+    row = b"\xfe\x12" * (width // 254) + b"\x00\x00"
+    return bmp_rle(width, height, row * height, rle4=True)
+
+
+def bmp_generators() -> dict[str, Generator]:
+    return {"rle-line-ends": _rle_line_ends, "rle-short-runs": _rle_short_runs}
+
+
+# --- shapes: valid images one or two pixels thin ----------------------------------------
+
+
+def _thin(rng: Rng) -> bytes:
+    """A valid image 1 or 2 pixels thin and up to 16 000 long, in any Pillow format."""
+    fmt = str(rng.choice(["JPEG", "PNG", "WEBP", "TIFF", "BMP"]))
+    size = (int(rng.integers(1000, 16_001)), int(rng.integers(1, 3)))
+    return saved(carrier(*(size if rng.random() < 0.5 else size[::-1])), fmt)
+
+
+def shape_generators() -> dict[str, Generator]:
+    return {"thin": _thin}
+
+
 def families() -> dict[str, dict[str, Generator]]:
     """Every generator, by input class (family) and name."""
     return {
@@ -979,6 +1159,8 @@ def families() -> dict[str, dict[str, Generator]]:
         "heif": heif_generators(),
         "tiff": tiff_generators(),
         "deep": deep_generators(),
+        "bmp": bmp_generators(),
+        "shapes": shape_generators(),
     }
 
 

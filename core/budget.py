@@ -47,6 +47,18 @@ _HEIF_BYTES = 5.0
 #: Coefficient storage of one 8x8 block in a progressive JPEG (64 x int16).
 _BLOCK_BYTES = 128
 
+#: Longest side Pillow may decode in full. Pillow keeps a pointer per row and copies
+#: an image out through a buffer of 4 bytes per column: a 1 x 79 000 000 grey PNG
+#: peaked at 817 MB and a 53 000 000 x 1 one at 804 MB (measured), for 79 and 53 MB of
+#: pixels. JPEG allows no more than this; a real panorama is a few tens of thousands.
+MAX_SIDE = 65_535
+
+#: Pillow decodes RLE-compressed BMPs in a Python loop: measured 0.12 us per pixel
+#: (end-of-line padding is written a byte at a time) and 0.5 us per 2-byte code, so
+#: both the image and its data are capped: at most about 0.8 s together.
+MAX_RLE_PIXELS = 2_000_000
+MAX_RLE_BYTES = 2 * 2**20
+
 
 @dataclass(frozen=True, slots=True)
 class JpegFrame:
@@ -58,6 +70,14 @@ class JpegFrame:
     #: (horizontal, vertical) sampling factors per component.
     sampling: tuple[tuple[int, int], ...]
     scans: int
+    #: A sequential JPEG whose first scan holds fewer components than the frame:
+    #: libjpeg buffers it whole, like a progressive one.
+    multi_scan: bool = False
+
+    @property
+    def buffered(self) -> bool:
+        """Whether libjpeg holds every coefficient and decodes every scan before output."""
+        return self.progressive or self.multi_scan
 
     @property
     def blocks(self) -> int:
@@ -82,12 +102,16 @@ def check_pillow_decode(
     webp: bool = False,
     tiff: bool = False,
 ) -> None:
-    """Refuse a full decode (PNG, TIFF, WebP, BMP) over the memory or tile budget.
+    """Refuse a full decode (PNG, TIFF, WebP, BMP) over the memory, side or tile budget.
 
     libtiff decodes a strip into a buffer of its own before Pillow unpacks it, and a
     TIFF may be one strip: its image is counted twice.
     """
     image_bytes = _WEBP_BYTES if webp else _PILLOW_BYTES.get(mode, 4) * (2 if tiff else 1)
+    if max(width, height) > MAX_SIDE:
+        raise TooManyPixelsError(
+            f"{width}x{height} has a side over the {MAX_SIDE} px limit of a full decode"
+        )
     per_pixel = image_bytes + _GREY_EXTRA + (_COLOUR_EXTRA if colour else 0)
     _check_bytes(width, height, per_pixel, f"a {mode} image")
     if tiles > MAX_TILES:
@@ -102,20 +126,48 @@ def check_heif_decode(width: int, height: int, *, colour: bool) -> None:
 
 
 def check_jpeg_decode(frame: JpegFrame) -> None:
-    """Progressive JPEGs keep all coefficients and re-walk them per scan; baseline ones stream."""
-    if not frame.progressive:
+    """Buffered JPEGs keep all coefficients and re-walk them per scan; single-scan ones stream.
+
+    Progressive and multi-scan sequential files are buffered (:attr:`JpegFrame.buffered`).
+    """
+    if not frame.buffered:
         return
     blocks = frame.blocks
+    kind = "progressive" if frame.progressive else "multi-scan"
     if blocks * _BLOCK_BYTES > DECODE_BUDGET_BYTES:
         raise TooManyPixelsError(
-            f"a progressive {frame.width}x{frame.height} JPEG needs "
+            f"a {kind} {frame.width}x{frame.height} JPEG needs "
             f"{blocks * _BLOCK_BYTES / 2**20:.0f} MB of coefficients to decode, over the "
-            f"{DECODE_BUDGET_BYTES / 2**20:.0f} MB budget; send it as a baseline JPEG"
+            f"{DECODE_BUDGET_BYTES / 2**20:.0f} MB budget; send it as a single-scan baseline JPEG"
         )
     if blocks * frame.scans > SCAN_BLOCK_BUDGET:
         raise TooComplexError(
-            f"a progressive {frame.width}x{frame.height} JPEG with {frame.scans} scans is over "
+            f"a {kind} {frame.width}x{frame.height} JPEG with {frame.scans} scans is over "
             f"the decoding budget ({SCAN_BLOCK_BUDGET // max(blocks, 1)} scans at this size)"
+        )
+
+
+def check_bmp_rle(width: int, height: int, data_bytes: int) -> None:
+    """Refuse an RLE-compressed BMP that Pillow's Python decoder would take seconds over."""
+    if width * height > MAX_RLE_PIXELS or data_bytes > MAX_RLE_BYTES:
+        raise TooComplexError(
+            f"an RLE-compressed BMP of {width}x{height} in {data_bytes} bytes is over the "
+            f"limit of {MAX_RLE_PIXELS / 1e6:.0f} MP and {MAX_RLE_BYTES >> 20} MiB for this "
+            "compression; send it uncompressed or as a PNG"
+        )
+
+
+def check_tag_values(value_bytes: int, file_bytes: int) -> None:
+    """Refuse a TIFF whose first directory's values overlap to exceed the file.
+
+    Pillow reads and keeps the value of every tag of the first directory when it
+    opens a TIFF, so 2000 tags that all point at one 1 MiB region cost 2 GB.
+    Values that do not share bytes cannot add up to more than the file.
+    """
+    if value_bytes > file_bytes:
+        raise TooComplexError(
+            f"the TIFF's first directory announces {value_bytes / 2**20:.0f} MB of tag values "
+            f"in a file of {file_bytes / 2**20:.1f} MB: its tags share their bytes"
         )
 
 

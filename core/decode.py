@@ -27,7 +27,13 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageFile
 
-from core.budget import check_heif_decode, check_jpeg_decode, check_pillow_decode
+from core.budget import (
+    check_bmp_rle,
+    check_heif_decode,
+    check_jpeg_decode,
+    check_pillow_decode,
+    check_tag_values,
+)
 from core.errors import (
     CorruptImageError,
     EmptyImageError,
@@ -36,7 +42,8 @@ from core.errors import (
 )
 from core.exif import exif_orientation
 from core.formats import SNIFF_BYTES, ImageFormat, sniff_format
-from core.headers import jpeg_frame, png_size, tiff_layout, webp_size
+from core.headers import check_png_chunks, jpeg_frame, png_size, tiff_layout, webp_size
+from core.ifd import first_directory_value_bytes
 
 GreyImage = NDArray[np.uint8]
 #: uint8 RGB, shape ``(H, W, 3)``, display orientation.
@@ -166,7 +173,7 @@ def _decode_pillow(
                 raise _too_many_pixels(stored_w, stored_h, max_pixels)
             drafted = fmt is ImageFormat.JPEG and analysis_long_side > 0
             if not drafted:
-                _check_full_decode(image, fmt, colour=colour_long_side > 0)
+                _check_full_decode(image, fmt, colour=colour_long_side > 0, size_bytes=len(data))
             exif_raw, orientation = _exif_and_orientation(image, fmt, data)
             quantization = _quantization(image) if fmt is ImageFormat.JPEG else None
             grey, rgb, clipped = _read_pixels(
@@ -201,8 +208,11 @@ def _decode_pillow(
     )
 
 
-def _check_full_decode(image: ImageFile.ImageFile, fmt: ImageFormat, *, colour: bool) -> None:
-    """Refuse, before any pixel is read, a full-size decode that would not fit the budget."""
+def _check_full_decode(
+    image: ImageFile.ImageFile, fmt: ImageFormat, *, colour: bool, size_bytes: int
+) -> None:
+    """Refuse, before any pixel is read, a full-size decode that would not fit the budget
+    (memory, tiles, or the bytes Pillow's Python RLE decoder would walk)."""
     width, height = image.size
     check_pillow_decode(
         image.mode,
@@ -213,6 +223,8 @@ def _check_full_decode(image: ImageFile.ImageFile, fmt: ImageFormat, *, colour: 
         webp=fmt is ImageFormat.WEBP,
         tiff=fmt is ImageFormat.TIFF,
     )
+    if image.tile and image.tile[0].codec_name == "bmp_rle":
+        check_bmp_rle(width, height, size_bytes)
 
 
 def _opened(data: bytes, fmt: ImageFormat) -> ImageFile.ImageFile:
@@ -238,9 +250,10 @@ def _read_pixels(
         if draft_long_side:
             scale = max(stored_w, stored_h) / draft_long_side
             if scale > 1:
+                # At least 1 px a side: Pillow divides by the requested size.
                 image.draft(
                     "YCbCr" if colour or colour_clip else "L",
-                    (int(stored_w / scale), int(stored_h / scale)),
+                    (max(1, int(stored_w / scale)), max(1, int(stored_h / scale))),
                 )
         if (colour or colour_clip) and image.mode == "YCbCr":
             # The Y plane is exactly what a grey draft would have produced.
@@ -329,11 +342,13 @@ def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> No
     size = None
     if fmt is ImageFormat.PNG:
         size = png_size(data)
+        check_png_chunks(data)
     elif fmt is ImageFormat.WEBP:
         size = webp_size(data)
         if size is not None and size[0] * size[1] <= max_pixels:
             check_pillow_decode("RGBA", *size, colour=False, tiles=1, webp=True)
     elif fmt is ImageFormat.TIFF:
+        check_tag_values(first_directory_value_bytes(data), len(data))
         layout = tiff_layout(data)
         if layout is not None:
             size = layout[:2]
@@ -524,7 +539,8 @@ def _scaled(grey: GreyImage, fine: GreyImage | None, long_side: int) -> GreyImag
     if fine is not None and long_side:
         h, w = fine.shape[:2]
         if 2 * long_side <= max(h, w) <= 2 * long_side * SCALE_SLACK:
-            halved = cv2.resize(fine, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+            size = (max(1, w // 2), max(1, h // 2))  # a 1 px side stays 1 px
+            halved = cv2.resize(fine, size, interpolation=cv2.INTER_AREA)
             return np.asarray(halved, dtype=np.uint8)
     return _resize(grey, long_side, SCALE_SLACK)
 

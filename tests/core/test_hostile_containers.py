@@ -1,0 +1,148 @@
+"""Well-formed files with one hostile field get the exact refusal, before any decode.
+
+Each case was found by building it (bench/hostile_inputs.py holds the generators;
+docs/HOSTILE_INPUT.md the before/after figures). Before the fixes these files
+crashed the worker (thin images: ``cv2.error`` or ``ZeroDivisionError``; a
+lossless JPEG: a segfault in the decoder), or broke the 300 MB or 2 s bound
+(multi-scan JPEGs, junk hiding a frame, TIFF tag values, run-length BMPs,
+floods of PNG chunks or JPEG fill bytes). Each input here is built in
+milliseconds and refused from its headers, so the file runs in about a second.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from PIL import Image
+
+from bench.hostile_inputs import (
+    bmp_rle,
+    carrier,
+    png_chunk,
+    png_image,
+    png_with_chunks,
+    saved,
+    tiff_image,
+    zero_jpeg,
+)
+from core import Outcome, builtin_profile, score
+from core.budget import MAX_RLE_PIXELS, MAX_SIDE
+from core.decode import decode_image
+from core.headers import MAX_JPEG_GAP, MAX_JPEG_SEGMENTS, MAX_PNG_CHUNKS, jpeg_frame
+from core.ifd import first_directory_value_bytes
+from core.schema import ErrorCode
+
+DEFAULT = builtin_profile("default")
+
+
+def _error(data: bytes) -> ErrorCode | None:
+    verdict = score(data, DEFAULT)
+    return verdict.error.code if verdict.error is not None else None
+
+
+def _after_app0(jpeg: bytes, inserted: bytes) -> bytes:
+    (app0,) = struct.unpack_from(">H", jpeg, 4)
+    return jpeg[: 4 + app0] + inserted + jpeg[4 + app0 :]
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF", "BMP"])
+@pytest.mark.parametrize("size", [(3000, 2), (2, 3000), (16_000, 1), (1, 1)])
+def test_images_a_pixel_or_two_thin_are_rejected_for_resolution(
+    fmt: str, size: tuple[int, int]
+) -> None:
+    # Before: the JPEG draft divided by a 0 px target, the 2x2 halving asked OpenCV for 0 rows.
+    data = saved(Image.new("RGB", size, (120, 130, 140)), fmt)
+    verdict = score(data, DEFAULT)
+    assert verdict.verdict is Outcome.REJECTED
+    assert verdict.checks["resolution"].reason_code == "too_small"
+    decoded = decode_image(
+        data, max_pixels=10**8, analysis_long_side=1000, colour_long_side=640, fine_long_side=2000
+    )
+    assert decoded.rgb is not None and min(decoded.rgb.shape[:2]) >= 1
+    assert (decoded.width, decoded.height) == size
+
+
+def test_a_lossless_jpeg_is_refused_before_the_decoder_sees_it() -> None:
+    # Before: libjpeg ignores DCT scaling for lossless data and overran Pillow's
+    # scaled buffer: a 172-byte 10000 x 10000 file killed the process (SIGSEGV).
+    data = zero_jpeg(2500, 2500, 3, [[0]], sof=0xC3, spectral=(1, 0))
+    assert _error(data) is ErrorCode.UNSUPPORTED_FORMAT
+
+
+def test_a_multi_scan_sequential_jpeg_is_budgeted_like_a_progressive_one() -> None:
+    # One scan per component: libjpeg buffers every coefficient (588 MB measured at
+    # 10000 x 10000) and decodes every scan up to EOI.
+    small = zero_jpeg(800, 600, 3, [[0], [1], [2]])
+    frame = jpeg_frame(small)
+    assert frame is not None and frame.multi_scan and not frame.progressive
+    assert frame.scans == 3
+    assert score(small, DEFAULT).verdict is not Outcome.ERROR
+    interleaved = jpeg_frame(zero_jpeg(800, 600, 3, [[0, 1, 2]]))
+    assert interleaved is not None and not interleaved.buffered
+    assert _error(zero_jpeg(7000, 7000, 3, [[0], [1], [2]])) is ErrorCode.TOO_MANY_PIXELS
+    assert _error(zero_jpeg(2000, 2000, 3, [[0], [1], [2]] * 300)) is ErrorCode.TOO_COMPLEX
+
+
+def test_junk_before_the_frame_does_not_hide_it_from_the_budget() -> None:
+    # libjpeg and Pillow skip junk between segments; the header walk used to stop there.
+    head = zero_jpeg(7000, 7000, 3, [[0, 1, 2]], sof=0xC2, spectral=(0, 0), junk=b"\x00\x17")
+    assert _error(head) is ErrorCode.TOO_MANY_PIXELS
+    scans = zero_jpeg(2000, 1500, 3, [[0], [1], [2]] * 500, sof=0xC2, junk=b"\x00")
+    assert _error(scans) is ErrorCode.TOO_COMPLEX
+
+
+def test_a_few_junk_bytes_are_tolerated_and_a_flood_is_refused() -> None:
+    jpeg = saved(carrier(1600, 1200), "JPEG", quality=90)
+    clean = score(jpeg, DEFAULT)
+    junk = score(_after_app0(jpeg, b"\x00\x01\xff\xff\xff"), DEFAULT)
+    assert junk.verdict is clean.verdict and junk.score == clean.score
+    # Before: Pillow walked 30 MB of 0xFF fill a byte at a time (15 s of CPU).
+    assert _error(_after_app0(jpeg, b"\xff" * (MAX_JPEG_GAP + 2))) is ErrorCode.CORRUPT
+    assert _error(_after_app0(jpeg, b"\xff\x00" * MAX_JPEG_GAP)) is ErrorCode.CORRUPT
+    restarts = _after_app0(jpeg, b"\xff\xd0" * (MAX_JPEG_SEGMENTS + 1))
+    assert _error(restarts) is ErrorCode.TOO_COMPLEX
+
+
+def test_tiff_tags_that_share_their_values_are_refused() -> None:
+    # Before: Pillow read and kept 2000 copies of one 1 MiB region at open (MemoryError at 2 GB).
+    region = 1 << 20
+    extra = [(0x8000 + i, 7, region, 8) for i in range(300)]
+    data = tiff_image(64, 48, extra=extra, prefix=bytes(8 + region))
+    assert first_directory_value_bytes(data) == 300 * region
+    assert _error(data) is ErrorCode.TOO_COMPLEX
+    plain = saved(carrier(300, 200), "TIFF", compression="tiff_deflate")
+    assert 0 < first_directory_value_bytes(plain) <= len(plain)
+    assert _error(plain) is None
+
+
+def test_run_length_bmps_are_capped_where_pillow_decodes_them_in_python() -> None:
+    # Before: one pixel and an end-of-line code per row made Pillow pad each row a
+    # byte at a time (80 MP: 9.5 s of CPU from a 41 kB file).
+    width, height = 3000, MAX_RLE_PIXELS // 3000 + 1
+    line_ends = bmp_rle(width, height, b"\x01\x10\x00\x00" * height + b"\x00\x01")
+    assert _error(line_ends) is ErrorCode.TOO_COMPLEX
+    rows = (b"\xc8\x40" * 2 + b"\x00\x00") * 300 + b"\x00\x01"
+    small = score(bmp_rle(400, 300, rows), DEFAULT)
+    assert small.verdict is Outcome.REJECTED and small.checks["resolution"].passed is False
+    rle4 = bmp_rle(400, 300, (b"\xc8\x12" * 2 + b"\x00\x00") * 300 + b"\x00\x01", rle4=True)
+    assert score(rle4, DEFAULT).verdict is not Outcome.ERROR
+
+
+def test_a_flood_of_png_chunks_is_refused_before_pillow_walks_it() -> None:
+    # Before: two million empty chunks took 5 s of CPU and 230 MB.
+    flood = png_chunk(b"prVt", b"") * (MAX_PNG_CHUNKS + 1)
+    assert _error(png_with_chunks([flood])) is ErrorCode.TOO_COMPLEX
+    assert _error(png_with_chunks([png_chunk(b"prVt", b"")] * 1000)) is None
+
+
+def test_a_png_longer_than_the_side_limit_is_refused_before_decoding() -> None:
+    # Before: 1 x 79 000 000 grey peaked at 817 MB (a pointer per row) and
+    # 53 000 000 x 1 at 804 MB (a 4-byte-per-column copy buffer), then OpenCV crashed.
+    for size in ((1, MAX_SIDE + 1), (30_000_000, 1)):
+        verdict = score(png_image(*size, 8, 0), DEFAULT)
+        assert verdict.error is not None and verdict.error.code is ErrorCode.TOO_MANY_PIXELS
+        assert f"{MAX_SIDE} px" in verdict.error.message
+    longest = score(png_image(MAX_SIDE, 1, 8, 0), DEFAULT)
+    assert longest.verdict is Outcome.REJECTED
+    assert longest.checks["resolution"].reason_code == "too_small"
