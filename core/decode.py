@@ -29,6 +29,7 @@ from PIL import Image, ImageFile
 
 from core.budget import (
     check_bmp_rle,
+    check_derivative,
     check_heif_decode,
     check_jpeg_decode,
     check_pillow_decode,
@@ -149,6 +150,39 @@ def decode_image(
             colour_clip=colour_clip,
         )
     return image
+
+
+def upright_rgb(data: bytes, fmt: ImageFormat, *, max_pixels: int) -> RGBImage:
+    """Full-resolution uint8 RGB in display orientation, for a derivative (the redacted copy).
+
+    The orientation is the one scoring read (:func:`core.exif.exif_orientation`), not
+    Pillow's ``exif_transpose``, which takes the last of duplicate Orientation entries
+    and falls back to XMP: boxes from a verdict must land on the pixels the detector
+    saw. Pixels are copied out a band at a time (7 bytes per pixel at the peak; Pillow's
+    transpose, convert and ``np.array`` held 14). A copy over
+    :data:`core.budget.DERIVATIVE_BUDGET_BYTES` is refused (``TooManyPixelsError``), so
+    a worker keeps its verdict. Not for HEIF.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        _refuse_announced_bomb(data, fmt, max_pixels)
+        rgb, orientation = _full_rgb(data, fmt, max_pixels)
+    return _orient(rgb, orientation)
+
+
+def _full_rgb(data: bytes, fmt: ImageFormat, max_pixels: int) -> tuple[RGBImage, int]:
+    """Stored-orientation RGB and the EXIF orientation; the Pillow image is gone on return."""
+    with _opened(data, fmt) as image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise _too_many_pixels(width, height, max_pixels)
+        check_derivative(width, height)
+        _, orientation = _exif_and_orientation(image, fmt, data)
+        try:
+            return _to_rgb(image), orientation
+        except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+            raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
 
 
 def _decode_pillow(

@@ -13,14 +13,15 @@ EXIF, because GPS position and camera serial are personal data too.
 from __future__ import annotations
 
 import io
-import warnings
 from collections.abc import Iterable
 
 import cv2
 import numpy as np
 import pillow_heif
-from PIL import Image, ImageOps
+from PIL import Image
 
+from core.budget import check_derivative
+from core.decode import upright_rgb
 from core.errors import CorruptImageError, TooManyPixelsError, UnsupportedFormatError
 from core.formats import SNIFF_BYTES, ImageFormat, sniff_format
 from core.schema import BoundingBox, Detection
@@ -81,20 +82,13 @@ def _decode_upright(data: bytes, max_pixels: int) -> np.ndarray:
     fmt = sniff_format(data[:SNIFF_BYTES]) if data else None
     if fmt is None:
         raise UnsupportedFormatError("not a supported image")
+    if fmt is not ImageFormat.HEIF:
+        return upright_rgb(data, fmt, max_pixels=max_pixels)
     try:
-        if fmt is ImageFormat.HEIF:
-            heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
-            if heif.size[0] * heif.size[1] > max_pixels:
-                raise TooManyPixelsError("image dimensions exceed the pixel limit")
-            image = heif.to_pillow()
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                warnings.simplefilter("ignore", UserWarning)
-                image = Image.open(io.BytesIO(data))
-                if image.size[0] * image.size[1] > max_pixels:
-                    raise TooManyPixelsError("image dimensions exceed the pixel limit")
-                image = ImageOps.exif_transpose(image)
-        return np.array(image.convert("RGB"), dtype=np.uint8)
+        heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+        if heif.size[0] * heif.size[1] > max_pixels:
+            raise TooManyPixelsError("image dimensions exceed the pixel limit")
+        check_derivative(*heif.size)
+        return np.array(heif.to_pillow().convert("RGB"), dtype=np.uint8)
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
         raise CorruptImageError(f"cannot decode the image to redact it: {exc}") from exc

@@ -2,7 +2,7 @@
 
 20 hostile files (issue 11's EXIF count bomb, then bench.hostile_inputs' structural
 generators taken one family after another: EXIF, PNG, JPEG, ICC, XMP, WebP, HEIF,
-TIFF and deep-pixel bombs, lies and loops) are interleaved with 50 good photos and
+TIFF, deep-pixel, BMP and thin-image bombs, lies and loops) are interleaved with 50 good photos and
 published at a citizen-like pace. Every good photo must get its verdict within 2 s
 at p99; every hostile file a verdict or a dead letter (the engine scores the pixels
 of a photo whose metadata is hostile and gives an ``error`` verdict to what it
