@@ -608,6 +608,22 @@ def _fill_flood(rng: Rng) -> bytes:
     return jpeg[: 4 + app0] + flood + jpeg[4 + app0 :]
 
 
+def photoshop_blocks(count: int) -> list[bytes]:
+    """APP13 bodies holding ``count`` empty Photoshop resource blocks (12 bytes each)."""
+    block = b"8BIM\x04\x04" + bytes(6)
+    per_segment = (65_533 - 14) // len(block)
+    return [
+        b"Photoshop 3.0\x00" + block * min(per_segment, count - done)
+        for done in range(0, count, per_segment)
+    ]
+
+
+def _photoshop_flood(rng: Rng) -> bytes:
+    """Millions of Photoshop resource blocks in APP13 segments: Pillow parses each in Python."""
+    bodies = photoshop_blocks(int(rng.integers(20_000, 2_600_000)))
+    return jpeg_with_segments([(0xFFED, body) for body in bodies])
+
+
 def _lossless(rng: Rng) -> bytes:
     """A lossless (SOF3) JPEG: DCT scaling does not apply to it."""
     side = int(rng.integers(2500, 10_001))
@@ -623,6 +639,7 @@ def jpeg_generators() -> dict[str, Generator]:
         "junk-before-frame": _junk_before_frame,
         "fill-flood": _fill_flood,
         "lossless": _lossless,
+        "photoshop-flood": _photoshop_flood,
     }
 
 
