@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.decode import GreyImage
+from core.quantiles import median
 
 #: Bits in a fingerprint; distances range 0 (identical) to this.
 FINGERPRINT_BITS = 64
@@ -26,9 +27,9 @@ _KEPT = 8
 def fingerprint(grey: GreyImage) -> int:
     """The 64-bit DCT hash of a grey image (any size, at least 1x1)."""
     small = _shrunk(grey)
-    low = cv2.dct(small)[:_KEPT, :_KEPT].ravel()
+    low = np.asarray(cv2.dct(small), dtype=np.float32)[:_KEPT, :_KEPT].ravel()
     # The DC term is the mean brightness: left out of the median so brightening does not move it.
-    bits = low > np.median(low[1:])
+    bits = low > median(low[1:])
     return int.from_bytes(np.packbits(bits).tobytes(), "big")
 
 

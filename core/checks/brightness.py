@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.checks import Finding, relative_margin
+from core.checks.histogram import grey_histogram, histogram_mean
 from core.rules import BrightnessRule
 
 #: The reference's quality-score constants: the ideal mean, the standard deviation
@@ -35,13 +36,16 @@ def reference_quality_score(grey: NDArray[np.uint8]) -> float:
     over 64, capped at 1), minus the share of dark pixels beyond 10 % and of
     bright pixels beyond 5 %, clamped to [0, 1] and expressed in percent. The
     shares are float32, as the reference's OpenCV histogram makes them, so a photo
-    right at 60 % is decided the same way.
+    right at 60 % is decided the same way. The mean comes from the same histogram
+    (:func:`histogram_mean`, equal to :func:`mean_brightness`): one pass over the
+    pixels less, at the full resolution the reference measures.
     """
-    hist = np.bincount(grey.ravel(), minlength=256).astype(np.float32)
+    counts = grey_histogram(grey)
+    hist = counts.astype(np.float32)
     total = hist.sum()
     dark = hist[:_DARK_BELOW].sum() / total
     bright = hist[_BRIGHT_FROM:].sum() / total
-    mean = mean_brightness(grey)
+    mean = histogram_mean(counts)
     closeness = 1.0 - abs(mean - _IDEAL_MEAN) / _IDEAL_MEAN
     contrast = min(float(grey.std(dtype=np.float64)) / _FULL_CONTRAST_STD, 1.0)
     # Summed in float32 like the reference, then widened exactly for the float64 rest.

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.checks import Finding, relative_margin
+from core.quantiles import median
 from core.rules import CompressionRule
 
 #: ITU T.81 Annex K luminance table; multiset of values, so the scan order doesn't matter.
@@ -40,7 +41,7 @@ def jpeg_quality(luma_table: list[int]) -> float:
     usable = table < 255
     if not usable.any():
         return 1.0
-    scale = float(np.median(table[usable] * 100.0 / standard[usable]))
+    scale = median(table[usable] * 100.0 / standard[usable])
     quality = (200.0 - scale) / 2.0 if scale <= 100.0 else 5000.0 / scale
     return float(np.clip(quality, 1.0, 100.0))
 

@@ -12,15 +12,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.checks import Finding, relative_margin
+from core.checks.histogram import grey_histogram
 from core.rules import ExposureRule
 
 #: Grey levels from which a pixel counts as near-white (a washed-out photo has many).
 _NEAR_WHITE = 231
-
-
-def grey_histogram(grey: NDArray[np.uint8]) -> NDArray[np.int64]:
-    """Counts of each grey level 0-255 (length 256)."""
-    return np.bincount(grey.ravel(), minlength=256).astype(np.int64)
 
 
 def tone_quantiles(

@@ -19,6 +19,7 @@ from core.checks.blur import (
     coarse_value,
     edge_sharpness,
     relative_floor,
+    sampled_range,
     sharpness,
 )
 from core.decode import decode_image
@@ -222,3 +223,18 @@ def test_noise_on_a_blurred_photo_passes_the_fine_scale_but_not_the_coarse_one()
     # Measured at one scale only (no finer image), the gate does not apply.
     assert coarse_value(noisy_blur.grey, rule) is None
     assert "coarse_sharpness" not in blur_finding(noisy_blur.grey, rule).values
+
+
+@pytest.mark.parametrize("shape", [(512, 512), (101, 37), (6, 9), (1, 5)])
+@pytest.mark.parametrize("window", [3, 7])
+def test_sampled_range_is_the_sampled_dilate_minus_erode(
+    photo: NDArray[np.uint8], shape: tuple[int, int], window: int
+) -> None:
+    """The two-pass sampled range is the whole-image morphological range, value for value."""
+    grey = np.ascontiguousarray(photo[: shape[0], 100 : 100 + shape[1]])
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (window, window))
+    whole = cv2.subtract(cv2.dilate(grey, kernel), cv2.erode(grey, kernel))[::2, ::2]
+    sampled = sampled_range(grey, window)
+    assert sampled.dtype == np.uint8
+    np.testing.assert_array_equal(sampled, whole)
+    assert sampled.max() > 0 or grey.min() == grey.max()

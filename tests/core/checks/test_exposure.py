@@ -9,12 +9,8 @@ from skimage import data
 
 from core import builtin_profile
 from core.checks import Finding
-from core.checks.exposure import (
-    exposure_finding,
-    flat_blown_share,
-    grey_histogram,
-    tone_quantiles,
-)
+from core.checks.exposure import exposure_finding, flat_blown_share, tone_quantiles
+from core.checks.histogram import grey_histogram
 from core.decode import DecodedImage, decode_image
 from core.rules import ExposureRule
 from tests.builders.images import encode, sharp_photo
