@@ -102,7 +102,8 @@ def _loop(
         max_retries=settings.max_retries,
         retries=metrics.retries,
     )
-    duplicates = ExactDuplicates(load_rulebook(settings)) if settings.dedupe_exact else None
+    rulebook = load_rulebook(settings)
+    duplicates = ExactDuplicates(rulebook) if settings.dedupe_exact else None
     shadow = (
         ShadowProfiles(
             settings.shadow_profiles, settings.shadow_sample_rate, settings.topic_verdicts_shadow
@@ -112,7 +113,7 @@ def _loop(
     )
     publisher = KafkaPublisher(producer)
     pipeline = EventPipeline(
-        settings, metrics, store, pool, publisher, policy, duplicates, near, shadow
+        settings, metrics, store, pool, publisher, policy, rulebook, duplicates, near, shadow
     )
     loop = ConsumerLoop(
         consumer,

@@ -15,7 +15,10 @@ still gets a copy, to the photo's ``photos/`` key with its tags, and the delete.
 Each step goes through :class:`~consumer.retry.RetryPolicy`. Only what is wrong with
 this one event is dead-lettered, so its partition keeps moving: an event that does not
 parse, an object still missing a grace period after its event said it exists, and a
-scoring worker that crashes again and again on the same bytes.
+scoring worker that crashes again and again on the same bytes. That last photo was
+submitted and must still be answered: it gets an ``error`` verdict (``too_complex``),
+filed, stored and published like any other, after its dead letter is out, so a crash
+before the verdict is stored only repeats the letter.
 
 The pipeline sees its collaborators through the small ports below, so unit tests run
 it on in-memory fakes; :mod:`consumer.main` wires the real ones.
@@ -45,6 +48,7 @@ from consumer.retry import GaveUpError, RetryPolicy
 from consumer.scoring import Scored
 from consumer.settings import ConsumerSettings
 from consumer.shadow import ShadowProfiles
+from core.engine import error_verdict
 from core.events import (
     DeadLetter,
     DeadLetterReason,
@@ -55,7 +59,8 @@ from core.events import (
     VerdictEvent,
 )
 from core.privacy import redact_exif
-from core.schema import Outcome, Verdict
+from core.rules import Rules
+from core.schema import ErrorCode, Outcome, Verdict
 from runtime.layout import current_key, is_incoming_key, redacted_key, verdict_key, verdict_tags
 from runtime.object_store import ObjectMissingError
 from runtime.rulebook import profile_for_tenant
@@ -108,12 +113,15 @@ class EventPipeline:
         scorer: Scorer,
         publisher: Publisher,
         policy: RetryPolicy,
+        rulebook: Mapping[str, Rules],
         duplicates: ExactDuplicates | None = None,
         near: NearDuplicates | None = None,
         shadow: ShadowProfiles | None = None,
     ) -> None:
-        """``duplicates``: reuse the verdict of identical bytes (None: score every event);
-        ``shadow``: the tenants' candidate profiles (None: no shadow scoring)."""
+        """``rulebook``: the profiles by name (:func:`runtime.rulebook.load_rulebook`), for the
+        verdict of a photo its workers gave up on; ``duplicates``: reuse the verdict of
+        identical bytes (None: score every event); ``shadow``: the tenants' candidate
+        profiles (None: no shadow scoring)."""
         self._settings = settings
         self._shadow = shadow
         self._duplicates = duplicates
@@ -123,6 +131,7 @@ class EventPipeline:
         self._scorer = scorer
         self._publisher = publisher
         self._policy = policy
+        self._rulebook = rulebook
 
     async def handle(self, record: ConsumerRecord, claim: Claim) -> None:
         """Publish the verdict of ``record`` (or dead-letter it).
@@ -138,7 +147,7 @@ class EventPipeline:
             return
         try:
             self._check_trusted(event)
-            await self._process(event, claim, fresh=claim.fresh(record.offset))
+            await self._process(event, record, claim, fresh=claim.fresh(record.offset))
         except GaveUpError as gave_up:
             await self._dead_letter(record, event.image_id, gave_up, claim)
 
@@ -157,9 +166,12 @@ class EventPipeline:
     def _step(self, operation: str, step: Callable[[], Awaitable[T]], claim: Claim) -> Awaitable[T]:
         return self._policy.call(operation, step, claim)
 
-    async def _process(self, event: ImageSubmitted, claim: Claim, *, fresh: bool) -> None:
+    async def _process(
+        self, event: ImageSubmitted, record: ConsumerRecord, claim: Claim, *, fresh: bool
+    ) -> None:
         """``fresh``: no replica started this event before (:mod:`consumer.horizon`), so no
-        verdict of it can be stored yet and the lookup is skipped."""
+        verdict of it can be stored yet and the lookup is skipped. ``record`` carries the
+        event, for the dead letter of a photo the scoring workers give up on."""
         source, image_id = event.object.key, event.image_id
         stored = None if fresh else await self._stored_verdict(image_id, claim)
         verdict: Verdict | VerdictEvent | None = None
@@ -167,7 +179,7 @@ class EventPipeline:
         shared: list[_Message] = []
         if stored is None:
             try:
-                body, verdict, shadow, shared = await self._reuse_or_score(event, claim)
+                body, verdict, shadow, shared = await self._reuse_or_score(event, record, claim)
             except _FiledElsewhereError as filed:
                 body = filed.body
         else:
@@ -234,22 +246,22 @@ class EventPipeline:
             return None
 
     async def _reuse_or_score(
-        self, event: ImageSubmitted, claim: Claim
+        self, event: ImageSubmitted, record: ConsumerRecord, claim: Claim
     ) -> tuple[bytes, Verdict | VerdictEvent, Verdict | None, list[_Message]]:
         """The engine's new verdict, recorded for the copies to come, and the candidate's when
         the photo is shadowed; or, for identical bytes on record, the event that repeats
         theirs (a copy is not scored, so it has no shadow verdict). Last, what to publish
         with the verdict."""
         profile = profile_for_tenant(self._settings, event.metadata.tenant)
-        record = None if self._duplicates is None else self._duplicates.record_key(event, profile)
-        if record is None:
-            return await self._score_and_store(event, claim)
-        reused = await self._reuse(event, record, claim)
+        digest = None if self._duplicates is None else self._duplicates.record_key(event, profile)
+        if digest is None:
+            return await self._score_and_store(event, record, claim)
+        reused = await self._reuse(event, digest, claim)
         if reused is not None:
             return (*reused, None, [])
-        body, verdict, shadow, shared = await self._score_and_store(event, claim)
+        body, verdict, shadow, shared = await self._score_and_store(event, record, claim)
         if ExactDuplicates.worth_recording(verdict):
-            await self._step("record", lambda: self._store.put(record, body, _JSON), claim)
+            await self._step("record", lambda: self._store.put(digest, body, _JSON), claim)
         return body, verdict, shadow, shared
 
     async def _reuse(
@@ -276,7 +288,7 @@ class EventPipeline:
         return body, repeated
 
     async def _score_and_store(
-        self, event: ImageSubmitted, claim: Claim
+        self, event: ImageSubmitted, record: ConsumerRecord, claim: Claim
     ) -> tuple[bytes, Verdict, Verdict | None, list[_Message]]:
         """Score the submitted object, file it and store the verdict event's body; the
         candidate profile's verdict too when the photo is shadowed, and what to publish
@@ -285,9 +297,7 @@ class EventPipeline:
         data = await self._fetch_submitted(event, claim)
         profile = profile_for_tenant(self._settings, event.metadata.tenant)
         candidate = None if self._shadow is None else self._shadow.candidate_for(event)
-        scored = await self._step(
-            "score", lambda: self._scorer.score(data, profile, image_id, candidate), claim
-        )
+        scored = await self._scored(event, record, data, (profile, candidate), claim)
         if scored.shadow_error is not None:
             self._metrics.shadow_failures.labels("score").inc()
             logger.warning(
@@ -314,6 +324,37 @@ class EventPipeline:
         key = verdict_key(image_id)
         await self._step("store", lambda: self._store.put(key, body, _JSON), claim)
         return body, verdict, scored.shadow, self._shared_fingerprint(event, verdict)
+
+    async def _scored(
+        self,
+        event: ImageSubmitted,
+        record: ConsumerRecord,
+        data: bytes,
+        profiles: tuple[str, str | None],
+        claim: Claim,
+    ) -> Scored:
+        """The workers' verdict under ``profiles`` (live, candidate). When they give up on
+        these bytes (crashed, ran out of memory or time, again and again), the event is
+        dead-lettered first, so that a crash before its verdict is stored repeats the
+        letter rather than losing it, and the photo is ``too_complex``: an operator's
+        problem, but the citizen still gets an answer, not ``pending`` forever."""
+        image_id, (profile, candidate) = event.image_id, profiles
+        started = time.monotonic()
+        try:
+            return await self._step(
+                "score", lambda: self._scorer.score(data, profile, image_id, candidate), claim
+            )
+        except GaveUpError as gave_up:
+            if gave_up.reason is not DeadLetterReason.WORKER_CRASHED:
+                raise
+            await self._dead_letter(record, image_id, gave_up, claim)
+            elapsed_ms = (time.monotonic() - started) * 1000.0
+            message = f"the scoring workers gave up after {gave_up.attempts} attempts: {gave_up}"
+            rules = self._rulebook[profile]
+            verdict = error_verdict(
+                ErrorCode.TOO_COMPLEX, message, rules, image_id=image_id, elapsed_ms=elapsed_ms
+            )
+            return Scored(verdict, None)
 
     def _near_matches(self, event: ImageSubmitted, verdict: Verdict) -> list[NearDuplicate] | None:
         near = self._near

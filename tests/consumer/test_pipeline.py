@@ -39,6 +39,8 @@ from core.schema import ErrorCode, Outcome
 from core.similar import SearchRule
 from runtime.ids import new_image_id
 from runtime.layout import current_key, incoming_key, verdict_key, verdict_tags
+from runtime.object_store import StorageUnavailableError
+from runtime.rulebook import load_rulebook
 from tests.builders import images
 from tests.consumer.fakes import FakePublisher, FakeStore, InlineScorer
 
@@ -78,8 +80,15 @@ class Rig:
             max_retries=self.settings.max_retries,
             retries=metrics.retries,
         )
+        self.rulebook = load_rulebook(self.settings)
         self.pipeline = EventPipeline(
-            self.settings, metrics, self.store, self.scorer, self.publisher, self.policy
+            self.settings,
+            metrics,
+            self.store,
+            self.scorer,
+            self.publisher,
+            self.policy,
+            self.rulebook,
         )
         self.claim = Claim(PARTITION)
 
@@ -128,6 +137,7 @@ class Rig:
             self.scorer,
             self.publisher,
             self.policy,
+            self.rulebook,
             **parts,
         )
         return self
@@ -281,6 +291,88 @@ async def test_a_worker_crash_is_retried_and_then_dead_lettered() -> None:
         3,
         poison.image_id,
     )
+
+
+async def test_a_photo_the_workers_give_up_on_gets_a_dead_letter_then_an_error_verdict() -> None:
+    rig = Rig(max_retries=2)
+    corrupt = rig.submitted(photo()[:2000])
+    await rig.handle(corrupt.model_dump_json().encode())
+    rig.scorer.crashes = 100
+    poison = rig.submitted(photo())
+    await rig.handle(poison.model_dump_json().encode(), offset=1)
+
+    (letter,) = rig.letters()
+    assert (letter.reason.value, letter.attempts, letter.image_id) == (
+        "worker_crashed",
+        3,
+        poison.image_id,
+    )
+    assert [topic for topic, _key, _value in rig.publisher.sent] == [VERDICTS, DLQ, VERDICTS]
+    engine_error, body = rig.publisher.on(VERDICTS)
+    published = VerdictEvent.model_validate_json(body)
+    assert (published.image_id, published.outcome) == (poison.image_id, Outcome.ERROR)
+    assert published.error is not None and published.error.code is ErrorCode.TOO_COMPLEX
+    assert "WorkerCrashedError: worker killed" in published.error.message
+    assert published.rules.name == rig.settings.rule_profile
+    assert rig.store.objects[verdict_key(poison.image_id)] == body
+    # Filed exactly as the engine's own error verdict (a truncated JPEG) was.
+    assert VerdictEvent.model_validate_json(engine_error).outcome is Outcome.ERROR
+    assert rig.store.tags[poison.object.key] == rig.store.tags[corrupt.object.key]
+    assert rig.store.tags[poison.object.key] == verdict_tags(Outcome.ERROR)
+    assert rig.store.objects[poison.object.key] == photo()
+    assert rig.sample("civicqc_images_scored_total", verdict="error", tenant="default") == 2
+    assert rig.sample("civicqc_dlq_messages_total", reason="worker_crashed") == 1
+
+    # A redelivery (the commit was lost) republishes the stored verdict, byte for byte,
+    # without scoring or dead-lettering again.
+    calls = rig.scorer.calls
+    await rig.handle(poison.model_dump_json().encode(), offset=1)
+    assert rig.publisher.on(VERDICTS)[2] == body
+    assert rig.scorer.calls == calls
+    assert len(rig.letters()) == 1
+
+
+class VerdictsUnstorable(FakeStore):
+    """A store that cannot take a verdict (an outage only there) until ``down`` is cleared;
+    ``refused`` is set once it turned one away."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+        self.refused = asyncio.Event()
+
+    async def put(
+        self, key: str, data: bytes, content_type: str, tags: Mapping[str, str] | None = None
+    ) -> None:
+        if self.down and key.startswith("verdicts/"):
+            self.refused.set()
+            raise StorageUnavailableError("connection refused")
+        await super().put(key, data, content_type, tags)
+
+
+async def test_an_attempt_that_dies_before_the_given_up_verdict_is_stored_loses_nothing() -> None:
+    """The letter goes out before the verdict is stored: an attempt that ends between the
+    two leaves no verdict, so the redelivery scores, dead-letters and answers again."""
+    store = VerdictsUnstorable()
+    rig = Rig(store, max_retries=1)
+    rig.scorer.crashes = 100
+    poison = rig.submitted(photo())
+    handling = asyncio.create_task(rig.handle(poison.model_dump_json().encode()))
+    # Scored, given up, dead-lettered, filed: now storing the verdict.
+    await asyncio.wait_for(store.refused.wait(), timeout=5)
+    assert len(rig.letters()) == 1
+    rig.claim.release()
+    rig.policy.wake()
+    with pytest.raises(AbandonedError):
+        await asyncio.wait_for(handling, timeout=5)
+    assert rig.publisher.on(VERDICTS) == []
+
+    store.down, rig.claim = False, Claim(PARTITION)
+    await rig.handle(poison.model_dump_json().encode())
+    assert [letter.reason.value for letter in rig.letters()] == ["worker_crashed"] * 2
+    (body,) = rig.publisher.on(VERDICTS)
+    assert VerdictEvent.model_validate_json(body).outcome is Outcome.ERROR
+    assert store.objects[verdict_key(poison.image_id)] == body
 
 
 def _forged_keys(image_id: uuid.UUID) -> dict[str, str]:
