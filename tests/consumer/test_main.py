@@ -23,7 +23,7 @@ from consumer.main import run
 from consumer.metrics import ConsumerMetrics
 from consumer.settings import ConsumerSettings
 from core.events import DeadLetter, VerdictEvent
-from core.schema import Outcome
+from core.schema import ErrorCode, Outcome
 from runtime.layout import Folder, verdict_key, verdict_tags
 from tests.builders import images
 from tests.builders.latency_proxy import LatencyProxy
@@ -126,6 +126,35 @@ async def test_unusable_events_go_to_the_dead_letter_topic(
     assert (
         registry.get_sample_value("civicqc_dlq_messages_total", {"reason": "object_missing"}) == 1
     )
+
+
+async def test_a_photo_the_workers_give_up_on_gets_a_dead_letter_and_an_error_verdict(
+    stream: Stream, s3_client: Minio
+) -> None:
+    """Every attempt overruns WORKER_TASK_TIMEOUT_S: the real pool kills its worker, and
+    the citizen still gets an answer, stored where the API reads it."""
+    async with running(stream, WORKER_TASK_TIMEOUT_S="0.001", MAX_RETRIES="1") as registry:
+        (image_id,) = await submit(stream, s3_client, good_photo())
+        letters = await read_topic(stream.bootstrap_servers, stream.dlq, expect=1, timeout_s=60)
+        published = await read_topic(
+            stream.bootstrap_servers, stream.verdicts, expect=1, timeout_s=60
+        )
+    (letter,) = [DeadLetter.model_validate_json(value) for _k, value in letters]
+    assert (letter.reason.value, letter.attempts, letter.image_id) == (
+        "worker_crashed",
+        2,
+        image_id,
+    )
+    ((_key, body),) = published
+    verdict = VerdictEvent.model_validate_json(body)
+    assert verdict.outcome is Outcome.ERROR
+    assert verdict.error is not None and verdict.error.code is ErrorCode.TOO_COMPLEX
+    assert s3_client.get_object(stream.bucket, verdict_key(image_id)).read() == body
+    assert tagged_as_scored(s3_client, stream.bucket, {image_id: verdict})
+    scored = registry.get_sample_value(
+        "civicqc_images_scored_total", {"verdict": "error", "tenant": "default"}
+    )
+    assert scored == 1
 
 
 async def test_an_object_store_outage_delays_verdicts_but_loses_none(
