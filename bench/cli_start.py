@@ -48,10 +48,13 @@ IMPORTS = (
     "civicqc.commands.score",
 )
 
-#: As ``civicqc.cli`` does for ``score``, one BLAS thread (numpy starts one per core).
+#: As ``civicqc.cli`` does for ``score``: one BLAS thread (numpy starts one per core), no
+#: search for pydantic plugins, and no garbage collection while importing.
 _PROBE = """
-import importlib, os, sys, time
+import gc, importlib, os, sys, time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+gc.disable()
 costs = []
 for name in sys.argv[1:]:
     started = time.process_time()
