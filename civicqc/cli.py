@@ -52,16 +52,21 @@ def _command_named(argv: Sequence[str]) -> str | None:
 
 
 def _score_environment() -> None:
-    """Settle, unless the caller chose, what numpy and pydantic read once when they load.
+    """Settle, unless the caller chose, what numpy, OpenCV and pydantic read once when they load.
 
     Loading numpy starts a BLAS thread per core (~45 ms of CPU on two cores) for
     matrix products the engine never makes; ``civicqc score`` runs in parallel with
-    processes, one per core, so BLAS threads would only compete with them. Building
-    the first pydantic model looks for pydantic plugins among the entry points of
-    every installed distribution (~8 ms); the engine's models need none.
+    processes, one per core, so BLAS threads would only compete with them. OpenCV's
+    thread pool is the same case: its start costs a one-photo run ~10 ms of CPU, for
+    filters on an analysis-scale array that one core runs in a few milliseconds, and
+    its results do not depend on the thread count. Building the first pydantic model
+    looks for pydantic plugins among the entry points of every installed distribution
+    (~8 ms); the engine's models need none.
     """
     if "numpy" not in sys.modules:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if "cv2" not in sys.modules:
+        os.environ.setdefault("OPENCV_FOR_THREADS_NUM", "1")
     if "pydantic.plugin._loader" not in sys.modules:
         os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
