@@ -183,10 +183,15 @@ def test_a_run_that_skips_the_teardown_still_writes_its_whole_answer(
 def test_main_called_in_process_leaves_the_garbage_collector_as_it_found_it(
     photo_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The CLI pauses collection while it imports; a caller's collector must come back on."""
+    """The program pauses and freezes collection (``civicqc.cli.entry``); ``main`` must not.
+
+    Frozen objects are never collected, so freezing a caller's garbage would leak it.
+    """
+    frozen = gc.get_freeze_count()
     assert gc.isenabled()
     _run(capsys, str(photo_dir / "good.jpg"))
     assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen
 
 
 def test_parallel_and_serial_runs_agree(
