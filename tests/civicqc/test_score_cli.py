@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import os
@@ -148,6 +149,44 @@ def test_scoring_one_photo_imports_only_what_it_needs(photo_dir: Path) -> None:
     loaded = set(done.stderr.split())
     assert "core.engine" in loaded  # the probe saw the command's imports
     assert sorted(loaded.intersection(NOT_FOR_ONE_PHOTO)) == []
+
+
+def test_a_run_that_skips_the_teardown_still_writes_its_whole_answer(
+    photo_dir: Path, tmp_path: Path
+) -> None:
+    """``civicqc score`` on one process leaves with ``os._exit`` (``civicqc.cli.entry``).
+
+    Buffered output (the CSV is written in one go at the end) must be flushed first; the
+    exit status must survive the shortcut.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    cli = [sys.executable, "-m", "civicqc.cli", "score", "--format", "csv", "--jobs", "1"]
+    out = tmp_path / "out.csv"
+    with out.open("w") as handle:
+        done = subprocess.run(
+            [*cli, str(photo_dir / "good.jpg"), str(photo_dir / "nested")],
+            stdout=handle,
+            env=env,
+            check=False,
+        )
+    assert done.returncode == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [(Path(r["path"]).name, r["verdict"]) for r in rows] == [
+        ("good.jpg", "accepted"),
+        ("blurred.png", "rejected"),
+        ("notes.jpg", "error"),
+    ]
+    usage = subprocess.run([*cli, "--profile", "nope", str(photo_dir)], env=env, check=False)
+    assert usage.returncode == 2
+
+
+def test_main_called_in_process_leaves_the_garbage_collector_as_it_found_it(
+    photo_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI pauses collection while it imports; a caller's collector must come back on."""
+    assert gc.isenabled()
+    _run(capsys, str(photo_dir / "good.jpg"))
+    assert gc.isenabled()
 
 
 def test_parallel_and_serial_runs_agree(
