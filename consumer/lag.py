@@ -40,8 +40,10 @@ class LagReporter:
             return
         try:
             ends = await self._consumer.end_offsets(owned)
+            # One request for all owned partitions, where ``committed()`` makes one each.
+            found = await self._consumer._coordinator.fetch_committed_offsets(owned)
             for tp in owned:
-                committed = await self._consumer.committed(tp) or 0
+                committed = max(0, found[tp].offset) if tp in found else 0
                 self._gauge.labels(tp.topic, str(tp.partition)).set(max(0, ends[tp] - committed))
                 self._labelled.add(tp)
         except KafkaError as exc:

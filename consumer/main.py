@@ -87,6 +87,24 @@ def _kafka_clients(settings: ConsumerSettings) -> tuple[AIOKafkaConsumer, AIOKaf
     return consumer, producer
 
 
+#: What the fingerprint reader asks the broker to gather before it answers (about 300
+#: records): a replica reads every photo's record, so a read per record cost the broker a
+#: request per photo and replica; batched, a request per NEAR_DUPLICATE_FETCH_WAIT_MS.
+_FINGERPRINT_FETCH_MIN_BYTES = 64 * 1024
+
+
+def _fingerprint_reader(settings: ConsumerSettings) -> AIOKafkaConsumer:
+    """The group-less reader of the whole fingerprint topic (:meth:`NearDuplicates.follow`)."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_min_bytes=_FINGERPRINT_FETCH_MIN_BYTES,
+        fetch_max_wait_ms=settings.near_duplicate_fetch_wait_ms,
+    )
+
+
 def _loop(
     settings: ConsumerSettings,
     metrics: ConsumerMetrics,
@@ -138,12 +156,7 @@ async def run(settings: ConsumerSettings, metrics: ConsumerMetrics, stop: asynci
     store = open_store(settings)
     consumer, producer = _kafka_clients(settings)
     near = _near(settings)
-    reader = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
+    reader = _fingerprint_reader(settings)
     loop = _loop(settings, metrics, consumer, producer, store, pool, near)
     following: asyncio.Task[None] | None = None
     try:

@@ -54,6 +54,14 @@ class ConsumerSettings(CommonSettings):
         gt=0,
         description="When both photos carry a location, how far apart a near-duplicate may be.",
     )
+    near_duplicate_fetch_wait_ms: int = Field(
+        default=500,
+        ge=0,
+        le=30_000,
+        description="How long the broker holds a read of the fingerprint topic while it has "
+        "less than 64 KiB to return: one request per this long per replica, not one per "
+        "photo, and this much more before a replica knows another's photos.",
+    )
     max_in_flight: int = Field(
         default=8,
         ge=1,

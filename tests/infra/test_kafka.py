@@ -10,8 +10,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from prometheus_client import CollectorRegistry, Gauge
 
 from civicqc.stack import kafka
+from consumer.lag import LagReporter
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +113,13 @@ async def test_group_of_two_shares_partitions_commits_and_rebalances(
         # Two unread records per partition: lag is exactly 2 everywhere.
         await _produce(servers, topic, per_partition=2, tag="after")
         assert await _lag(servers, group, topic, first) == {0: 2, 1: 2, 2: 2}
+        # The replica's own gauge agrees, for the partitions it owns (one request for all).
+        registry = CollectorRegistry()
+        gauge = Gauge("lag_messages", "lag", ["topic", "partition"], registry=registry)
+        await LagReporter(first, gauge, interval_s=60.0).report()
+        mine = sorted(tp.partition for tp in first.assignment())
+        labels = [{"topic": topic, "partition": str(p)} for p in mine]
+        assert [registry.get_sample_value("lag_messages", x) for x in labels] == [2.0] * len(mine)
 
         # The second member leaves: the first takes over all partitions and resumes
         # from the committed offsets, so it reads the six new records and nothing
