@@ -106,8 +106,9 @@ def test_a_rule_override_from_the_environment_in_either_case(
 
 
 #: What the services need and one photo's score does not: Kafka, S3, HTTP, settings,
-#: detectors, HEIF, progress bars, process pools; and numpy's masked arrays, which
-#: ``np.median`` imports (10-20 ms) only to ask whether its input is one.
+#: detectors, HEIF, progress bars, process pools (``civicqc.cli.entry`` skips the
+#: interpreter's teardown only where ``multiprocessing`` was never loaded); and numpy's
+#: masked arrays, which ``np.median`` imports (10-20 ms) only to ask whether its input is one.
 NOT_FOR_ONE_PHOTO = (
     "pydantic_settings",
     "aiokafka",
@@ -121,6 +122,7 @@ NOT_FOR_ONE_PHOTO = (
     "pillow_heif",
     "tqdm",
     "concurrent.futures.process",
+    "multiprocessing",
     "core.events",
     "core.redact",
     "asyncio",
