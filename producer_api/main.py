@@ -67,6 +67,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         max_concurrent=settings.max_concurrent_uploads,
         max_per_key=settings.max_concurrent_uploads_per_key,
         idle_timeout_s=settings.upload_idle_timeout_s,
+        part_bytes=settings.upload_part_size,
     )
     metrics_server = _serve_metrics(app, settings)
     await publisher.start()

@@ -40,6 +40,7 @@ class ChunkPipe:
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=max_chunks)
         self._read_timeout_s = read_timeout_s
         self._pending = b""
+        self._held: list[bytes] = []
         self._eof = False
         self._abort: BaseException | None = None
         self._hash = hashlib.sha256()
@@ -47,6 +48,12 @@ class ChunkPipe:
         self.size_bytes = 0
 
     # -- event-loop side -------------------------------------------------------------
+    def preload(self, chunks: list[bytes], *, eof: bool) -> None:
+        """Chunks the event loop already holds, given before the upload starts: the first
+        ``read`` takes them without crossing to the loop (none at all when ``eof``)."""
+        self._held = chunks
+        self._eof = eof
+
     async def write_chunk(self, chunk: bytes) -> None:
         if chunk:
             await self._queue.put(chunk)
@@ -80,10 +87,11 @@ class ChunkPipe:
             raise UploadAborted(str(self._abort))
         want = sys.maxsize if size is None or size < 0 else size
         pieces = [self._pending] if self._pending else []
-        if len(self._pending) < want and not self._eof:
-            future = asyncio.run_coroutine_threadsafe(
-                self._take(want - len(self._pending)), self._loop
-            )
+        pieces += self._held
+        self._held = []
+        have = sum(len(piece) for piece in pieces)
+        if have < want and not self._eof:
+            future = asyncio.run_coroutine_threadsafe(self._take(want - have), self._loop)
             try:
                 pieces += future.result(timeout=self._read_timeout_s)
             except TimeoutError as exc:

@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import BinaryIO, cast
 
+from minio.helpers import MIN_PART_SIZE
 from pydantic import ValidationError
 
 from core.events import ImageSubmitted, Location, ObjectRef, SubmissionMetadata
@@ -116,6 +117,7 @@ class Submitter:
         max_concurrent: int,
         max_per_key: int,
         idle_timeout_s: float,
+        part_bytes: int = MIN_PART_SIZE,
     ) -> None:
         self._store = store
         self._publisher = publisher
@@ -124,6 +126,8 @@ class Submitter:
         self._max_per_key = max_per_key
         self._in_flight: Counter[str] = Counter()
         self._idle_timeout_s = idle_timeout_s
+        #: The store's part size: a body up to this long is gathered before it is sent.
+        self._part_bytes = part_bytes
 
     async def submit(
         self,
@@ -272,14 +276,21 @@ class Submitter:
     async def _store_object(
         self, key: str, content_type: str, head: bytes, rest: AsyncIterator[bytes]
     ) -> tuple[int, str]:
-        """Stream head + rest to ``key``; the client's errors (413, 408...) win over the store's."""
+        """Stream head + rest to ``key``; the client's errors (413, 408...) win over the store's.
+
+        The SDK sends nothing before it holds a part (or the whole body, if smaller), so
+        the first part is gathered here: a photo that fits one then goes to the store's
+        thread in one hop, without the pipe's per-read crossings back to the loop.
+        """
+        held, complete = await _first_part(head, rest, self._part_bytes)
         pipe = ChunkPipe(
             asyncio.get_running_loop(), _PIPE_CHUNKS, read_timeout_s=self._idle_timeout_s + 5
         )
+        pipe.preload(held, eof=complete)
         upload = asyncio.ensure_future(
             self._store.put_stream(key, cast(BinaryIO, pipe), content_type, PENDING_TAGS)
         )
-        feeder = asyncio.ensure_future(_feed(pipe, head, rest))
+        feeder = asyncio.ensure_future(_feed(pipe, None if complete else rest))
         try:
             await asyncio.wait({upload, feeder}, return_when=asyncio.FIRST_EXCEPTION)
             if feeder.done() and feeder.exception() is not None:
@@ -352,8 +363,26 @@ async def _read_head(chunks: AsyncIterator[bytes]) -> bytes:
     return head
 
 
-async def _feed(pipe: ChunkPipe, head: bytes, rest: AsyncIterator[bytes]) -> None:
-    await pipe.write_chunk(head)
+async def _first_part(
+    head: bytes, rest: AsyncIterator[bytes], part_bytes: int
+) -> tuple[list[bytes], bool]:
+    """The body's chunks until they pass ``part_bytes``, and whether that was all of it."""
+    held = [head]
+    size = len(head)
+    while size <= part_bytes:
+        try:
+            chunk = await anext(rest)
+        except StopAsyncIteration:
+            return held, True
+        held.append(chunk)
+        size += len(chunk)
+    return held, False
+
+
+async def _feed(pipe: ChunkPipe, rest: AsyncIterator[bytes] | None) -> None:
+    """The body after what :meth:`ChunkPipe.preload` gave; ``None`` when that was all of it."""
+    if rest is None:
+        return
     async for chunk in rest:
         await pipe.write_chunk(chunk)
     await pipe.finish()
