@@ -10,8 +10,9 @@ the API process's CPU ms per upload for each (read from ``/proc`` around each ru
 after a warm-up). The consumers keep scoring meanwhile; their CPU is not counted.
 
 Before and after, in one run: ``--before REF`` starts the stack of commit ``REF`` and
-then this tree's (as ``bench.pipeline --before`` does), sends both the same photos
-and prints the ratios::
+this tree's side by side, sends both the same photos in turns (``--rounds``, the
+order alternating, each figure the median of its rounds, so a change in the
+machine's load falls on both) and prints the ratios::
 
     python -m bench.upload_cost --before main
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import statistics
 import tempfile
@@ -86,37 +88,68 @@ async def api_cpu_ms(
     return used / uploads * 1000
 
 
-async def measure(
-    label: str, env_file: Path, photos: list[bytes], args: argparse.Namespace
+async def one_round(
+    client: httpx.AsyncClient,
+    root: Path,
+    photos: list[bytes],
+    tiny: list[bytes],
+    args: argparse.Namespace,
 ) -> list[float]:
-    """API CPU ms per upload of each request shape, printed as it goes, then how much of
-    a photo's cost is per request and how much per MB (from the tiny uploads)."""
-    env = _env_file(env_file)
-    root = env_file.parent
-    mean_mb = statistics.mean(len(p) for p in photos) / 1e6
-    tiny = tiny_jpegs(len(photos))
-    headers = {"X-API-Key": env["CIVICQC_API_KEY"]} if "CIVICQC_API_KEY" in env else {}
+    """API CPU ms per upload of each request shape (:data:`_SHAPES`), once."""
     figures = []
-    async with httpx.AsyncClient(
-        base_url=env.get("API_URL", "http://127.0.0.1:8000"), timeout=60.0, headers=headers
-    ) as client:
-        for shape, multipart in _SHAPES:
-            sent = tiny if shape.endswith("tiny JPEG") else photos
-            ms = await api_cpu_ms(client, root, sent, args, multipart)
-            figures.append(ms)
-            size_mb = statistics.mean(len(p) for p in sent) / 1e6
-            per_3mb = "" if sent is tiny else f"{ms / mean_mb * 3:.1f} ms per 3 MB; "
-            print(
-                f"[{label}] API CPU per upload, {shape:<20} {ms:6.1f} ms "
-                f"({per_3mb}{args.uploads} x {size_mb:.3f} MB; target <= 8 ms per 3 MB)",
-                flush=True,
-            )
-    raw, _multipart, fixed = figures
+    for shape, multipart in _SHAPES:
+        sent = tiny if shape.endswith("tiny JPEG") else photos
+        figures.append(await api_cpu_ms(client, root, sent, args, multipart))
+    return figures
+
+
+def report(label: str, rounds: list[list[float]], photos: list[bytes], uploads: int) -> list[float]:
+    """Print each shape's median over the rounds, then how much of a photo's cost is per
+    request and how much per MB (from the tiny uploads); return the medians."""
+    mean_mb = statistics.mean(len(p) for p in photos) / 1e6
+    medians = [statistics.median(column) for column in zip(*rounds, strict=True)]
+    for index, ((shape, _), ms) in enumerate(zip(_SHAPES, medians, strict=True)):
+        tiny = shape.endswith("tiny JPEG")
+        size = f"{uploads} x {'tiny' if tiny else f'{mean_mb:.3f} MB'}"
+        per_3mb = "" if tiny else f"{ms / mean_mb * 3:.1f} ms per 3 MB; "
+        each = ", ".join(f"{figures[index]:.1f}" for figures in rounds)
+        print(
+            f"[{label}] API CPU per upload, {shape:<20} {ms:6.1f} ms "
+            f"({per_3mb}{size}; rounds {each}; target <= 8 ms per 3 MB)",
+            flush=True,
+        )
+    raw, _multipart, fixed = medians
     print(
         f"[{label}] raw upload = {fixed:.1f} ms per request + "
         f"{(raw - fixed) / mean_mb:.1f} ms per MB"
     )
-    return figures
+    return medians
+
+
+async def measure(
+    sides: list[tuple[str, Path]], photos: list[bytes], args: argparse.Namespace
+) -> list[list[float]]:
+    """Each side's medians; the sides take turns every round (in alternating order), so
+    the machine's changing load falls on all of them alike."""
+    tiny = tiny_jpegs(len(photos))
+    rounds: dict[str, list[list[float]]] = {label: [] for label, _ in sides}
+    async with contextlib.AsyncExitStack() as clients:
+        connected = []
+        for label, env_file in sides:
+            env = _env_file(env_file)
+            headers = {"X-API-Key": env["CIVICQC_API_KEY"]} if "CIVICQC_API_KEY" in env else {}
+            client = httpx.AsyncClient(
+                base_url=env.get("API_URL", "http://127.0.0.1:8000"),
+                timeout=60.0,
+                headers=headers,
+            )
+            connected.append((label, env_file.parent, await clients.enter_async_context(client)))
+        for turn in range(args.rounds):
+            for label, root, client in connected if turn % 2 == 0 else connected[::-1]:
+                figures = await one_round(client, root, photos, tiny, args)
+                print(f"  round {turn + 1}, {label}: " + " / ".join(f"{ms:.1f}" for ms in figures))
+                rounds[label].append(figures)
+    return [report(label, rounds[label], photos, args.uploads) for label, _ in sides]
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -124,17 +157,18 @@ async def run(args: argparse.Namespace) -> None:
     if not args.before:
         if args.env_file is None:
             raise SystemExit("give --env-file of a running stack, or --before REF")
-        await measure("stack", args.env_file, photos, args)
+        await measure([("stack", args.env_file)], photos, args)
         return
     with (
         tempfile.TemporaryDirectory(prefix="civicqc-before-") as tree,
-        SourceStack(export_commit(args.before, Path(tree)), "before") as stack,
+        SourceStack(export_commit(args.before, Path(tree)), "before") as old,
+        SourceStack(Path.cwd(), "after") as new,
     ):
-        before = await measure(f"before {args.before}", stack.env_file, photos, args)
-    with SourceStack(Path.cwd(), "after") as stack:
-        after = await measure("after", stack.env_file, photos, args)
-    for (shape, _), old, new in zip(_SHAPES, before, after, strict=True):
-        print(f"after / before, {shape:<20} {new / old:.2f}")
+        before, after = await measure(
+            [(f"before {args.before}", old.env_file), ("after", new.env_file)], photos, args
+        )
+    for (shape, _), was, now in zip(_SHAPES, before, after, strict=True):
+        print(f"after / before, {shape:<20} {now / was:.2f}")
 
 
 def main() -> None:
@@ -149,6 +183,9 @@ def main() -> None:
     parser.add_argument("--uploads", type=int, default=40, help="uploads measured per shape")
     parser.add_argument("--warmup", type=int, default=8)
     parser.add_argument("--in-flight", type=int, default=2)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="turns per stack; each figure is their median"
+    )
     asyncio.run(run(parser.parse_args()))
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import ValidationError
+from starlette.datastructures import URLPath
 
 from core.events import SubmissionMetadata, VerdictEvent
 from producer_api.deps import (
@@ -93,10 +94,15 @@ def image_body(request: Request, settings: Settings) -> ImageBody:
 
 
 def image_status_url(request: Request, settings: Settings, image_id: str) -> str:
-    """Where a client polls for ``image_id``'s verdict (also used by the legacy routes)."""
+    """Where a client polls for ``image_id``'s verdict (also used by the legacy routes).
+
+    The path is :func:`get_image`'s, spelled here rather than looked up by name with
+    ``request.url_for``, which walks every route of the app on each upload.
+    """
+    path = f"{router.prefix}/{image_id}"
     if settings.public_base_url is not None:
-        return f"{str(settings.public_base_url).rstrip('/')}/v1/images/{image_id}"
-    return str(request.url_for("get_image", image_id=image_id))
+        return f"{str(settings.public_base_url).rstrip('/')}{path}"
+    return str(URLPath(path).make_absolute_url(request.base_url))
 
 
 @router.post(
@@ -109,16 +115,18 @@ def image_status_url(request: Request, settings: Settings, image_id: str) -> str
 )
 async def submit_image(
     request: Request,
-    response: Response,
     settings: SettingsDep,
     submitter: SubmitterDep,
     idempotency_key: IdempotencyKeyDep,
     header_metadata: HeaderMetadataDep,
     principal: PrincipalDep,
-) -> ImageAccepted:
+) -> Response:
     """202 only once the photo is stored and announced on Kafka; scoring happens later.
 
     ``async`` because it streams the body; every blocking store call runs in a pool.
+    The answer is serialized here, once: returned as a model, FastAPI would validate
+    the model it was just built from again before dumping it (``response_model`` still
+    documents it).
     """
     try:
         body = image_body(request, settings)
@@ -127,10 +135,10 @@ async def submit_image(
         raise upload_refused(exc) from exc
     event = accepted.event
     status_url = image_status_url(request, settings, event.image_id)
-    response.headers["Location"] = status_url
+    headers = {"Location": status_url}
     if accepted.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return ImageAccepted(
+        headers["Idempotent-Replayed"] = "true"
+    answer = ImageAccepted(
         id=event.image_id,
         status_url=status_url,
         submitted_at=event.submitted_at,
@@ -138,6 +146,9 @@ async def submit_image(
         size_bytes=event.object.size_bytes,
         sha256=event.object.sha256,
         replayed=accepted.replayed,
+    )
+    return Response(
+        answer.model_dump_json(), status_code=202, headers=headers, media_type="application/json"
     )
 
 
