@@ -53,3 +53,36 @@ def test_the_pipe_vouches_only_for_a_body_it_returned_whole() -> None:
     split, split_pipe = asyncio.run(_pipe_reads(chunks, [4000]))
     assert split_pipe.sha256_of(split[0]) is None  # a part of the upload
     assert split_pipe.sha256_of(b"".join(split)) is None
+
+
+def test_a_preloaded_whole_body_is_read_without_the_event_loop() -> None:
+    """What the loop gathered before the upload started needs no crossing back to it."""
+    chunks = [b"a" * 700, b"b" * 900]
+    body = b"".join(chunks)
+    loop = asyncio.new_event_loop()  # never run: a crossing would wait for it, then fail
+    try:
+        pipe = ChunkPipe(loop, max_chunks=4, read_timeout_s=0.5)
+        pipe.preload(list(chunks), eof=True)
+        whole = pipe.read(1 << 20)
+        assert whole == body
+        assert pipe.read(1 << 20) == b""
+    finally:
+        loop.close()
+    assert pipe.size_bytes == len(body)
+    assert pipe.sha256_of(whole) == hashlib.sha256(body).hexdigest()
+
+
+def test_a_preloaded_head_is_followed_by_what_the_loop_feeds() -> None:
+    async def reads() -> tuple[list[bytes], ChunkPipe]:
+        pipe = ChunkPipe(asyncio.get_running_loop(), max_chunks=4, read_timeout_s=10)
+        pipe.preload([b"h" * 300], eof=False)
+        reading = asyncio.get_running_loop().run_in_executor(
+            None, lambda: [pipe.read(200), pipe.read(1 << 20), pipe.read(1 << 20)]
+        )
+        await pipe.write_chunk(b"t" * 500)
+        await pipe.finish()
+        return await reading, pipe
+
+    (first, rest, end), pipe = asyncio.run(reads())
+    assert (first, rest, end) == (b"h" * 200, b"h" * 100 + b"t" * 500, b"")
+    assert pipe.sha256 == hashlib.sha256(b"h" * 300 + b"t" * 500).hexdigest()
