@@ -48,12 +48,13 @@ IMPORTS = (
     "civicqc.commands.score",
 )
 
-#: As ``civicqc.cli`` does for ``score``: one BLAS thread (numpy starts one per core), no
+#: As ``civicqc.cli`` does for ``score``: one BLAS and one OpenCV thread, no
 #: search for pydantic plugins, and no garbage collection while importing.
 _PROBE = """
 import gc, importlib, os, sys, time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+os.environ.setdefault("OPENCV_FOR_THREADS_NUM", "1")
 gc.disable()
 costs = []
 for name in sys.argv[1:]:

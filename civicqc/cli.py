@@ -52,42 +52,59 @@ def _command_named(argv: Sequence[str]) -> str | None:
 
 
 def _score_environment() -> None:
-    """Settle, unless the caller chose, what numpy and pydantic read once when they load.
+    """Settle, unless the caller chose, what numpy, OpenCV and pydantic read once when they load.
 
     Loading numpy starts a BLAS thread per core (~45 ms of CPU on two cores) for
     matrix products the engine never makes; ``civicqc score`` runs in parallel with
-    processes, one per core, so BLAS threads would only compete with them. Building
-    the first pydantic model looks for pydantic plugins among the entry points of
-    every installed distribution (~8 ms); the engine's models need none.
+    processes, one per core, so BLAS threads would only compete with them. OpenCV's
+    thread pool is the same case: its start costs a one-photo run ~10 ms of CPU, for
+    filters on an analysis-scale array that one core runs in a few milliseconds, and
+    its results do not depend on the thread count. Building the first pydantic model
+    looks for pydantic plugins among the entry points of every installed distribution
+    (~8 ms); the engine's models need none.
     """
     if "numpy" not in sys.modules:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if "cv2" not in sys.modules:
+        os.environ.setdefault("OPENCV_FOR_THREADS_NUM", "1")
     if "pydantic.plugin._loader" not in sys.modules:
         os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 
-def _parser_without_collections(command: str | None) -> argparse.ArgumentParser:
-    """:func:`build_parser`, with the cyclic garbage collector paused while it imports.
+def _parser_for_this_process(command: str | None) -> argparse.ArgumentParser:
+    """:func:`build_parser` for a process that is the ``civicqc`` program.
 
-    Importing the engine (numpy, pydantic and the models it builds) triggers ~110
-    collections that free about 600 objects in all, ~10 ms of a one-photo run: what
-    imports build lives as long as the process.
+    What the imports build (numpy, OpenCV, pydantic and the engine's models) lives as
+    long as the process, yet the cyclic garbage collector would scan it again and again
+    while it grows: a one-photo run spent ~20 ms of CPU in 100 collections that freed a
+    few hundred objects (8 collections, under 1 ms, remain). So collection pauses while
+    the command imports, and what exists then is frozen out of later collections
+    (Python's advice for a parent that forks workers, as ``civicqc score --jobs N``
+    does): only pausing would leave it all to the first collections after the imports.
     """
-    collecting = gc.isenabled()
     gc.disable()
     try:
         return build_parser(command)
     finally:
-        if collecting:
-            gc.enable()
+        gc.freeze()
+        gc.enable()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command (``argv`` defaults to the process's); the interpreter stays the caller's."""
     words = sys.argv[1:] if argv is None else list(argv)
+    return _run(words, build_parser(_prepared_command(words)))
+
+
+def _prepared_command(words: list[str]) -> str | None:
+    """The command word of ``words``, its libraries' environment settled before they load."""
     command = _command_named(words)
     if command == "score":
         _score_environment()
-    parser = _parser_without_collections(command)
+    return command
+
+
+def _run(words: list[str], parser: argparse.ArgumentParser) -> int:
     args = parser.parse_args(words)
     try:
         code: int = args.handler(args)
@@ -102,15 +119,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> NoReturn:
-    """The ``civicqc`` program: :func:`main`, then an exit that skips the teardown where it can.
+    """The ``civicqc`` program: :func:`main` in a process of its own, tuned for a short life.
 
-    Tearing the interpreter down (freeing every module's objects: numpy, OpenCV,
-    pydantic) costs ``civicqc score photo.jpg`` ~20 ms after its answer is written. A
-    score that started no worker process has nothing left to clean up once its output
-    is flushed, so it leaves at once (as mypy does); every other run exits normally.
+    Every command imports without collecting (:func:`_parser_for_this_process`), and a score
+    that started no worker process skips the interpreter's teardown once its output is
+    flushed (as mypy does): freeing every module's objects (numpy, OpenCV, pydantic)
+    cost ``civicqc score photo.jpg`` ~20 ms after its answer was written.
     """
-    code = main()
-    if _command_named(sys.argv[1:]) == "score" and "multiprocessing" not in sys.modules:
+    words = sys.argv[1:]
+    command = _prepared_command(words)
+    code = _run(words, _parser_for_this_process(command))
+    if command == "score" and "multiprocessing" not in sys.modules:
         try:
             sys.stdout.flush()
             sys.stderr.flush()

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import NamedTuple
 
+import cv2
+
 from consumer.inbox import InboxReader
 from core import Rules, Verdict, score, score_pair
 from core.detect import Detector
@@ -146,14 +148,14 @@ def _verdicts(task: Task, rules: Rules) -> tuple[Verdict, Verdict | None, str | 
 def serve(
     conn: Connection,
     rulebook: dict[str, Rules],
-    detector_threads: int,
+    threads: int,
     headroom_bytes: int,
     task_fn: TaskFn,
     inbox: str,
 ) -> None:
     """The worker process: load, map its inbox, limit itself, say ready, then answer
     tasks until EOF."""
-    _load(rulebook, detector_threads)
+    _load(rulebook, threads)
     reader = InboxReader()
     reader.read(inbox, 0)  # mapped before the limit: the inbox is not the task's to pay for
     _limit_address_space(headroom_bytes)
@@ -179,7 +181,7 @@ def _run(task_fn: TaskFn, job: Job, inbox: InboxReader) -> Reply:
     return Reply(scored, error, *_memory())
 
 
-def _load(rulebook: dict[str, Rules], detector_threads: int) -> None:
+def _load(rulebook: dict[str, Rules], threads: int) -> None:
     # The parent drains and shuts the pool down on SIGTERM/SIGINT; a signal sent to the
     # whole process group (Ctrl-C, ``kill -- -PGID``) must not kill work in flight.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -189,11 +191,14 @@ def _load(rulebook: dict[str, Rules], detector_threads: int) -> None:
         # ... but a parent killed with SIGKILL must not leave orphans scoring for nobody.
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         libc.mallopt(_M_ARENA_MAX, 2)
+    # One worker per core scores in parallel already: OpenCV's own pool of a thread per
+    # core would only make the workers compete (its results do not depend on it).
+    cv2.setNumThreads(threads)
     _rulebook.update(rulebook)
     # A missing model or backend raises here, before the worker says it is ready: the
     # pool fails at startup, loudly, rather than on every event.
     for name, rules in rulebook.items():
-        detector = detector_for(rules, threads=detector_threads)
+        detector = detector_for(rules, threads=threads)
         if detector is not None:
             _detectors[name] = detector
 

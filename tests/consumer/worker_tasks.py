@@ -11,6 +11,8 @@ import os
 import signal
 import time
 
+import cv2
+
 from consumer.worker import Scored, Task
 from core import error_verdict
 from core.profiles import builtin_profile
@@ -35,4 +37,10 @@ def digest(task: Task) -> Scored:
     """An error verdict whose message is the SHA-256 of the bytes the worker received."""
     sha = hashlib.sha256(task.data).hexdigest()
     verdict = error_verdict(ErrorCode.EMPTY, sha, builtin_profile("default"))
+    return Scored(verdict.model_copy(update={"image_id": task.image_id}), None)
+
+
+def opencv_threads(task: Task) -> Scored:
+    """An error verdict whose message is how many threads OpenCV may use in this worker."""
+    verdict = error_verdict(ErrorCode.EMPTY, str(cv2.getNumThreads()), builtin_profile("default"))
     return Scored(verdict.model_copy(update={"image_id": task.image_id}), None)
