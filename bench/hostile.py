@@ -7,7 +7,7 @@ time (the smaller of wall and CPU; both are printed for the worst case) and wors
 peak RSS above the worker's baseline, with the generator that caused it. Exits 1
 if any input broke the bounds (2 s, 300 MB) or got no verdict.
 
-Usage: ``python -m bench.hostile [--seconds N] [--seed S] [--family F ...]``
+Usage: ``python -m bench.hostile [--seconds N] [--seed S] [--family F ...] [--profile P]``
 """
 
 from __future__ import annotations
@@ -57,12 +57,12 @@ def within_bounds(measured: Measurement) -> bool:
 
 
 def run(
-    seconds: float, seed: int, only: list[str], verbose: bool = False
+    seconds: float, seed: int, only: list[str], verbose: bool = False, profile: str = "default"
 ) -> dict[str, _ClassStats]:
     stats: dict[str, _ClassStats] = {}
     deadline = time.monotonic() + seconds
     total = sum(len(g) for name, g in families().items() if not only or name in only)
-    with IsolatedScorer() as scorer, tqdm(desc="hostile inputs", unit="case") as progress:
+    with IsolatedScorer(profile) as scorer, tqdm(desc="hostile inputs", unit="case") as progress:
         round_seed = seed
         while time.monotonic() < deadline:
             for case in hostile_inputs(round_seed, only=only):
@@ -109,9 +109,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--family", action="append", default=[], choices=sorted(families()))
     parser.add_argument("--verbose", action="store_true", help="print every case's measurement")
+    parser.add_argument("--profile", default="default", help="built-in profile to score with")
     args = parser.parse_args()
     started = time.monotonic()
-    stats = run(args.seconds, args.seed, args.family, args.verbose)
+    stats = run(args.seconds, args.seed, args.family, args.verbose, args.profile)
     raise SystemExit(0 if report(stats, time.monotonic() - started) else 1)
 
 

@@ -27,6 +27,7 @@ Two measures, chosen by ``BlurRule.measure``:
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import cv2
 import numpy as np
@@ -59,6 +60,49 @@ def laplacian(grey: NDArray[np.uint8]) -> NDArray[np.float32]:
     return np.asarray(cv2.Laplacian(grey, cv2.CV_32F, ksize=1), dtype=np.float32)
 
 
+#: Pixels whose Laplacian is taken and squared at a time (whole rows, at least one):
+#: about 10 MB however large the photo.
+_VARIANCE_BAND_PIXELS = 1 << 20
+
+
+def laplacian_variance(
+    grey: NDArray[np.uint8], *, band_pixels: int = _VARIANCE_BAND_PIXELS
+) -> float:
+    """Variance of the 4-neighbour Laplacian over the whole image: the reference measure.
+
+    A profile that analyses at full resolution runs it on every pixel of the largest
+    photos the decoder admits, so it must not hold a whole-image Laplacian, let alone
+    the float64 copies ``var`` makes (12 bytes a pixel: 480 MB at 40 MP). The Laplacian
+    is taken a band of rows at a time, each with its neighbouring rows so that it equals
+    the whole image's there, as int16 (of 8-bit grey it is an integer in [-1020, 1020]);
+    its sums are exact integers, and the variance is rounded once.
+
+    Parameters
+    ----------
+    grey : (H, W) uint8 array, luminance 0-255.
+    band_pixels : pixels per band (whole rows, at least one); the result does not
+        depend on it.
+
+    Returns
+    -------
+    float >= 0, in squared grey levels; 0 for a uniform or empty image.
+    """
+    height, width = grey.shape
+    count = grey.size
+    if count == 0:
+        return 0.0
+    band_rows = max(1, band_pixels // width)
+    total = total_sq = 0
+    for top in range(0, height, band_rows):
+        bottom = min(height, top + band_rows)
+        above = min(top, 1)
+        lap = cv2.Laplacian(grey[top - above : min(height, bottom + 1)], cv2.CV_16S, ksize=1)
+        band = lap[above : above + bottom - top].astype(np.int64).ravel()
+        total += int(band.sum())
+        total_sq += int(np.dot(band, band))
+    return float(Fraction(count * total_sq - total * total, count * count))
+
+
 def sharpness(
     grey: NDArray[np.uint8], *, tile_size: int = 64, top_fraction: float = TILE_TOP_FRACTION
 ) -> float:
@@ -74,10 +118,10 @@ def sharpness(
     -------
     float >= 0, in squared grey levels; higher is sharper. A uniform image gives 0.
     """
-    lap = laplacian(grey)
-    rows, cols = lap.shape[0] // tile_size, lap.shape[1] // tile_size
+    rows, cols = grey.shape[0] // tile_size, grey.shape[1] // tile_size
     if top_fraction >= 1.0 or rows * cols < 2:
-        return float(lap.var(dtype=np.float64))
+        return laplacian_variance(grey)
+    lap = laplacian(grey)
     tiles = lap[: rows * tile_size, : cols * tile_size].reshape(rows, tile_size, cols, tile_size)
     mean = tiles.mean(axis=(1, 3), dtype=np.float64)
     mean_sq = np.square(tiles, dtype=np.float32).mean(axis=(1, 3), dtype=np.float64)

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.checks import Finding, relative_margin
-from core.checks.histogram import grey_histogram, histogram_mean
+from core.checks.histogram import grey_histogram, histogram_mean, histogram_std
 from core.rules import BrightnessRule
 
 #: The reference's quality-score constants: the ideal mean, the standard deviation
@@ -47,7 +47,7 @@ def reference_quality_score(grey: NDArray[np.uint8]) -> float:
     bright = hist[_BRIGHT_FROM:].sum() / total
     mean = histogram_mean(counts)
     closeness = 1.0 - abs(mean - _IDEAL_MEAN) / _IDEAL_MEAN
-    contrast = min(float(grey.std(dtype=np.float64)) / _FULL_CONTRAST_STD, 1.0)
+    contrast = min(histogram_std(counts) / _FULL_CONTRAST_STD, 1.0)
     # Summed in float32 like the reference, then widened exactly for the float64 rest.
     penalty = float(max(dark - _DARK_ALLOWED, 0) + max(bright - _BRIGHT_ALLOWED, 0))
     return 100.0 * max(0.0, min(1.0, (closeness + contrast) / 2.0 - penalty))

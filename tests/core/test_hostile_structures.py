@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import cv2
 import numpy as np
 import pytest
 
@@ -69,3 +70,20 @@ def test_the_isolated_scorer_sees_a_memory_hog(scorer: IsolatedScorer) -> None:
     measured = scorer.measure(png_image(6000, 6000, 8, 0))
     assert measured.verdict in ("accepted", "rejected")
     assert 36 <= measured.peak_mb <= MAX_PEAK_MB
+
+
+def test_the_reference_profiles_full_resolution_checks_stay_within_the_bound() -> None:
+    """``reference`` measures every pixel; a 40 MP photo once peaked at 481 MB there (the
+    whole-image Laplacian's float64 copies, and the histogram's 64-bit one)."""
+    height, width = 5475, 7300
+    rng = np.random.default_rng(0)
+    rows = np.linspace(0, 200, height, dtype=np.float32)[:, None]
+    cols = np.linspace(0, 55, width, dtype=np.float32)[None, :]
+    grey = (rows + cols + rng.integers(0, 8, (height, width), dtype=np.uint8)).astype(np.uint8)
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR))
+    assert ok
+    with IsolatedScorer("reference") as reference:
+        measured = reference.measure(jpeg.tobytes(), timeout_s=HANG_S)
+    assert measured.verdict in ("accepted", "rejected"), measured
+    _assert_within_bounds(measured, "40 MP JPEG under reference")
+    assert measured.peak_mb >= 40, "a 40 MP photo is measured at full size"

@@ -18,6 +18,8 @@ from core.checks.blur import (
     blur_value,
     coarse_value,
     edge_sharpness,
+    laplacian,
+    laplacian_variance,
     relative_floor,
     sampled_range,
     sharpness,
@@ -238,3 +240,20 @@ def test_sampled_range_is_the_sampled_dilate_minus_erode(
     assert sampled.dtype == np.uint8
     np.testing.assert_array_equal(sampled, whole)
     assert sampled.max() > 0 or grey.min() == grey.max()
+
+
+@pytest.mark.parametrize("band_pixels", [1, 511, 512, 1024 + 1, 7 * 512, 512 * 512])
+def test_laplacian_variance_is_the_whole_images_whatever_the_bands(
+    photo: NDArray[np.uint8], band_pixels: int
+) -> None:
+    """Bands of one row up to the whole image give one value, numpy's variance of the
+    whole-image Laplacian up to its float64 rounding: the reference measure, in bounded
+    memory."""
+    grey = photo[:, :512]
+    whole = float(laplacian(grey).var(dtype=np.float64))
+    assert laplacian_variance(grey, band_pixels=band_pixels) == pytest.approx(whole, rel=1e-14)
+    assert laplacian_variance(grey, band_pixels=band_pixels) == laplacian_variance(grey)
+    assert laplacian_variance(grey[:1]) == pytest.approx(
+        float(laplacian(grey[:1]).var(dtype=np.float64)), rel=1e-14
+    )
+    assert laplacian_variance(np.zeros((0, 5), np.uint8)) == 0.0
