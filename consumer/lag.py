@@ -40,7 +40,9 @@ class LagReporter:
             return
         try:
             ends = await self._consumer.end_offsets(owned)
-            # One request for all owned partitions, where ``committed()`` makes one each.
+            # One request for all owned partitions, where ``committed()`` makes one each:
+            # aiokafka's private coordinator call (0.x); tests/infra/test_kafka.py reads the
+            # gauge against real Kafka and fails if a new aiokafka drops it.
             found = await self._consumer._coordinator.fetch_committed_offsets(owned)
             for tp in owned:
                 committed = max(0, found[tp].offset) if tp in found else 0
