@@ -328,6 +328,65 @@ def png_image(
     )
 
 
+#: Adam7's passes: (first column, first row, column step, row step).
+_ADAM7 = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)
+
+
+def repeated_zlib(runs: Sequence[tuple[bytes, int]]) -> bytes:
+    """A zlib stream of each ``(row, count)`` run's row repeated ``count`` times, in milliseconds.
+
+    A full flush resets deflate's state, so a block of rows compresses to the same bytes
+    every time: each block is compressed once and its bytes repeated.
+    """
+    compressor = zlib.compressobj(9, wbits=-15)
+    body, adler = [b"\x78\xda"], 1
+    for row, count in runs:
+        per_block = max(1, (1 << 20) // max(1, len(row)))
+        whole, rest = divmod(count, per_block)
+        block = row * per_block
+        body.append(compressor.compress(row * rest) + compressor.flush(zlib.Z_FULL_FLUSH))
+        if whole:
+            body.append((compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)) * whole)
+        for _ in range(whole):
+            adler = zlib.adler32(block, adler)
+        adler = zlib.adler32(row * rest, adler)
+    return b"".join(body) + compressor.flush() + struct.pack(">I", adler)
+
+
+def png_filtered(
+    width: int, height: int, depth: int, colour: int, *, filter_type: int, interlace: bool = False
+) -> bytes:
+    """A valid PNG of any size whose every scanline carries ``filter_type`` (4: Paeth).
+
+    Un-filtering is per byte of scanline, whatever Pillow stores: a 16-bit RGBA
+    pixel is 8 bytes to inflate and un-filter for 4 bytes of image.
+    """
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
+    passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+    runs = []
+    for column, row, column_step, row_step in passes:
+        columns = max(0, -(-(width - column) // column_step))
+        rows = max(0, -(-(height - row) // row_step))
+        if columns and rows:
+            line = bytes([filter_type]) + b"\x07" * ((columns * channels * depth + 7) // 8)
+            runs.append((line, rows))
+    head = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, int(interlace))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", head)
+        + png_chunk(b"IDAT", repeated_zlib(runs))
+        + png_chunk(b"IEND", b"")
+    )
+
+
 def _ztxt_bomb(rng: Rng) -> bytes:
     return png_with_chunks([png_chunk(b"zTXt", b"Comment\x00\x00" + zeros_zlib(_bomb_size(rng)))])
 
@@ -393,6 +452,15 @@ def _one_pixel_wide(rng: Rng) -> bytes:
     return png_image(1, length, 8, 0) if rng.random() < 0.5 else png_image(length, 1, 8, 0)
 
 
+def _deep_paeth(rng: Rng) -> bytes:
+    """A 16-bit RGB(A) PNG of 10 to 40 MP, every row Paeth-filtered, interlaced or not:
+    up to 312 MB of scanlines to un-filter for an image that fits the memory budget."""
+    colour = int(rng.choice([2, 6]))
+    width = int(rng.integers(2000, 12_000))
+    height = int(rng.integers(10_000_000, 40_000_000)) // width
+    return png_filtered(width, height, 16, colour, filter_type=4, interlace=rng.random() < 0.5)
+
+
 def png_generators() -> dict[str, Generator]:
     return {
         "ztxt-bomb": _ztxt_bomb,
@@ -404,6 +472,7 @@ def png_generators() -> dict[str, Generator]:
         "apng-frame-count": _apng_frames,
         "tiny-chunks": _tiny_chunks,
         "one-pixel-wide": _one_pixel_wide,
+        "16bit-paeth": _deep_paeth,
     }
 
 
@@ -904,6 +973,25 @@ def _shared_tag_values(rng: Rng) -> bytes:
     return tiff_image(64, 48, extra=extra, prefix=bytes(8 + length))
 
 
+def tiff_lab(width: int, height: int) -> bytes:
+    """A deflate-compressed 8-bit CIELab TIFF (photometric 8): Pillow converts Lab to
+    RGB fifteen times slower than any other mode."""
+    strip = zeros_zlib(width * height * 3)
+    bits_at = 8 + len(strip)
+    extra = [
+        (0x0102, 3, 3, bits_at),
+        (0x0106, 3, 1, 8 << 16),
+        (0x0115, 3, 1, 3 << 16),
+    ]
+    entries = image_entries(width, height, (8, len(strip)), compression=8, extra=extra)
+    return tiff_header(bits_at + 6) + strip + struct.pack(">3H", 8, 8, 8) + ifd(entries)
+
+
+def _tiff_lab(rng: Rng) -> bytes:
+    width = int(rng.integers(1000, 8000))
+    return tiff_lab(width, int(rng.integers(4_000_000, 24_000_000)) // width)
+
+
 def tiff_generators() -> dict[str, Generator]:
     return {
         "multi-page-loop": _multi_page,
@@ -912,6 +1000,7 @@ def tiff_generators() -> dict[str, Generator]:
         "huge-counts": _tiff_huge_counts,
         "deflate-strip-bomb": _tiff_bomb_strip,
         "shared-tag-values": _shared_tag_values,
+        "cielab": _tiff_lab,
     }
 
 
@@ -1023,12 +1112,21 @@ def _full_box(kind: bytes, version: int, flags: int, body: bytes) -> bytes:
 
 
 @cache
-def _heif_tile(side: int) -> tuple[bytes, bytes]:
-    """The ``hvcC`` box and the coded data of a ``side`` x ``side`` HEVC image."""
+def _heif_tile(side: int, mode: str = "RGB") -> tuple[bytes, bytes]:
+    """The ``hvcC`` box and the coded data of a ``side`` x ``side`` HEVC image.
+
+    ``mode`` ``RGB;16`` or ``L;16`` codes 10-bit samples (colour, or monochrome).
+    """
     import pillow_heif
 
     buffer = io.BytesIO()
-    pillow_heif.from_pillow(carrier(side, side)).save(buffer, format="HEIF", quality=30)
+    if mode == "RGB":
+        heif = pillow_heif.from_pillow(carrier(side, side))
+    else:
+        samples = np.frombuffer(_pixels(side, side), np.uint8).astype(">u2") << 8
+        pixels = samples if mode == "RGB;16" else samples[::3]
+        heif = pillow_heif.from_bytes(mode, (side, side), pixels.astype("<u2").tobytes())
+    heif.save(buffer, format="HEIF", quality=30)
     data = buffer.getvalue()
     boxes = {kind: (at, size) for at, size, kind in heif_boxes(data)}
     at, size = boxes[b"hvcC"]
@@ -1036,12 +1134,13 @@ def _heif_tile(side: int) -> tuple[bytes, bytes]:
     return data[at : at + size], data[mdat + 8 : mdat + mdat_size]
 
 
-def heif_grid(rows: int, columns: int, side: int) -> bytes:
+def heif_grid(rows: int, columns: int, side: int, mode: str = "RGB") -> bytes:
     """A valid HEIF grid image of ``rows`` x ``columns`` tiles that all share one tile's data.
 
-    A few kB decode to up to 1000 tiles (libheif's item limit) of ``side`` pixels.
+    A few kB decode to up to 1000 tiles (libheif's item limit) of ``side`` pixels;
+    ``mode`` as :func:`_heif_tile`.
     """
-    hvcc, coded = _heif_tile(side)
+    hvcc, coded = _heif_tile(side, mode)
     tiles, width, height = rows * columns, columns * side, rows * side
     ids = range(2, 2 + tiles)
 
@@ -1081,18 +1180,25 @@ def heif_grid(rows: int, columns: int, side: int) -> bytes:
     return ftyp + meta(data_at) + _box(b"mdat", coded)
 
 
-def _heif_grid_near_limit(rng: Rng) -> bytes:
+def _heif_grid_near_limit(rng: Rng, mode: str = "RGB") -> bytes:
     """A grid of up to 999 tiles, from a quarter of the pixel limit to the limit."""
     side = int(rng.choice([256, 512]))
     target = PIXEL_LIMIT * float(rng.uniform(0.25, 1.0)) / side**2
     columns = int(rng.integers(max(1, int(target / 999) + 1), min(255, int(target)) + 1))
     rows = max(1, min(255, int(target / columns), 999 // columns))
-    return heif_grid(rows, columns, side)
+    return heif_grid(rows, columns, side, mode)
+
+
+def _heif_grid_10bit(rng: Rng) -> bytes:
+    """The same with 10-bit tiles, colour or monochrome: deeper planes, and libheif hands
+    a monochrome one over as 16-bit samples."""
+    return _heif_grid_near_limit(rng, str(rng.choice(["RGB;16", "L;16"])))
 
 
 def heif_generators() -> dict[str, Generator]:
     return {
         "grid-near-limit": _heif_grid_near_limit,
+        "grid-10bit": _heif_grid_10bit,
         "ispe-huge": _heif_ispe,
         "box-size-lie": _heif_size_lie,
         "deep-nesting": _heif_deep_nesting,

@@ -13,30 +13,42 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from bench.hostile_inputs import (
     bmp_rle,
     carrier,
+    heif_grid,
     jpeg_with_segments,
     photoshop_blocks,
     png_chunk,
+    png_filtered,
     png_image,
     png_with_chunks,
     saved,
     tiff_image,
+    tiff_lab,
     zero_jpeg,
 )
 from core import Outcome, builtin_profile, score
-from core.budget import MAX_RLE_PIXELS, MAX_SIDE
+from core.budget import (
+    MAX_LAB_CONVERTED_PIXELS,
+    MAX_PNG_SCANLINE_BYTES,
+    MAX_RLE_PIXELS,
+    MAX_SIDE,
+    check_heif_decode,
+)
 from core.decode import decode_image
+from core.errors import TooManyPixelsError
 from core.headers import (
     MAX_JPEG_GAP,
     MAX_JPEG_SEGMENTS,
     MAX_PHOTOSHOP_BLOCKS,
     MAX_PNG_CHUNKS,
     jpeg_frame,
+    png_scanline_bytes,
 )
 from core.ifd import first_directory_value_bytes
 from core.schema import ErrorCode
@@ -162,3 +174,46 @@ def test_a_png_longer_than_the_side_limit_is_refused_before_decoding() -> None:
     longest = score(png_image(MAX_SIDE, 1, 8, 0), DEFAULT)
     assert longest.verdict is Outcome.REJECTED
     assert longest.checks["resolution"].reason_code == "too_small"
+
+
+def test_a_16_bit_png_is_refused_by_the_scanlines_it_would_unfilter() -> None:
+    # Before: a 39 MP 16-bit RGBA PNG with Paeth rows fit the memory budget (Pillow keeps
+    # 8 bits) but took 1.9 s of CPU to inflate and un-filter its 312 MB; interlaced, 2.4 s.
+    deep = png_filtered(6400, 6100, 16, 6, filter_type=4, interlace=True)
+    scanlines = png_scanline_bytes(deep)
+    assert scanlines is not None and scanlines > MAX_PNG_SCANLINE_BYTES
+    assert _error(deep) is ErrorCode.TOO_MANY_PIXELS
+    eight_bit = png_filtered(6400, 6100, 8, 2, filter_type=4)
+    assert (png_scanline_bytes(eight_bit) or 0) <= MAX_PNG_SCANLINE_BYTES
+    small = score(png_filtered(900, 700, 16, 6, filter_type=4, interlace=True), DEFAULT)
+    assert small.verdict is not Outcome.ERROR
+
+
+def test_a_cielab_tiff_is_capped_where_pillow_converts_it_slowly() -> None:
+    # Before: 24 MP of Lab took 2.7 s of CPU (Pillow converts Lab to RGB at 76 ns a pixel).
+    width = 4000
+    assert _error(tiff_lab(width, MAX_LAB_CONVERTED_PIXELS // width + 1)) is ErrorCode.TOO_COMPLEX
+    small = score(tiff_lab(900, 700), DEFAULT)
+    assert small.verdict is not Outcome.ERROR
+
+
+def test_a_10_bit_monochrome_heif_is_scored_in_8_bits() -> None:
+    # Before: libheif handed its samples over as 16-bit whatever was asked, and the
+    # reference profile's Laplacian raised cv2.error: no verdict.
+    data = heif_grid(3, 4, 256, "L;16")
+    decoded = decode_image(data, max_pixels=10**8, analysis_long_side=0)
+    assert decoded.grey.dtype == np.uint8 and decoded.grey.shape == (768, 1024)
+    assert 100 < int(decoded.grey.max()) <= 255
+    verdict = score(data, builtin_profile("reference"))
+    assert verdict.verdict is not Outcome.ERROR
+
+
+def test_heif_planes_deeper_than_8_bit_4_2_0_count_against_the_budget() -> None:
+    # Measured: 7.3 bytes a pixel with alpha, 6.8 at 10 bits (12 MP), against 5 for the
+    # 8-bit 4:2:0 the budget assumed: a 48 MP RGBA HEIF peaked at 350 MB.
+    width, height = 6656, 6144  # 40.9 MP: 204 MB as 8-bit 4:2:0
+    check_heif_decode(width, height, colour=False)
+    for deeper in ({"alpha": True}, {"bit_depth": 10}, {"chroma": 444}):
+        with pytest.raises(TooManyPixelsError):
+            check_heif_decode(width, height, colour=False, **deeper)
+    assert _error(heif_grid(12, 13, 512, "RGB;16")) is ErrorCode.TOO_MANY_PIXELS
