@@ -499,30 +499,44 @@ def _png8_rgba(rng: Rng) -> bytes:
     return png_image(width, height, 8, int(rng.choice([2, 6])))
 
 
+def deflate_tiff(
+    width: int,
+    height: int,
+    *,
+    bits: int = 8,
+    samples: int = 1,
+    photometric: int = 1,
+    sample_format: int = 1,
+) -> bytes:
+    """A valid all-zero TIFF in one deflate strip, of any sample width, count and colour
+    space (photometric 1 grey, 2 RGB, 5 CMYK, 8 CIELab); a fourth sample of grey or RGB
+    is alpha. Built in milliseconds at any size (:func:`zeros_zlib`)."""
+    strip = zeros_zlib(width * height * samples * bits // 8)
+    bits_at = 8 + len(strip)
+    bits_values = struct.pack(f">{samples}H", *[bits] * samples)
+    extra = [
+        (0x0102, 3, samples, bits_at if samples > 2 else bits << 16),
+        (0x0106, 3, 1, photometric << 16),
+        (0x0115, 3, 1, samples << 16),
+        (0x0153, 3, 1, sample_format << 16),
+    ]
+    if samples in (2, 4) and photometric in (1, 2):
+        extra.append((0x0152, 3, 1, 2 << 16))  # unassociated alpha
+    entries = image_entries(width, height, (8, len(strip)), compression=8, extra=extra)
+    ifd_at = bits_at + (len(bits_values) if samples > 2 else 0)
+    return tiff_header(ifd_at) + strip + bits_values[: ifd_at - bits_at] + ifd(entries)
+
+
 def _tiff_deep(rng: Rng) -> bytes:
     """Deflate-compressed TIFF of 16-bit, 32-bit integer or float samples, 1 or 3 per pixel."""
     width, height = _near_limit(rng)
     bits, fmt, samples = [(16, 1, 1), (16, 1, 3), (32, 3, 1), (32, 1, 1), (32, 3, 3)][
         int(rng.integers(0, 5))
     ]
-    strip = zeros_zlib(width * height * samples * bits // 8)
     photometric = 2 if samples == 3 else 1
-    bits_at = 8 + len(strip)
-    bits_values = struct.pack(">3H", bits, bits, bits)
-    entries = image_entries(
-        width,
-        height,
-        (8, len(strip)),
-        compression=8,
-        extra=[
-            (0x0102, 3, samples, bits_at if samples == 3 else bits << 16),
-            (0x0106, 3, 1, photometric << 16),
-            (0x0115, 3, 1, samples << 16),
-            (0x0153, 3, 1, fmt << 16),
-        ],
+    return deflate_tiff(
+        width, height, bits=bits, samples=samples, photometric=photometric, sample_format=fmt
     )
-    ifd_at = bits_at + len(bits_values)
-    return tiff_header(ifd_at) + strip + bits_values + ifd(entries)
 
 
 def deep_generators() -> dict[str, Generator]:
@@ -1040,17 +1054,9 @@ def _shared_tag_values(rng: Rng) -> bytes:
 
 
 def tiff_lab(width: int, height: int) -> bytes:
-    """A deflate-compressed 8-bit CIELab TIFF (photometric 8): Pillow converts Lab to
-    RGB fifteen times slower than any other mode."""
-    strip = zeros_zlib(width * height * 3)
-    bits_at = 8 + len(strip)
-    extra = [
-        (0x0102, 3, 3, bits_at),
-        (0x0106, 3, 1, 8 << 16),
-        (0x0115, 3, 1, 3 << 16),
-    ]
-    entries = image_entries(width, height, (8, len(strip)), compression=8, extra=extra)
-    return tiff_header(bits_at + 6) + strip + struct.pack(">3H", 8, 8, 8) + ifd(entries)
+    """An 8-bit CIELab TIFF (photometric 8): Pillow converts Lab to RGB fifteen times
+    slower than any other mode."""
+    return deflate_tiff(width, height, samples=3, photometric=8)
 
 
 def _tiff_lab(rng: Rng) -> bytes:

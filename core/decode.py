@@ -265,9 +265,22 @@ def _check_full_decode(
         tiles=len(image.tile),
         webp=fmt is ImageFormat.WEBP,
         tiff=fmt is ImageFormat.TIFF,
+        sample_bytes=_tiff_sample_bytes(image) if fmt is ImageFormat.TIFF else 0.0,
     )
     if image.tile and image.tile[0].codec_name == "bmp_rle":
         check_bmp_rle(width, height, size_bytes)
+
+
+def _tiff_sample_bytes(image: Image.Image) -> float:
+    """Bytes a pixel of a TIFF's stored samples (SamplesPerPixel x BitsPerSample / 8)."""
+    tags = getattr(image, "tag_v2", None)
+    if tags is None:
+        return 0.0
+    bits, samples = tags.get(258, 8), tags.get(277, 1)
+    widest = max(bits) if isinstance(bits, tuple) and bits else bits
+    if not (isinstance(widest, int) and isinstance(samples, int)):
+        return 0.0
+    return samples * widest / 8
 
 
 def _opened(data: bytes, fmt: ImageFormat) -> ImageFile.ImageFile:

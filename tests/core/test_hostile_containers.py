@@ -20,6 +20,7 @@ from PIL import Image
 from bench.hostile_inputs import (
     bmp_rle,
     carrier,
+    deflate_tiff,
     heif_grid,
     jpeg_with_segments,
     photoshop_blocks,
@@ -42,6 +43,7 @@ from core.budget import (
     MAX_RLE_PIXELS,
     MAX_SIDE,
     check_heif_decode,
+    check_pillow_decode,
 )
 from core.decode import decode_image
 from core.errors import TooManyPixelsError
@@ -243,3 +245,15 @@ def test_a_lossless_webp_asking_for_thousands_of_huffman_groups_is_refused() -> 
     assert _error(_lossless_webp(wide, 1000, 2)) is ErrorCode.TOO_COMPLEX
     real = score(saved(carrier(900, 700), "WEBP", lossless=True), DEFAULT)
     assert real.verdict is not Outcome.ERROR
+
+
+def test_a_tiff_of_wide_samples_counts_libtiffs_buffer_of_them() -> None:
+    # Before: libtiff's strip of a 16-bit RGBA TIFF holds 8 bytes a pixel for Pillow's 4,
+    # and the budget counted Pillow's twice: a 24 MP one peaked at 271 MB, 31 MB past it.
+    deep = deflate_tiff(6000, 4000, bits=16, samples=4, photometric=2)
+    assert _error(deep) is ErrorCode.TOO_MANY_PIXELS
+    check_pillow_decode("RGBA", 6000, 4000, colour=False, tiles=1, tiff=True, sample_bytes=4)
+    with pytest.raises(TooManyPixelsError):
+        check_pillow_decode("RGBA", 6000, 4000, colour=False, tiles=1, tiff=True, sample_bytes=8)
+    small = score(deflate_tiff(900, 700, bits=16, samples=4, photometric=2), DEFAULT)
+    assert small.verdict is not Outcome.ERROR
