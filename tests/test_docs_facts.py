@@ -11,9 +11,11 @@ tests/core/test_published_schemas.py.
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -68,6 +70,8 @@ RULE = re.compile(r"`(civicqc[a-z_]*:[a-z0-9_:]+)`")
 ALERT = re.compile(r"\bCivicQC[A-Z]\w+")
 ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) `?(/[^\s`),;:]*)")
 PATH = re.compile(r"`([\w.-]+/[^\s`]*)`")
+ITALIC = re.compile(r"(?<![*\w])\*([A-Z][^*]*?)\*(?![*\w])")
+HEADING = re.compile(r"^#+ (.+)$", re.MULTILINE)
 
 
 def page(name: str) -> str:
@@ -167,12 +171,45 @@ def missing_paths(text: str) -> set[str]:
     return missing
 
 
+def _titles(panels: list[dict[str, Any]]) -> set[str]:
+    found = set()
+    for panel in panels:
+        found.add(str(panel.get("title", "")))
+        found |= _titles(panel.get("panels", []))
+    return found
+
+
+@cache
+def dashboard_titles() -> frozenset[str]:
+    """Every dashboard's, row's and panel's title under grafana/dashboards."""
+    titles = set()
+    for path in (REPO / "grafana" / "dashboards").glob("*.json"):
+        dashboard = json.loads(path.read_text(encoding="utf-8"))
+        titles |= {dashboard["title"], *_titles(dashboard["panels"])}
+    return frozenset(titles)
+
+
+@cache
+def headings() -> frozenset[str]:
+    return frozenset(heading for name in PAGES for heading in HEADING.findall(page(name)))
+
+
+def unknown_panels(text: str) -> set[str]:
+    """``*Replicas up*``: a capitalised italic names a panel, a row or a section (its start)."""
+    unknown = set()
+    for phrase in (" ".join(found.split()) for found in ITALIC.findall(text)):
+        if not any(title.startswith(phrase) for title in headings() | dashboard_titles()):
+            unknown.add(phrase)
+    return unknown
+
+
 CHECKS = {
     "setting": unknown_names,
     "metric": unexported_metrics,
     "rule": unknown_rules,
     "route": missing_routes,
     "path": missing_paths,
+    "panel": unknown_panels,
 }
 
 
@@ -190,6 +227,7 @@ def test_every_name_the_pages_use_exists(kind: str) -> None:
         ("rule", "`civicqc:verdicts:rate5m` and CivicQCKafkaDown"),
         ("route", "GET /v1/verdicts/<id> answers it"),
         ("path", "the shapes are in `producer_api/legacy.py`"),
+        ("panel", "look at *Replica count* on the dashboard"),
     ],
 )
 def test_a_stale_name_is_caught(kind: str, stale: str) -> None:
