@@ -11,6 +11,7 @@ tests/core/test_published_schemas.py.
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from functools import cache
@@ -72,6 +73,9 @@ ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) `?(/[^\s`),;:]*)")
 PATH = re.compile(r"`([\w.-]+/[^\s`]*)`")
 ITALIC = re.compile(r"(?<![*\w])\*([A-Z][^*]*?)\*(?![*\w])")
 HEADING = re.compile(r"^#+ (.+)$", re.MULTILINE)
+DOTTED = re.compile(r"`((?:core|runtime|producer_api|consumer|civicqc)(?:\.\w+)+)(?:\([^`]*\))?`")
+#: Dotted names on the pages that are not Python: rule files and groups.
+NOT_PYTHON = re.compile(r"\.(yml|yaml|json|toml|py)$|^civicqc\.thresholds$")
 
 
 def page(name: str) -> str:
@@ -203,6 +207,29 @@ def unknown_panels(text: str) -> set[str]:
     return unknown
 
 
+def _resolves(name: str) -> bool:
+    """``core.redact.redacted_jpeg``: the longest importable module, then attributes."""
+    parts = name.split(".")
+    for end in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:end]))
+        except ImportError:
+            continue
+        for attr in parts[end:]:
+            if not hasattr(found, attr):
+                return False
+            found = getattr(found, attr)
+        return True
+    return False
+
+
+def unresolved_code(text: str) -> set[str]:
+    """Backticked modules, functions and classes (``runtime.detectors.detector_for``)."""
+    return {
+        name for name in DOTTED.findall(text) if not NOT_PYTHON.search(name) and not _resolves(name)
+    }
+
+
 CHECKS = {
     "setting": unknown_names,
     "metric": unexported_metrics,
@@ -210,6 +237,7 @@ CHECKS = {
     "route": missing_routes,
     "path": missing_paths,
     "panel": unknown_panels,
+    "code": unresolved_code,
 }
 
 
@@ -228,6 +256,7 @@ def test_every_name_the_pages_use_exists(kind: str) -> None:
         ("route", "GET /v1/verdicts/<id> answers it"),
         ("path", "the shapes are in `producer_api/legacy.py`"),
         ("panel", "look at *Replica count* on the dashboard"),
+        ("code", "the pages are rendered by `runtime.advice.render_page()`"),
     ],
 )
 def test_a_stale_name_is_caught(kind: str, stale: str) -> None:
