@@ -11,6 +11,7 @@ tests/core/test_published_schemas.py.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import re
@@ -23,6 +24,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
+from civicqc.cli import build_parser
 from civicqc.schemas import PUBLISHED
 from civicqc.stack.kafka import STREAM_TOPICS
 from consumer.metrics import ConsumerMetrics
@@ -75,6 +77,7 @@ ITALIC = re.compile(r"(?<![*\w])\*([A-Z][^*]*?)\*(?![*\w])")
 HEADING = re.compile(r"^#+ (.+)$", re.MULTILINE)
 DOTTED = re.compile(r"`((?:core|runtime|producer_api|consumer|civicqc)(?:\.\w+)+)(?:\([^`]*\))?`")
 #: Dotted names on the pages that are not Python: rule files and groups.
+COMMAND_LINE = re.compile(r"\bcivicqc ([a-z][^`\n|#;)]*)")
 NOT_PYTHON = re.compile(r"\.(yml|yaml|json|toml|py)$|^civicqc\.thresholds$")
 
 
@@ -230,6 +233,36 @@ def unresolved_code(text: str) -> set[str]:
     }
 
 
+@cache
+def cli() -> argparse.ArgumentParser:
+    return build_parser()
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def unknown_flags(text: str) -> set[str]:
+    """``civicqc stack up --free-ports``: the options exist for that command (``kubectl -n
+    civicqc create`` is not one)."""
+    unknown = set()
+    for line in COMMAND_LINE.findall(text):
+        parser, path, options = cli(), ["civicqc"], set()
+        if line.split()[0] not in _subcommands(parser):
+            continue
+        for word in line.split():
+            if word in _subcommands(parser):
+                parser = _subcommands(parser)[word]
+                path.append(word)
+                options |= {flag for action in parser._actions for flag in action.option_strings}
+            elif word.startswith("--") and word.split("=")[0] not in options:
+                unknown.add(f"{' '.join(path)} {word}")
+    return unknown
+
+
 CHECKS = {
     "setting": unknown_names,
     "metric": unexported_metrics,
@@ -238,6 +271,7 @@ CHECKS = {
     "path": missing_paths,
     "panel": unknown_panels,
     "code": unresolved_code,
+    "cli": unknown_flags,
 }
 
 
@@ -257,6 +291,7 @@ def test_every_name_the_pages_use_exists(kind: str) -> None:
         ("path", "the shapes are in `producer_api/legacy.py`"),
         ("panel", "look at *Replica count* on the dashboard"),
         ("code", "the pages are rendered by `runtime.advice.render_page()`"),
+        ("cli", "run `civicqc verdicts tail --outcome rejected`"),
     ],
 )
 def test_a_stale_name_is_caught(kind: str, stale: str) -> None:
