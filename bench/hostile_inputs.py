@@ -880,12 +880,78 @@ def _vp8l_huge(rng: Rng) -> bytes:
     return riff([webp_chunk(b"VP8L", header)])
 
 
+def _bits(value: int, count: int) -> np.ndarray:
+    """``value``'s ``count`` low bits, least significant first (VP8L's packing)."""
+    return (value >> np.arange(count)) & 1
+
+
+def _code_bits(symbols: np.ndarray) -> np.ndarray:
+    """The 8-bit codes of ``symbols`` (code = symbol), as VP8L reads them: top bit first."""
+    return ((symbols[:, None] >> np.arange(7, -1, -1)) & 1).astype(np.int64)
+
+
+def _eight_bit_code(alphabet: int) -> np.ndarray:
+    """A normal code giving the first 256 symbols 8 bits: two code-length codes of 1 bit
+    (0 and 8), sent in VP8L's order, then one bit per symbol."""
+    order = (17, 18, 0, 1, 2, 3, 4, 5, 16, 6, 7, 8)
+    head = [_bits(0, 1), _bits(len(order) - 4, 4)]
+    head += [_bits(1 if slot in (0, 8) else 0, 3) for slot in order]
+    return np.concatenate([*head, _bits(0, 1), (np.arange(alphabet) < 256).astype(np.int64)])
+
+
+#: A simple code of one symbol (0): it takes no bits in the data.
+_ONE_SYMBOL = np.array([1, 0, 0, 0])
+
+
+def vp8l_stream(width: int, height: int, groups: int, block_bits: int) -> bytes:
+    """A lossless image stream (after the VP8L header) whose meta-Huffman image selects
+    ``groups`` groups of one-symbol codes: libwebp builds every group's tables, and every
+    pixel then takes no bits at all."""
+    columns, rows = -(-width // (1 << block_bits)), -(-height // (1 << block_bits))
+    selected = np.arange(columns * rows) % groups
+    pixels = np.concatenate([_code_bits(selected & 255), _code_bits(selected >> 8)], axis=1)
+    parts = [
+        np.array([0, 0, 1]),  # no transform, no colour cache, meta-Huffman codes
+        _bits(block_bits - 2, 3),
+        np.array([0]),  # the meta image: no colour cache
+        _eight_bit_code(280),  # green
+        _eight_bit_code(256),  # red
+        np.tile(_ONE_SYMBOL, 3),  # blue, alpha, distance
+        pixels.ravel(),
+        np.tile(_ONE_SYMBOL, 5 * min(groups, columns * rows)),
+    ]
+    packed = np.packbits(np.concatenate(parts).astype(np.uint8), bitorder="little")
+    return packed.tobytes() + bytes(8)
+
+
+def _huffman_groups(rng: Rng) -> bytes:
+    """Thousands of Huffman groups in a lossless WebP, or in a lossy one's lossless alpha:
+    libwebp builds all their tables first (65 536 in a 1 MP file of 295 kB: 361 MB)."""
+    groups = int(rng.integers(2000, 65_537))
+    blocks = int(np.ceil(np.sqrt(groups)))  # the meta image is blocks x blocks
+    block_bits = int(rng.integers(2, max(3, int(np.log2(2048 / blocks)) + 1)))
+    side = blocks << block_bits  # up to 2048: inside the WebP decode budget
+    stream = vp8l_stream(side, side, groups, block_bits)
+    if rng.random() < 0.5:
+        header = (side - 1) | (side - 1) << 14
+        return riff([webp_chunk(b"VP8L", b"\x2f" + struct.pack("<I", header) + stream)])
+    alpha = webp_chunk(b"ALPH", b"\x01" + stream)
+    return riff([_vp8x(side, side, 0x10), alpha, _flat_vp8(side)])
+
+
+@cache
+def _flat_vp8(side: int) -> bytes:
+    """The VP8 chunk of a flat grey lossy image (fast to encode at any size)."""
+    return saved(Image.new("RGB", (side, side), (128, 128, 128)), "WEBP", quality=0, method=0)[12:]
+
+
 def webp_generators() -> dict[str, Generator]:
     return {
         "canvas-16384": _webp_canvas,
         "100k-frames": _webp_frames,
         "chunk-size-lies": _webp_size_lies,
         "vp8l-huge-header": _vp8l_huge,
+        "huffman-groups": _huffman_groups,
     }
 
 

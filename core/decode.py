@@ -53,6 +53,7 @@ from core.headers import (
     webp_size,
 )
 from core.ifd import first_directory_value_bytes
+from core.vp8l import check_vp8l_groups
 
 GreyImage = NDArray[np.uint8]
 #: uint8 RGB, shape ``(H, W, 3)``, display orientation.
@@ -392,6 +393,8 @@ def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> No
         size = webp_size(data)
         if size is not None and size[0] * size[1] <= max_pixels:
             check_pillow_decode("RGBA", *size, colour=False, tiles=1, webp=True)
+        if size is None or size[0] * size[1] <= max_pixels:
+            check_vp8l_groups(data)
     elif fmt is ImageFormat.TIFF:
         check_tag_values(first_directory_value_bytes(data), len(data))
         layout = tiff_layout(data)
