@@ -11,15 +11,20 @@ tests/core/test_published_schemas.py.
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import json
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
+from civicqc.cli import build_parser
 from civicqc.schemas import PUBLISHED
 from civicqc.stack.kafka import STREAM_TOPICS
 from consumer.metrics import ConsumerMetrics
@@ -68,6 +73,12 @@ RULE = re.compile(r"`(civicqc[a-z_]*:[a-z0-9_:]+)`")
 ALERT = re.compile(r"\bCivicQC[A-Z]\w+")
 ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) `?(/[^\s`),;:]*)")
 PATH = re.compile(r"`([\w.-]+/[^\s`]*)`")
+ITALIC = re.compile(r"(?<![*\w])\*([A-Z][^*]*?)\*(?![*\w])")
+HEADING = re.compile(r"^#+ (.+)$", re.MULTILINE)
+DOTTED = re.compile(r"`((?:core|runtime|producer_api|consumer|civicqc)(?:\.\w+)+)(?:\([^`]*\))?`")
+#: Dotted names on the pages that are not Python: rule files and groups.
+COMMAND_LINE = re.compile(r"\bcivicqc ([a-z][^`\n|#;)]*)")
+NOT_PYTHON = re.compile(r"\.(yml|yaml|json|toml|py)$|^civicqc\.thresholds$")
 
 
 def page(name: str) -> str:
@@ -167,12 +178,100 @@ def missing_paths(text: str) -> set[str]:
     return missing
 
 
+def _titles(panels: list[dict[str, Any]]) -> set[str]:
+    found = set()
+    for panel in panels:
+        found.add(str(panel.get("title", "")))
+        found |= _titles(panel.get("panels", []))
+    return found
+
+
+@cache
+def dashboard_titles() -> frozenset[str]:
+    """Every dashboard's, row's and panel's title under grafana/dashboards."""
+    titles = set()
+    for path in (REPO / "grafana" / "dashboards").glob("*.json"):
+        dashboard = json.loads(path.read_text(encoding="utf-8"))
+        titles |= {dashboard["title"], *_titles(dashboard["panels"])}
+    return frozenset(titles)
+
+
+@cache
+def headings() -> frozenset[str]:
+    return frozenset(heading for name in PAGES for heading in HEADING.findall(page(name)))
+
+
+def unknown_panels(text: str) -> set[str]:
+    """``*Replicas up*``: a capitalised italic names a panel, a row or a section (its start)."""
+    unknown = set()
+    for phrase in (" ".join(found.split()) for found in ITALIC.findall(text)):
+        if not any(title.startswith(phrase) for title in headings() | dashboard_titles()):
+            unknown.add(phrase)
+    return unknown
+
+
+def _resolves(name: str) -> bool:
+    """``core.redact.redacted_jpeg``: the longest importable module, then attributes."""
+    parts = name.split(".")
+    for end in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:end]))
+        except ImportError:
+            continue
+        for attr in parts[end:]:
+            if not hasattr(found, attr):
+                return False
+            found = getattr(found, attr)
+        return True
+    return False
+
+
+def unresolved_code(text: str) -> set[str]:
+    """Backticked modules, functions and classes (``runtime.detectors.detector_for``)."""
+    return {
+        name for name in DOTTED.findall(text) if not NOT_PYTHON.search(name) and not _resolves(name)
+    }
+
+
+@cache
+def cli() -> argparse.ArgumentParser:
+    return build_parser()
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def unknown_flags(text: str) -> set[str]:
+    """``civicqc stack up --free-ports``: the options exist for that command (``kubectl -n
+    civicqc create`` is not one)."""
+    unknown = set()
+    for line in COMMAND_LINE.findall(text):
+        parser, path, options = cli(), ["civicqc"], set()
+        if line.split()[0] not in _subcommands(parser):
+            continue
+        for word in line.split():
+            if word in _subcommands(parser):
+                parser = _subcommands(parser)[word]
+                path.append(word)
+                options |= {flag for action in parser._actions for flag in action.option_strings}
+            elif word.startswith("--") and word.split("=")[0] not in options:
+                unknown.add(f"{' '.join(path)} {word}")
+    return unknown
+
+
 CHECKS = {
     "setting": unknown_names,
     "metric": unexported_metrics,
     "rule": unknown_rules,
     "route": missing_routes,
     "path": missing_paths,
+    "panel": unknown_panels,
+    "code": unresolved_code,
+    "cli": unknown_flags,
 }
 
 
@@ -190,6 +289,9 @@ def test_every_name_the_pages_use_exists(kind: str) -> None:
         ("rule", "`civicqc:verdicts:rate5m` and CivicQCKafkaDown"),
         ("route", "GET /v1/verdicts/<id> answers it"),
         ("path", "the shapes are in `producer_api/legacy.py`"),
+        ("panel", "look at *Replica count* on the dashboard"),
+        ("code", "the pages are rendered by `runtime.advice.render_page()`"),
+        ("cli", "run `civicqc verdicts tail --outcome rejected`"),
     ],
 )
 def test_a_stale_name_is_caught(kind: str, stale: str) -> None:

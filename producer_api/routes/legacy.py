@@ -199,7 +199,9 @@ async def legacy_validate(
 
 
 def _successor_link(response: Response) -> None:
-    response.headers["Link"] = '</api/validate>; rel="successor-version"'
+    """Beside the deprecation link (the router's dependency, run first), not instead of it."""
+    links = (response.headers.get("Link"), '</api/validate>; rel="successor-version"')
+    response.headers["Link"] = ", ".join(link for link in links if link)
 
 
 @router.post(

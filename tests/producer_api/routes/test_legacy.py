@@ -165,6 +165,7 @@ def test_upload_names_its_successor(offline_client: TestClient) -> None:
     assert response.headers["Deprecation"].startswith("@")
     assert 'rel="successor-version"' in response.headers["Link"]
     assert "/api/validate" in response.headers["Link"]
+    assert '</docs>; rel="deprecation"' in response.headers["Link"]
 
 
 def test_every_legacy_answer_carries_deprecation(offline_client: TestClient) -> None:
