@@ -328,6 +328,65 @@ def png_image(
     )
 
 
+#: Adam7's passes: (first column, first row, column step, row step).
+_ADAM7 = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)
+
+
+def repeated_zlib(runs: Sequence[tuple[bytes, int]]) -> bytes:
+    """A zlib stream of each ``(row, count)`` run's row repeated ``count`` times, in milliseconds.
+
+    A full flush resets deflate's state, so a block of rows compresses to the same bytes
+    every time: each block is compressed once and its bytes repeated.
+    """
+    compressor = zlib.compressobj(9, wbits=-15)
+    body, adler = [b"\x78\xda"], 1
+    for row, count in runs:
+        per_block = max(1, (1 << 20) // max(1, len(row)))
+        whole, rest = divmod(count, per_block)
+        block = row * per_block
+        body.append(compressor.compress(row * rest) + compressor.flush(zlib.Z_FULL_FLUSH))
+        if whole:
+            body.append((compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)) * whole)
+        for _ in range(whole):
+            adler = zlib.adler32(block, adler)
+        adler = zlib.adler32(row * rest, adler)
+    return b"".join(body) + compressor.flush() + struct.pack(">I", adler)
+
+
+def png_filtered(
+    width: int, height: int, depth: int, colour: int, *, filter_type: int, interlace: bool = False
+) -> bytes:
+    """A valid PNG of any size whose every scanline carries ``filter_type`` (4: Paeth).
+
+    Un-filtering is per byte of scanline, whatever Pillow stores: a 16-bit RGBA
+    pixel is 8 bytes to inflate and un-filter for 4 bytes of image.
+    """
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
+    passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+    runs = []
+    for column, row, column_step, row_step in passes:
+        columns = max(0, -(-(width - column) // column_step))
+        rows = max(0, -(-(height - row) // row_step))
+        if columns and rows:
+            line = bytes([filter_type]) + b"\x07" * ((columns * channels * depth + 7) // 8)
+            runs.append((line, rows))
+    head = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, int(interlace))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", head)
+        + png_chunk(b"IDAT", repeated_zlib(runs))
+        + png_chunk(b"IEND", b"")
+    )
+
+
 def _ztxt_bomb(rng: Rng) -> bytes:
     return png_with_chunks([png_chunk(b"zTXt", b"Comment\x00\x00" + zeros_zlib(_bomb_size(rng)))])
 
@@ -393,6 +452,15 @@ def _one_pixel_wide(rng: Rng) -> bytes:
     return png_image(1, length, 8, 0) if rng.random() < 0.5 else png_image(length, 1, 8, 0)
 
 
+def _deep_paeth(rng: Rng) -> bytes:
+    """A 16-bit RGB(A) PNG of 10 to 40 MP, every row Paeth-filtered, interlaced or not:
+    up to 312 MB of scanlines to un-filter for an image that fits the memory budget."""
+    colour = int(rng.choice([2, 6]))
+    width = int(rng.integers(2000, 12_000))
+    height = int(rng.integers(10_000_000, 40_000_000)) // width
+    return png_filtered(width, height, 16, colour, filter_type=4, interlace=rng.random() < 0.5)
+
+
 def png_generators() -> dict[str, Generator]:
     return {
         "ztxt-bomb": _ztxt_bomb,
@@ -404,6 +472,7 @@ def png_generators() -> dict[str, Generator]:
         "apng-frame-count": _apng_frames,
         "tiny-chunks": _tiny_chunks,
         "one-pixel-wide": _one_pixel_wide,
+        "16bit-paeth": _deep_paeth,
     }
 
 
@@ -430,30 +499,44 @@ def _png8_rgba(rng: Rng) -> bytes:
     return png_image(width, height, 8, int(rng.choice([2, 6])))
 
 
+def deflate_tiff(
+    width: int,
+    height: int,
+    *,
+    bits: int = 8,
+    samples: int = 1,
+    photometric: int = 1,
+    sample_format: int = 1,
+) -> bytes:
+    """A valid all-zero TIFF in one deflate strip, of any sample width, count and colour
+    space (photometric 1 grey, 2 RGB, 5 CMYK, 8 CIELab); a fourth sample of grey or RGB
+    is alpha. Built in milliseconds at any size (:func:`zeros_zlib`)."""
+    strip = zeros_zlib(width * height * samples * bits // 8)
+    bits_at = 8 + len(strip)
+    bits_values = struct.pack(f">{samples}H", *[bits] * samples)
+    extra = [
+        (0x0102, 3, samples, bits_at if samples > 2 else bits << 16),
+        (0x0106, 3, 1, photometric << 16),
+        (0x0115, 3, 1, samples << 16),
+        (0x0153, 3, 1, sample_format << 16),
+    ]
+    if samples in (2, 4) and photometric in (1, 2):
+        extra.append((0x0152, 3, 1, 2 << 16))  # unassociated alpha
+    entries = image_entries(width, height, (8, len(strip)), compression=8, extra=extra)
+    ifd_at = bits_at + (len(bits_values) if samples > 2 else 0)
+    return tiff_header(ifd_at) + strip + bits_values[: ifd_at - bits_at] + ifd(entries)
+
+
 def _tiff_deep(rng: Rng) -> bytes:
     """Deflate-compressed TIFF of 16-bit, 32-bit integer or float samples, 1 or 3 per pixel."""
     width, height = _near_limit(rng)
     bits, fmt, samples = [(16, 1, 1), (16, 1, 3), (32, 3, 1), (32, 1, 1), (32, 3, 3)][
         int(rng.integers(0, 5))
     ]
-    strip = zeros_zlib(width * height * samples * bits // 8)
     photometric = 2 if samples == 3 else 1
-    bits_at = 8 + len(strip)
-    bits_values = struct.pack(">3H", bits, bits, bits)
-    entries = image_entries(
-        width,
-        height,
-        (8, len(strip)),
-        compression=8,
-        extra=[
-            (0x0102, 3, samples, bits_at if samples == 3 else bits << 16),
-            (0x0106, 3, 1, photometric << 16),
-            (0x0115, 3, 1, samples << 16),
-            (0x0153, 3, 1, fmt << 16),
-        ],
+    return deflate_tiff(
+        width, height, bits=bits, samples=samples, photometric=photometric, sample_format=fmt
     )
-    ifd_at = bits_at + len(bits_values)
-    return tiff_header(ifd_at) + strip + bits_values + ifd(entries)
 
 
 def deep_generators() -> dict[str, Generator]:
@@ -811,12 +894,78 @@ def _vp8l_huge(rng: Rng) -> bytes:
     return riff([webp_chunk(b"VP8L", header)])
 
 
+def _bits(value: int, count: int) -> np.ndarray:
+    """``value``'s ``count`` low bits, least significant first (VP8L's packing)."""
+    return (value >> np.arange(count)) & 1
+
+
+def _code_bits(symbols: np.ndarray) -> np.ndarray:
+    """The 8-bit codes of ``symbols`` (code = symbol), as VP8L reads them: top bit first."""
+    return ((symbols[:, None] >> np.arange(7, -1, -1)) & 1).astype(np.int64)
+
+
+def _eight_bit_code(alphabet: int) -> np.ndarray:
+    """A normal code giving the first 256 symbols 8 bits: two code-length codes of 1 bit
+    (0 and 8), sent in VP8L's order, then one bit per symbol."""
+    order = (17, 18, 0, 1, 2, 3, 4, 5, 16, 6, 7, 8)
+    head = [_bits(0, 1), _bits(len(order) - 4, 4)]
+    head += [_bits(1 if slot in (0, 8) else 0, 3) for slot in order]
+    return np.concatenate([*head, _bits(0, 1), (np.arange(alphabet) < 256).astype(np.int64)])
+
+
+#: A simple code of one symbol (0): it takes no bits in the data.
+_ONE_SYMBOL = np.array([1, 0, 0, 0])
+
+
+def vp8l_stream(width: int, height: int, groups: int, block_bits: int) -> bytes:
+    """A lossless image stream (after the VP8L header) whose meta-Huffman image selects
+    ``groups`` groups of one-symbol codes: libwebp builds every group's tables, and every
+    pixel then takes no bits at all."""
+    columns, rows = -(-width // (1 << block_bits)), -(-height // (1 << block_bits))
+    selected = np.arange(columns * rows) % groups
+    pixels = np.concatenate([_code_bits(selected & 255), _code_bits(selected >> 8)], axis=1)
+    parts = [
+        np.array([0, 0, 1]),  # no transform, no colour cache, meta-Huffman codes
+        _bits(block_bits - 2, 3),
+        np.array([0]),  # the meta image: no colour cache
+        _eight_bit_code(280),  # green
+        _eight_bit_code(256),  # red
+        np.tile(_ONE_SYMBOL, 3),  # blue, alpha, distance
+        pixels.ravel(),
+        np.tile(_ONE_SYMBOL, 5 * min(groups, columns * rows)),
+    ]
+    packed = np.packbits(np.concatenate(parts).astype(np.uint8), bitorder="little")
+    return packed.tobytes() + bytes(8)
+
+
+def _huffman_groups(rng: Rng) -> bytes:
+    """Thousands of Huffman groups in a lossless WebP, or in a lossy one's lossless alpha:
+    libwebp builds all their tables first (65 536 in a 1 MP file of 295 kB: 361 MB)."""
+    groups = int(rng.integers(2000, 65_537))
+    blocks = int(np.ceil(np.sqrt(groups)))  # the meta image is blocks x blocks
+    block_bits = int(rng.integers(2, max(3, int(np.log2(2048 / blocks)) + 1)))
+    side = blocks << block_bits  # up to 2048: inside the WebP decode budget
+    stream = vp8l_stream(side, side, groups, block_bits)
+    if rng.random() < 0.5:
+        header = (side - 1) | (side - 1) << 14
+        return riff([webp_chunk(b"VP8L", b"\x2f" + struct.pack("<I", header) + stream)])
+    alpha = webp_chunk(b"ALPH", b"\x01" + stream)
+    return riff([_vp8x(side, side, 0x10), alpha, _flat_vp8(side)])
+
+
+@cache
+def _flat_vp8(side: int) -> bytes:
+    """The VP8 chunk of a flat grey lossy image (fast to encode at any size)."""
+    return saved(Image.new("RGB", (side, side), (128, 128, 128)), "WEBP", quality=0, method=0)[12:]
+
+
 def webp_generators() -> dict[str, Generator]:
     return {
         "canvas-16384": _webp_canvas,
         "100k-frames": _webp_frames,
         "chunk-size-lies": _webp_size_lies,
         "vp8l-huge-header": _vp8l_huge,
+        "huffman-groups": _huffman_groups,
     }
 
 
@@ -904,6 +1053,17 @@ def _shared_tag_values(rng: Rng) -> bytes:
     return tiff_image(64, 48, extra=extra, prefix=bytes(8 + length))
 
 
+def tiff_lab(width: int, height: int) -> bytes:
+    """An 8-bit CIELab TIFF (photometric 8): Pillow converts Lab to RGB fifteen times
+    slower than any other mode."""
+    return deflate_tiff(width, height, samples=3, photometric=8)
+
+
+def _tiff_lab(rng: Rng) -> bytes:
+    width = int(rng.integers(1000, 8000))
+    return tiff_lab(width, int(rng.integers(4_000_000, 24_000_000)) // width)
+
+
 def tiff_generators() -> dict[str, Generator]:
     return {
         "multi-page-loop": _multi_page,
@@ -912,6 +1072,7 @@ def tiff_generators() -> dict[str, Generator]:
         "huge-counts": _tiff_huge_counts,
         "deflate-strip-bomb": _tiff_bomb_strip,
         "shared-tag-values": _shared_tag_values,
+        "cielab": _tiff_lab,
     }
 
 
@@ -1023,12 +1184,21 @@ def _full_box(kind: bytes, version: int, flags: int, body: bytes) -> bytes:
 
 
 @cache
-def _heif_tile(side: int) -> tuple[bytes, bytes]:
-    """The ``hvcC`` box and the coded data of a ``side`` x ``side`` HEVC image."""
+def _heif_tile(side: int, mode: str = "RGB") -> tuple[bytes, bytes]:
+    """The ``hvcC`` box and the coded data of a ``side`` x ``side`` HEVC image.
+
+    ``mode`` ``RGB;16`` or ``L;16`` codes 10-bit samples (colour, or monochrome).
+    """
     import pillow_heif
 
     buffer = io.BytesIO()
-    pillow_heif.from_pillow(carrier(side, side)).save(buffer, format="HEIF", quality=30)
+    if mode == "RGB":
+        heif = pillow_heif.from_pillow(carrier(side, side))
+    else:
+        samples = np.frombuffer(_pixels(side, side), np.uint8).astype(">u2") << 8
+        pixels = samples if mode == "RGB;16" else samples[::3]
+        heif = pillow_heif.from_bytes(mode, (side, side), pixels.astype("<u2").tobytes())
+    heif.save(buffer, format="HEIF", quality=30)
     data = buffer.getvalue()
     boxes = {kind: (at, size) for at, size, kind in heif_boxes(data)}
     at, size = boxes[b"hvcC"]
@@ -1036,12 +1206,13 @@ def _heif_tile(side: int) -> tuple[bytes, bytes]:
     return data[at : at + size], data[mdat + 8 : mdat + mdat_size]
 
 
-def heif_grid(rows: int, columns: int, side: int) -> bytes:
+def heif_grid(rows: int, columns: int, side: int, mode: str = "RGB") -> bytes:
     """A valid HEIF grid image of ``rows`` x ``columns`` tiles that all share one tile's data.
 
-    A few kB decode to up to 1000 tiles (libheif's item limit) of ``side`` pixels.
+    A few kB decode to up to 1000 tiles (libheif's item limit) of ``side`` pixels;
+    ``mode`` as :func:`_heif_tile`.
     """
-    hvcc, coded = _heif_tile(side)
+    hvcc, coded = _heif_tile(side, mode)
     tiles, width, height = rows * columns, columns * side, rows * side
     ids = range(2, 2 + tiles)
 
@@ -1081,18 +1252,25 @@ def heif_grid(rows: int, columns: int, side: int) -> bytes:
     return ftyp + meta(data_at) + _box(b"mdat", coded)
 
 
-def _heif_grid_near_limit(rng: Rng) -> bytes:
+def _heif_grid_near_limit(rng: Rng, mode: str = "RGB") -> bytes:
     """A grid of up to 999 tiles, from a quarter of the pixel limit to the limit."""
     side = int(rng.choice([256, 512]))
     target = PIXEL_LIMIT * float(rng.uniform(0.25, 1.0)) / side**2
     columns = int(rng.integers(max(1, int(target / 999) + 1), min(255, int(target)) + 1))
     rows = max(1, min(255, int(target / columns), 999 // columns))
-    return heif_grid(rows, columns, side)
+    return heif_grid(rows, columns, side, mode)
+
+
+def _heif_grid_10bit(rng: Rng) -> bytes:
+    """The same with 10-bit tiles, colour or monochrome: deeper planes, and libheif hands
+    a monochrome one over as 16-bit samples."""
+    return _heif_grid_near_limit(rng, str(rng.choice(["RGB;16", "L;16"])))
 
 
 def heif_generators() -> dict[str, Generator]:
     return {
         "grid-near-limit": _heif_grid_near_limit,
+        "grid-10bit": _heif_grid_10bit,
         "ispe-huge": _heif_ispe,
         "box-size-lie": _heif_size_lie,
         "deep-nesting": _heif_deep_nesting,

@@ -44,6 +44,11 @@ _WEBP_BYTES = 13
 #: then the grey copy; measured 5 bytes/pixel on a 51 MP grid image.
 _HEIF_BYTES = 5.0
 
+#: Bytes per pixel of the planes of an 8-bit 4:2:0 image, which :data:`_HEIF_BYTES` holds.
+_HEIF_PLANES = 1.5
+#: Chroma planes per pixel of each subsampling libheif reports (none: monochrome).
+_HEIF_CHROMA = {420: 0.5, 422: 1.0, 444: 2.0}
+
 #: Coefficient storage of one 8x8 block in a progressive JPEG (64 x int16).
 _BLOCK_BYTES = 128
 
@@ -52,6 +57,18 @@ _BLOCK_BYTES = 128
 #: peaked at 817 MB and a 53 000 000 x 1 one at 804 MB (measured), for 79 and 53 MB of
 #: pixels. JPEG allows no more than this; a real panorama is a few tens of thousands.
 MAX_SIDE = 65_535
+
+#: PNG scanlines Pillow inflates and un-filters, whatever the mode it stores: measured
+#: about 5.5 ns a byte with a Paeth filter on every row (a 39 MP 16-bit RGBA PNG, 312 MB
+#: of scanlines: 1.9 s of CPU; interlaced, 2.4 s), while its RGBA image fits the memory
+#: budget. At most about 1.1 s: every 8-bit PNG the memory budget allows is below it; a
+#: 16-bit RGB one up to 28 MP, a 16-bit RGBA one up to 21 MP.
+MAX_PNG_SCANLINE_BYTES = 160 * 2**20
+
+#: Pillow converts a CIELab image (a TIFF's photometric 8) to RGB at about 76 ns a pixel
+#: (measured), against 1 to 5 for every other mode: a 24 MP one took 2.7 s. The grey
+#: copy, and the detector's RGB copy when asked for, each convert once.
+MAX_LAB_CONVERTED_PIXELS = 8_000_000
 
 #: Pillow decodes RLE-compressed BMPs in a Python loop: measured 0.12 us per pixel
 #: (end-of-line padding is written a byte at a time) and 0.5 us per 2-byte code, so
@@ -101,28 +118,66 @@ def check_pillow_decode(
     tiles: int,
     webp: bool = False,
     tiff: bool = False,
+    sample_bytes: float = 0.0,
 ) -> None:
     """Refuse a full decode (PNG, TIFF, WebP, BMP) over the memory, side or tile budget.
 
     libtiff decodes a strip into a buffer of its own before Pillow unpacks it, and a
-    TIFF may be one strip: its image is counted twice.
+    TIFF may be one strip: its image is counted twice, or once plus its stored samples
+    (``sample_bytes`` a pixel) when those are wider. A 16-bit RGBA TIFF is 8 bytes a pixel
+    in libtiff's buffer for Pillow's 4 (measured: 271 MB at 24 MP).
     """
-    image_bytes = _WEBP_BYTES if webp else _PILLOW_BYTES.get(mode, 4) * (2 if tiff else 1)
+    image_bytes: float = _PILLOW_BYTES.get(mode, 4)
+    if webp:
+        image_bytes = _WEBP_BYTES
+    elif tiff:
+        image_bytes += max(image_bytes, sample_bytes)
     if max(width, height) > MAX_SIDE:
         raise TooManyPixelsError(
             f"{width}x{height} has a side over the {MAX_SIDE} px limit of a full decode"
         )
     per_pixel = image_bytes + _GREY_EXTRA + (_COLOUR_EXTRA if colour else 0)
     _check_bytes(width, height, per_pixel, f"a {mode} image")
+    if mode == "LAB" and width * height * (2 if colour else 1) > MAX_LAB_CONVERTED_PIXELS:
+        raise TooComplexError(
+            f"a CIELab image of {width}x{height} is over the {MAX_LAB_CONVERTED_PIXELS / 1e6:.0f} "
+            "MP limit for converting Lab colour; send it as RGB"
+        )
     if tiles > MAX_TILES:
         raise TooComplexError(
             f"the image is split into {tiles} tiles or strips, over the limit of {MAX_TILES}"
         )
 
 
-def check_heif_decode(width: int, height: int, *, colour: bool) -> None:
-    per_pixel = _HEIF_BYTES + (_COLOUR_EXTRA if colour else 0)
-    _check_bytes(width, height, per_pixel, "a HEIF image")
+def check_heif_decode(
+    width: int,
+    height: int,
+    *,
+    colour: bool,
+    alpha: bool = False,
+    bit_depth: int = 8,
+    chroma: int | None = 420,
+) -> None:
+    """Refuse a HEIF decode over the memory budget, from its size and plane layout.
+
+    Deeper samples, full chroma and an alpha plane each add planes that the decoder
+    holds twice (its picture and libheif's copy) while it interleaves them: measured
+    7.3 bytes a pixel with alpha, 6.8 at 10 bits, 7.7 in 4:4:4, 10.8 for 10-bit RGBA and
+    13.7 for 10-bit 4:4:4 (12 MP single images), against 5 for 8-bit 4:2:0.
+    """
+    chroma_planes = 0.0 if chroma is None else _HEIF_CHROMA.get(chroma, 2.0)
+    planes = (1 + chroma_planes + alpha) * (2 if bit_depth > 8 else 1)
+    per_pixel = _HEIF_BYTES + 2 * (planes - _HEIF_PLANES) + alpha
+    _check_bytes(width, height, per_pixel + (_COLOUR_EXTRA if colour else 0), "a HEIF image")
+
+
+def check_png_scanlines(scanline_bytes: int) -> None:
+    """Refuse a PNG whose scanlines would take over a second to inflate and un-filter."""
+    if scanline_bytes > MAX_PNG_SCANLINE_BYTES:
+        raise TooManyPixelsError(
+            f"the PNG's image data inflates to {scanline_bytes / 2**20:.0f} MB, over the "
+            f"{MAX_PNG_SCANLINE_BYTES / 2**20:.0f} MB limit; send it with 8 bits per sample"
+        )
 
 
 def check_jpeg_decode(frame: JpegFrame) -> None:

@@ -33,6 +33,7 @@ from core.budget import (
     check_heif_decode,
     check_jpeg_decode,
     check_pillow_decode,
+    check_png_scanlines,
     check_tag_values,
 )
 from core.errors import (
@@ -43,8 +44,16 @@ from core.errors import (
 )
 from core.exif import exif_orientation
 from core.formats import SNIFF_BYTES, ImageFormat, sniff_format
-from core.headers import check_png_chunks, jpeg_frame, png_size, tiff_layout, webp_size
+from core.headers import (
+    check_png_chunks,
+    jpeg_frame,
+    png_scanline_bytes,
+    png_size,
+    tiff_layout,
+    webp_size,
+)
 from core.ifd import first_directory_value_bytes
+from core.vp8l import check_vp8l_groups
 
 GreyImage = NDArray[np.uint8]
 #: uint8 RGB, shape ``(H, W, 3)``, display orientation.
@@ -256,9 +265,22 @@ def _check_full_decode(
         tiles=len(image.tile),
         webp=fmt is ImageFormat.WEBP,
         tiff=fmt is ImageFormat.TIFF,
+        sample_bytes=_tiff_sample_bytes(image) if fmt is ImageFormat.TIFF else 0.0,
     )
     if image.tile and image.tile[0].codec_name == "bmp_rle":
         check_bmp_rle(width, height, size_bytes)
+
+
+def _tiff_sample_bytes(image: Image.Image) -> float:
+    """Bytes a pixel of a TIFF's stored samples (SamplesPerPixel x BitsPerSample / 8)."""
+    tags = getattr(image, "tag_v2", None)
+    if tags is None:
+        return 0.0
+    bits, samples = tags.get(258, 8), tags.get(277, 1)
+    widest = max(bits) if isinstance(bits, tuple) and bits else bits
+    if not (isinstance(widest, int) and isinstance(samples, int)):
+        return 0.0
+    return samples * widest / 8
 
 
 def _opened(data: bytes, fmt: ImageFormat) -> ImageFile.ImageFile:
@@ -377,10 +399,15 @@ def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> No
     if fmt is ImageFormat.PNG:
         size = png_size(data)
         check_png_chunks(data)
+        scanlines = png_scanline_bytes(data)
+        if scanlines is not None and size is not None and size[0] * size[1] <= max_pixels:
+            check_png_scanlines(scanlines)
     elif fmt is ImageFormat.WEBP:
         size = webp_size(data)
         if size is not None and size[0] * size[1] <= max_pixels:
             check_pillow_decode("RGBA", *size, colour=False, tiles=1, webp=True)
+        if size is None or size[0] * size[1] <= max_pixels:
+            check_vp8l_groups(data)
     elif fmt is ImageFormat.TIFF:
         check_tag_values(first_directory_value_bytes(data), len(data))
         layout = tiff_layout(data)
@@ -413,12 +440,20 @@ def _decode_heif(
         width, height = heif.size
         if width * height > max_pixels:
             raise _too_many_pixels(width, height, max_pixels)
-        check_heif_decode(width, height, colour=colour_long_side > 0)
+        chroma = heif.info.get("chroma")
+        check_heif_decode(
+            width,
+            height,
+            colour=colour_long_side > 0,
+            alpha=bool(heif.has_alpha),
+            bit_depth=int(heif.info.get("bit_depth") or 8),
+            chroma=chroma if isinstance(chroma, int) else None,
+        )
         exif_raw = heif.info.get("exif")
         # libheif applies the container's rotation (irot/imir) while decoding, so the
         # pixels are already upright whatever the EXIF orientation tag says. Its RGB
         # buffer is read in place: a Pillow copy would double the peak memory.
-        pixels: NDArray[np.uint8] = np.asarray(heif)
+        pixels: NDArray[np.uint8] = _eight_bit(np.asarray(heif))
         if pixels.ndim == 2:  # monochrome
             pixels = pixels[:, :, None].repeat(3, axis=2) if colour_long_side else pixels
         grey = pixels if pixels.ndim == 2 else _rgb_to_grey(pixels)
@@ -444,6 +479,22 @@ def _decode_heif(
         rgb=rgb,
         fine_grey=fine,
     )
+
+
+def _eight_bit(pixels: NDArray[np.generic]) -> NDArray[np.uint8]:
+    """8-bit samples: libheif hands a monochrome image of more than 8 bits over as 16-bit
+    ones whatever ``convert_hdr_to_8bit`` asks (a 10-bit grey HEIF made OpenCV raise).
+
+    Scaled as :func:`_wide_to_grey` scales 16-bit modes, a band of rows at a time.
+    """
+    if pixels.dtype == np.uint8:
+        return pixels.view(np.uint8)
+    out: NDArray[np.uint8] = np.empty(pixels.shape, dtype=np.uint8)
+    rows = _band_rows(pixels[0].size)  # samples per row
+    for top in range(0, pixels.shape[0], rows):
+        band = pixels[top : top + rows].astype(np.float32)
+        out[top : top + rows] = np.clip(band * (255.0 / 65535.0), 0, 255).astype(np.uint8)
+    return out
 
 
 def _rgb_to_grey(pixels: NDArray[np.uint8]) -> GreyImage:

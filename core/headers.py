@@ -39,10 +39,30 @@ _MARKER = re.compile(rb"\xff([\x01-\xfe])")
 MAX_PNG_CHUNKS = 100_000
 
 
+#: Samples per pixel of each PNG colour type (grey, RGB, palette, grey + alpha, RGBA).
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
 def png_size(data: bytes) -> tuple[int, int] | None:
     if len(data) >= 24 and data[12:16] == b"IHDR":
         return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     return None
+
+
+def png_scanline_bytes(data: bytes) -> int | None:
+    """Bytes the image data inflates to (filter bytes included), from IHDR alone.
+
+    A 16-bit RGBA pixel is 8 of them, however Pillow stores it; Adam7 interlacing
+    adds a filter byte per pass row, left out here.
+    """
+    if len(data) < 26 or data[12:16] != b"IHDR":
+        return None
+    width, height, depth, colour = struct.unpack_from(">IIBB", data, 16)
+    channels = _PNG_CHANNELS.get(colour)
+    if channels is None:
+        return None
+    row: int = 1 + (width * channels * depth + 7) // 8
+    return int(height) * row
 
 
 def check_png_chunks(data: bytes) -> None:

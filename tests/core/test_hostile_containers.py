@@ -13,33 +13,51 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from bench.hostile_inputs import (
     bmp_rle,
     carrier,
+    deflate_tiff,
+    heif_grid,
     jpeg_with_segments,
     photoshop_blocks,
     png_chunk,
+    png_filtered,
     png_image,
     png_with_chunks,
+    riff,
     saved,
     tiff_image,
+    tiff_lab,
+    vp8l_stream,
+    webp_chunk,
     zero_jpeg,
 )
 from core import Outcome, builtin_profile, score
-from core.budget import MAX_RLE_PIXELS, MAX_SIDE
+from core.budget import (
+    MAX_LAB_CONVERTED_PIXELS,
+    MAX_PNG_SCANLINE_BYTES,
+    MAX_RLE_PIXELS,
+    MAX_SIDE,
+    check_heif_decode,
+    check_pillow_decode,
+)
 from core.decode import decode_image
+from core.errors import TooManyPixelsError
 from core.headers import (
     MAX_JPEG_GAP,
     MAX_JPEG_SEGMENTS,
     MAX_PHOTOSHOP_BLOCKS,
     MAX_PNG_CHUNKS,
     jpeg_frame,
+    png_scanline_bytes,
 )
 from core.ifd import first_directory_value_bytes
 from core.schema import ErrorCode
+from core.vp8l import MAX_GROUPS, MAX_SYMBOLS
 
 DEFAULT = builtin_profile("default")
 
@@ -162,3 +180,80 @@ def test_a_png_longer_than_the_side_limit_is_refused_before_decoding() -> None:
     longest = score(png_image(MAX_SIDE, 1, 8, 0), DEFAULT)
     assert longest.verdict is Outcome.REJECTED
     assert longest.checks["resolution"].reason_code == "too_small"
+
+
+def test_a_16_bit_png_is_refused_by_the_scanlines_it_would_unfilter() -> None:
+    # Before: a 39 MP 16-bit RGBA PNG with Paeth rows fit the memory budget (Pillow keeps
+    # 8 bits) but took 1.9 s of CPU to inflate and un-filter its 312 MB; interlaced, 2.4 s.
+    deep = png_filtered(6400, 6100, 16, 6, filter_type=4, interlace=True)
+    scanlines = png_scanline_bytes(deep)
+    assert scanlines is not None and scanlines > MAX_PNG_SCANLINE_BYTES
+    assert _error(deep) is ErrorCode.TOO_MANY_PIXELS
+    eight_bit = png_filtered(6400, 6100, 8, 2, filter_type=4)
+    assert (png_scanline_bytes(eight_bit) or 0) <= MAX_PNG_SCANLINE_BYTES
+    small = score(png_filtered(900, 700, 16, 6, filter_type=4, interlace=True), DEFAULT)
+    assert small.verdict is not Outcome.ERROR
+
+
+def test_a_cielab_tiff_is_capped_where_pillow_converts_it_slowly() -> None:
+    # Before: 24 MP of Lab took 2.7 s of CPU (Pillow converts Lab to RGB at 76 ns a pixel).
+    width = 4000
+    assert _error(tiff_lab(width, MAX_LAB_CONVERTED_PIXELS // width + 1)) is ErrorCode.TOO_COMPLEX
+    small = score(tiff_lab(900, 700), DEFAULT)
+    assert small.verdict is not Outcome.ERROR
+
+
+def test_a_10_bit_monochrome_heif_is_scored_in_8_bits() -> None:
+    # Before: libheif handed its samples over as 16-bit whatever was asked, and the
+    # reference profile's Laplacian raised cv2.error: no verdict.
+    data = heif_grid(3, 4, 256, "L;16")
+    decoded = decode_image(data, max_pixels=10**8, analysis_long_side=0)
+    assert decoded.grey.dtype == np.uint8 and decoded.grey.shape == (768, 1024)
+    assert 100 < int(decoded.grey.max()) <= 255
+    verdict = score(data, builtin_profile("reference"))
+    assert verdict.verdict is not Outcome.ERROR
+
+
+def test_heif_planes_deeper_than_8_bit_4_2_0_count_against_the_budget() -> None:
+    # Measured: 7.3 bytes a pixel with alpha, 6.8 at 10 bits (12 MP), against 5 for the
+    # 8-bit 4:2:0 the budget assumed: a 48 MP RGBA HEIF peaked at 350 MB.
+    width, height = 6656, 6144  # 40.9 MP: 204 MB as 8-bit 4:2:0
+    check_heif_decode(width, height, colour=False)
+    for deeper in ({"alpha": True}, {"bit_depth": 10}, {"chroma": 444}):
+        with pytest.raises(TooManyPixelsError):
+            check_heif_decode(width, height, colour=False, **deeper)
+    assert _error(heif_grid(12, 13, 512, "RGB;16")) is ErrorCode.TOO_MANY_PIXELS
+
+
+def _lossless_webp(side: int, groups: int, block_bits: int) -> bytes:
+    header = struct.pack("<I", (side - 1) | (side - 1) << 14)
+    return riff(
+        [webp_chunk(b"VP8L", b"\x2f" + header + vp8l_stream(side, side, groups, block_bits))]
+    )
+
+
+def test_a_lossless_webp_asking_for_thousands_of_huffman_groups_is_refused() -> None:
+    # Before: libwebp built the tables of all 65 536 groups of a 295 kB 1 MP file before
+    # its first pixel: 361 MB (468 MB at 14 MP); as a lossy photo's lossless alpha, 363 MB.
+    assert _error(_lossless_webp(1024, 65_536, 2)) is ErrorCode.TOO_COMPLEX
+    at_limit = score(_lossless_webp(256, MAX_GROUPS, 2), DEFAULT)  # a 64 x 64 meta image
+    assert at_limit.verdict is not Outcome.ERROR
+    assert _error(_lossless_webp(260, MAX_GROUPS + 1, 2)) is ErrorCode.TOO_COMPLEX  # 65 x 65
+    # A meta image too large to read within the symbol budget (libwebp's encoder keeps
+    # its meta image to 2600 pixels).
+    wide = 4 * int(MAX_SYMBOLS**0.5 + 8)
+    assert _error(_lossless_webp(wide, 1000, 2)) is ErrorCode.TOO_COMPLEX
+    real = score(saved(carrier(900, 700), "WEBP", lossless=True), DEFAULT)
+    assert real.verdict is not Outcome.ERROR
+
+
+def test_a_tiff_of_wide_samples_counts_libtiffs_buffer_of_them() -> None:
+    # Before: libtiff's strip of a 16-bit RGBA TIFF holds 8 bytes a pixel for Pillow's 4,
+    # and the budget counted Pillow's twice: a 24 MP one peaked at 271 MB, 31 MB past it.
+    deep = deflate_tiff(6000, 4000, bits=16, samples=4, photometric=2)
+    assert _error(deep) is ErrorCode.TOO_MANY_PIXELS
+    check_pillow_decode("RGBA", 6000, 4000, colour=False, tiles=1, tiff=True, sample_bytes=4)
+    with pytest.raises(TooManyPixelsError):
+        check_pillow_decode("RGBA", 6000, 4000, colour=False, tiles=1, tiff=True, sample_bytes=8)
+    small = score(deflate_tiff(900, 700, bits=16, samples=4, photometric=2), DEFAULT)
+    assert small.verdict is not Outcome.ERROR
