@@ -499,30 +499,44 @@ def _png8_rgba(rng: Rng) -> bytes:
     return png_image(width, height, 8, int(rng.choice([2, 6])))
 
 
+def deflate_tiff(
+    width: int,
+    height: int,
+    *,
+    bits: int = 8,
+    samples: int = 1,
+    photometric: int = 1,
+    sample_format: int = 1,
+) -> bytes:
+    """A valid all-zero TIFF in one deflate strip, of any sample width, count and colour
+    space (photometric 1 grey, 2 RGB, 5 CMYK, 8 CIELab); a fourth sample of grey or RGB
+    is alpha. Built in milliseconds at any size (:func:`zeros_zlib`)."""
+    strip = zeros_zlib(width * height * samples * bits // 8)
+    bits_at = 8 + len(strip)
+    bits_values = struct.pack(f">{samples}H", *[bits] * samples)
+    extra = [
+        (0x0102, 3, samples, bits_at if samples > 2 else bits << 16),
+        (0x0106, 3, 1, photometric << 16),
+        (0x0115, 3, 1, samples << 16),
+        (0x0153, 3, 1, sample_format << 16),
+    ]
+    if samples in (2, 4) and photometric in (1, 2):
+        extra.append((0x0152, 3, 1, 2 << 16))  # unassociated alpha
+    entries = image_entries(width, height, (8, len(strip)), compression=8, extra=extra)
+    ifd_at = bits_at + (len(bits_values) if samples > 2 else 0)
+    return tiff_header(ifd_at) + strip + bits_values[: ifd_at - bits_at] + ifd(entries)
+
+
 def _tiff_deep(rng: Rng) -> bytes:
     """Deflate-compressed TIFF of 16-bit, 32-bit integer or float samples, 1 or 3 per pixel."""
     width, height = _near_limit(rng)
     bits, fmt, samples = [(16, 1, 1), (16, 1, 3), (32, 3, 1), (32, 1, 1), (32, 3, 3)][
         int(rng.integers(0, 5))
     ]
-    strip = zeros_zlib(width * height * samples * bits // 8)
     photometric = 2 if samples == 3 else 1
-    bits_at = 8 + len(strip)
-    bits_values = struct.pack(">3H", bits, bits, bits)
-    entries = image_entries(
-        width,
-        height,
-        (8, len(strip)),
-        compression=8,
-        extra=[
-            (0x0102, 3, samples, bits_at if samples == 3 else bits << 16),
-            (0x0106, 3, 1, photometric << 16),
-            (0x0115, 3, 1, samples << 16),
-            (0x0153, 3, 1, fmt << 16),
-        ],
+    return deflate_tiff(
+        width, height, bits=bits, samples=samples, photometric=photometric, sample_format=fmt
     )
-    ifd_at = bits_at + len(bits_values)
-    return tiff_header(ifd_at) + strip + bits_values + ifd(entries)
 
 
 def deep_generators() -> dict[str, Generator]:
@@ -880,12 +894,78 @@ def _vp8l_huge(rng: Rng) -> bytes:
     return riff([webp_chunk(b"VP8L", header)])
 
 
+def _bits(value: int, count: int) -> np.ndarray:
+    """``value``'s ``count`` low bits, least significant first (VP8L's packing)."""
+    return (value >> np.arange(count)) & 1
+
+
+def _code_bits(symbols: np.ndarray) -> np.ndarray:
+    """The 8-bit codes of ``symbols`` (code = symbol), as VP8L reads them: top bit first."""
+    return ((symbols[:, None] >> np.arange(7, -1, -1)) & 1).astype(np.int64)
+
+
+def _eight_bit_code(alphabet: int) -> np.ndarray:
+    """A normal code giving the first 256 symbols 8 bits: two code-length codes of 1 bit
+    (0 and 8), sent in VP8L's order, then one bit per symbol."""
+    order = (17, 18, 0, 1, 2, 3, 4, 5, 16, 6, 7, 8)
+    head = [_bits(0, 1), _bits(len(order) - 4, 4)]
+    head += [_bits(1 if slot in (0, 8) else 0, 3) for slot in order]
+    return np.concatenate([*head, _bits(0, 1), (np.arange(alphabet) < 256).astype(np.int64)])
+
+
+#: A simple code of one symbol (0): it takes no bits in the data.
+_ONE_SYMBOL = np.array([1, 0, 0, 0])
+
+
+def vp8l_stream(width: int, height: int, groups: int, block_bits: int) -> bytes:
+    """A lossless image stream (after the VP8L header) whose meta-Huffman image selects
+    ``groups`` groups of one-symbol codes: libwebp builds every group's tables, and every
+    pixel then takes no bits at all."""
+    columns, rows = -(-width // (1 << block_bits)), -(-height // (1 << block_bits))
+    selected = np.arange(columns * rows) % groups
+    pixels = np.concatenate([_code_bits(selected & 255), _code_bits(selected >> 8)], axis=1)
+    parts = [
+        np.array([0, 0, 1]),  # no transform, no colour cache, meta-Huffman codes
+        _bits(block_bits - 2, 3),
+        np.array([0]),  # the meta image: no colour cache
+        _eight_bit_code(280),  # green
+        _eight_bit_code(256),  # red
+        np.tile(_ONE_SYMBOL, 3),  # blue, alpha, distance
+        pixels.ravel(),
+        np.tile(_ONE_SYMBOL, 5 * min(groups, columns * rows)),
+    ]
+    packed = np.packbits(np.concatenate(parts).astype(np.uint8), bitorder="little")
+    return packed.tobytes() + bytes(8)
+
+
+def _huffman_groups(rng: Rng) -> bytes:
+    """Thousands of Huffman groups in a lossless WebP, or in a lossy one's lossless alpha:
+    libwebp builds all their tables first (65 536 in a 1 MP file of 295 kB: 361 MB)."""
+    groups = int(rng.integers(2000, 65_537))
+    blocks = int(np.ceil(np.sqrt(groups)))  # the meta image is blocks x blocks
+    block_bits = int(rng.integers(2, max(3, int(np.log2(2048 / blocks)) + 1)))
+    side = blocks << block_bits  # up to 2048: inside the WebP decode budget
+    stream = vp8l_stream(side, side, groups, block_bits)
+    if rng.random() < 0.5:
+        header = (side - 1) | (side - 1) << 14
+        return riff([webp_chunk(b"VP8L", b"\x2f" + struct.pack("<I", header) + stream)])
+    alpha = webp_chunk(b"ALPH", b"\x01" + stream)
+    return riff([_vp8x(side, side, 0x10), alpha, _flat_vp8(side)])
+
+
+@cache
+def _flat_vp8(side: int) -> bytes:
+    """The VP8 chunk of a flat grey lossy image (fast to encode at any size)."""
+    return saved(Image.new("RGB", (side, side), (128, 128, 128)), "WEBP", quality=0, method=0)[12:]
+
+
 def webp_generators() -> dict[str, Generator]:
     return {
         "canvas-16384": _webp_canvas,
         "100k-frames": _webp_frames,
         "chunk-size-lies": _webp_size_lies,
         "vp8l-huge-header": _vp8l_huge,
+        "huffman-groups": _huffman_groups,
     }
 
 
@@ -974,17 +1054,9 @@ def _shared_tag_values(rng: Rng) -> bytes:
 
 
 def tiff_lab(width: int, height: int) -> bytes:
-    """A deflate-compressed 8-bit CIELab TIFF (photometric 8): Pillow converts Lab to
-    RGB fifteen times slower than any other mode."""
-    strip = zeros_zlib(width * height * 3)
-    bits_at = 8 + len(strip)
-    extra = [
-        (0x0102, 3, 3, bits_at),
-        (0x0106, 3, 1, 8 << 16),
-        (0x0115, 3, 1, 3 << 16),
-    ]
-    entries = image_entries(width, height, (8, len(strip)), compression=8, extra=extra)
-    return tiff_header(bits_at + 6) + strip + struct.pack(">3H", 8, 8, 8) + ifd(entries)
+    """An 8-bit CIELab TIFF (photometric 8): Pillow converts Lab to RGB fifteen times
+    slower than any other mode."""
+    return deflate_tiff(width, height, samples=3, photometric=8)
 
 
 def _tiff_lab(rng: Rng) -> bytes:

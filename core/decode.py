@@ -53,6 +53,7 @@ from core.headers import (
     webp_size,
 )
 from core.ifd import first_directory_value_bytes
+from core.vp8l import check_vp8l_groups
 
 GreyImage = NDArray[np.uint8]
 #: uint8 RGB, shape ``(H, W, 3)``, display orientation.
@@ -264,9 +265,22 @@ def _check_full_decode(
         tiles=len(image.tile),
         webp=fmt is ImageFormat.WEBP,
         tiff=fmt is ImageFormat.TIFF,
+        sample_bytes=_tiff_sample_bytes(image) if fmt is ImageFormat.TIFF else 0.0,
     )
     if image.tile and image.tile[0].codec_name == "bmp_rle":
         check_bmp_rle(width, height, size_bytes)
+
+
+def _tiff_sample_bytes(image: Image.Image) -> float:
+    """Bytes a pixel of a TIFF's stored samples (SamplesPerPixel x BitsPerSample / 8)."""
+    tags = getattr(image, "tag_v2", None)
+    if tags is None:
+        return 0.0
+    bits, samples = tags.get(258, 8), tags.get(277, 1)
+    widest = max(bits) if isinstance(bits, tuple) and bits else bits
+    if not (isinstance(widest, int) and isinstance(samples, int)):
+        return 0.0
+    return samples * widest / 8
 
 
 def _opened(data: bytes, fmt: ImageFormat) -> ImageFile.ImageFile:
@@ -392,6 +406,8 @@ def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> No
         size = webp_size(data)
         if size is not None and size[0] * size[1] <= max_pixels:
             check_pillow_decode("RGBA", *size, colour=False, tiles=1, webp=True)
+        if size is None or size[0] * size[1] <= max_pixels:
+            check_vp8l_groups(data)
     elif fmt is ImageFormat.TIFF:
         check_tag_values(first_directory_value_bytes(data), len(data))
         layout = tiff_layout(data)

@@ -124,10 +124,19 @@ _VALIDATE_RESPONSES: dict[int | str, dict[str, object]] = {
         code: {"model": LegacyEnvelope[None], "description": text}
         for code, text in {
             400: "No image, an empty one, or not an image (the reference's 400s).",
+            403: "X-Tenant names a tenant this key may not upload for.",
             408: "The client stopped sending.",
             413: "Over MAX_CONTENT_LENGTH: File too large.",
-            503: "Object storage or Kafka unavailable; retry.",
+            503: "Object storage or Kafka unavailable, or every upload slot of this "
+            "replica is taken; see Retry-After.",
         }.items()
+    },
+    # The key check's rate limit answers in the API's own body; the upload slots of one
+    # key (MAX_CONCURRENT_UPLOADS_PER_KEY), counted by the submission, in the envelope.
+    429: {
+        "model": LegacyEnvelope[None] | ErrorBody,
+        "description": "Rate limited, or this key's uploads in flight are at "
+        "MAX_CONCURRENT_UPLOADS_PER_KEY; see Retry-After.",
     },
 }
 
@@ -190,7 +199,9 @@ async def legacy_validate(
 
 
 def _successor_link(response: Response) -> None:
-    response.headers["Link"] = '</api/validate>; rel="successor-version"'
+    """Beside the deprecation link (the router's dependency, run first), not instead of it."""
+    links = (response.headers.get("Link"), '</api/validate>; rel="successor-version"')
+    response.headers["Link"] = ", ".join(link for link in links if link)
 
 
 @router.post(

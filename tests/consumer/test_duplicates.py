@@ -4,22 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import dataclass, field
 
 from consumer.duplicates import ExactDuplicates
 from core.events import ImageSubmitted, VerdictEvent
 from core.profiles import builtin_profile
 from core.schema import Outcome
-from runtime.layout import verdict_key, verdict_tags
+from runtime.layout import Folder, verdict_key, verdict_tags
+from tests.builders import images
 from tests.consumer.fakes import FakeStore
 from tests.consumer.test_pipeline import VERDICTS, Rig, photo
 
 
-class YieldingStore(FakeStore):
-    """Lets other events run at each call, as a real store's round trip does."""
+@dataclass
+class OverlappingStore(FakeStore):
+    """Holds the first two lookups of a verdict on record until both are made, as two
+    copies' round trips may overlap: neither finds the other's verdict."""
+
+    held: list[asyncio.Event] = field(default_factory=list)
 
     async def fetch(self, key: str) -> bytes:
-        await asyncio.sleep(0)
-        return await super().fetch(key)
+        if not key.startswith(Folder.DIGESTS.prefix) or len(self.held) >= 2:
+            return await super().fetch(key)
+        arrived = asyncio.Event()
+        self.held.append(arrived)
+        try:
+            return await super().fetch(key)  # answered now, handed over once both asked
+        finally:
+            for lookup in self.held if len(self.held) == 2 else ():
+                lookup.set()
+            await arrived.wait()
 
 
 def deduping_rig(store: FakeStore | None = None, version: str = "") -> Rig:
@@ -89,7 +103,7 @@ async def test_error_verdicts_are_not_reused() -> None:
 
 
 async def test_a_copy_arriving_while_the_first_is_pending_is_scored_on_its_own() -> None:
-    rig = deduping_rig(YieldingStore())
+    rig = deduping_rig(OverlappingStore())
     first, second = upload(rig, photo()), upload(rig, photo())
     # Both in flight at once: neither finds a stored verdict to reuse.
     await asyncio.gather(
@@ -103,3 +117,32 @@ async def test_a_copy_arriving_while_the_first_is_pending_is_scored_on_its_own()
     assert rig.scorer.calls == 2
     assert [v.duplicate_of for v in verdicts[:2]] == [None, None]
     assert verdicts[2].duplicate_of in {first.image_id, second.image_id}
+
+
+def forged(rig: Rig, data: bytes, digest_of: bytes) -> ImageSubmitted:
+    """An event for ``data`` that names the digest of other bytes (a forged or damaged event)."""
+    event = rig.submitted(data)
+    digest = hashlib.sha256(digest_of).hexdigest()
+    return event.model_copy(update={"object": event.object.model_copy(update={"sha256": digest})})
+
+
+async def test_bytes_unlike_their_events_digest_neither_reuse_nor_record_a_verdict() -> None:
+    # Before: an event naming an accepted photo's digest got that photo's verdict for its
+    # own bytes, never read; and one naming the digest of bytes not seen yet recorded its
+    # own verdict for them, so the real copies to come were answered with it.
+    rig = deduping_rig()
+    small = images.encode(images.sharp_photo(320, 240), quality=90)  # rejected: too small
+    await rig.handle(upload(rig, photo()).model_dump_json().encode())
+    await rig.handle(forged(rig, small, photo()).model_dump_json().encode(), offset=1)
+    other = images.encode(images.sharp_photo(800, 600), quality=80)
+    await rig.handle(forged(rig, small, other).model_dump_json().encode(), offset=2)
+    await rig.handle(upload(rig, other).model_dump_json().encode(), offset=3)
+
+    verdicts = [VerdictEvent.model_validate_json(v) for v in rig.publisher.on(VERDICTS)]
+    assert [(v.outcome, v.duplicate_of) for v in verdicts] == [
+        (Outcome.ACCEPTED, None),
+        (Outcome.REJECTED, None),
+        (Outcome.REJECTED, None),
+        (Outcome.ACCEPTED, None),
+    ]
+    assert rig.scorer.calls == 4

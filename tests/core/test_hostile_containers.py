@@ -20,6 +20,7 @@ from PIL import Image
 from bench.hostile_inputs import (
     bmp_rle,
     carrier,
+    deflate_tiff,
     heif_grid,
     jpeg_with_segments,
     photoshop_blocks,
@@ -27,9 +28,12 @@ from bench.hostile_inputs import (
     png_filtered,
     png_image,
     png_with_chunks,
+    riff,
     saved,
     tiff_image,
     tiff_lab,
+    vp8l_stream,
+    webp_chunk,
     zero_jpeg,
 )
 from core import Outcome, builtin_profile, score
@@ -39,6 +43,7 @@ from core.budget import (
     MAX_RLE_PIXELS,
     MAX_SIDE,
     check_heif_decode,
+    check_pillow_decode,
 )
 from core.decode import decode_image
 from core.errors import TooManyPixelsError
@@ -52,6 +57,7 @@ from core.headers import (
 )
 from core.ifd import first_directory_value_bytes
 from core.schema import ErrorCode
+from core.vp8l import MAX_GROUPS, MAX_SYMBOLS
 
 DEFAULT = builtin_profile("default")
 
@@ -217,3 +223,37 @@ def test_heif_planes_deeper_than_8_bit_4_2_0_count_against_the_budget() -> None:
         with pytest.raises(TooManyPixelsError):
             check_heif_decode(width, height, colour=False, **deeper)
     assert _error(heif_grid(12, 13, 512, "RGB;16")) is ErrorCode.TOO_MANY_PIXELS
+
+
+def _lossless_webp(side: int, groups: int, block_bits: int) -> bytes:
+    header = struct.pack("<I", (side - 1) | (side - 1) << 14)
+    return riff(
+        [webp_chunk(b"VP8L", b"\x2f" + header + vp8l_stream(side, side, groups, block_bits))]
+    )
+
+
+def test_a_lossless_webp_asking_for_thousands_of_huffman_groups_is_refused() -> None:
+    # Before: libwebp built the tables of all 65 536 groups of a 295 kB 1 MP file before
+    # its first pixel: 361 MB (468 MB at 14 MP); as a lossy photo's lossless alpha, 363 MB.
+    assert _error(_lossless_webp(1024, 65_536, 2)) is ErrorCode.TOO_COMPLEX
+    at_limit = score(_lossless_webp(256, MAX_GROUPS, 2), DEFAULT)  # a 64 x 64 meta image
+    assert at_limit.verdict is not Outcome.ERROR
+    assert _error(_lossless_webp(260, MAX_GROUPS + 1, 2)) is ErrorCode.TOO_COMPLEX  # 65 x 65
+    # A meta image too large to read within the symbol budget (libwebp's encoder keeps
+    # its meta image to 2600 pixels).
+    wide = 4 * int(MAX_SYMBOLS**0.5 + 8)
+    assert _error(_lossless_webp(wide, 1000, 2)) is ErrorCode.TOO_COMPLEX
+    real = score(saved(carrier(900, 700), "WEBP", lossless=True), DEFAULT)
+    assert real.verdict is not Outcome.ERROR
+
+
+def test_a_tiff_of_wide_samples_counts_libtiffs_buffer_of_them() -> None:
+    # Before: libtiff's strip of a 16-bit RGBA TIFF holds 8 bytes a pixel for Pillow's 4,
+    # and the budget counted Pillow's twice: a 24 MP one peaked at 271 MB, 31 MB past it.
+    deep = deflate_tiff(6000, 4000, bits=16, samples=4, photometric=2)
+    assert _error(deep) is ErrorCode.TOO_MANY_PIXELS
+    check_pillow_decode("RGBA", 6000, 4000, colour=False, tiles=1, tiff=True, sample_bytes=4)
+    with pytest.raises(TooManyPixelsError):
+        check_pillow_decode("RGBA", 6000, 4000, colour=False, tiles=1, tiff=True, sample_bytes=8)
+    small = score(deflate_tiff(900, 700, bits=16, samples=4, photometric=2), DEFAULT)
+    assert small.verdict is not Outcome.ERROR

@@ -25,7 +25,7 @@ from tests.builders import images
 from tests.builders.stream import ApiProcess, Stream
 from tests.builders.stream_fixtures import running_site, stream
 from tests.fixtures.services import S3Service
-from tests.producer_api.conftest import jpeg_bytes
+from tests.producer_api.conftest import Keys, jpeg_bytes, secured
 from tests.producer_api.legacy import reference
 
 __all__ = ["stream"]
@@ -135,6 +135,23 @@ def test_a_file_that_is_not_an_image_is_not_allowed(offline_client: TestClient, 
     )
 
 
+@pytest.mark.parametrize("path", UPLOADS)
+def test_an_upload_for_another_tenant_is_a_documented_403_envelope(
+    offline_settings: Settings, keys: Keys, path: str
+) -> None:
+    """Refused before anything is stored, in the envelope, and listed in the OpenAPI."""
+    app = create_app(secured(offline_settings, keys), CollectorRegistry(), json_logs=False)
+    with TestClient(app) as client:
+        key = keys.add("springfield")
+        headers = {"X-API-Key": key, "X-Tenant": "shelbyville"}
+        response = client.post(path, files=_photo_form(jpeg_bytes()), headers=headers)
+        assert response.status_code == 403
+        body = _conforms(response, reference.error_envelope(403, response.json()["message"]))
+        assert body["error"]["details"] == "tenant_forbidden"
+        documented = client.get("/openapi.json").json()["paths"][path]["post"]["responses"]
+        assert "403" in documented
+
+
 def test_validate_with_storage_down_is_a_503_envelope(offline_client: TestClient) -> None:
     response = offline_client.post("/api/validate", files=_photo_form(jpeg_bytes()))
     assert response.status_code == 503
@@ -148,6 +165,7 @@ def test_upload_names_its_successor(offline_client: TestClient) -> None:
     assert response.headers["Deprecation"].startswith("@")
     assert 'rel="successor-version"' in response.headers["Link"]
     assert "/api/validate" in response.headers["Link"]
+    assert '</docs>; rel="deprecation"' in response.headers["Link"]
 
 
 def test_every_legacy_answer_carries_deprecation(offline_client: TestClient) -> None:
