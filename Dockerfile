@@ -7,17 +7,12 @@
 # --build-arg PYTHON_IMAGE=python:3.11.11-slim-bookworm@sha256:<digest>.
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
 
-# --- requirements: the dependency list alone -------------------------------------------
-# Its own stage, so the layer that installs the dependencies is rebuilt only when the list
-# changes, not on every edit of pyproject.toml. EXTRAS adds optional extras, comma-separated:
-# --build-arg EXTRAS=detect adds the onnx detection runtime. Torch is never in this image.
-FROM ${PYTHON_IMAGE} AS requirements
-ARG EXTRAS=""
-COPY pyproject.toml /src/pyproject.toml
-RUN python -c 'import os, tomllib; p = tomllib.load(open("/src/pyproject.toml", "rb"))["project"]; extras = [e for e in os.environ.get("EXTRAS", "").split(",") if e]; print("\n".join(p["dependencies"] + [d for e in extras for d in p["optional-dependencies"][e]]))' > /requirements.txt
-
 # --- build: wheels into a self-contained virtualenv --------------------------------------
 FROM ${PYTHON_IMAGE} AS build
+# The dependencies are the locked, hash-checked versions CI tested (requirements/, made by
+# scripts/lock.sh): service.txt, or service-EXTRAS.txt with --build-arg EXTRAS=detect for
+# the onnx detection runtime. Torch is never in this image.
+ARG EXTRAS=""
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -25,8 +20,8 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # Dependencies first so that source edits do not invalidate this layer.
-COPY --from=requirements /requirements.txt /tmp/requirements.txt
-RUN pip install --requirement /tmp/requirements.txt
+COPY requirements/service*.txt /tmp/requirements/
+RUN pip install --require-hashes --requirement "/tmp/requirements/service${EXTRAS:+-$EXTRAS}.txt"
 COPY pyproject.toml README.md* ./
 COPY core core
 COPY runtime runtime

@@ -10,7 +10,8 @@ Prints, from one run, CPU time per photo (not wall time: the machine is shared):
 * reference: the reference system's work pattern (five full decodes, float64);
 
 each photo's floor and ours interleaved so a change of load weighs on both alike, and
-the ratios ours / floor (target <= 1.3) and reference / ours.
+the ratios ours / floor (target <= 1.3) and reference / ours; then floor, ours and their
+ratio by how the photos decode (:func:`by_size`): whole, whole then resized, DCT-scaled.
 
 Photos: ``--real DIR/PATTERN`` (repeatable) measures real JPEGs of mixed sizes, e.g. the
 accuracy set's originals and 12 MP copies (``bench/accuracy/build_dataset.py``)::
@@ -60,13 +61,58 @@ def _floor(data: bytes, long_side: int, mode: str) -> None:
         image.load()
 
 
-def _floor_of(rules: Rules) -> Callable[[bytes], None]:
+def _draft_side(rules: Rules) -> int:
+    """The long side the checks' draft decode asks for: the larger analysis scale; 0 is full size."""
     long_side = rules.analysis_long_side
     if long_side and rules.checks.blur and rules.checks.blur.analysis_long_side:
         long_side = max(long_side, rules.checks.blur.analysis_long_side)
+    return long_side
+
+
+def _floor_of(rules: Rules) -> Callable[[bytes], None]:
+    long_side = _draft_side(rules)
     exposure = rules.checks.exposure
     mode = "YCbCr" if exposure and exposure.max_colour_clip is not None else "L"
     return lambda data: _floor(data, long_side, mode)
+
+
+def by_size(
+    long_sides: list[int], floor: list[float], ours: list[float], draft_side: int
+) -> list[tuple[str, int, float, float]]:
+    """``(class, photos, mean floor ms, mean ours ms)`` for photos grouped by how they decode.
+
+    Why: the ratio to the floor depends on the photo's size far more than on the engine. A
+    JPEG at most the draft side is decoded whole and every check then runs at its full size;
+    one under twice the draft side is decoded whole too, then area-resized; only a larger one
+    is DCT-scaled while decoding, where the checks cost least next to the Huffman decoding.
+    ``floor`` and ``ours`` hold one figure per photo per round, photos in ``long_sides`` order.
+    """
+    if not draft_side:
+        return []
+    # (name, smallest long side, largest), both included
+    classes = (
+        (f"<= {draft_side} px: decoded whole", 0, draft_side),
+        (
+            f"{draft_side}-{2 * draft_side} px: whole, then resized",
+            draft_side + 1,
+            2 * draft_side - 1,
+        ),
+        (f">= {2 * draft_side} px: DCT-scaled", 2 * draft_side, sys.maxsize),
+    )
+    count = len(long_sides)
+    rows = []
+    for name, low, high in classes:
+        picked = [i for i in range(len(floor)) if low <= long_sides[i % count] <= high]
+        if picked:
+            rows.append(
+                (
+                    name,
+                    len({i % count for i in picked}),
+                    statistics.mean(floor[i] for i in picked),
+                    statistics.mean(ours[i] for i in picked),
+                )
+            )
+    return rows
 
 
 def _cpu_ms(fn: Callable[[bytes], object], data: bytes) -> float:
@@ -98,6 +144,11 @@ def _before_round(tree: Path, profile: str, paths: list[Path]) -> tuple[float, s
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     return float(result["ms"]), str(result["version"])
+
+
+def _long_side(data: bytes) -> int:
+    with Image.open(io.BytesIO(data)) as image:
+        return max(image.size)
 
 
 def _photos(patterns: list[str], count: int) -> tuple[list[bytes], str]:
@@ -166,6 +217,14 @@ def main() -> None:
     print(f"reference work pattern             {mean_reference:7.1f} ms")
     print(f"ratio ours / floor                 {mean_ours / mean_floor:7.2f}   (target <= 1.3)")
     print(f"speed-up reference / ours          {mean_reference / mean_ours:7.1f}x")
+    long_sides = [_long_side(data) for data in photos]
+    for name, count, class_floor, class_ours in by_size(
+        long_sides, floor, ours, _draft_side(rules)
+    ):
+        print(
+            f"  {name:38} {count:3} photos: floor {class_floor:6.1f}, ours {class_ours:6.1f} ms,"
+            f" ratio {class_ours / class_floor:5.2f}"
+        )
     if args.before is not None:
         _compare_before(args.before.resolve(), args.profile, photos, rules, args.repeat)
 

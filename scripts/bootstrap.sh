@@ -21,15 +21,19 @@ fi
 pip_install() {
   .venv/bin/python -m pip install -qq --disable-pip-version-check "$@"
 }
-say "installing Python packages into .venv (the package, editable, with its dev tools)"
-pip_install --upgrade pip
-pip_install -e '.[dev]'
+# The exact versions CI tested, hash-checked (requirements/*.txt, made from pyproject.toml
+# by scripts/lock.sh), then the package itself, editable, without resolving anything again.
 # Optional: the ultralytics (torch) detection backend. PyPI's Linux torch is the CUDA
 # build, about 3 GB of wheels, so it stays out of the default install.
+lock=requirements/dev.txt
 if [ "${CIVICQC_WITH_TORCH:-0}" = "1" ]; then
-  say "adding the ultralytics/torch detection backend (CIVICQC_WITH_TORCH=1)"
-  pip_install -e '.[dev,ultralytics]'
+  say "with the ultralytics/torch detection backend (CIVICQC_WITH_TORCH=1)"
+  lock=requirements/dev-torch.txt
 fi
+say "installing Python packages into .venv: $lock, then the package (editable)"
+pip_install --upgrade pip
+pip_install --require-hashes --requirement "$lock"
+pip_install --no-deps --editable .
 
 # Browser tests drive Debian's chromium (never a browser downloaded by a test tool).
 if [ ! -x /usr/bin/chromium ]; then
