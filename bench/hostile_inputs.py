@@ -1224,29 +1224,50 @@ def _heif_tile(side: int, mode: str = "RGB") -> tuple[bytes, bytes]:
     return data[at : at + size], data[mdat + 8 : mdat + mdat_size]
 
 
-def heif_grid(rows: int, columns: int, side: int, mode: str = "RGB") -> bytes:
+def heif_grid(
+    rows: int, columns: int, side: int, mode: str = "RGB", ispe: tuple[int, int] | None = None
+) -> bytes:
     """A valid HEIF grid image of ``rows`` x ``columns`` tiles that all share one tile's data.
 
     A few kB decode to up to 1000 tiles (libheif's item limit) of ``side`` pixels;
-    ``mode`` as :func:`_heif_tile`.
+    ``mode`` as :func:`_heif_tile`. ``ispe`` replaces the size the grid item's property
+    announces (libheif reports it; the descriptor's own size is what it composes).
     """
+    width, height = columns * side, rows * side
+    # Grid descriptor with 32-bit output sizes (flags = 1).
+    descriptor = struct.pack(">BBBBII", 0, 1, rows - 1, columns - 1, width, height)
+    return _derived_heif(b"grid", descriptor, rows * columns, side, mode, ispe or (width, height))
+
+
+def heif_overlay(width: int, height: int, tiles: int, side: int, ispe: tuple[int, int]) -> bytes:
+    """A valid HEIF overlay (``iovl``) of ``tiles`` tiles, all at the origin of a ``width`` x
+    ``height`` canvas, whose item property announces ``ispe``."""
+    descriptor = struct.pack(">BB4HII", 0, 1, 0, 0, 0, 0xFFFF, width, height)
+    descriptor += struct.pack(">ii", 0, 0) * tiles
+    return _derived_heif(b"iovl", descriptor, tiles, side, "RGB", ispe)
+
+
+def _derived_heif(
+    kind: bytes, descriptor: bytes, tiles: int, side: int, mode: str, ispe: tuple[int, int]
+) -> bytes:
+    """A HEIF whose primary item is a ``kind`` (grid, iovl) item described by ``descriptor``
+    (in ``idat``), made of ``tiles`` items sharing one coded tile."""
     hvcc, coded = _heif_tile(side, mode)
-    tiles, width, height = rows * columns, columns * side, rows * side
     ids = range(2, 2 + tiles)
 
     def meta(data_at: int) -> bytes:
-        infe = _full_box(b"infe", 2, 0, struct.pack(">HH", 1, 0) + b"grid\x00") + b"".join(
+        infe = _full_box(b"infe", 2, 0, struct.pack(">HH", 1, 0) + kind + b"\x00") + b"".join(
             _full_box(b"infe", 2, 1, struct.pack(">HH", i, 0) + b"hvc1\x00") for i in ids
         )
         dimg = _box(b"dimg", struct.pack(">HH", 1, tiles) + struct.pack(f">{tiles}H", *ids))
-        items = struct.pack(">HHHHII", 1, 1, 0, 1, 0, 12) + b"".join(
+        items = struct.pack(">HHHHII", 1, 1, 0, 1, 0, len(descriptor)) + b"".join(
             struct.pack(">HHHHII", i, 0, 0, 1, data_at, len(coded)) for i in ids
         )
         ipco = _box(
             b"ipco",
             hvcc
             + _full_box(b"ispe", 0, 0, struct.pack(">II", side, side))
-            + _full_box(b"ispe", 0, 0, struct.pack(">II", width, height)),
+            + _full_box(b"ispe", 0, 0, struct.pack(">II", *ispe)),
         )
         ipma = struct.pack(">IHBB", 1 + tiles, 1, 1, 3) + b"".join(
             struct.pack(">HBBB", i, 2, 0x81, 2) for i in ids
@@ -1261,8 +1282,7 @@ def heif_grid(rows: int, columns: int, side: int, mode: str = "RGB") -> bytes:
             + _full_box(b"iinf", 0, 0, struct.pack(">H", 1 + tiles) + infe)
             + _full_box(b"iref", 0, 0, dimg)
             + _box(b"iprp", ipco + _full_box(b"ipma", 0, 0, ipma))
-            # Grid descriptor with 32-bit output sizes (flags = 1).
-            + _box(b"idat", struct.pack(">BBBBII", 0, 1, rows - 1, columns - 1, width, height)),
+            + _box(b"idat", descriptor),
         )
 
     ftyp = _box(b"ftyp", b"heic" + bytes(4) + b"mif1heic")
@@ -1285,10 +1305,22 @@ def _heif_grid_10bit(rng: Rng) -> bytes:
     return _heif_grid_near_limit(rng, str(rng.choice(["RGB;16", "L;16"])))
 
 
+def _heif_canvas_lie(rng: Rng) -> bytes:
+    """A grid or overlay whose item property announces 640 x 480 while its descriptor
+    composes up to 200 MP: libheif reports the first and allocates the second."""
+    ispe = (640, 480)
+    if rng.random() < 0.5:
+        columns = int(rng.integers(20, 200))
+        return heif_grid(max(1, min(999 // columns, 5)), columns, 512, ispe=ispe)
+    width, height = (int(v) for v in rng.integers(4000, 20_000, size=2))
+    return heif_overlay(width, height, int(rng.integers(1, 8)), 256, ispe)
+
+
 def heif_generators() -> dict[str, Generator]:
     return {
         "grid-near-limit": _heif_grid_near_limit,
         "grid-10bit": _heif_grid_10bit,
+        "canvas-lie": _heif_canvas_lie,
         "ispe-huge": _heif_ispe,
         "box-size-lie": _heif_size_lie,
         "deep-nesting": _heif_deep_nesting,

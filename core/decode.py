@@ -52,6 +52,7 @@ from core.headers import (
     tiff_layout,
     webp_size,
 )
+from core.heif import declared_canvas
 from core.ifd import first_directory_value_bytes
 from core.vp8l import check_vp8l_groups
 
@@ -445,12 +446,16 @@ def _decode_heif(
     try:
         heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
         width, height = heif.size
-        if width * height > max_pixels:
-            raise _too_many_pixels(width, height, max_pixels)
+        # A grid or overlay is composed on the canvas its descriptor declares, whatever
+        # its ispe says: the limits apply to the larger.
+        canvas = declared_canvas(data) or (0, 0)
+        budget_w, budget_h = max(width, canvas[0]), max(height, canvas[1])
+        if budget_w * budget_h > max_pixels:
+            raise _too_many_pixels(budget_w, budget_h, max_pixels)
         chroma = heif.info.get("chroma")
         check_heif_decode(
-            width,
-            height,
+            budget_w,
+            budget_h,
             colour=colour_long_side > 0,
             alpha=bool(heif.has_alpha),
             bit_depth=int(heif.info.get("bit_depth") or 8),

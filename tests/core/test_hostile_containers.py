@@ -22,6 +22,7 @@ from bench.hostile_inputs import (
     carrier,
     deflate_tiff,
     heif_grid,
+    heif_overlay,
     jpeg_with_segments,
     photoshop_blocks,
     png_chunk,
@@ -56,6 +57,7 @@ from core.headers import (
     jpeg_frame,
     png_scanline_bytes,
 )
+from core.heif import declared_canvas
 from core.ifd import first_directory_value_bytes
 from core.schema import ErrorCode
 from core.vp8l import MAX_GROUPS, MAX_SYMBOLS
@@ -273,3 +275,16 @@ def test_a_progressive_jpeg_decoded_at_full_size_counts_its_coefficients_with_it
         check_pillow_decode(
             "RGB", 6000, 6000, colour=False, tiles=1, held_bytes=frame.coefficient_bytes
         )
+
+
+def test_a_heif_canvas_larger_than_its_announced_size_is_what_the_limits_see() -> None:
+    # Before: libheif reported the item's ispe (640 x 480) and composed the descriptor's
+    # canvas: a 222 MP grid took 320 MB and 1.6 s of CPU, a 200 MP overlay 572 MB.
+    grid = heif_grid(5, 170, 512, ispe=(640, 480))
+    assert declared_canvas(grid) == (87_040, 2560)
+    assert _error(grid) is ErrorCode.TOO_MANY_PIXELS
+    overlay = heif_overlay(20_000, 10_000, 4, 256, (640, 480))
+    assert declared_canvas(overlay) == (20_000, 10_000)
+    assert _error(overlay) is ErrorCode.TOO_MANY_PIXELS
+    honest = score(heif_overlay(1600, 1200, 4, 256, (1600, 1200)), DEFAULT)
+    assert honest.verdict is not Outcome.ERROR

@@ -1,0 +1,116 @@
+"""The canvas a HEIF's primary item declares in its own data, read before libheif decodes it.
+
+Why: libheif reports an image's size from its ``ispe`` property, but a derived image (a
+``grid`` of tiles, an ``iovl`` overlay) is composed on the canvas its own descriptor
+declares. A valid grid whose ``ispe`` said 640 x 480 while its descriptor said 87 040 x
+2560 passed the pixel limit and the decode budget, then libheif decoded 850 tiles onto a
+222 MP canvas: 320 MB and 2 s of CPU, before it called the file corrupt. So the canvas is
+read here (``pitm``, ``iinf``, ``iloc``, ``idat``: a few boxes, each read once) and the
+limits apply to the larger of the two.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+#: Item types whose data describe a canvas, and where its size sits in that data.
+_DERIVED = frozenset({b"grid", b"iovl"})
+
+
+def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """``(type, body start, body end)`` of the boxes between ``start`` and ``end``."""
+    at = start
+    while at + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, at)
+        header = 8
+        if size == 1 and at + 16 <= end:
+            size, header = struct.unpack_from(">Q", data, at + 8)[0], 16
+        elif size == 0:
+            size = end - at
+        if size < header or at + size > end:
+            return
+        yield kind, at + header, at + size
+        at += size
+
+
+def _uint(data: bytes, at: int, size: int) -> int:
+    return int.from_bytes(data[at : at + size], "big") if size else 0
+
+
+def _primary(data: bytes, body: int, end: int) -> int | None:
+    size = 2 if body < end and data[body] == 0 else 4
+    return _uint(data, body + 4, size) if body + 4 + size <= end else None
+
+
+def _item_type(data: bytes, body: int, end: int, item: int) -> bytes | None:
+    """The ``infe`` type of ``item`` (``infe`` versions 2 and 3) in an ``iinf`` body."""
+    first = body + (6 if data[body] == 0 else 8)
+    for kind, start, stop in _boxes(data, first, end):
+        version = data[start] if kind == b"infe" and start < stop else 0
+        if version not in (2, 3):
+            continue
+        id_size = 2 if version == 2 else 4
+        if _uint(data, start + 4, id_size) == item:
+            at = start + 4 + id_size + 2
+            return data[at : at + 4]
+    return None
+
+
+def _item_data(data: bytes, body: int, end: int, item: int, idat: bytes) -> bytes | None:
+    """The first extent of ``item`` (from the file, or from ``idat``) in an ``iloc`` body."""
+    version = data[body]
+    if version > 2 or body + 8 > end:
+        return None
+    offset_size, length_size = data[body + 4] >> 4, data[body + 4] & 15
+    base_size, index_size = data[body + 5] >> 4, data[body + 5] & 15 if version else 0
+    count_size = 4 if version == 2 else 2
+    at = body + 6
+    count, at = _uint(data, at, count_size), at + count_size
+    for _ in range(count):
+        if at + 16 > end:
+            return None
+        item_id, at = _uint(data, at, count_size), at + count_size
+        method = _uint(data, at, 2) & 15 if version else 0
+        at += (2 if version else 0) + 2
+        base, at = _uint(data, at, base_size), at + base_size
+        extents, at = _uint(data, at, 2), at + 2
+        first = at + index_size
+        offset, length = (
+            _uint(data, first, offset_size),
+            _uint(data, first + offset_size, length_size),
+        )
+        at += extents * (index_size + offset_size + length_size)
+        if item_id == item:
+            source = idat if method == 1 else data
+            return source[base + offset : base + offset + (length or 16)]
+    return None
+
+
+def _canvas(kind: bytes, descriptor: bytes) -> tuple[int, int] | None:
+    """Output width and height of a ``grid`` or ``iovl`` descriptor."""
+    head = 4 if kind == b"grid" else 10  # version, flags, rows, columns / fill values
+    if len(descriptor) < head:
+        return None
+    wide = descriptor[1] & 1
+    size = 4 if wide else 2
+    if len(descriptor) < head + 2 * size:
+        return None
+    return _uint(descriptor, head, size), _uint(descriptor, head + size, size)
+
+
+def declared_canvas(data: bytes) -> tuple[int, int] | None:
+    """The canvas of the primary item when it is a grid or an overlay, else ``None``."""
+    meta = next((box for box in _boxes(data, 0, len(data)) if box[0] == b"meta"), None)
+    if meta is None:
+        return None
+    children = {kind: (start, stop) for kind, start, stop in _boxes(data, meta[1] + 4, meta[2])}
+    if not {b"pitm", b"iinf", b"iloc"} <= children.keys():
+        return None
+    item = _primary(data, *children[b"pitm"])
+    kind = None if item is None else _item_type(data, *children[b"iinf"], item)
+    if item is None or kind not in _DERIVED:
+        return None
+    idat = data[slice(*children[b"idat"])] if b"idat" in children else b""
+    descriptor = _item_data(data, *children[b"iloc"], item, idat)
+    return None if descriptor is None else _canvas(kind, descriptor)
