@@ -713,6 +713,23 @@ def _lossless(rng: Rng) -> bytes:
     return zero_jpeg(side, side, int(rng.choice([1, 3])), [[0]], sof=0xC3, spectral=(1, 0))
 
 
+def progressive_zero_jpeg(side: int, ac_rounds: int, *, arithmetic: bool = False) -> bytes:
+    """A progressive 4:4:4 JPEG of ``side`` x ``side``: a DC scan, then ``ac_rounds`` AC
+    scans per component. Decoded at full size, its coefficients (128 bytes a block) are
+    held while the image is written."""
+    sof = 0xCA if arithmetic else 0xC2
+    head = zero_jpeg(side, side, 3, [[0, 1, 2]], sof=sof, spectral=(0, 0))[:-2]
+    tail = zero_jpeg(side, side, 3, [[0], [1], [2]] * ac_rounds, sof=sof, spectral=(1, 63))
+    return head + tail[tail.index(b"\xff\xda") :]
+
+
+def _progressive_full_size(rng: Rng) -> bytes:
+    """Progressive 4:4:4, 16 to 42 MP, Huffman or arithmetic: inside the coefficient budget,
+    but a profile that decodes at full size holds coefficients and image together."""
+    side = int(rng.integers(4000, 6500))
+    return progressive_zero_jpeg(side, int(rng.integers(1, 4)), arithmetic=rng.random() < 0.5)
+
+
 def jpeg_generators() -> dict[str, Generator]:
     return {
         "thousands-of-scans": _thousands_of_scans,
@@ -723,6 +740,7 @@ def jpeg_generators() -> dict[str, Generator]:
         "fill-flood": _fill_flood,
         "lossless": _lossless,
         "photoshop-flood": _photoshop_flood,
+        "progressive-full-size": _progressive_full_size,
     }
 
 

@@ -209,14 +209,16 @@ def _decode_pillow(
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         # Pillow warns (UserWarning) on malformed EXIF; parse_exif treats it as absent.
         warnings.simplefilter("ignore", UserWarning)
-        _refuse_announced_bomb(data, fmt, max_pixels)
+        held = _refuse_announced_bomb(data, fmt, max_pixels)
         with _opened(data, fmt) as image:
             stored_w, stored_h = image.size
             if stored_w * stored_h > max_pixels:
                 raise _too_many_pixels(stored_w, stored_h, max_pixels)
             drafted = fmt is ImageFormat.JPEG and analysis_long_side > 0
             if not drafted:
-                _check_full_decode(image, fmt, colour=colour_long_side > 0, size_bytes=len(data))
+                _check_full_decode(
+                    image, fmt, colour=colour_long_side > 0, size_bytes=len(data), held=held
+                )
             exif_raw, orientation = _exif_and_orientation(image, fmt, data)
             quantization = _quantization(image) if fmt is ImageFormat.JPEG else None
             grey, rgb, clipped = _read_pixels(
@@ -252,10 +254,11 @@ def _decode_pillow(
 
 
 def _check_full_decode(
-    image: ImageFile.ImageFile, fmt: ImageFormat, *, colour: bool, size_bytes: int
+    image: ImageFile.ImageFile, fmt: ImageFormat, *, colour: bool, size_bytes: int, held: int
 ) -> None:
     """Refuse, before any pixel is read, a full-size decode that would not fit the budget
-    (memory, tiles, or the bytes Pillow's Python RLE decoder would walk)."""
+    (memory, with ``held`` bytes the decoder keeps meanwhile, tiles, or the bytes Pillow's
+    Python RLE decoder would walk)."""
     width, height = image.size
     check_pillow_decode(
         image.mode,
@@ -266,6 +269,7 @@ def _check_full_decode(
         webp=fmt is ImageFormat.WEBP,
         tiff=fmt is ImageFormat.TIFF,
         sample_bytes=_tiff_sample_bytes(image) if fmt is ImageFormat.TIFF else 0.0,
+        held_bytes=held,
     )
     if image.tile and image.tile[0].codec_name == "bmp_rle":
         check_bmp_rle(width, height, size_bytes)
@@ -389,13 +393,14 @@ def _too_many_pixels(width: int, height: int, max_pixels: int) -> TooManyPixelsE
     )
 
 
-def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> None:
+def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> int:
     """Apply the limits to what the headers announce, before Pillow parses or allocates.
 
     A bare bomb header is still a bomb; libwebp allocates its canvas when opened;
-    a progressive JPEG's cost is its coefficients times its scans.
+    a progressive JPEG's cost is its coefficients times its scans. Returns the bytes the
+    decoder will hold besides the image (a buffered JPEG's coefficients).
     """
-    size = None
+    size, held = None, 0
     if fmt is ImageFormat.PNG:
         size = png_size(data)
         check_png_chunks(data)
@@ -421,8 +426,10 @@ def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> No
             size = frame.width, frame.height
             if size[0] * size[1] <= max_pixels:
                 check_jpeg_decode(frame)
+            held = frame.coefficient_bytes
     if size is not None and size[0] * size[1] > max_pixels:
         raise _too_many_pixels(*size, max_pixels)
+    return held
 
 
 def _decode_heif(

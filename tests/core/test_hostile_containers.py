@@ -28,6 +28,7 @@ from bench.hostile_inputs import (
     png_filtered,
     png_image,
     png_with_chunks,
+    progressive_zero_jpeg,
     riff,
     saved,
     tiff_image,
@@ -257,3 +258,18 @@ def test_a_tiff_of_wide_samples_counts_libtiffs_buffer_of_them() -> None:
         check_pillow_decode("RGBA", 6000, 4000, colour=False, tiles=1, tiff=True, sample_bytes=8)
     small = score(deflate_tiff(900, 700, bits=16, samples=4, photometric=2), DEFAULT)
     assert small.verdict is not Outcome.ERROR
+
+
+def test_a_progressive_jpeg_decoded_at_full_size_counts_its_coefficients_with_its_image() -> None:
+    # Before: each fit the budget alone (216 MB of coefficients, 6 bytes a pixel of image),
+    # and the reference profile, which decodes every pixel, held both: 315 MB.
+    data = progressive_zero_jpeg(6000, 1)
+    frame = jpeg_frame(data)
+    assert frame is not None and frame.coefficient_bytes == 6000 * 6000 * 3 * 2
+    verdict = score(data, builtin_profile("reference"))
+    assert verdict.error is not None and verdict.error.code is ErrorCode.TOO_MANY_PIXELS
+    check_pillow_decode("RGB", 6000, 6000, colour=False, tiles=1)
+    with pytest.raises(TooManyPixelsError, match="coefficients"):
+        check_pillow_decode(
+            "RGB", 6000, 6000, colour=False, tiles=1, held_bytes=frame.coefficient_bytes
+        )
