@@ -63,6 +63,7 @@ from consumer import horizon
 from core.events import ImageSubmitted, ObjectRef
 from runtime.ids import issued_at, new_image_id
 from runtime.layout import incoming_key
+from runtime.object_store import DIGEST_METADATA
 
 _CLI_MODE = "--cli-loop"
 
@@ -105,7 +106,16 @@ async def preload(env: dict[str, str], photos: list[bytes], count: int) -> list[
             data = photos[i % len(photos)]
             image_id = new_image_id()
             key = incoming_key(image_id, "jpg")
-            store.put_object(DEFAULT_BUCKET, key, io.BytesIO(data), len(data), "image/jpeg")
+            digest = hashlib.sha256(data).hexdigest()
+            # With the digest the API keeps with each photo (the consumer checks events by it).
+            store.put_object(
+                DEFAULT_BUCKET,
+                key,
+                io.BytesIO(data),
+                len(data),
+                "image/jpeg",
+                metadata={DIGEST_METADATA: digest},
+            )
             submitted_at = issued_at(image_id)
             assert submitted_at is not None
             event = ImageSubmitted(
@@ -115,7 +125,7 @@ async def preload(env: dict[str, str], photos: list[bytes], count: int) -> list[
                     bucket=DEFAULT_BUCKET,
                     key=key,
                     size_bytes=len(data),
-                    sha256=hashlib.sha256(data).hexdigest(),
+                    sha256=digest,
                     content_type="image/jpeg",
                     format="jpeg",
                 ),

@@ -78,6 +78,7 @@ class Store(Protocol):
     """The object store (:class:`consumer.storage.ObjectStore`)."""
 
     async def fetch(self, key: str) -> bytes: ...
+    async def fetch_vouched(self, key: str) -> tuple[bytes, str | None]: ...
     async def tag(self, key: str, tags: Mapping[str, str]) -> None: ...
     async def copy(
         self, source: str, target: str, tags: Mapping[str, str] | None = None
@@ -258,8 +259,8 @@ class EventPipeline:
             return await self._score_and_store(event, record, claim)
         # The digest is the event's word: only bytes that match it may take, or leave, the
         # verdict on record for it (else a forged event copies an accepted photo's verdict).
-        data = await self._fetch_submitted(event, claim)
-        if not await _matches(data, event.object):
+        data, vouched = await self._fetch_submitted(event, claim)
+        if not await _matches(data, vouched, event.object):
             logger.warning(
                 "the stored photo does not match its event's digest; scored on its own",
                 extra={"image_id": event.image_id, "key": event.object.key},
@@ -309,7 +310,7 @@ class EventPipeline:
         replicas)."""
         source, image_id = event.object.key, event.image_id
         if data is None:
-            data = await self._fetch_submitted(event, claim)
+            data, _ = await self._fetch_submitted(event, claim)
         profile = profile_for_tenant(self._settings, event.metadata.tenant)
         candidate = None if self._shadow is None else self._shadow.candidate_for(event)
         scored = await self._scored(event, record, data, (profile, candidate), claim)
@@ -406,8 +407,11 @@ class EventPipeline:
         )
         return ref
 
-    async def _fetch_submitted(self, event: ImageSubmitted, claim: Claim) -> bytes:
-        """The submitted bytes. A missing object may have been filed by the partition's
+    async def _fetch_submitted(
+        self, event: ImageSubmitted, claim: Claim
+    ) -> tuple[bytes, str | None]:
+        """The submitted bytes and the SHA-256 the API vouched for when it stored them (None
+        when it left none). A missing object may have been filed by the partition's
         previous owner (:class:`_FiledElsewhereError`); otherwise it is looked for again
         for ``missing_object_grace_s`` (a lagging store replica), then dead-lettered."""
         key = event.object.key
@@ -416,7 +420,7 @@ class EventPipeline:
         while True:
             attempt += 1
             try:
-                return await self._step("fetch", lambda: self._store.fetch(key), claim)
+                return await self._step("fetch", lambda: self._store.fetch_vouched(key), claim)
             except ObjectMissingError as exc:
                 await self._raise_if_filed(event.image_id, claim)
                 if time.monotonic() >= give_up_at:
@@ -496,11 +500,19 @@ class _FiledElsewhereError(Exception):
         self.body = body
 
 
-async def _matches(data: bytes, ref: ObjectRef) -> bool:
-    """Whether ``data`` is what ``ref`` announces (size, then SHA-256, hashed off the loop:
-    about 15 ms for 30 MB)."""
+async def _matches(data: bytes, vouched: str | None, ref: ObjectRef) -> bool:
+    """Whether ``data`` is what ``ref`` announces: its size, then its SHA-256.
+
+    The digest the API kept with the object when it stored these bytes (``vouched``) is
+    the store's word for them, which an event alone cannot forge, so it is compared
+    instead of hashing the photo again (1.5 ms of a replica's CPU for a 3 MB photo). Bytes
+    without it (an upload in several parts, a copy) are hashed, off the loop: about 15 ms
+    for 30 MB.
+    """
     if len(data) != ref.size_bytes:
         return False
+    if vouched is not None:
+        return vouched == ref.sha256
     digest = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
     return digest == ref.sha256
 

@@ -35,6 +35,11 @@ T = TypeVar("T")
 
 #: S3 error codes that mean "no such key" (SeaweedFS answers NoSuchObject to some requests).
 _MISSING_CODES = frozenset({"NoSuchKey", "NoSuchObject"})
+#: User metadata in which an upload keeps the SHA-256 of its bytes, as its uploader took it
+#: (sent as ``x-amz-meta-civicqc-sha256``; S3 answers it on every GET).
+DIGEST_METADATA = "civicqc-sha256"
+_DIGEST_HEADER = f"x-amz-meta-{DIGEST_METADATA}"
+_HEX_SHA256 = frozenset("0123456789abcdef")
 #: Exceptions that mean "the store is unreachable or refused", as opposed to our bugs.
 _STORE_ERRORS = (S3Error, ServerError, InvalidResponseError, urllib3.exceptions.HTTPError, OSError)
 
@@ -58,10 +63,13 @@ class _DigestReusingMinio(Minio):
     the reader streaming through :meth:`ObjectStore.put_stream` vouches for the body
     (a single-part upload: the body is the one ``bytes`` the reader returned), that
     digest signs the request; the store still checks it against the bytes it
-    receives, so the body stays covered by the signature. Anything else (multipart
-    parts, other requests, HTTPS where the SDK sends ``UNSIGNED-PAYLOAD``) is signed
-    exactly as the SDK does it. The hook is the SDK's private ``_build_headers`` (minio
-    7.2); tests/runtime/test_object_store.py fails if a new SDK stops calling it.
+    receives, so the body stays covered by the signature. The same digest is kept
+    with the object as user metadata (:data:`DIGEST_METADATA`), so a reader can learn
+    what the bytes hash to without hashing them (:meth:`ObjectStore.fetch_vouched`).
+    Anything else (multipart parts, other requests) is signed exactly as the SDK does
+    it; over HTTPS, where the SDK sends ``UNSIGNED-PAYLOAD``, only the metadata is added.
+    The hook is the SDK's private ``_build_headers`` (minio 7.2);
+    tests/runtime/test_object_store.py fails if a new SDK stops calling it.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -82,7 +90,10 @@ class _DigestReusingMinio(Minio):
     ):
         reader = getattr(self._streaming, "reader", None)
         digest = reader.sha256_of(body) if reader is not None and body else None
-        if digest is None or creds is None or self._base_url.is_https:
+        if digest is None:
+            return super()._build_headers(host, headers, body, creds)
+        headers = {**(headers or {}), _DIGEST_HEADER: digest}
+        if creds is None or self._base_url.is_https:
             return super()._build_headers(host, headers, body, creds)
         headers, date = super()._build_headers(host, headers, None, creds)
         headers["Content-Length"] = str(len(body))
@@ -151,9 +162,19 @@ class ObjectStore:
         return await self._run(self._fetch, key)
 
     def _fetch(self, key: str) -> bytes:
+        return self._fetch_vouched(key)[0]
+
+    async def fetch_vouched(self, key: str) -> tuple[bytes, str | None]:
+        """The object's bytes and the SHA-256 its uploader vouched for (lower-case hex), or
+        ``None`` when it left none (an upload in several parts, an object copied or written
+        by a plain :meth:`put`). :class:`ObjectMissingError` when there is no such key."""
+        return await self._run(self._fetch_vouched, key)
+
+    def _fetch_vouched(self, key: str) -> tuple[bytes, str | None]:
         response = self._client.get_object(self.bucket, key)
         try:
-            return response.read()
+            digest = response.headers.get(_DIGEST_HEADER)
+            return response.read(), _hex_sha256(digest)
         finally:
             response.close()
             response.release_conn()
@@ -250,6 +271,13 @@ class ObjectStore:
         """Raise :class:`StorageUnavailableError` unless the bucket answers a signed request."""
         if not await self._run(self._client.bucket_exists, self.bucket):
             raise StorageUnavailableError(f"bucket {self.bucket!r} does not exist")
+
+
+def _hex_sha256(value: str | None) -> str | None:
+    """``value`` if it reads as a hex SHA-256 (any case; returned in lower case), else ``None``."""
+    if value is None or len(value) != 64 or not set(value.lower()) <= _HEX_SHA256:
+        return None
+    return value.lower()
 
 
 def _tags(tags: Mapping[str, str] | None) -> Tags | None:

@@ -25,6 +25,8 @@ class FakeStore:
     #: Calls that answer StorageUnavailableError before the store comes back.
     outage_calls: int = 0
     calls: list[str] = field(default_factory=list)
+    #: The SHA-256 an uploader kept with an object (S3 user metadata), by key.
+    vouched: dict[str, str] = field(default_factory=dict)
 
     def _answer(self, operation: str, key: str) -> None:
         self.calls.append(f"{operation} {key}")
@@ -37,6 +39,9 @@ class FakeStore:
         if key not in self.objects:
             raise ObjectMissingError(key)
         return self.objects[key]
+
+    async def fetch_vouched(self, key: str) -> tuple[bytes, str | None]:
+        return await self.fetch(key), self.vouched.get(key)
 
     async def tag(self, key: str, tags: Mapping[str, str]) -> None:
         self._answer("tag", key)

@@ -146,3 +146,21 @@ async def test_bytes_unlike_their_events_digest_neither_reuse_nor_record_a_verdi
         (Outcome.ACCEPTED, None),
     ]
     assert rig.scorer.calls == 4
+
+
+async def test_the_digest_the_api_kept_with_a_photo_is_its_word_for_the_bytes() -> None:
+    """A photo the API vouched for is checked by that digest, not hashed again: here the
+    second copy's bytes do hash to the record's digest, but the store says they are other
+    bytes, so the copy neither reuses nor leaves a record."""
+    rig = deduping_rig()
+    first, second = upload(rig, photo()), upload(rig, photo())
+    rig.store.vouched[first.object.key] = first.object.sha256
+    rig.store.vouched[second.object.key] = hashlib.sha256(b"other bytes").hexdigest()
+    await rig.handle(first.model_dump_json().encode())
+    await rig.handle(second.model_dump_json().encode(), offset=1)
+    third = upload(rig, photo())  # not vouched for: hashed, and a copy of the first
+    await rig.handle(third.model_dump_json().encode(), offset=2)
+
+    verdicts = [VerdictEvent.model_validate_json(v) for v in rig.publisher.on(VERDICTS)]
+    assert [v.duplicate_of for v in verdicts] == [None, None, first.image_id]
+    assert rig.scorer.calls == 2

@@ -117,6 +117,12 @@ async def test_a_streamed_upload_is_signed_with_the_digest_its_reader_vouches_fo
         await store.put_stream("photos/a.jpg", reader, "image/jpeg", {"civicqc-verdict": "pending"})
         assert await store.fetch("photos/a.jpg") == photo
         await store.put("verdicts/a.json", b"{}", "application/json")
+        # The digest is kept with the photo, and answered with its bytes; a plain put and a
+        # copy keep none.
+        assert await store.fetch_vouched("photos/a.jpg") == (photo, digest)
+        assert await store.fetch_vouched("verdicts/a.json") == (b"{}", None)
+        await store.copy("photos/a.jpg", "photos/b.jpg", {"civicqc-verdict": "accepted"})
+        assert (await store.fetch_vouched("photos/b.jpg"))[0] == photo
     finally:
         store.close()
     assert reader.asked == 1  # the upload's one body, not the later requests

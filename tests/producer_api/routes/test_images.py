@@ -23,6 +23,7 @@ from producer_api.idempotency import record_key
 from producer_api.intake import MAX_FIELDS
 from runtime.ids import issued_at, new_image_id
 from runtime.layout import PENDING, VERDICT_TAG, Folder, incoming_key, verdict_key
+from runtime.object_store import DIGEST_METADATA
 from tests.builders.stream import read_all
 from tests.producer_api.conftest import LiveApi, jpeg_bytes
 
@@ -229,6 +230,8 @@ def test_multipart_upload_is_stored_and_announced(live_api: LiveApi) -> None:
     try:
         assert stored.read() == image
         assert stored.headers["Content-Type"] == "image/jpeg"
+        # The digest the consumer checks events against, kept with the bytes it hashes.
+        assert stored.headers[f"x-amz-meta-{DIGEST_METADATA}"] == body["sha256"]
     finally:
         stored.close()
         stored.release_conn()
