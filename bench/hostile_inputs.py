@@ -1225,18 +1225,28 @@ def _heif_tile(side: int, mode: str = "RGB") -> tuple[bytes, bytes]:
 
 
 def heif_grid(
-    rows: int, columns: int, side: int, mode: str = "RGB", ispe: tuple[int, int] | None = None
+    rows: int,
+    columns: int,
+    side: int,
+    mode: str = "RGB",
+    ispe: tuple[int, int] | None = None,
+    *,
+    identity: bool = False,
 ) -> bytes:
     """A valid HEIF grid image of ``rows`` x ``columns`` tiles that all share one tile's data.
 
     A few kB decode to up to 1000 tiles (libheif's item limit) of ``side`` pixels;
     ``mode`` as :func:`_heif_tile`. ``ispe`` replaces the size the grid item's property
-    announces (libheif reports it; the descriptor's own size is what it composes).
+    announces (libheif reports it; the descriptor's own size is what it composes), and
+    ``identity`` shows the grid through an ``iden`` primary item.
     """
     width, height = columns * side, rows * side
     # Grid descriptor with 32-bit output sizes (flags = 1).
     descriptor = struct.pack(">BBBBII", 0, 1, rows - 1, columns - 1, width, height)
-    return _derived_heif(b"grid", descriptor, rows * columns, side, mode, ispe or (width, height))
+    announced = ispe or (width, height)
+    return _derived_heif(
+        b"grid", descriptor, rows * columns, side, mode, announced, identity=identity
+    )
 
 
 def heif_overlay(width: int, height: int, tiles: int, side: int, ispe: tuple[int, int]) -> bytes:
@@ -1248,29 +1258,45 @@ def heif_overlay(width: int, height: int, tiles: int, side: int, ispe: tuple[int
 
 
 def _derived_heif(
-    kind: bytes, descriptor: bytes, tiles: int, side: int, mode: str, ispe: tuple[int, int]
+    kind: bytes,
+    descriptor: bytes,
+    tiles: int,
+    side: int,
+    mode: str,
+    ispe: tuple[int, int],
+    *,
+    identity: bool = False,
 ) -> bytes:
     """A HEIF whose primary item is a ``kind`` (grid, iovl) item described by ``descriptor``
-    (in ``idat``), made of ``tiles`` items sharing one coded tile."""
+    (in ``idat``), made of ``tiles`` items sharing one coded tile; with ``identity``, the
+    primary is an ``iden`` item showing it (as a rotation or crop would)."""
     hvcc, coded = _heif_tile(side, mode)
-    ids = range(2, 2 + tiles)
+    derived = 2 if identity else 1
+    ids = range(derived + 1, derived + 1 + tiles)
+    count = derived + tiles
 
     def meta(data_at: int) -> bytes:
-        infe = _full_box(b"infe", 2, 0, struct.pack(">HH", 1, 0) + kind + b"\x00") + b"".join(
+        infe = _full_box(b"infe", 2, 0, struct.pack(">HH", derived, 0) + kind + b"\x00")
+        infe += b"".join(
             _full_box(b"infe", 2, 1, struct.pack(">HH", i, 0) + b"hvc1\x00") for i in ids
         )
-        dimg = _box(b"dimg", struct.pack(">HH", 1, tiles) + struct.pack(f">{tiles}H", *ids))
-        items = struct.pack(">HHHHII", 1, 1, 0, 1, 0, len(descriptor)) + b"".join(
+        dimg = _box(b"dimg", struct.pack(">HH", derived, tiles) + struct.pack(f">{tiles}H", *ids))
+        items = struct.pack(">HHHHII", derived, 1, 0, 1, 0, len(descriptor)) + b"".join(
             struct.pack(">HHHHII", i, 0, 0, 1, data_at, len(coded)) for i in ids
         )
+        ipma = struct.pack(">IHBB", count, derived, 1, 3) + b"".join(
+            struct.pack(">HBBB", i, 2, 0x81, 2) for i in ids
+        )
+        if identity:  # item 1 shows item 2, and announces the same size
+            infe = _full_box(b"infe", 2, 0, struct.pack(">HH", 1, 0) + b"iden\x00") + infe
+            dimg = _box(b"dimg", struct.pack(">HHH", 1, 1, 2)) + dimg
+            items = struct.pack(">HHHH", 1, 1, 0, 0) + items
+            ipma += struct.pack(">HBB", 1, 1, 3)
         ipco = _box(
             b"ipco",
             hvcc
             + _full_box(b"ispe", 0, 0, struct.pack(">II", side, side))
             + _full_box(b"ispe", 0, 0, struct.pack(">II", *ispe)),
-        )
-        ipma = struct.pack(">IHBB", 1 + tiles, 1, 1, 3) + b"".join(
-            struct.pack(">HBBB", i, 2, 0x81, 2) for i in ids
         )
         return _full_box(
             b"meta",
@@ -1278,8 +1304,8 @@ def _derived_heif(
             0,
             _full_box(b"hdlr", 0, 0, bytes(4) + b"pict" + bytes(12) + b"\x00")
             + _full_box(b"pitm", 0, 0, struct.pack(">H", 1))
-            + _full_box(b"iloc", 1, 0, b"\x44\x00" + struct.pack(">H", 1 + tiles) + items)
-            + _full_box(b"iinf", 0, 0, struct.pack(">H", 1 + tiles) + infe)
+            + _full_box(b"iloc", 1, 0, b"\x44\x00" + struct.pack(">H", count) + items)
+            + _full_box(b"iinf", 0, 0, struct.pack(">H", count) + infe)
             + _full_box(b"iref", 0, 0, dimg)
             + _box(b"iprp", ipco + _full_box(b"ipma", 0, 0, ipma))
             + _box(b"idat", descriptor),
@@ -1306,12 +1332,14 @@ def _heif_grid_10bit(rng: Rng) -> bytes:
 
 
 def _heif_canvas_lie(rng: Rng) -> bytes:
-    """A grid or overlay whose item property announces 640 x 480 while its descriptor
-    composes up to 200 MP: libheif reports the first and allocates the second."""
+    """A grid (shown directly or through an ``iden`` item) or an overlay whose property
+    announces 640 x 480 while its descriptor composes up to 200 MP: libheif reports the
+    first and allocates the second."""
     ispe = (640, 480)
     if rng.random() < 0.5:
         columns = int(rng.integers(20, 200))
-        return heif_grid(max(1, min(999 // columns, 5)), columns, 512, ispe=ispe)
+        rows = max(1, min(999 // columns, 5))
+        return heif_grid(rows, columns, 512, ispe=ispe, identity=rng.random() < 0.5)
     width, height = (int(v) for v in rng.integers(4000, 20_000, size=2))
     return heif_overlay(width, height, int(rng.integers(1, 8)), 256, ispe)
 

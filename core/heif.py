@@ -6,7 +6,8 @@ declares. A valid grid whose ``ispe`` said 640 x 480 while its descriptor said 8
 2560 passed the pixel limit and the decode budget, then libheif decoded 850 tiles onto a
 222 MP canvas: 320 MB and 2 s of CPU, before it called the file corrupt. So the canvas is
 read here (``pitm``, ``iinf``, ``iloc``, ``idat``: a few boxes, each read once) and the
-limits apply to the larger of the two.
+limits apply to the larger of the two. An identity item (``iden``, a rotation or crop
+of another) shows the canvas of the item it derives from: 332 MB the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Iterator
 
 #: Item types whose data describe a canvas, and where its size sits in that data.
 _DERIVED = frozenset({b"grid", b"iovl"})
+#: Identity (``iden``) items followed to the image they show; libheif follows a chain.
+_MAX_IDENTITIES = 8
 
 
 def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
@@ -87,6 +90,19 @@ def _item_data(data: bytes, body: int, end: int, item: int, idat: bytes) -> byte
     return None
 
 
+def _source(data: bytes, body: int, end: int, item: int) -> int | None:
+    """The first item ``item`` is derived from (its ``dimg`` reference) in an ``iref`` body."""
+    id_size = 2 if body < end and data[body] == 0 else 4
+    for kind, start, stop in _boxes(data, body + 4, end):
+        if (
+            kind == b"dimg"
+            and start + 2 * id_size + 2 <= stop
+            and _uint(data, start, id_size) == item
+        ):
+            return _uint(data, start + id_size + 2, id_size)
+    return None
+
+
 def _canvas(kind: bytes, descriptor: bytes) -> tuple[int, int] | None:
     """Output width and height of a ``grid`` or ``iovl`` descriptor."""
     head = 4 if kind == b"grid" else 10  # version, flags, rows, columns / fill values
@@ -109,6 +125,11 @@ def declared_canvas(data: bytes) -> tuple[int, int] | None:
         return None
     item = _primary(data, *children[b"pitm"])
     kind = None if item is None else _item_type(data, *children[b"iinf"], item)
+    for _ in range(_MAX_IDENTITIES):  # an identity (iden) item shows the one it derives from
+        if item is None or kind != b"iden" or b"iref" not in children:
+            break
+        item = _source(data, *children[b"iref"], item)
+        kind = None if item is None else _item_type(data, *children[b"iinf"], item)
     if item is None or kind not in _DERIVED:
         return None
     idat = data[slice(*children[b"idat"])] if b"idat" in children else b""
