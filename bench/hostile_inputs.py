@@ -957,16 +957,23 @@ def vp8l_stream(width: int, height: int, groups: int, block_bits: int) -> bytes:
 
 
 def _huffman_groups(rng: Rng) -> bytes:
-    """Thousands of Huffman groups in a lossless WebP, or in a lossy one's lossless alpha:
-    libwebp builds all their tables first (65 536 in a 1 MP file of 295 kB: 361 MB)."""
+    """Thousands of Huffman groups in a lossless WebP, its animation's first frame, or a
+    lossy one's lossless alpha: libwebp builds all their tables first (65 536 in a 1 MP
+    file of 295 kB: 361 MB)."""
     groups = int(rng.integers(2000, 65_537))
     blocks = int(np.ceil(np.sqrt(groups)))  # the meta image is blocks x blocks
     block_bits = int(rng.integers(2, max(3, int(np.log2(2048 / blocks)) + 1)))
     side = blocks << block_bits  # up to 2048: inside the WebP decode budget
     stream = vp8l_stream(side, side, groups, block_bits)
-    if rng.random() < 0.5:
-        header = (side - 1) | (side - 1) << 14
-        return riff([webp_chunk(b"VP8L", b"\x2f" + struct.pack("<I", header) + stream)])
+    header = struct.pack("<I", (side - 1) | (side - 1) << 14)
+    lossless = webp_chunk(b"VP8L", b"\x2f" + header + stream)
+    container = int(rng.integers(0, 3))
+    if container == 0:
+        return riff([lossless])
+    if container == 1:  # the first frame of an animation
+        frame = (0).to_bytes(6, "little") + (side - 1).to_bytes(3, "little") * 2 + bytes(4)
+        animation = webp_chunk(b"ANIM", bytes(6))
+        return riff([_vp8x(side, side, 0x12), animation, webp_chunk(b"ANMF", frame + lossless)])
     alpha = webp_chunk(b"ALPH", b"\x01" + stream)
     return riff([_vp8x(side, side, 0x10), alpha, _flat_vp8(side)])
 
