@@ -20,8 +20,11 @@ same visible softness on a 1 MP and a 12 MP photo. Sharp positives are never
 upscaled small photos, except the 12 MP "phone-size" versions of half the photos of
 at least 2k (an upscale that the engine's analysis scales see as the native photo).
 
-Split: whole source photos are in ``tune`` or ``validate``, never variants of one
-photo in both.
+Split: whole source photos are in ``tune``, ``validate`` or ``holdout``, never variants
+of one photo in two. The ``holdout`` photos (added after the engine was frozen) can be
+built alone into a cache of their own::
+
+    .venv/bin/python bench/accuracy/build_dataset.py --splits holdout --cache /tmp/acc_holdout
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from numpy.typing import NDArray
 from PIL import Image
 from tqdm import tqdm
 
-from bench.accuracy.sources import SOURCES, Rgb, load_sources
+from bench.accuracy.sources import SOURCES, SPLITS, Rgb, Source, in_splits, load_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CACHE = ROOT / ".cache" / "accuracy"
@@ -347,11 +350,12 @@ def _all_variants(
     return variants
 
 
-def build(cache: Path, *, phone: bool) -> list[Sample]:
+def build(cache: Path, *, phone: bool, sources: tuple[Source, ...] = SOURCES) -> list[Sample]:
     out_dir = cache / "images"
     out_dir.mkdir(parents=True, exist_ok=True)
     samples: list[Sample] = []
-    progress = tqdm(load_sources(cache), total=len(SOURCES), desc="photos", unit="photo")
+    loaded = load_sources(cache, sources)
+    progress = tqdm(loaded, total=len(sources), desc="photos", unit="photo")
     for source, rgb, original in progress:
         seed = zlib.crc32(source.name.encode())  # stable whatever the order of the sources
         rng = np.random.default_rng(seed)
@@ -373,7 +377,7 @@ def build(cache: Path, *, phone: bool) -> list[Sample]:
     _write_csv(
         cache / "sources.csv",
         ["source", "origin", "package", "member", "licence", "split", "hard"],
-        ([s.name, s.origin, s.package, s.member, s.licence, s.split, s.hard] for s in SOURCES),
+        ([s.name, s.origin, s.package, s.member, s.licence, s.split, s.hard] for s in sources),
     )
     return samples
 
@@ -389,8 +393,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="output folder")
     parser.add_argument("--no-12mp", action="store_true", help="skip the 12 MP phone-size variants")
+    parser.add_argument(
+        "--splits",
+        nargs="+",
+        choices=SPLITS,
+        default=list(SPLITS),
+        help="build only these splits' photos (e.g. `holdout` into a cache of its own)",
+    )
     args = parser.parse_args(argv)
-    samples = build(args.cache, phone=not args.no_12mp)
+    samples = build(args.cache, phone=not args.no_12mp, sources=in_splits(args.splits))
     accept = sum(s.label == "accept" for s in samples)
     print(f"{len(samples)} files ({accept} accept, {len(samples) - accept} reject) in {args.cache}")
     return 0

@@ -26,6 +26,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bench.accuracy.reference_oracle import reference_decision
+from bench.accuracy.sources import HOLDOUT_ADDED
 from bench.accuracy.stats import Proportion, balanced_accuracy
 from core import ENGINE_VERSION, Outcome, builtin_profile, score
 
@@ -204,24 +205,30 @@ def before_after_table(rows: Sequence[Row], before: dict[str, str]) -> str:
         if r.file in before
     ]
     now = [r for r in rows if r.file in before]
-    lines = ["| validation split | before | now |", "|---|---|---|"]
-    cells: dict[str, list[str]] = defaultdict(list)
-    for version in (earlier, now):
-        accept = _right((r for r in version if r.label == "accept"), "default")
-        reject = _right((r for r in version if r.label == "reject"), "default")
+    return columns_table("| validation split | before | now |", (earlier, now))
+
+
+def columns_table(head: str, columns: Sequence[Sequence[Row]]) -> str:
+    """`default`'s headline figures and per-kind share right, one column per set of rows."""
+    lines = [head, "|" + "---|" * len(head.split("|")[1:-1])]
+    cells: dict[str, list[str]] = defaultdict(lambda: ["-"] * len(columns))
+    for column, rows in enumerate(columns):
+        accept = _right((r for r in rows if r.label == "accept"), "default")
+        reject = _right((r for r in rows if r.label == "reject"), "default")
         ba, low, high = balanced_accuracy(accept, reject)
-        cells["balanced accuracy"].append(f"{100 * ba:.1f}% [{100 * low:.1f}-{100 * high:.1f}]")
-        cells["good photos rejected"].append(
-            Proportion(accept.total - accept.hits, accept.total).cell()
-        )
-        cells["bad photos accepted"].append(
-            Proportion(reject.total - reject.hits, reject.total).cell()
-        )
-        kinds: dict[str, list[Row]] = defaultdict(list)
-        for r in version:
-            kinds[f"{r.label}: {r.kind}"].append(r)
-        for kind, group in sorted(kinds.items()):
-            cells[kind].append(_right(group, "default").cell())
+        cells["balanced accuracy"][column] = f"{100 * ba:.1f}% [{100 * low:.1f}-{100 * high:.1f}]"
+        cells["good photos rejected"][column] = Proportion(
+            accept.total - accept.hits, accept.total
+        ).cell()
+        cells["bad photos accepted"][column] = Proportion(
+            reject.total - reject.hits, reject.total
+        ).cell()
+    kinds = sorted({f"{r.label}: {r.kind}" for rows in columns for r in rows})
+    for column, rows in enumerate(columns):
+        for kind in kinds:
+            group = [r for r in rows if f"{r.label}: {r.kind}" == kind]
+            if group:
+                cells[kind][column] = _right(group, "default").cell()
     lines += [f"| {name} | " + " | ".join(values) + " |" for name, values in cells.items()]
     return "\n".join(lines) + "\n"
 
@@ -285,9 +292,11 @@ def parity_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _sources_text(cache: Path) -> tuple[str, int, int]:
-    with (cache / "sources.csv").open(newline="") as handle:
-        sources = list(csv.DictReader(handle))
+def _sources_text(caches: Sequence[Path]) -> tuple[str, int, int]:
+    sources: list[dict[str, str]] = []
+    for cache in caches:
+        with (cache / "sources.csv").open(newline="") as handle:
+            sources += csv.DictReader(handle)
     lines = ["| photo | split | hard kind | package | licence |", "|---|---|---|---|---|"]
     for s in sources:
         lines.append(
@@ -304,10 +313,13 @@ def read_before(path: Path) -> dict[str, str]:
 
 
 def write_doc(
-    rows: Sequence[Row], cache: Path, path: Path, before: dict[str, str] | None = None
+    rows: Sequence[Row],
+    caches: Sequence[Path],
+    path: Path,
+    before: dict[str, str] | None = None,
 ) -> None:
     valid = [r for r in rows if r.split == "validate"]
-    sources, n_photos, n_packages = _sources_text(cache)
+    sources, n_photos, n_packages = _sources_text(caches)
     text = f"""{_intro(len(rows), len(valid), n_photos, n_packages)}
 ## Validation split
 
@@ -337,7 +349,7 @@ The reference's decision is restated independently in
 ## Per variant (validation)
 
 {variant_table(valid)}
-## The photos
+{holdout_section(rows)}## The photos
 
 {sources}"""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -366,9 +378,91 @@ Engine {ENGINE_VERSION}; profiles `{default.name}` {default.version} and
 photo at or above 800x600 is shipped as is and gets the degradations below;
 photos below the floor are low-resolution negatives. The set is split by photo:
 thresholds were chosen looking at the `tune` photos only, and **every figure here
-is measured on the {n_valid} files of the `validate` photos**. Intervals are 95 %
-Wilson score intervals. See `bench/accuracy/build_dataset.py` for each degradation.
+is measured on the {n_valid} files of the `validate` photos**, except the last
+section's, which is measured on the `holdout` photos: added after the engine was
+frozen, from packages no other photo comes from, and never tuned on. Intervals are
+95 % Wilson score intervals. See `bench/accuracy/build_dataset.py` for each degradation.
 """
+
+
+def holdout_section(rows: Sequence[Row]) -> str:
+    """The `holdout` split's figures: photos the engine had never met when it was frozen."""
+    held = [r for r in rows if r.split == "holdout"]
+    if not held:
+        return ""
+    valid = [r for r in rows if r.split == "validate"]
+    photos = len({r.source for r in held})
+    return f"""## Holdout split (added {HOLDOUT_ADDED}, after the engine was frozen)
+
+These {photos} photos ({len(held)} files) were added on {HOLDOUT_ADDED}, after engine
+{ENGINE_VERSION} and `default` {builtin_profile("default").version} were frozen, from
+packages that no `tune` or `validate` photo comes from. Nothing was tuned on them: no
+threshold and no line of `core/` changed after they were first scored. They get the
+same degradations and labels as the other photos. Where these figures are worse than
+the validation split's, they are the better estimate of what a city will see.
+{_holdout_caveats(valid, held)}
+`default` on the validation split and on the holdout, side by side:
+
+{columns_table("| `default` | validate | holdout |", (valid, held))}
+Both profiles on the holdout:
+
+{summary_table(held)}
+### The review set's variants only (holdout)
+
+{summary_table([r for r in held if r.param in REVIEW_VARIANTS])}
+### Recall per kind (holdout)
+
+{kind_table(held)}
+### Hard good photos (holdout)
+
+{hard_table(held)}
+### Misjudged by `default` (holdout)
+
+{misjudged(held)}
+### Per variant (holdout)
+
+{variant_table(held)}
+"""
+
+
+def _rates(rows: Sequence[Row]) -> tuple[float, float, float]:
+    """`default`'s balanced accuracy, good photos rejected and bad photos accepted."""
+    accept = _right((r for r in rows if r.label == "accept"), "default")
+    reject = _right((r for r in rows if r.label == "reject"), "default")
+    ba = balanced_accuracy(accept, reject)[0]
+    return ba, 1 - accept.hits / max(1, accept.total), 1 - reject.hits / max(1, reject.total)
+
+
+def _compared(valid: Sequence[Row], held: Sequence[Row]) -> str:
+    """Say in words, from the figures, where the holdout is worse than the validation split."""
+    names = ("balanced accuracy", "good photos rejected", "bad photos accepted")
+    higher_is_better = (True, False, False)
+    worse: list[str] = []
+    better: list[str] = []
+    for name, up, v, h in zip(names, higher_is_better, _rates(valid), _rates(held), strict=True):
+        text = f"{name} {100 * h:.1f}% against {100 * v:.1f}%"
+        if h != v:
+            (better if (h > v) == up else worse).append(text)
+    said = [f"**Worse on the holdout**: {'; '.join(worse)}." if worse else ""]
+    said.append(f"Better on the holdout: {'; '.join(better)}." if better else "")
+    return " ".join(x for x in said if x) or "The holdout's figures equal the validation split's."
+
+
+def _holdout_caveats(valid: Sequence[Row], held: Sequence[Row]) -> str:
+    """What the holdout's size and make-up allow one to conclude, from the rows themselves."""
+    photos = {r.source for r in held}
+    wrong = [r for r in held if not r.right("default")]
+    by_photo: dict[str, int] = defaultdict(int)
+    for r in wrong:
+        by_photo[r.source] += 1
+    spread = ", ".join(f"{name} {count}" for name, count in sorted(by_photo.items()))
+    phone = sum(r.param == "12mp" for r in held)
+    return (
+        f"\n{_compared(valid, held)}\n\nIt is small ({len(photos)} photos), so its intervals are wide; its misjudged "
+        f"files come from {len(by_photo)} photo(s) ({spread or 'none'}), so one hard photo "
+        f"moves its figures far. It has {phone} 12 MP variant(s) (only photos of at least "
+        "2000 px get them).\n"
+    )
 
 
 def _before_section(rows: Sequence[Row], before: dict[str, str] | None) -> str:
@@ -397,7 +491,13 @@ def write_results(rows: Sequence[Row], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        action="append",
+        help="a built set (repeat to report several, e.g. the holdout's own cache; "
+        f"default {DEFAULT_CACHE.relative_to(ROOT)})",
+    )
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--no-docs", action="store_true", help="don't rewrite docs/ACCURACY.md")
     parser.add_argument("--results", type=Path, help="per-file CSV (default <cache>/results.csv)")
@@ -411,23 +511,30 @@ def main(argv: list[str] | None = None) -> int:
         "--replay", action="store_true", help="rewrite the report from <cache>/results.csv"
     )
     args = parser.parse_args(argv)
-    if args.replay:
-        rows = replay(args.results or args.cache / "results.csv")
-    else:
-        rows = evaluate(args.cache, args.jobs, parity=not args.default_only)
-    valid = [r for r in rows if r.split == "validate"]
-    print(summary_table(valid))
-    print(kind_table(valid))
-    if not args.replay:
-        write_results(rows, args.results or args.cache / "results.csv")
+    caches: list[Path] = args.cache or [DEFAULT_CACHE]
+    if args.results and len(caches) > 1:
+        parser.error("--results names one cache's results; give one --cache with it")
+    rows: list[Row] = []
+    for cache in caches:
+        results = args.results or cache / "results.csv"
+        if args.replay:
+            rows += replay(results)
+            continue
+        scored = evaluate(cache, args.jobs, parity=not args.default_only)
+        write_results(scored, results)
+        rows += scored
+    for split in ("validate", "holdout"):
+        in_split = [r for r in rows if r.split == split]
+        if in_split:
+            print(f"{split}:\n{summary_table(in_split)}\n{kind_table(in_split)}")
     if args.default_only:
         return 0
     print(parity_table(rows))
     before = read_before(args.before) if args.before else None
     if before:
-        print(before_after_table(valid, before))
+        print(before_after_table([r for r in rows if r.split == "validate"], before))
     if not args.no_docs:
-        write_doc(rows, args.cache, DOC, before)
+        write_doc(rows, caches, DOC, before)
         print(f"wrote {DOC.relative_to(ROOT)}")
     return 0
 

