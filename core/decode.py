@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageFile
 
 from core.budget import (
+    JpegFrame,
     check_bmp_rle,
     check_derivative,
     check_heif_decode,
@@ -176,14 +177,17 @@ def upright_rgb(data: bytes, fmt: ImageFormat, *, max_pixels: int) -> RGBImage:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         warnings.simplefilter("ignore", UserWarning)
-        _refuse_announced_bomb(data, fmt, max_pixels)
-        rgb, orientation = _full_rgb(data, fmt, max_pixels)
+        frame = _refuse_announced_bomb(data, fmt, max_pixels)
+        whole = frame is not None and frame.arithmetic
+        rgb, orientation = _full_rgb(data, fmt, max_pixels, whole=whole)
     return _orient(rgb, orientation)
 
 
-def _full_rgb(data: bytes, fmt: ImageFormat, max_pixels: int) -> tuple[RGBImage, int]:
+def _full_rgb(
+    data: bytes, fmt: ImageFormat, max_pixels: int, *, whole: bool
+) -> tuple[RGBImage, int]:
     """Stored-orientation RGB and the EXIF orientation; the Pillow image is gone on return."""
-    with _opened(data, fmt) as image:
+    with _opened(data, fmt, whole=whole) as image:
         width, height = image.size
         if width * height > max_pixels:
             raise _too_many_pixels(width, height, max_pixels)
@@ -210,8 +214,9 @@ def _decode_pillow(
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         # Pillow warns (UserWarning) on malformed EXIF; parse_exif treats it as absent.
         warnings.simplefilter("ignore", UserWarning)
-        held = _refuse_announced_bomb(data, fmt, max_pixels)
-        with _opened(data, fmt) as image:
+        frame = _refuse_announced_bomb(data, fmt, max_pixels)
+        held = 0 if frame is None else frame.coefficient_bytes
+        with _opened(data, fmt, whole=frame is not None and frame.arithmetic) as image:
             stored_w, stored_h = image.size
             if stored_w * stored_h > max_pixels:
                 raise _too_many_pixels(stored_w, stored_h, max_pixels)
@@ -288,10 +293,18 @@ def _tiff_sample_bytes(image: Image.Image) -> float:
     return samples * widest / 8
 
 
-def _opened(data: bytes, fmt: ImageFormat) -> ImageFile.ImageFile:
-    """The image with only its header read; a header Pillow refuses is corrupt."""
+def _opened(data: bytes, fmt: ImageFormat, *, whole: bool = False) -> ImageFile.ImageFile:
+    """The image with only its header read; a header Pillow refuses is corrupt.
+
+    ``whole`` hands the decoder all the data at once instead of 64 KiB at a time:
+    libjpeg's arithmetic decoder cannot wait for more, and called every arithmetic-coded
+    JPEG over 64 KiB corrupt.
+    """
     try:
-        return Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
+        image = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
+        if whole:
+            image.decodermaxblock = max(image.decodermaxblock, len(data))
+        return image
     except Image.DecompressionBombError as exc:
         raise TooManyPixelsError(f"image dimensions exceed the pixel limit: {exc}") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -394,14 +407,14 @@ def _too_many_pixels(width: int, height: int, max_pixels: int) -> TooManyPixelsE
     )
 
 
-def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> int:
+def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> JpegFrame | None:
     """Apply the limits to what the headers announce, before Pillow parses or allocates.
 
     A bare bomb header is still a bomb; libwebp allocates its canvas when opened;
-    a progressive JPEG's cost is its coefficients times its scans. Returns the bytes the
-    decoder will hold besides the image (a buffered JPEG's coefficients).
+    a progressive JPEG's cost is its coefficients times its scans. Returns a JPEG's frame
+    (what its decoder will hold besides the image, and how its data is coded).
     """
-    size, held = None, 0
+    size, frame = None, None
     if fmt is ImageFormat.PNG:
         size = png_size(data)
         check_png_chunks(data)
@@ -427,10 +440,9 @@ def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> in
             size = frame.width, frame.height
             if size[0] * size[1] <= max_pixels:
                 check_jpeg_decode(frame)
-            held = frame.coefficient_bytes
     if size is not None and size[0] * size[1] > max_pixels:
         raise _too_many_pixels(*size, max_pixels)
-    return held
+    return frame
 
 
 def _decode_heif(

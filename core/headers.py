@@ -21,6 +21,7 @@ MAX_JPEG_SEGMENTS = 4096
 
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _PROGRESSIVE_SOF = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
+_ARITHMETIC_SOF = frozenset({0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 _LOSSLESS_SOF = frozenset({0xC3, 0xC7, 0xCB, 0xCF})
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD9)})
 #: Bytes of junk or 0xFF fill allowed between marker segments (real files: a handful).
@@ -159,7 +160,7 @@ def _walk_segments(data: bytes) -> tuple[JpegFrame | None, int | None]:
         if marker in _LOSSLESS_SOF:
             raise UnsupportedFormatError("lossless JPEG is not supported: send a baseline JPEG")
         if marker in _SOF:
-            frame = _frame(data, at + 4, length, marker in _PROGRESSIVE_SOF)
+            frame = _frame(data, at + 4, length, marker)
         elif marker == 0xDA:
             return frame, at
         at += 2 + length
@@ -177,10 +178,10 @@ def _scanned(data: bytes, at: int, frame: JpegFrame) -> JpegFrame:
     multi_scan = not frame.progressive and in_scan < len(frame.sampling)
     buffered = frame.progressive or multi_scan
     scans = data.count(b"\xff\xda", at) if buffered else 1
-    return replace(frame, scans=scans, multi_scan=multi_scan)
+    return replace(frame, scans=scans, multi_scan=multi_scan, entropy_bytes=len(data) - at)
 
 
-def _frame(data: bytes, at: int, length: int, progressive: bool) -> JpegFrame:
+def _frame(data: bytes, at: int, length: int, marker: int) -> JpegFrame:
     if length < 8 or at + length - 2 > len(data):
         raise CorruptImageError("the JPEG frame header is truncated")
     height, width, components = struct.unpack_from(">HHB", data, at + 1)
@@ -190,4 +191,5 @@ def _frame(data: bytes, at: int, length: int, progressive: bool) -> JpegFrame:
         (max(1, data[at + 7 + 3 * i] >> 4), max(1, data[at + 7 + 3 * i] & 0x0F))
         for i in range(components)
     )
-    return JpegFrame(width, height, progressive, sampling, scans=0)
+    progressive, arithmetic = marker in _PROGRESSIVE_SOF, marker in _ARITHMETIC_SOF
+    return JpegFrame(width, height, progressive, sampling, scans=0, arithmetic=arithmetic)

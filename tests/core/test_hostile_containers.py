@@ -40,6 +40,7 @@ from bench.hostile_inputs import (
 )
 from core import Outcome, builtin_profile, score
 from core.budget import (
+    MAX_ARITHMETIC_BYTES,
     MAX_LAB_CONVERTED_PIXELS,
     MAX_PNG_SCANLINE_BYTES,
     MAX_RLE_PIXELS,
@@ -292,3 +293,16 @@ def test_a_heif_canvas_larger_than_its_announced_size_is_what_the_limits_see() -
     assert _error(overlay) is ErrorCode.TOO_MANY_PIXELS
     honest = score(heif_overlay(1600, 1200, 4, 256, (1600, 1200)), DEFAULT)
     assert honest.verdict is not Outcome.ERROR
+
+
+def test_an_arithmetic_coded_jpeg_is_decoded_from_one_buffer_within_a_byte_limit() -> None:
+    # Before: an arithmetic-coded JPEG whose data crossed Pillow's 64 KiB reads was corrupt
+    # (libjpeg's arithmetic decoder cannot wait for more data): a 12 MP photo of 4.5 MB too.
+    # Fed whole, its data decodes at 110 to 145 ns a byte, so it is capped.
+    noise = np.random.default_rng(0).integers(0, 255, 300_000, dtype=np.uint8).tobytes()
+    head = zero_jpeg(2000, 1500, 3, [[0, 1, 2]], sof=0xC9)[:-3]  # up to the scan's data
+    frame = jpeg_frame(head + noise + b"\xff\xd9")
+    assert frame is not None and frame.arithmetic and not frame.buffered
+    assert score(head + noise + b"\xff\xd9", DEFAULT).verdict is not Outcome.ERROR
+    over = head + bytes(MAX_ARITHMETIC_BYTES) + b"\xff\xd9"
+    assert _error(over) is ErrorCode.TOO_COMPLEX
