@@ -1351,11 +1351,20 @@ def _heif_canvas_lie(rng: Rng) -> bytes:
     return heif_overlay(width, height, int(rng.integers(1, 8)), 256, ispe)
 
 
+def _heif_top_flood(rng: Rng) -> bytes:
+    """Up to four million empty ``free`` boxes between ``ftyp`` and ``meta``: libheif walks
+    them in C, a reader in Python would take seconds."""
+    grid = heif_grid(2, 3, 256)
+    ftyp = struct.unpack_from(">I", grid, 0)[0]
+    return grid[:ftyp] + _box(b"free", b"") * int(rng.integers(500, 4_000_000)) + grid[ftyp:]
+
+
 def heif_generators() -> dict[str, Generator]:
     return {
         "grid-near-limit": _heif_grid_near_limit,
         "grid-10bit": _heif_grid_10bit,
         "canvas-lie": _heif_canvas_lie,
+        "top-level-flood": _heif_top_flood,
         "ispe-huge": _heif_ispe,
         "box-size-lie": _heif_size_lie,
         "deep-nesting": _heif_deep_nesting,

@@ -49,7 +49,7 @@ from core.budget import (
     check_pillow_decode,
 )
 from core.decode import decode_image
-from core.errors import TooManyPixelsError
+from core.errors import TooComplexError, TooManyPixelsError
 from core.headers import (
     MAX_JPEG_GAP,
     MAX_JPEG_SEGMENTS,
@@ -58,7 +58,7 @@ from core.headers import (
     jpeg_frame,
     png_scanline_bytes,
 )
-from core.heif import declared_canvas
+from core.heif import MAX_TOP_BOXES, declared_canvas
 from core.ifd import first_directory_value_bytes
 from core.schema import ErrorCode
 from core.vp8l import MAX_GROUPS, MAX_SYMBOLS
@@ -306,3 +306,15 @@ def test_an_arithmetic_coded_jpeg_is_decoded_from_one_buffer_within_a_byte_limit
     assert score(head + noise + b"\xff\xd9", DEFAULT).verdict is not Outcome.ERROR
     over = head + bytes(MAX_ARITHMETIC_BYTES) + b"\xff\xd9"
     assert _error(over) is ErrorCode.TOO_COMPLEX
+
+
+def test_the_walk_to_a_heifs_meta_box_is_bounded() -> None:
+    # libheif walks two million empty boxes before 'meta' in 0.07 s; in Python, 0.5 s.
+    grid = heif_grid(2, 3, 256)
+    ftyp = struct.unpack_from(">I", grid, 0)[0]
+    flood = grid[:ftyp] + b"\x00\x00\x00\x08free" * (MAX_TOP_BOXES + 1) + grid[ftyp:]
+    with pytest.raises(TooComplexError):
+        declared_canvas(flood)
+    assert _error(flood) is ErrorCode.TOO_COMPLEX
+    few = grid[:ftyp] + b"\x00\x00\x00\x08free" * (MAX_TOP_BOXES - 2) + grid[ftyp:]
+    assert declared_canvas(few) == (768, 512)
