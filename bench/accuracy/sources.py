@@ -44,7 +44,7 @@ comes from; it is only reported, never tuned on. Kept: tuxtype-data's twelve lan
 photos (``kcas*.jpg``), scribus-data's black-and-white ``nl2/flowers.jpg``, one
 photo each from the Qt 5 examples (qtbase, qtdeclarative, qtmultimedia), and the six
 indoor group photos of the npm package ``@vladmandic/face-api`` (``demo/sample*.jpg``,
-fetched with ``npm pack``). Left out after
+fetched with ``npm pack``), and exif-parser's phone photo ``test/starfish.jpg``. Left out after
 a look: tuxtype's ``backgrounds/*.jpg`` (telescope and space-probe images), the grey and
 sepia copies and the colour original of qtquickcontrols5's pie-menu picture and
 qtquickcontrols2's album cover (illustrations), qt3d's planet maps and cube maps,
@@ -57,8 +57,9 @@ plasma-desktop-data, kgeography-data, kalzium-data, klettres-data, kmahjongg, gb
 jigzo-data, extremetuxracer-data, lbreakout2-data, ltris, openboard, libreoffice-common,
 xscreensaver-data(-extra), and the mmdet, mmseg, mmocr, mmyolo, mmpretrain, mmpose,
 mmagic, mmrotate, augly, ursina, pygame-menu and django-photologue wheels. Also left
-out: caman's ``output.jpg`` (a photo with a filter applied) and tracking's pictures
-(product shots below 800x600).
+out: caman's ``output.jpg`` (a photo with a filter applied), tracking's pictures
+(product shots below 800x600), exif-js's ``Bloated-Hero.jpg`` and flexslider's demo
+photos (below 600 px high), get-image-colors' fixture (a map).
 """
 
 from __future__ import annotations
@@ -458,6 +459,9 @@ _HOLDOUT: tuple[Source, ...] = (
     _face_api("party_group", "sample4.jpg", ""),
     _face_api("stairs_group", "sample5.jpg", ""),
     _face_api("window_group", "sample6.jpg", ""),
+    Source("starfish_crate", "npm", "exif-parser@0.1.12", "package/test/starfish.jpg",
+           "MIT (exif-parser LICENSE.md); a Nokia Lumia 820 phone photo with its EXIF",
+           "holdout"),
 )  # fmt: skip
 
 SOURCES: tuple[Source, ...] = (*_FIRST, *alternate_splits(_ADDED), *_HOLDOUT)
