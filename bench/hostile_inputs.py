@@ -984,6 +984,14 @@ def _flat_vp8(side: int) -> bytes:
     return saved(Image.new("RGB", (side, side), (128, 128, 128)), "WEBP", quality=0, method=0)[12:]
 
 
+def _webp_chunk_flood(rng: Rng) -> bytes:
+    """Up to four million empty unknown chunks before a lossless image: libwebp walks them
+    in C, a reader in Python would take seconds."""
+    image = saved(carrier(), "WEBP", lossless=True)[12:]
+    flood = webp_chunk(b"XYZW", b"") * int(rng.integers(500, 4_000_000))
+    return riff([_vp8x(320, 240, 0), flood, image])
+
+
 def webp_generators() -> dict[str, Generator]:
     return {
         "canvas-16384": _webp_canvas,
@@ -991,6 +999,7 @@ def webp_generators() -> dict[str, Generator]:
         "chunk-size-lies": _webp_size_lies,
         "vp8l-huge-header": _vp8l_huge,
         "huffman-groups": _huffman_groups,
+        "chunk-flood": _webp_chunk_flood,
     }
 
 

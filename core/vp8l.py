@@ -25,6 +25,9 @@ MAX_GROUPS = 4096
 #: 15 MP libwebp file's transforms take a few tens of thousands).
 MAX_SYMBOLS = 1 << 18
 
+#: RIFF chunks walked to the first image's stream; real files have a handful.
+MAX_CHUNKS = 1024
+
 _ORDER = (17, 18, 0, 1, 2, 3, 4, 5, 16, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 _REPEATS = {16: (2, 3), 17: (3, 3), 18: (7, 11)}  # code: (extra bits, offset)
 _LITERALS, _LENGTH_CODES, _DISTANCE_CODES = 256, 24, 40
@@ -212,8 +215,11 @@ def _first_stream(data: bytes) -> tuple[bytes, int, int] | None:
     """The first image's lossless stream (after its header) and size: a ``VP8L`` chunk, or
     ``ALPH`` with lossless compression, at the top level or in the first animation frame."""
     at, end = 12, len(data)
-    width = height = 0
+    width = height = walked = 0
     while at + 8 <= end:
+        walked += 1
+        if walked > MAX_CHUNKS:  # libwebp walks millions of empty chunks in C; not here
+            raise TooComplexError(f"over {MAX_CHUNKS} WebP chunks before the first image")
         kind, size = data[at : at + 4], struct.unpack_from("<I", data, at + 4)[0]
         body = data[at + 8 : at + 8 + size]
         if kind == b"VP8X" and len(body) >= 10:

@@ -61,7 +61,7 @@ from core.headers import (
 from core.heif import MAX_TOP_BOXES, declared_canvas
 from core.ifd import first_directory_value_bytes
 from core.schema import ErrorCode
-from core.vp8l import MAX_GROUPS, MAX_SYMBOLS
+from core.vp8l import MAX_CHUNKS, MAX_GROUPS, MAX_SYMBOLS
 
 DEFAULT = builtin_profile("default")
 
@@ -318,3 +318,15 @@ def test_the_walk_to_a_heifs_meta_box_is_bounded() -> None:
     assert _error(flood) is ErrorCode.TOO_COMPLEX
     few = grid[:ftyp] + b"\x00\x00\x00\x08free" * (MAX_TOP_BOXES - 2) + grid[ftyp:]
     assert declared_canvas(few) == (768, 512)
+
+
+def test_the_walk_to_a_webps_lossless_stream_is_bounded() -> None:
+    # Four million empty chunks before the image: libwebp walks them in C, the
+    # group reader took 1.5 s of Python over them.
+    image = saved(carrier(), "WEBP", lossless=True)[12:]
+    header = b"VP8X" + struct.pack("<I", 10) + bytes(4) + (319).to_bytes(3, "little")
+    header += (239).to_bytes(3, "little")
+    empty = b"XYZW" + bytes(4)
+    flood = riff([header, empty * (MAX_CHUNKS + 1), image])
+    assert _error(flood) is ErrorCode.TOO_COMPLEX
+    assert _error(riff([header, empty * (MAX_CHUNKS - 2), image])) is None
