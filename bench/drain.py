@@ -7,7 +7,9 @@ consumers, so it cannot say what the consumer itself costs. This one isolates it
 2. the consumer's group is left caught up, as replicas that kept up and then stopped
    leave it (offsets and horizon at the log's end, :mod:`consumer.horizon`), then
    ``--images`` photos are stored under ``photos/``, as the API stores them, and
-   announced on ``images.submitted`` while no consumer runs: a backlog;
+   announced on ``images.submitted`` while no consumer runs: a backlog. Each is a
+   distinct copy of one of ``--photos`` (:func:`bench.pipeline.distinct_copy`), so the
+   consumer runs with its deployed settings, exact-duplicate records included;
 3. one consumer replica (``WORKER_PROCESSES=1``) starts pinned to ``--core`` with
    ``taskset``; the time from its 9th verdict to its last gives the drain rate (the
    first ``MAX_IN_FLIGHT`` = 8 are its start-up), and its CPU over the same window,
@@ -54,7 +56,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
 from bench.photos import SOURCES, phone_jpeg
-from bench.pipeline import VerdictClock
+from bench.pipeline import VerdictClock, distinct_copy
 from bench.stack_cpu import group_cpu_s
 from civicqc.stack import kafka, object_store
 from civicqc.stack.context import DEFAULT_BUCKET, free_port
@@ -103,7 +105,9 @@ async def preload(env: dict[str, str], photos: list[bytes], count: int) -> list[
     ids = []
     try:
         for i in range(count):
-            data = photos[i % len(photos)]
+            # Distinct bytes, the same pixels: the consumer runs as deployed, exact-duplicate
+            # records included, and never answers a repeat from its record.
+            data = distinct_copy(photos[i % len(photos)], i)
             image_id = new_image_id()
             key = incoming_key(image_id, "jpg")
             digest = hashlib.sha256(data).hexdigest()
@@ -194,8 +198,6 @@ async def drain(
                 **env,
                 "WORKER_PROCESSES": "1",
                 "MAX_IN_FLIGHT": str(_SETTLE),
-                # The backlog may repeat photos: measure scoring, not reuse.
-                "DEDUPE_EXACT": "false",
                 "METRICS_PORT": str(free_port()),
                 "LOG_LEVEL": "WARNING",
                 **code,
