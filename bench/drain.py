@@ -40,6 +40,7 @@ import asyncio
 import contextlib
 import hashlib
 import io
+import itertools
 import json
 import os
 import signal
@@ -95,6 +96,10 @@ class Drained:
     """CPU of its scoring process."""
 
 
+#: Serial numbers of the distinct copies, never reused in a process (warm-up, runs).
+_SERIALS = itertools.count()
+
+
 async def preload(env: dict[str, str], photos: list[bytes], count: int) -> list[str]:
     """Store ``count`` submissions and announce them, as the API would; their image ids."""
     store = object_store.client(env["S3_ENDPOINT"], _credentials(env))
@@ -107,7 +112,7 @@ async def preload(env: dict[str, str], photos: list[bytes], count: int) -> list[
         for i in range(count):
             # Distinct bytes, the same pixels: the consumer runs as deployed, exact-duplicate
             # records included, and never answers a repeat from its record.
-            data = distinct_copy(photos[i % len(photos)], i)
+            data = distinct_copy(photos[i % len(photos)], next(_SERIALS))
             image_id = new_image_id()
             key = incoming_key(image_id, "jpg")
             digest = hashlib.sha256(data).hexdigest()
