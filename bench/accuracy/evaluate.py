@@ -456,12 +456,12 @@ def _holdout_caveats(valid: Sequence[Row], held: Sequence[Row]) -> str:
     for r in wrong:
         by_photo[r.source] += 1
     spread = ", ".join(f"{name} {count}" for name, count in sorted(by_photo.items()))
-    phone = sum(r.param == "12mp" for r in held)
+    phone = {r.source for r in held if r.item.get("scale") == "12mp"}
     return (
         f"\n{_compared(valid, held)}\n\nIt is small ({len(photos)} photos), so its intervals are wide; its misjudged "
         f"files come from {len(by_photo)} photo(s) ({spread or 'none'}), so one hard photo "
-        f"moves its figures far. It has {phone} 12 MP variant(s) (only photos of at least "
-        "2000 px get them).\n"
+        f"moves its figures far. {len(phone)} of its photos get 12 MP variants (only half "
+        "of those of at least 2000 px do).\n"
     )
 
 

@@ -44,7 +44,9 @@ comes from; it is only reported, never tuned on. Kept: tuxtype-data's twelve lan
 photos (``kcas*.jpg``), scribus-data's black-and-white ``nl2/flowers.jpg``, one
 photo each from the Qt 5 examples (qtbase, qtdeclarative, qtmultimedia), and the six
 indoor group photos of the npm package ``@vladmandic/face-api`` (``demo/sample*.jpg``,
-fetched with ``npm pack``), and exif-parser's phone photo ``test/starfish.jpg``. Left out after
+fetched with ``npm pack``), and three camera photos that npm packages keep as test
+files (exif-parser's ``starfish.jpg``, exif's ``sony-alpha-6000.jpg``, jpg-stream's
+``tetons.jpg``). Left out after
 a look: tuxtype's ``backgrounds/*.jpg`` (telescope and space-probe images), the grey and
 sepia copies and the colour original of qtquickcontrols5's pie-menu picture and
 qtquickcontrols2's album cover (illustrations), qt3d's planet maps and cube maps,
@@ -59,7 +61,10 @@ xscreensaver-data(-extra), and the mmdet, mmseg, mmocr, mmyolo, mmpretrain, mmpo
 mmagic, mmrotate, augly, ursina, pygame-menu and django-photologue wheels. Also left
 out: caman's ``output.jpg`` (a photo with a filter applied), tracking's pictures
 (product shots below 800x600), exif-js's ``Bloated-Hero.jpg`` and flexslider's demo
-photos (below 600 px high), get-image-colors' fixture (a map).
+photos (below 600 px high), get-image-colors' fixture (a map), exif's Xiaomi test photo
+and jpeg-exif's iPhone ones (a hand and a wall, out of focus: no sharp region),
+jpegtran's ``turtle.jpg`` (a captioned meme) and jpg-stream's other pictures (below
+800x600). node-exif repackages exif's test photos, so only exif is used.
 """
 
 from __future__ import annotations
@@ -462,6 +467,10 @@ _HOLDOUT: tuple[Source, ...] = (
     Source("starfish_crate", "npm", "exif-parser@0.1.12", "package/test/starfish.jpg",
            "MIT (exif-parser LICENSE.md); a Nokia Lumia 820 phone photo with its EXIF",
            "holdout"),
+    Source("paris_night", "npm", "exif@0.6.0", "package/test/sony-alpha-6000.jpg",
+           "MIT (exif LICENSE.md); a Sony ILCE-6000 photo with its EXIF", "holdout", "night"),
+    Source("teton_barn", "npm", "jpg-stream@1.1.2", "package/test/images/tetons.jpg",
+           "MIT (jpg-stream package.json); a Canon EOS D60 photo with its EXIF", "holdout"),
 )  # fmt: skip
 
 SOURCES: tuple[Source, ...] = (*_FIRST, *alternate_splits(_ADDED), *_HOLDOUT)
