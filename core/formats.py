@@ -14,8 +14,13 @@ class ImageFormat(StrEnum):
     BMP = "bmp"
 
 
-#: ISO-BMFF brands that identify HEIC/HEIF/AVIF-like still images libheif can decode.
-_HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
+#: ISO-BMFF major brands of HEVC-coded (HEIC) images and sequences.
+_HEVC_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"})
+#: ISO-BMFF major brands of still images libheif can decode: HEIC, and the generic HEIF
+#: brands, unless their compatible brands say the content is AV1 (:func:`_is_heif`).
+_HEIF_BRANDS = _HEVC_BRANDS | {b"mif1", b"msf1"}
+#: Compatible brands of AVIF: AV1 content, which this build of libheif has no decoder for.
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
 
 #: Conventional file extension and media type per format, for object keys and HTTP answers.
 EXTENSIONS: dict[ImageFormat, str] = {
@@ -51,10 +56,27 @@ def sniff_format(head: bytes) -> ImageFormat | None:
         return ImageFormat.PNG
     if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return ImageFormat.WEBP
-    if len(head) >= 12 and head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+    if _is_heif(head):
         return ImageFormat.HEIF
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return ImageFormat.TIFF
     if head.startswith(b"BM") and len(head) >= 14:
         return ImageFormat.BMP
     return None
+
+
+def _is_heif(head: bytes) -> bool:
+    """An ``ftyp`` box naming a HEIF brand libheif decodes here.
+
+    A generic major brand (``mif1``, ``msf1``) with ``avif`` among the compatible brands
+    read (those within ``head``) and no HEVC one is an AVIF file: without this it was
+    sniffed as HEIF and answered ``corrupt`` once libheif found no AV1 decoder, where a
+    citizen should read that the format is not supported.
+    """
+    if len(head) < 12 or head[4:8] != b"ftyp" or head[8:12] not in _HEIF_BRANDS:
+        return False
+    if head[8:12] in _HEVC_BRANDS:
+        return True
+    end = min(len(head), int.from_bytes(head[:4], "big"))
+    compatible = {head[i : i + 4] for i in range(16, end - 3, 4)}
+    return not compatible & _AVIF_BRANDS or bool(compatible & _HEVC_BRANDS)

@@ -103,6 +103,37 @@ def test_non_images_raise_typed_errors(data: bytes, error: type[Exception]) -> N
         decode_image(data, max_pixels=LIMIT, analysis_long_side=1000)
 
 
+def _ftyp(major: bytes, *compatible: bytes) -> bytes:
+    """An ISO-BMFF ``ftyp`` box, then zeros (which lie outside it: not brands)."""
+    body = major + bytes(4) + b"".join(compatible)
+    return (8 + len(body)).to_bytes(4, "big") + b"ftyp" + body + bytes(64)
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (_ftyp(b"mif1", b"mif1", b"miaf", b"avif"), None),  # AVIF under a generic brand
+        (_ftyp(b"msf1", b"msf1", b"avis"), None),  # an AVIF sequence
+        (_ftyp(b"avif", b"mif1", b"avif"), None),
+        (_ftyp(b"mif1", b"mif1", b"heic"), ImageFormat.HEIF),
+        (_ftyp(b"mif1", b"mif1", b"miaf"), ImageFormat.HEIF),
+        (_ftyp(b"mif1", b"avif", b"heic"), ImageFormat.HEIF),  # HEVC too: libheif decodes it
+        (_ftyp(b"heic", b"mif1", b"avif"), ImageFormat.HEIF),
+    ],
+)
+def test_avif_is_told_apart_from_heif_whatever_its_major_brand(
+    head: bytes, expected: ImageFormat | None
+) -> None:
+    assert sniff_format(head[:32]) is expected
+
+
+def test_an_avif_file_is_an_unsupported_format_not_a_damaged_one() -> None:
+    with pytest.raises(UnsupportedFormatError):
+        decode_image(
+            _ftyp(b"mif1", b"mif1", b"miaf", b"avif"), max_pixels=LIMIT, analysis_long_side=1000
+        )
+
+
 def test_truncated_jpeg_is_corrupt() -> None:
     data = encode(sharp_photo(1200, 900))
     with pytest.raises(CorruptImageError, match="damaged"):
