@@ -516,9 +516,15 @@ def _eight_bit(pixels: NDArray[np.generic]) -> NDArray[np.uint8]:
     out: NDArray[np.uint8] = np.empty(pixels.shape, dtype=np.uint8)
     rows = _band_rows(pixels[0].size)  # samples per row
     for top in range(0, pixels.shape[0], rows):
-        band = pixels[top : top + rows].astype(np.float32)
-        out[top : top + rows] = np.clip(band * (255.0 / 65535.0), 0, 255).astype(np.uint8)
+        out[top : top + rows] = _scaled_to_8bit(pixels[top : top + rows], 65535.0)
     return out
+
+
+def _scaled_to_8bit(samples: object, top: float) -> NDArray[np.uint8]:
+    """Samples spanning 0-``top`` (an array, or a Pillow image) as uint8 0-255, in float32."""
+    band = np.asarray(samples, np.float32)
+    scaled: NDArray[np.uint8] = np.clip(band * (255.0 / top), 0, 255).astype(np.uint8)
+    return scaled
 
 
 def _rgb_to_grey(pixels: NDArray[np.uint8]) -> GreyImage:
@@ -601,8 +607,7 @@ def _wide_to_grey(image: Image.Image) -> GreyImage:
     width, height = image.size
     grey: GreyImage = np.empty((height, width), dtype=np.uint8)
     for row, crop in _bands(image):
-        band = np.asarray(crop, np.float32)
-        grey[row : row + band.shape[0]] = np.clip(band * (255.0 / top), 0, 255).astype(np.uint8)
+        grey[row : row + crop.height] = _scaled_to_8bit(crop, top)
     return grey
 
 
