@@ -104,9 +104,18 @@ class StackContext:
     die_with_parent: bool = False
 
     def port(self, name: str) -> int:
-        """The port named ``name``; picked free on first use when not configured."""
+        """The port named ``name``; picked free on first use when not configured.
+
+        Each probe socket is closed before the next, so the kernel may hand the same
+        port out twice; two names on one port made SeaweedFS's filer win the S3 port
+        (a CI failure), so a port already given to another name is never reused.
+        """
         if name not in self.ports:
-            self.ports[name] = free_port()
+            taken = set(self.ports.values())
+            port = free_port()
+            while port in taken:
+                port = free_port()
+            self.ports[name] = port
         return self.ports[name]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from xml.etree import ElementTree
 
 import urllib3
 from minio import Minio
@@ -84,9 +85,11 @@ def client(s3_endpoint: str, creds: S3Credentials, *, patient: bool = True) -> M
 
 
 def s3_ready(s3_endpoint: str, creds: S3Credentials) -> bool:
+    """Whether an S3 gateway answers; any other answer (a half-started filer's HTML
+    page, garbage) is "not yet", so the supervisor's timeout and log tail report it."""
     try:
         client(s3_endpoint, creds, patient=False).list_buckets()
-    except (S3Error, urllib3.exceptions.HTTPError, OSError):
+    except (S3Error, urllib3.exceptions.HTTPError, OSError, ElementTree.ParseError):
         return False
     return True
 
