@@ -20,6 +20,12 @@ submitted and must still be answered: it gets an ``error`` verdict (``too_comple
 filed, stored and published like any other, after its dead letter is out, so a crash
 before the verdict is stored only repeats the letter.
 
+A stored object over ``MAX_CONTENT_LENGTH`` (put in the bucket some other way than
+through the API: by hand, through a policy mistake, by an API with a larger limit) is
+not read past the limit and not scored: it gets an ``error`` verdict (``too_large``),
+filed, stored and published the same way, and nothing is dead-lettered (the photo,
+not the service, is at fault, and its verdict says so).
+
 The pipeline sees its collaborators through the small ports below, so unit tests run
 it on in-memory fakes; :mod:`consumer.main` wires the real ones.
 """
@@ -62,7 +68,7 @@ from core.privacy import redact_exif
 from core.rules import Rules
 from core.schema import ErrorCode, Outcome, Verdict
 from runtime.layout import current_key, is_incoming_key, redacted_key, verdict_key, verdict_tags
-from runtime.object_store import ObjectMissingError
+from runtime.object_store import ObjectMissingError, ObjectTooLargeError
 from runtime.rulebook import profile_for_tenant
 
 logger = logging.getLogger(__name__)
@@ -78,7 +84,9 @@ class Store(Protocol):
     """The object store (:class:`consumer.storage.ObjectStore`)."""
 
     async def fetch(self, key: str) -> bytes: ...
-    async def fetch_vouched(self, key: str) -> tuple[bytes, str | None]: ...
+    async def fetch_vouched(
+        self, key: str, *, max_bytes: int | None = None
+    ) -> tuple[bytes, str | None]: ...
     async def tag(self, key: str, tags: Mapping[str, str]) -> None: ...
     async def copy(
         self, source: str, target: str, tags: Mapping[str, str] | None = None
@@ -180,7 +188,7 @@ class EventPipeline:
         shared: list[_Message] = []
         if stored is None:
             try:
-                body, verdict, shadow, shared = await self._reuse_or_score(event, record, claim)
+                body, verdict, shadow, shared = await self._answer(event, record, claim)
             except _FiledElsewhereError as filed:
                 body = filed.body
         else:
@@ -245,6 +253,37 @@ class EventPipeline:
         except ValidationError:
             logger.warning("stored verdict does not parse; scoring again", extra={"key": key})
             return None
+
+    async def _answer(
+        self, event: ImageSubmitted, record: ConsumerRecord, claim: Claim
+    ) -> tuple[bytes, Verdict | VerdictEvent, Verdict | None, list[_Message]]:
+        """:meth:`_reuse_or_score`, or, for a photo over ``MAX_CONTENT_LENGTH``, its
+        ``too_large`` verdict."""
+        try:
+            return await self._reuse_or_score(event, record, claim)
+        except ObjectTooLargeError as refused:
+            body, verdict = await self._too_large(event, refused, claim)
+            return body, verdict, None, []
+
+    async def _too_large(
+        self, event: ImageSubmitted, refused: ObjectTooLargeError, claim: Claim
+    ) -> tuple[bytes, Verdict]:
+        """File and store the ``error`` verdict of a photo too large to read: the citizen
+        gets an answer, and the operator a warning (the API would have refused it)."""
+        image_id = event.image_id
+        logger.warning(
+            "submitted object over MAX_CONTENT_LENGTH, not read",
+            extra={"image_id": image_id, "key": refused.key, "size_bytes": refused.size},
+        )
+        size = f"{refused.size} bytes" if refused.size is not None else "larger"
+        message = f"the stored photo ({size}) is over MAX_CONTENT_LENGTH, {refused.max_bytes} bytes"
+        rules = self._rulebook[profile_for_tenant(self._settings, event.metadata.tenant)]
+        verdict = error_verdict(ErrorCode.TOO_LARGE, message, rules, image_id=image_id)
+        try:
+            await self._mark(event.object.key, verdict.verdict, claim)
+        except ObjectMissingError:  # gone since its GET: nothing is left to file
+            await self._raise_if_filed(image_id, claim)
+        return await self._store_verdict(event, verdict, None, claim), verdict
 
     async def _reuse_or_score(
         self, event: ImageSubmitted, record: ConsumerRecord, claim: Claim
@@ -320,26 +359,33 @@ class EventPipeline:
                 "shadow scoring failed", extra={"image_id": image_id, "error": scored.shadow_error}
             )
         verdict = scored.verdict
-        target = current_key(source)
         await self._file(event, verdict.verdict, data, claim)
-        redacted = await self._store_redacted(event, target, scored, claim)
+        redacted = await self._store_redacted(event, current_key(source), scored, claim)
+        body = await self._store_verdict(event, verdict, redacted, claim)
+        return body, verdict, scored.shadow, self._shared_fingerprint(event, verdict)
+
+    async def _store_verdict(
+        self, event: ImageSubmitted, verdict: Verdict, redacted: ObjectRef | None, claim: Claim
+    ) -> bytes:
+        """Store the verdict event of ``event`` (the photo filed, EXIF as disclosed); its
+        body, for the verdict topic."""
         body = (
             VerdictEvent.of(
                 redact_exif(verdict, self._settings.exif_in_verdicts),
-                image_id=image_id,
+                image_id=event.image_id,
                 submitted_at=event.submitted_at,
                 scored_at=datetime.now(UTC),
                 metadata=event.metadata,
-                object=event.object.model_copy(update={"key": target}),
+                object=event.object.model_copy(update={"key": current_key(event.object.key)}),
                 redacted=redacted,
             )
             .model_copy(update={"near_duplicates": self._near_matches(event, verdict)})
             .model_dump_json()
             .encode()
         )
-        key = verdict_key(image_id)
+        key = verdict_key(event.image_id)
         await self._step("store", lambda: self._store.put(key, body, _JSON), claim)
-        return body, verdict, scored.shadow, self._shared_fingerprint(event, verdict)
+        return body
 
     async def _scored(
         self,
@@ -413,14 +459,17 @@ class EventPipeline:
         """The submitted bytes and the SHA-256 the API vouched for when it stored them (None
         when it left none). A missing object may have been filed by the partition's
         previous owner (:class:`_FiledElsewhereError`); otherwise it is looked for again
-        for ``missing_object_grace_s`` (a lagging store replica), then dead-lettered."""
-        key = event.object.key
+        for ``missing_object_grace_s`` (a lagging store replica), then dead-lettered. One
+        over ``MAX_CONTENT_LENGTH`` is :class:`ObjectTooLargeError`, unread."""
+        key, limit = event.object.key, self._settings.max_content_length
         give_up_at = time.monotonic() + self._settings.missing_object_grace_s
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._step("fetch", lambda: self._store.fetch_vouched(key), claim)
+                return await self._step(
+                    "fetch", lambda: self._store.fetch_vouched(key, max_bytes=limit), claim
+                )
             except ObjectMissingError as exc:
                 await self._raise_if_filed(event.image_id, claim)
                 if time.monotonic() >= give_up_at:

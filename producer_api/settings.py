@@ -14,8 +14,6 @@ from pydantic import Field, HttpUrl, model_validator
 
 from runtime.settings import CatalogueSettings, CommonSettings
 
-MiB = 1024 * 1024
-
 
 class Settings(CommonSettings, CatalogueSettings):
     api_host: str = "127.0.0.1"
@@ -41,9 +39,6 @@ class Settings(CommonSettings, CatalogueSettings):
         description="Names this replica in Kafka client ids and logs; defaults to a random id.",
     )
 
-    max_content_length: int = Field(
-        default=32 * MiB, ge=1, description="Largest request body accepted; beyond it 413."
-    )
     upload_part_size: int = Field(
         default=MIN_PART_SIZE,
         ge=MIN_PART_SIZE,

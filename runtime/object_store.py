@@ -9,7 +9,9 @@ minutes of backoff.
 SDK errors leave as two kinds, whoever calls: :class:`ObjectMissingError` (the
 key is not there) and :class:`StorageUnavailableError` (the store did not answer
 usefully; retrying later may work). Their messages name S3 error codes or the
-transport error's class, never credentials.
+transport error's class, never credentials. A read given a bound refuses a larger
+object with a third, :class:`ObjectTooLargeError`: that is the object's fault, not
+the store's, and retrying cannot help.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from minio import Minio
 from minio.commonconfig import REPLACE, CopySource, Tags
 from minio.error import InvalidResponseError, S3Error, ServerError
 from minio.helpers import MIN_PART_SIZE
+from urllib3 import BaseHTTPResponse
 
 from runtime.settings import CommonSettings
 
@@ -109,6 +112,19 @@ class StorageUnavailableError(Exception):
     """The object store could not be reached or refused the request; retrying later may work."""
 
 
+class ObjectTooLargeError(Exception):
+    """The object is larger than the reader's bound; at most one byte past it was read."""
+
+    def __init__(self, key: str, max_bytes: int, size: int | None) -> None:
+        """``size``: the length the store announced, or ``None`` when the body ran past the
+        bound without one (or longer than it said)."""
+        stated = "more than" if size is None else f"{size} bytes,"
+        super().__init__(f"{key} is {stated} {max_bytes} bytes allowed")
+        self.key = key
+        self.max_bytes = max_bytes
+        self.size = size
+
+
 def minio_client(
     settings: CommonSettings, *, connect_timeout_s: float, read_timeout_s: float, pool_size: int
 ) -> Minio:
@@ -162,19 +178,27 @@ class ObjectStore:
         return await self._run(self._fetch, key)
 
     def _fetch(self, key: str) -> bytes:
-        return self._fetch_vouched(key)[0]
+        return self._fetch_vouched(key, None)[0]
 
-    async def fetch_vouched(self, key: str) -> tuple[bytes, str | None]:
+    async def fetch_vouched(
+        self, key: str, *, max_bytes: int | None = None
+    ) -> tuple[bytes, str | None]:
         """The object's bytes and the SHA-256 its uploader vouched for (lower-case hex), or
         ``None`` when it left none (an upload in several parts, an object copied or written
-        by a plain :meth:`put`). :class:`ObjectMissingError` when there is no such key."""
-        return await self._run(self._fetch_vouched, key)
+        by a plain :meth:`put`). :class:`ObjectMissingError` when there is no such key.
 
-    def _fetch_vouched(self, key: str) -> tuple[bytes, str | None]:
+        ``max_bytes``: an object larger than that is :class:`ObjectTooLargeError`, known from
+        the GET's ``Content-Length`` before its body is read (no request more), and a body
+        longer than its header says, or sent without one, is cut one byte past the bound:
+        no object, whoever put it in the bucket, makes the reader hold more.
+        """
+        return await self._run(self._fetch_vouched, key, max_bytes)
+
+    def _fetch_vouched(self, key: str, max_bytes: int | None) -> tuple[bytes, str | None]:
         response = self._client.get_object(self.bucket, key)
         try:
             digest = response.headers.get(_DIGEST_HEADER)
-            return response.read(), _hex_sha256(digest)
+            return _body(response, key, max_bytes), _hex_sha256(digest)
         finally:
             response.close()
             response.release_conn()
@@ -271,6 +295,33 @@ class ObjectStore:
         """Raise :class:`StorageUnavailableError` unless the bucket answers a signed request."""
         if not await self._run(self._client.bucket_exists, self.bucket):
             raise StorageUnavailableError(f"bucket {self.bucket!r} does not exist")
+
+
+def _body(response: BaseHTTPResponse, key: str, max_bytes: int | None) -> bytes:
+    """The body as stored, at most ``max_bytes`` of it (:meth:`ObjectStore.fetch_vouched`).
+
+    A ``Content-Encoding`` the object was stored with is not undone: undoing it would turn a
+    small gzip body into any size, and the bytes are what was uploaded (and hashed).
+    """
+    if max_bytes is None:
+        return response.read(decode_content=False)
+    announced = _content_length(response)
+    if announced is not None and announced > max_bytes:
+        raise ObjectTooLargeError(key, max_bytes, announced)
+    # http.client stops at the announced length, so a body longer than its header is cut
+    # there; one without a header is cut here. The buffer is the body's size, not the bound's.
+    data = response.read(max_bytes + 1, decode_content=False)
+    if len(data) > max_bytes:
+        raise ObjectTooLargeError(key, max_bytes, None)
+    return data
+
+
+def _content_length(response: BaseHTTPResponse) -> int | None:
+    """The length the store announced; ``None`` when it sent none, or none that parses."""
+    try:
+        return int(response.headers["Content-Length"])
+    except (KeyError, ValueError):
+        return None
 
 
 def _hex_sha256(value: str | None) -> str | None:

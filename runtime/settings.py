@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.rules import ENV_OVERRIDES
 
+MiB = 1024 * 1024
+
 
 class RuleOverrides(BaseSettings):
     """The reference system's threshold variables; each set one overrides every profile.
@@ -71,6 +73,13 @@ class CommonSettings(RuleOverrides):
     s3_secure: bool = False
     s3_region: str | None = None
     s3_bucket: str = "civicqc-images"
+
+    max_content_length: int = Field(
+        default=32 * MiB,
+        ge=1,
+        description="Largest photo in bytes: the API answers 413 to a larger upload, and the "
+        "consumer gives a larger stored object an error verdict (too_large) without reading it.",
+    )
 
     rule_profile: str = Field(
         default="default", description="Profile for tenants without their own: a built-in name."

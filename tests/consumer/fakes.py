@@ -1,7 +1,8 @@
 """In-memory fakes of the pipeline's ports (consumer.pipeline.Store, Scorer, Publisher).
 
-They keep the real contracts: a missing key raises ObjectMissingError, an outage
-raises the adapter's typed error, the scorer runs the real ``core.score`` in-process.
+They keep the real contracts: a missing key raises ObjectMissingError, an object over
+a read's bound ObjectTooLargeError, an outage raises the adapter's typed error, the
+scorer runs the real ``core.score`` in-process.
 Each can be told to fail a number of times, or until released.
 """
 
@@ -14,7 +15,7 @@ from consumer.publisher import PublishUnavailableError
 from consumer.scoring import Scored, WorkerCrashedError
 from core import Rules, score, score_pair
 from core.profiles import builtin_profile
-from runtime.object_store import ObjectMissingError, StorageUnavailableError
+from runtime.object_store import ObjectMissingError, ObjectTooLargeError, StorageUnavailableError
 
 
 @dataclass
@@ -40,8 +41,13 @@ class FakeStore:
             raise ObjectMissingError(key)
         return self.objects[key]
 
-    async def fetch_vouched(self, key: str) -> tuple[bytes, str | None]:
-        return await self.fetch(key), self.vouched.get(key)
+    async def fetch_vouched(
+        self, key: str, *, max_bytes: int | None = None
+    ) -> tuple[bytes, str | None]:
+        data = await self.fetch(key)
+        if max_bytes is not None and len(data) > max_bytes:
+            raise ObjectTooLargeError(key, max_bytes, len(data))
+        return data, self.vouched.get(key)
 
     async def tag(self, key: str, tags: Mapping[str, str]) -> None:
         self._answer("tag", key)

@@ -81,24 +81,30 @@ def tagged_as_scored(s3: Minio, bucket: str, verdicts: dict[str, VerdictEvent]) 
 async def test_corrupt_objects_get_error_verdicts_and_the_consumer_keeps_going(
     stream: Stream, s3_client: Minio
 ) -> None:
-    truncated = good_photo()[:2000]
-    async with running(stream) as registry:
-        ids = await submit(stream, s3_client, truncated, b"not an image at all", good_photo())
+    """A truncated photo, bytes that are no image, and a photo one byte over
+    MAX_CONTENT_LENGTH (put in the bucket past the API) each get an error verdict."""
+    truncated, limit = good_photo()[:2000], len(good_photo())
+    async with running(stream, MAX_CONTENT_LENGTH=str(limit)) as registry:
+        ids = await submit(
+            stream, s3_client, truncated, b"not an image at all", good_photo(), good_photo() + b"x"
+        )
         found = verdicts_by_id(
-            await read_topic(stream.bootstrap_servers, stream.verdicts, expect=3, timeout_s=60)
+            await read_topic(stream.bootstrap_servers, stream.verdicts, expect=4, timeout_s=60)
         )
     assert set(found) == set(ids)
-    assert [found[i].outcome for i in ids[:2]] == [Outcome.ERROR, Outcome.ERROR]
+    assert [found[i].outcome for i in (ids[0], ids[1], ids[3])] == [Outcome.ERROR] * 3
     assert found[ids[2]].outcome is not Outcome.ERROR
+    codes = [e.code for e in (found[i].error for i in (ids[0], ids[1], ids[3])) if e is not None]
+    assert codes == [ErrorCode.CORRUPT, ErrorCode.UNSUPPORTED_FORMAT, ErrorCode.TOO_LARGE]
     assert found[ids[0]].object.key.startswith(Folder.PHOTOS.prefix)
     assert verdict_tags(Outcome.ERROR) == verdict_tags(Outcome.REJECTED)
     assert tagged_as_scored(s3_client, stream.bucket, found)
-    assert len(keys(s3_client, stream.bucket, Folder.VERDICTS.prefix)) == 3
+    assert len(keys(s3_client, stream.bucket, Folder.VERDICTS.prefix)) == 4
     scored = registry.get_sample_value(
         "civicqc_images_scored_total", {"verdict": "error", "tenant": "default"}
     )
-    assert scored == 2
-    assert registry.get_sample_value("civicqc_end_to_end_latency_seconds_count") == 3
+    assert scored == 3
+    assert registry.get_sample_value("civicqc_end_to_end_latency_seconds_count") == 4
     assert registry.get_sample_value("civicqc_worker_pool_workers") == 1
 
 

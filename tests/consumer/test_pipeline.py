@@ -19,6 +19,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from consumer.claim import Claim
+from consumer.duplicates import ExactDuplicates
 from consumer.horizon import Horizon
 from consumer.metrics import ConsumerMetrics
 from consumer.near import NearDuplicates
@@ -322,6 +323,51 @@ async def test_a_photo_the_workers_give_up_on_gets_a_dead_letter_then_an_error_v
     assert rig.publisher.on(VERDICTS)[2] == body
     assert rig.scorer.calls == calls
     assert len(rig.letters()) == 1
+
+
+@pytest.mark.parametrize("dedupe", [False, True], ids=["scoring", "deduplicating"])
+async def test_a_photo_over_max_content_length_gets_a_too_large_verdict_unscored(
+    dedupe: bool,
+) -> None:
+    """One byte over the limit: not scored, not dead-lettered, answered and filed as the
+    engine's own error verdicts are; one at the limit is scored."""
+    limit = len(photo())
+    rig = Rig(max_content_length=limit)
+    if dedupe:
+        rules = rig.rulebook[rig.settings.rule_profile]
+        rig.extended(duplicates=ExactDuplicates({rules.name: rules}))
+    corrupt, fits = rig.submitted(photo()[:2000]), rig.submitted(photo())
+    big = rig.submitted(photo() + b"\0")
+    for offset, event in enumerate((corrupt, fits, big)):
+        await rig.handle(event.model_dump_json().encode(), offset)
+
+    engine_error, scored, body = rig.publisher.on(VERDICTS)
+    assert VerdictEvent.model_validate_json(engine_error).outcome is Outcome.ERROR
+    assert VerdictEvent.model_validate_json(scored).outcome is not Outcome.ERROR
+    published = VerdictEvent.model_validate_json(body)
+    assert (published.image_id, published.outcome) == (big.image_id, Outcome.ERROR)
+    assert published.error is not None and published.error.code is ErrorCode.TOO_LARGE
+    assert published.error.message == (
+        f"the stored photo ({limit + 1} bytes) is over MAX_CONTENT_LENGTH, {limit} bytes"
+    )
+    assert (published.rules.name, published.object.key) == (
+        rig.settings.rule_profile,
+        big.object.key,
+    )
+    assert (rig.scorer.calls, rig.letters()) == (2, [])
+    assert rig.store.objects[verdict_key(big.image_id)] == body
+    assert rig.store.tags[big.object.key] == rig.store.tags[corrupt.object.key]
+    assert rig.store.tags[big.object.key] == verdict_tags(Outcome.ERROR)
+    assert rig.sample("civicqc_images_scored_total", verdict="error", tenant="default") == 2
+
+    # A redelivery republishes the stored verdict without fetching the photo again.
+    fetched = len(rig.store.calls)
+    await rig.handle(big.model_dump_json().encode(), offset=2)
+    assert rig.publisher.on(VERDICTS)[3] == body
+    assert rig.store.calls[fetched:] == [
+        f"fetch {verdict_key(big.image_id)}",
+        f"tag {big.object.key}",
+    ]
 
 
 class VerdictsUnstorable(FakeStore):

@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from urllib3 import BaseHTTPResponse
 
 from runtime.object_store import (
     ObjectMissingError,
     ObjectStore,
+    ObjectTooLargeError,
     StorageUnavailableError,
     minio_client,
 )
@@ -128,3 +131,38 @@ async def test_a_streamed_upload_is_signed_with_the_digest_its_reader_vouches_fo
     assert reader.asked == 1  # the upload's one body, not the later requests
     # The signed request carried the reader's digest (the signature covers the header).
     assert trace.getvalue().count(f"X-Amz-Content-Sha256: {digest}") == 1
+
+
+async def test_a_bounded_fetch_refuses_a_larger_object_from_its_length_unread(
+    s3_service: S3Service, make_bucket: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The GET's Content-Length refuses it: not a byte of the body is read, no HEAD first."""
+    client = minio_client(
+        _settings(s3_service), connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2
+    )
+    answered: list[BaseHTTPResponse] = []
+    real_get = client.get_object
+
+    def get_object(*args: Any, **kwargs: Any) -> BaseHTTPResponse:
+        answered.append(real_get(*args, **kwargs))
+        return answered[-1]
+
+    monkeypatch.setattr(client, "get_object", get_object)
+    store = ObjectStore(client, make_bucket(), max_workers=1)
+    limit = 64 * 1024
+    at_limit, over = bytes(range(256)) * (limit // 256), b"\xff" * (4 * limit)
+    try:
+        await store.put("photos/fits.jpg", at_limit, "image/jpeg")
+        await store.put("photos/big.jpg", over, "image/jpeg")
+        assert await store.fetch_vouched("photos/fits.jpg", max_bytes=limit) == (at_limit, None)
+        with pytest.raises(ObjectTooLargeError) as refused:
+            await store.fetch_vouched("photos/big.jpg", max_bytes=limit)
+        assert await store.fetch("photos/big.jpg") == over, "unbounded reads are unchanged"
+    finally:
+        store.close()
+    assert (refused.value.key, refused.value.size, refused.value.max_bytes) == (
+        "photos/big.jpg",
+        4 * limit,
+        limit,
+    )
+    assert [response.tell() for response in answered] == [limit, 0, 4 * limit]
