@@ -111,7 +111,6 @@ def api_env(common: dict[str, str]) -> dict[str, str]:
     """docker-compose.yml's api environment; its metrics listener on a free loopback port."""
     return {
         **common,
-        "MAX_CONTENT_LENGTH": "33554432",
         "API_KEYS_FILE": KEYS_IN_CONTAINER,
         "METRICS_HOST": "127.0.0.1",
         "METRICS_PORT": "0",
@@ -141,6 +140,7 @@ def common_env(servers: str, s3: S3Service, suffix: str) -> dict[str, str]:
         "S3_SECURE": "false",
         "S3_REGION": "us-east-1",
         "S3_BUCKET": f"t-image-{suffix}",
+        "MAX_CONTENT_LENGTH": "33554432",
         "S3_ACCESS_KEY": s3.access_key,
         "S3_SECRET_KEY": s3.secret_key,
         "RULE_PROFILE": "default",
