@@ -5,11 +5,9 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from urllib3 import BaseHTTPResponse
 
 from runtime.object_store import (
     ObjectMissingError,
@@ -19,6 +17,7 @@ from runtime.object_store import (
     minio_client,
 )
 from runtime.settings import CommonSettings
+from tests.builders.get_responses import recorded_gets
 from tests.fixtures.services import S3Service
 
 pytestmark = pytest.mark.integration
@@ -140,14 +139,7 @@ async def test_a_bounded_fetch_refuses_a_larger_object_from_its_length_unread(
     client = minio_client(
         _settings(s3_service), connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2
     )
-    answered: list[BaseHTTPResponse] = []
-    real_get = client.get_object
-
-    def get_object(*args: Any, **kwargs: Any) -> BaseHTTPResponse:
-        answered.append(real_get(*args, **kwargs))
-        return answered[-1]
-
-    monkeypatch.setattr(client, "get_object", get_object)
+    answered = recorded_gets(client, monkeypatch)
     store = ObjectStore(client, make_bucket(), max_workers=1)
     limit = 64 * 1024
     at_limit, over = bytes(range(256)) * (limit // 256), b"\xff" * (4 * limit)

@@ -18,6 +18,7 @@ from urllib3 import BaseHTTPResponse
 
 from runtime.object_store import ObjectStore, ObjectTooLargeError, minio_client
 from runtime.settings import CommonSettings
+from tests.builders.get_responses import recorded_gets
 
 LIMIT = 64 * 1024
 #: What the server offers: far past the bound, bounded itself so a broken client ends.
@@ -71,21 +72,15 @@ def liar() -> Iterator[_LiarServer]:
     thread.join(timeout=5)
 
 
-def _store(server: _LiarServer, monkeypatch: pytest.MonkeyPatch) -> tuple[ObjectStore, list[Any]]:
+def _store(
+    server: _LiarServer, monkeypatch: pytest.MonkeyPatch
+) -> tuple[ObjectStore, list[BaseHTTPResponse]]:
     """A store client of ``server`` (anonymous, region given: one GET per fetch), and the
     responses it got."""
     host, port = server.server_address[:2]
     settings = CommonSettings(s3_endpoint=f"{host!s}:{port}", s3_region="us-east-1")
     client = minio_client(settings, connect_timeout_s=2.0, read_timeout_s=5.0, pool_size=1)
-    answered: list[BaseHTTPResponse] = []
-    real_get = client.get_object
-
-    def get_object(*args: Any, **kwargs: Any) -> BaseHTTPResponse:
-        answered.append(real_get(*args, **kwargs))
-        return answered[-1]
-
-    monkeypatch.setattr(client, "get_object", get_object)
-    return ObjectStore(client, "civicqc-images", max_workers=1), answered
+    return ObjectStore(client, "civicqc-images", max_workers=1), recorded_gets(client, monkeypatch)
 
 
 async def test_a_body_without_a_length_is_cut_one_byte_past_the_bound(
