@@ -12,6 +12,12 @@ broker). Two near copies scored at the same moment by two replicas may therefore
 other. A restarted replica reads the topic again before it knows the older photos; it
 scores meanwhile, so verdicts in its first seconds may list fewer matches.
 
+Exact copies: a record that carries the photo's ``sha256`` and ``rules`` (set only when its
+bytes matched their event's digest) also enters a map from (tenant, rules, digest) to the
+latest photo scored with those bytes (the one that stays longest). :class:`consumer.duplicates.ExactDuplicates` asks it
+before scoring, so a photo seen for the first time costs no object-store request; it has
+the same freshness and expiry as the near-duplicate indexes.
+
 Expiry: the indexes keep a photo while it can still be matched, the search window plus
 :data:`KEEP_MARGIN_S` (a day, so events scored late behind a backlog still find theirs;
 the topic keeps the same 8 days), and forget older ones every ``prune_every_s`` of the
@@ -55,6 +61,8 @@ class NearDuplicates:
         """``clock``: seconds since the epoch, the time photos expire against."""
         self._rule = rule
         self._indexes: dict[str, FingerprintIndex] = {}
+        #: (tenant, rules, sha256) -> (image id, submitted at) of the latest scored copy.
+        self._copies: dict[tuple[str, str, str], tuple[str, float]] = {}
         self._prune_every_s = prune_every_s
         self._clock = clock
         self.topic = topic
@@ -85,16 +93,25 @@ class NearDuplicates:
             gone += index.prune(horizon)
             if not index:
                 del self._indexes[tenant]
+        for copy, (_, at) in list(self._copies.items()):
+            if at < horizon:
+                del self._copies[copy]
         return gone
 
-    def record(self, event: ImageSubmitted, fingerprint: str) -> FingerprintRecord:
-        """What the topic (and this replica's index) learns of a scored photo."""
+    def record(
+        self, event: ImageSubmitted, fingerprint: str, rules: str | None = None
+    ) -> FingerprintRecord:
+        """What the topic (and this replica's index) learns of a scored photo; ``rules``
+        (the tag of what scored it) only when its bytes are known to match the event's
+        digest, which the record then carries for the exact copies to come."""
         return FingerprintRecord(
             image_id=event.image_id,
             tenant=event.metadata.tenant,
             fingerprint=fingerprint,
             submitted_at=event.submitted_at,
             location=event.metadata.location,
+            sha256=None if rules is None else event.object.sha256,
+            rules=rules,
         )
 
     def remember(self, record: FingerprintRecord) -> None:
@@ -105,6 +122,17 @@ class NearDuplicates:
         self.index_of(record.tenant).add(
             record.image_id, int(record.fingerprint, 16), at, _place(record)
         )
+        if record.sha256 is None or record.rules is None:
+            return
+        copy = (record.tenant, record.rules, record.sha256)
+        known = self._copies.get(copy)
+        if known is None or (at, record.image_id) > (known[1], known[0]):
+            self._copies[copy] = (record.image_id, at)
+
+    def first_copy(self, tenant: str, rules: str, sha256: str) -> str | None:
+        """The latest photo scored with these bytes, of this tenant, with ``rules``."""
+        known = self._copies.get((tenant, rules, sha256))
+        return None if known is None else known[0]
 
     def matches(self, event: ImageSubmitted, fingerprint: str) -> list[NearDuplicate]:
         """Earlier photos of the event's tenant close to ``fingerprint``."""

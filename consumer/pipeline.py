@@ -293,8 +293,8 @@ class EventPipeline:
         theirs (a copy is not scored, so it has no shadow verdict). Last, what to publish
         with the verdict."""
         profile = profile_for_tenant(self._settings, event.metadata.tenant)
-        digest = None if self._duplicates is None else self._duplicates.record_key(event, profile)
-        if digest is None:
+        rules = None if self._duplicates is None else self._duplicates.rules_of(profile)
+        if rules is None:
             return await self._score_and_store(event, record, claim)
         # The digest is the event's word: only bytes that match it may take, or leave, the
         # verdict on record for it (else a forged event copies an accepted photo's verdict).
@@ -305,6 +305,17 @@ class EventPipeline:
                 extra={"image_id": event.image_id, "key": event.object.key},
             )
             return await self._score_and_store(event, record, claim, data)
+        near = self._near
+        if near is not None and near.ready.is_set():
+            # The fingerprint topic names every first copy: a miss needs no request.
+            first = near.first_copy(event.metadata.tenant, rules, event.object.sha256)
+            reused = None
+            if first is not None and first != event.image_id:
+                reused = await self._reuse(event, verdict_key(first), claim)
+            if reused is not None:
+                return (*reused, None, [])
+            return await self._score_and_store(event, record, claim, data, rules)
+        digest = ExactDuplicates.record_key(event, rules)
         reused = await self._reuse(event, digest, claim)
         if reused is not None:
             return (*reused, None, [])
@@ -322,6 +333,8 @@ class EventPipeline:
             found = await self._step("fetch_record", lambda: self._store.fetch(record), claim)
             first = VerdictEvent.model_validate_json(found)
         except (ObjectMissingError, ValidationError):
+            return None
+        if not ExactDuplicates.repeats(first, event):
             return None
         source = event.object.key
         target = current_key(source)
@@ -342,11 +355,13 @@ class EventPipeline:
         record: ConsumerRecord,
         claim: Claim,
         data: bytes | None = None,
+        rules: str | None = None,
     ) -> tuple[bytes, Verdict, Verdict | None, list[_Message]]:
         """Score the submitted object (``data``, when already fetched), file it and store the
         verdict event's body; the candidate profile's verdict too when the photo is shadowed,
         and what to publish with the verdict (the photo's fingerprint, for the other
-        replicas)."""
+        replicas; with its digest and ``rules`` when those are given, which only bytes that
+        match their event's digest may do, so copies to come reuse this verdict)."""
         source, image_id = event.object.key, event.image_id
         if data is None:
             data, _ = await self._fetch_submitted(event, claim)
@@ -362,7 +377,9 @@ class EventPipeline:
         await self._file(event, verdict.verdict, data, claim)
         redacted = await self._store_redacted(event, current_key(source), scored, claim)
         body = await self._store_verdict(event, verdict, redacted, claim)
-        return body, verdict, scored.shadow, self._shared_fingerprint(event, verdict)
+        if not ExactDuplicates.worth_recording(verdict):
+            rules = None
+        return body, verdict, scored.shadow, self._shared_fingerprint(event, verdict, rules)
 
     async def _store_verdict(
         self, event: ImageSubmitted, verdict: Verdict, redacted: ObjectRef | None, claim: Claim
@@ -426,12 +443,14 @@ class EventPipeline:
         self._metrics.record_near_duplicates(event.metadata.tenant, len(found))
         return found
 
-    def _shared_fingerprint(self, event: ImageSubmitted, verdict: Verdict) -> list[_Message]:
+    def _shared_fingerprint(
+        self, event: ImageSubmitted, verdict: Verdict, rules: str | None
+    ) -> list[_Message]:
         """Remember this photo (this replica knows it at once) and what tells the others."""
         near = self._near
         if near is None or not near.ready.is_set() or verdict.fingerprint is None:
             return []
-        record = near.record(event, verdict.fingerprint)
+        record = near.record(event, verdict.fingerprint, rules)
         near.remember(record)
         return [_Message(near.topic, event.image_id.encode(), record.model_dump_json().encode())]
 

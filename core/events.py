@@ -95,6 +95,19 @@ class FingerprintRecord(_Frozen):
     fingerprint: str = Field(pattern=r"^[0-9a-f]{16}$")
     submitted_at: datetime
     location: Location | None = None
+    sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="The photo's SHA-256, when its bytes matched their event's digest and "
+        "exact duplicates are on: a later copy with the same digest and rules gets this "
+        "photo's verdict.",
+    )
+    rules: str | None = Field(
+        default=None,
+        max_length=128,
+        description="What scored the photo (profile name and a hash of its rules and engine "
+        "version), set with sha256.",
+    )
 
 
 class VerdictEvent(_Frozen):

@@ -22,14 +22,20 @@ DAY = 86_400.0
 START = 1_800_000_000.0
 PRINT = 0x0123_4567_89AB_CDEF
 RULE = SearchRule(window_s=7 * DAY)
+RULES = "default.0123456789abcdef"
+SHA = "ab" * 32
 
 
-def _record(n: int, age_s: float, fingerprint: int = PRINT) -> FingerprintRecord:
+def _record(
+    n: int, age_s: float, fingerprint: int = PRINT, sha256: str | None = None
+) -> FingerprintRecord:
     return FingerprintRecord(
         image_id=str(uuid.UUID(int=n)),
         tenant="springfield",
         fingerprint=f"{fingerprint:016x}",
         submitted_at=datetime.fromtimestamp(START - age_s, UTC),
+        sha256=sha256,
+        rules=None if sha256 is None else RULES,
     )
 
 
@@ -73,8 +79,10 @@ async def test_a_running_replica_forgets_photos_that_leave_the_window(
     topic = make_topic(partitions=1)
     now = [START]
     near = NearDuplicates(RULE, topic, prune_every_s=0.1, clock=lambda: now[0])
-    old, recent = _record(1, 6 * DAY), _record(2, 1 * DAY, PRINT ^ 0b11)
-    expired = _record(3, RULE.window_s + KEEP_MARGIN_S + 60)  # past the horizon when read
+    # Two scorings of the same bytes (a copy scored while the first was pending), and a
+    # third, read when already past the horizon.
+    old, recent = _record(1, 6 * DAY, sha256=SHA), _record(2, 1 * DAY, PRINT ^ 0b11, SHA)
+    expired = _record(3, RULE.window_s + KEEP_MARGIN_S + 60, sha256="cd" * 32)
     await _publish(kafka_bootstrap_servers, topic, [old, recent, expired])
     reader = AIOKafkaConsumer(
         bootstrap_servers=kafka_bootstrap_servers,
@@ -91,6 +99,11 @@ async def test_a_running_replica_forgets_photos_that_leave_the_window(
             (old.image_id, 0),
             (recent.image_id, 2),
         ]
+        # A copy to come names the scoring that stays longest; the expired one is unknown.
+        assert near.first_copy("springfield", RULES, SHA) == recent.image_id
+        assert near.first_copy("springfield", RULES, "cd" * 32) is None
+        assert near.first_copy("springfield", "default.other", SHA) is None
+        assert near.first_copy("elsewhere", RULES, SHA) is None
 
         # Three days on, the 6-day-old photo is 9 days old: past the window and the margin.
         now[0] = START + 3 * DAY
@@ -100,9 +113,12 @@ async def test_a_running_replica_forgets_photos_that_leave_the_window(
         ]
         assert len(near.index_of("springfield")) == 1
 
+        assert near.first_copy("springfield", RULES, SHA) == recent.image_id
+
         now[0] = START + 10 * DAY
         await _until(lambda: near.fingerprints == 0)
         assert near.matches(_event(now[0]), f"{PRINT:016x}") == []
+        assert near.first_copy("springfield", RULES, SHA) is None
     finally:
         following.cancel()
         with contextlib.suppress(asyncio.CancelledError):

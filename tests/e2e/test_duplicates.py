@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from minio import Minio
 
 from core.events import VerdictEvent
+from runtime.layout import Folder
 from tests.builders import images
 from tests.builders.stream import ApiProcess, Stream, read_all
 from tests.builders.stream_fixtures import StartConsumer
@@ -47,6 +49,37 @@ def test_the_same_bytes_twice_give_one_scoring_and_two_verdicts_the_second_a_dup
     without = tail(stream, "--from-beginning", "--duplicates", "exclude", "--timeout", "2")
     assert [e["image_id"] for e in only] == [second]
     assert [e["image_id"] for e in without] == [first]
+
+
+def test_a_copy_another_replica_scored_is_found_through_the_fingerprint_topic(
+    stream: Stream,
+    api: ApiProcess,
+    start_consumer: StartConsumer,
+    make_topic: Callable[..., str],
+    s3_client: Minio,
+) -> None:
+    fingerprints = make_topic(1)
+    replicas = [start_consumer(TOPIC_FINGERPRINTS=fingerprints) for _ in range(2)]
+    for replica in replicas:
+        replica.wait_for_log("fingerprint topic followed", timeout_s=30)
+    photo = distinct_photos()[0]
+    first = api.submit(photo)
+    read_all(stream.bootstrap_servers, stream.verdicts, expect=1, timeout_s=60, settle_s=0)
+    # The replica that scored the original stops: only the other one can take the copy.
+    (scorer,) = [r for r in replicas if r.images_scored() == 1]
+    assert scorer.terminate() == 0
+    second = api.submit(photo)
+
+    messages = read_all(stream.bootstrap_servers, stream.verdicts, expect=2, timeout_s=90)
+
+    by_id = {e.image_id: e for e in (VerdictEvent.model_validate_json(v) for _k, v in messages)}
+    assert (by_id[first].duplicate_of, by_id[second].duplicate_of) == (None, first)
+    assert by_id[second].outcome == by_id[first].outcome
+    (other,) = [r for r in replicas if r is not scorer]
+    assert other.metric("civicqc_duplicate_verdicts", "_total") == 1
+    assert other.metric("civicqc_scoring_duration_seconds", "_count") == 0
+    records = s3_client.list_objects(stream.bucket, prefix=Folder.DIGESTS.prefix, recursive=True)
+    assert [o.object_name for o in records] == [], "found in memory: no digests/ record"
 
 
 def test_a_resized_copy_uploaded_later_is_listed_as_near_duplicate_on_another_replica(
