@@ -9,7 +9,7 @@ consumers, so it cannot say what the consumer itself costs. This one isolates it
    ``--images`` photos are stored under ``photos/``, as the API stores them, and
    announced on ``images.submitted`` while no consumer runs: a backlog. Each is a
    distinct copy of one of ``--photos`` (:func:`bench.pipeline.distinct_copy`), so the
-   consumer runs with its deployed settings, exact-duplicate records included;
+   consumer runs with its deployed settings, exact duplicates on;
 3. one consumer replica (``WORKER_PROCESSES=1``) starts pinned to ``--core`` with
    ``taskset``; the time from its 9th verdict to its last gives the drain rate (the
    first ``MAX_IN_FLIGHT`` = 8 are its start-up), and its CPU over the same window,
