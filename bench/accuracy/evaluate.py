@@ -26,7 +26,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bench.accuracy.reference_oracle import reference_decision
-from bench.accuracy.sources import HOLDOUT_ADDED
+from bench.accuracy.sources import HOLDOUT_ADDED, HOLDOUT_BATCHES, SOURCES
 from bench.accuracy.stats import Proportion, balanced_accuracy
 from core import ENGINE_VERSION, Outcome, builtin_profile, score
 
@@ -385,6 +385,14 @@ frozen, from packages no other photo comes from, and never tuned on. Intervals a
 """
 
 
+def _holdout_batches(held: Sequence[Row]) -> dict[str, list[Row]]:
+    """The holdout's rows by the day their photo was added, oldest batch first."""
+    batches: dict[str, list[Row]] = defaultdict(list)
+    for r in held:
+        batches[HOLDOUT_BATCHES.get(r.source, HOLDOUT_ADDED)].append(r)
+    return dict(sorted(batches.items()))
+
+
 def holdout_section(rows: Sequence[Row]) -> str:
     """The `holdout` split's figures: photos the engine had never met when it was frozen."""
     held = [r for r in rows if r.split == "holdout"]
@@ -392,18 +400,20 @@ def holdout_section(rows: Sequence[Row]) -> str:
         return ""
     valid = [r for r in rows if r.split == "validate"]
     photos = len({r.source for r in held})
-    return f"""## Holdout split (added {HOLDOUT_ADDED}, after the engine was frozen)
+    batches = _holdout_batches(held)
+    dates = " and ".join(batches)
+    return f"""## Holdout split (added {dates}, after the engine was frozen)
 
-These {photos} photos ({len(held)} files) were added on {HOLDOUT_ADDED}, after engine
+These {photos} photos ({len(held)} files) were added on {dates}, after engine
 {ENGINE_VERSION} and `default` {builtin_profile("default").version} were frozen, from
 packages that no `tune` or `validate` photo comes from. Nothing was tuned on them: no
 threshold and no line of `core/` changed after they were first scored. They get the
 same degradations and labels as the other photos. Where these figures are worse than
 the validation split's, they are the better estimate of what a city will see.
-{_holdout_caveats(valid, held)}
+{_batches_text(batches)}{_holdout_caveats(valid, held)}
 `default` on the validation split and on the holdout, side by side:
 
-{columns_table("| `default` | validate | holdout |", (valid, held))}
+{_side_by_side(valid, held, batches)}
 Both profiles on the holdout:
 
 {summary_table(held)}
@@ -425,6 +435,47 @@ Both profiles on the holdout:
 """
 
 
+def _side_by_side(valid: Sequence[Row], held: Sequence[Row], batches: dict[str, list[Row]]) -> str:
+    """Validate and the holdout; with several batches, the holdout before each and each alone."""
+    if len(batches) == 1:
+        return columns_table("| `default` | validate | holdout |", (valid, held))
+    head = ["validate"]
+    columns: list[Sequence[Row]] = [valid]
+    so_far: list[Row] = []
+    for number, (date, rows) in enumerate(batches.items()):
+        if number:
+            head.append(f"holdout before {date}")
+            columns.append(list(so_far))
+            head.append(f"{date} batch alone")
+            columns.append(rows)
+        so_far += rows
+    head.append("holdout, all")
+    columns.append(held)
+    return columns_table("| `default` | " + " | ".join(head) + " |", columns)
+
+
+def _batches_text(batches: dict[str, list[Row]]) -> str:
+    """Where the holdout came in batches: what each holds, and how the later ones compare."""
+    if len(batches) == 1:
+        return ""
+    (first_date, first), *later = batches.items()
+    names = " and ".join(f"the {date} batch" for date, _ in later)
+    said = [
+        f"\nIt came in {len(batches)} batches. The first ({first_date}, "
+        f"{len({r.source for r in first})} photos) holds no daytime street scene, the very "
+        f"thing citizens photograph; {names} {'was' if len(later) == 1 else 'were'} added for "
+        "that, with the engine still frozen: streets, pavements, vehicles and other everyday "
+        "outdoor scenes. Even so, no photo is a close-up of what citizens report (a pothole, "
+        "graffiti, a broken street light): streets and vehicles are seen whole."
+    ]
+    for date, rows in later:
+        said.append(
+            f"The {date} batch ({len({r.source for r in rows})} photos, {len(rows)} files) "
+            f"against the first: {_compared(first, rows, f'on the {date} batch')}"
+        )
+    return "\n\n".join(said) + "\n"
+
+
 def _rates(rows: Sequence[Row]) -> tuple[float, float, float]:
     """`default`'s balanced accuracy, good photos rejected and bad photos accepted."""
     accept = _right((r for r in rows if r.label == "accept"), "default")
@@ -433,8 +484,8 @@ def _rates(rows: Sequence[Row]) -> tuple[float, float, float]:
     return ba, 1 - accept.hits / max(1, accept.total), 1 - reject.hits / max(1, reject.total)
 
 
-def _compared(valid: Sequence[Row], held: Sequence[Row]) -> str:
-    """Say in words, from the figures, where the holdout is worse than the validation split."""
+def _compared(valid: Sequence[Row], held: Sequence[Row], where: str = "on the holdout") -> str:
+    """Say in words, from the figures, where ``held`` is worse than ``valid``."""
     names = ("balanced accuracy", "good photos rejected", "bad photos accepted")
     higher_is_better = (True, False, False)
     worse: list[str] = []
@@ -443,9 +494,9 @@ def _compared(valid: Sequence[Row], held: Sequence[Row]) -> str:
         text = f"{name} {100 * h:.1f}% against {100 * v:.1f}%"
         if h != v:
             (better if (h > v) == up else worse).append(text)
-    said = [f"**Worse on the holdout**: {'; '.join(worse)}." if worse else ""]
-    said.append(f"Better on the holdout: {'; '.join(better)}." if better else "")
-    return " ".join(x for x in said if x) or "The holdout's figures equal the validation split's."
+    said = [f"**Worse {where}**: {'; '.join(worse)}." if worse else ""]
+    said.append(f"Better {where}: {'; '.join(better)}." if better else "")
+    return " ".join(x for x in said if x) or f"Equal figures {where}."
 
 
 def _holdout_caveats(valid: Sequence[Row], held: Sequence[Row]) -> str:
@@ -461,7 +512,23 @@ def _holdout_caveats(valid: Sequence[Row], held: Sequence[Row]) -> str:
         f"\n{_compared(valid, held)}\n\nIt is small ({len(photos)} photos), so its intervals are wide; its misjudged "
         f"files come from {len(by_photo)} photo(s) ({spread or 'none'}), so one hard photo "
         f"moves its figures far. {len(phone)} of its photos get 12 MP variants (only half "
-        "of those of at least 2000 px do).\n"
+        f"of those of at least 2000 px do). {_make_up(photos)}\n"
+    )
+
+
+#: Photo -> the package it ships in, without its version pin.
+_PACKAGE = {s.name: s.package.split("==")[0] for s in SOURCES}
+
+
+def _make_up(photos: set[str]) -> str:
+    """How lopsided the holdout is: how many packages, and the largest one's share."""
+    per_package: dict[str, int] = defaultdict(int)
+    for name in photos:
+        per_package[_PACKAGE.get(name, name)] += 1
+    package, most = max(per_package.items(), key=lambda item: (item[1], item[0]))
+    return (
+        f"It is lopsided: its photos come from {len(per_package)} package(s), and "
+        f"{most} of its {len(photos)} from one ({package})."
     )
 
 

