@@ -69,21 +69,22 @@ jpegtran's ``turtle.jpg`` (a captioned meme) and jpg-stream's other pictures (be
 
 The fourth batch (``_HOLDOUT_STREET``, split ``holdout``) was added on 2026-12-01, with
 the engine still frozen, because the third holds no daytime street scene, the very thing
-citizens photograph. Its nine photos are streets, pavements, vehicles and other everyday
+citizens photograph. Its ten photos are streets, pavements, vehicles and other everyday
 outdoor scenes kept as test files by image and metadata libraries: Go modules (fetched
 with ``go mod download``: go-exif's Hanoi street, bimg's promenade from a bicycle, stored
 sideways with its EXIF orientation as the iPhone wrote it, and its pavement with pigeons,
 an AVIF; chai2010/webp's harbour town, a WebP; imagemeta's howitzer before a white
 building and a cook outdoors, from metadata-extractor's samples) and Maven test jars
 (fetched with ``mvn dependency:copy``: TwelveMonkeys' pedestrian street with a stand and
-parked motorcycle, Commons Imaging's ambulance in a car park). Left out after a look:
+parked motorcycle, Commons Imaging's ambulance in a car park and two men on a jetty by a
+lake, whose copy ``ron and andy.2.tif`` is left out). Left out after a look:
 imagemeta's bin-lined street (a white frame added around it), desert badlands and
 vignetted sunrise (landscapes, of which the holdout has enough), screen and ground
 close-ups; bimg's astrophotos, cardinal close-up and square crop of a pool; the EXIF
 orientation samples of bimg and TwelveMonkeys (labels painted on); TwelveMonkeys' other
 pictures (renders, book covers, an X-ray, indoor scenes, a rose, a piste map) and Commons
-Imaging's (indoor scenes, portraits, a product scan); @jimp/test-utils's street panorama
-("all rights reserved" in its EXIF) and CCTV frame (704x576, a timestamp burnt in);
+Imaging's (indoor scenes, indoor portraits, a product scan); @jimp/test-utils's street
+panorama ("all rights reserved" in its EXIF) and CCTV frame (704x576, a timestamp burnt in);
 bxslider's stock photos (no licence named for them); and, below 800x600, node-vibrant's
 fixtures, go-exif's ``gps.jpg``, chai2010/webp's gallery pictures, caire's sample,
 labelme-examples' photos and libjxl-testdata's 500 px crops (its one large photo is a
@@ -93,7 +94,7 @@ resemblejs, jpeg-js, piexifjs, viewerjs, cropper, compressorjs, jpeg-autorotate,
 face-api.js, @vladmandic/human, jsfeat, image-js, pica, sharp, gm and lwip npm packages;
 the photon-rs, fast_image_resize, nom-exif, rimage, image-compare and little_exif crates;
 the govips, imaging, goimagehash, smartcrop and evanoberholster/imagemeta Go modules;
-gnome-photos-tests and pyqt6-examples.
+gnome-photos-tests, pyqt6-examples and tuxmath.
 """
 
 from __future__ import annotations
@@ -513,6 +514,8 @@ _IMAGEMETA = "github.com/bep/imagemeta@v1.0.1"
 _IMAGEMETA_LICENCE = "MIT (imagemeta LICENSE); from metadata-extractor's sample photos"
 _TWELVEMONKEYS = "com.twelvemonkeys.imageio:imageio-jpeg:3.12.0:jar:tests"
 _TWELVEMONKEYS_LICENCE = "BSD-3-Clause (TwelveMonkeys pom: The BSD License)"
+_COMMONS_IMAGING = "org.apache.commons:commons-imaging:1.0.0-alpha5:jar:tests"
+_COMMONS_IMAGING_LICENCE = "Apache-2.0 (Commons Imaging LICENSE.txt)"
 
 
 def _street(name: str, origin: str, package: str, member: str, licence: str,
@@ -543,10 +546,11 @@ _HOLDOUT_STREET: tuple[Source, ...] = (
     _street("parked_motorcycle", "maven", _TWELVEMONKEYS,
             "jpeg/jfif-with-preview-as-second-image.jpg",
             f"{_TWELVEMONKEYS_LICENCE}; an Olympus FE3010 photo with its EXIF"),
-    _street("ambulance", "maven", "org.apache.commons:commons-imaging:1.0.0-alpha5:jar:tests",
+    _street("ambulance", "maven", _COMMONS_IMAGING,
             "data/images/jpg/1/Oregon Scientific DS6639 - DSC_0307.JPG",
-            "Apache-2.0 (Commons Imaging LICENSE.txt); an Oregon Scientific DS6639 photo "
-            "with its EXIF"),
+            f"{_COMMONS_IMAGING_LICENCE}; an Oregon Scientific DS6639 photo with its EXIF"),
+    _street("lakeside_pair", "maven", _COMMONS_IMAGING, "data/images/tiff/1/ron and andy.tif",
+            f"{_COMMONS_IMAGING_LICENCE}; an uncompressed TIFF", "water"),
 )  # fmt: skip
 
 #: Holdout batch -> the day it was added, photo by photo (the evaluator reports each batch).

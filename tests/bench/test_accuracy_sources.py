@@ -120,7 +120,7 @@ def test_holdout_photos_come_only_from_packages_no_tuned_or_validated_photo_uses
 def test_street_batch_comes_from_packages_no_earlier_photo_uses() -> None:
     earlier = {s.package for s in SOURCES if s not in _HOLDOUT_STREET}
     street = {s.package for s in _HOLDOUT_STREET}
-    assert len(_HOLDOUT_STREET) >= 9 and len(street) >= 6
+    assert len(_HOLDOUT_STREET) >= 10 and len(street) >= 6
     assert not street & earlier
     assert all("@v" in p or p.count(":") == 4 for p in street)  # pinned Go and Maven versions
 
