@@ -7,11 +7,11 @@ object, with ``duplicate_of`` naming the first copy. Scoring is deterministic, s
 reused verdict is the one scoring would have given. Where the first copy's verdict is
 found:
 
-- once the replica follows the fingerprint topic, from its in-memory map of digests
-  (:meth:`consumer.near.NearDuplicates.first_copy`), then ``verdicts/{first id}.json``:
-  a photo seen for the first time costs no object-store request (this was 1.9 ms of a
-  replica's CPU per photo, a fifth of what it adds to scoring). Copies are found while
-  the first is in that map: 8 days, as near-duplicates;
+- once the replica follows the fingerprint topic, from the copy keys of its in-memory
+  indexes (:meth:`consumer.near.NearDuplicates.first_copy`), then
+  ``verdicts/{first id}.json``: a photo seen for the first time costs no object-store
+  request (this was 1.5-1.9 ms of a replica's CPU per photo, a fifth of what it adds to
+  scoring). Copies are found while the first is indexed: 8 days, as near-duplicates;
 - otherwise (the topic does not exist, or a replica has just started), from a record
   stored at ``digests/{tenant}/{rules}/{sha256}.json`` (:func:`runtime.layout.digest_key`)
   once a verdict is stored, as before.

@@ -13,10 +13,11 @@ other. A restarted replica reads the topic again before it knows the older photo
 scores meanwhile, so verdicts in its first seconds may list fewer matches.
 
 Exact copies: a record that carries the photo's ``sha256`` and ``rules`` (set only when its
-bytes matched their event's digest) also enters a map from (tenant, rules, digest) to the
-latest photo scored with those bytes (the one that stays longest). :class:`consumer.duplicates.ExactDuplicates` asks it
-before scoring, so a photo seen for the first time costs no object-store request; it has
-the same freshness and expiry as the near-duplicate indexes.
+bytes matched their event's digest) is indexed with a copy key, a 64-bit hash of both
+(:func:`copy_key`), so :meth:`NearDuplicates.first_copy` finds the latest photo of the
+tenant scored with those bytes and rules before a new one is scored: a photo seen for
+the first time costs no object-store request. It has the same freshness and expiry as
+the near-duplicate search, and costs 8 bytes a photo.
 
 Expiry: the indexes keep a photo while it can still be matched, the search window plus
 :data:`KEEP_MARGIN_S` (a day, so events scored late behind a backlog still find theirs;
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -61,8 +63,6 @@ class NearDuplicates:
         """``clock``: seconds since the epoch, the time photos expire against."""
         self._rule = rule
         self._indexes: dict[str, FingerprintIndex] = {}
-        #: (tenant, rules, sha256) -> (image id, submitted at) of the latest scored copy.
-        self._copies: dict[tuple[str, str, str], tuple[str, float]] = {}
         self._prune_every_s = prune_every_s
         self._clock = clock
         self.topic = topic
@@ -93,9 +93,6 @@ class NearDuplicates:
             gone += index.prune(horizon)
             if not index:
                 del self._indexes[tenant]
-        for copy, (_, at) in list(self._copies.items()):
-            if at < horizon:
-                del self._copies[copy]
         return gone
 
     def record(
@@ -119,20 +116,18 @@ class NearDuplicates:
         at = _seconds(record.submitted_at)
         if at < self._horizon():
             return
+        copy = 0
+        if record.sha256 is not None and record.rules is not None:
+            copy = copy_key(record.rules, record.sha256)
         self.index_of(record.tenant).add(
-            record.image_id, int(record.fingerprint, 16), at, _place(record)
+            record.image_id, int(record.fingerprint, 16), at, _place(record), copy
         )
-        if record.sha256 is None or record.rules is None:
-            return
-        copy = (record.tenant, record.rules, record.sha256)
-        known = self._copies.get(copy)
-        if known is None or (at, record.image_id) > (known[1], known[0]):
-            self._copies[copy] = (record.image_id, at)
 
     def first_copy(self, tenant: str, rules: str, sha256: str) -> str | None:
-        """The latest photo scored with these bytes, of this tenant, with ``rules``."""
-        known = self._copies.get((tenant, rules, sha256))
-        return None if known is None else known[0]
+        """The latest photo of ``tenant`` scored with these bytes and ``rules``, by its copy
+        key: the caller checks the verdict it finds is one on these bytes."""
+        index = self._indexes.get(tenant)
+        return None if index is None else index.copy_of(copy_key(rules, sha256))
 
     def matches(self, event: ImageSubmitted, fingerprint: str) -> list[NearDuplicate]:
         """Earlier photos of the event's tenant close to ``fingerprint``."""
@@ -175,6 +170,12 @@ class NearDuplicates:
                 pruned_at = asyncio.get_running_loop().time()
                 if gone := self.expire():
                     logger.info("fingerprints expired", extra={"count": gone})
+
+
+def copy_key(rules: str, sha256: str) -> int:
+    """A nonzero 64-bit hash of what makes two photos exact copies (bytes and rules)."""
+    digest = hashlib.blake2b(f"{rules}\n{sha256}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") or 1
 
 
 def _seconds(at: datetime) -> float:

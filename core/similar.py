@@ -69,6 +69,12 @@ class FingerprintIndex:
     back the photo it just added) is kept once. One replayed later (a photo published
     twice after a redelivery) takes a second row until it is pruned; searches still list
     each photo once.
+
+    A row may also carry a *copy key*: a nonzero 64-bit number the caller derives from
+    the photo's exact bytes (and whatever else must match), so :meth:`copy_of` finds an
+    earlier photo with the same bytes. 8 bytes a photo and one scan per lookup, instead
+    of a map of its own (about 120 bytes a photo as a Python dict). A key is a hash,
+    so the caller checks what it finds.
     """
 
     def __init__(self, capacity: int = 1024) -> None:
@@ -77,6 +83,7 @@ class FingerprintIndex:
         self._at: NDArray[np.float64] = np.zeros(0, np.float64)
         self._places: NDArray[np.float32] = np.zeros((0, 2), np.float32)
         self._ids: NDArray[np.uint8] = np.zeros((0, 16), np.uint8)
+        self._copies: NDArray[np.uint64] = np.zeros(0, np.uint64)
         self._xor: NDArray[np.uint64] = np.zeros(0, np.uint64)
         self._bits: NDArray[np.uint8] = np.zeros(0, np.uint8)
         #: The latest ids added, oldest first (a dict keeps insertion order).
@@ -88,14 +95,16 @@ class FingerprintIndex:
         n = self._size
         prints, at = np.zeros(capacity, np.uint64), np.zeros(capacity, np.float64)
         places = np.full((capacity, 2), np.nan, np.float32)
-        ids = np.zeros((capacity, 16), np.uint8)
-        prints[:n], at[:n], places[:n], ids[:n] = (
+        ids, copies = np.zeros((capacity, 16), np.uint8), np.zeros(capacity, np.uint64)
+        prints[:n], at[:n], places[:n], ids[:n], copies[:n] = (
             self._prints[:n],
             self._at[:n],
             self._places[:n],
             self._ids[:n],
+            self._copies[:n],
         )
         self._prints, self._at, self._places, self._ids = prints, at, places, ids
+        self._copies = copies
         self._xor, self._bits = np.empty(capacity, np.uint64), np.empty(capacity, np.uint8)
 
     def __len__(self) -> int:
@@ -108,11 +117,22 @@ class FingerprintIndex:
     @property
     def nbytes(self) -> int:
         """Memory the columns and work buffers hold (their capacity, not only the rows)."""
-        arrays = (self._prints, self._at, self._places, self._ids, self._xor, self._bits)
+        arrays = (
+            self._prints,
+            self._at,
+            self._places,
+            self._ids,
+            self._copies,
+            self._xor,
+            self._bits,
+        )
         return sum(array.nbytes for array in arrays)
 
-    def add(self, image_id: str, fingerprint: int, at: float, place: Place | None) -> None:
-        """Remember a photo; one added again among the latest rows is ignored."""
+    def add(
+        self, image_id: str, fingerprint: int, at: float, place: Place | None, copy: int = 0
+    ) -> None:
+        """Remember a photo; one added again among the latest rows is ignored. ``copy``:
+        its copy key, 0 for none."""
         raw = uuid.UUID(image_id).bytes
         if raw in self._recent:
             return
@@ -126,7 +146,18 @@ class FingerprintIndex:
         self._at[i] = at
         self._places[i] = (place.latitude, place.longitude) if place else (np.nan, np.nan)
         self._ids[i] = np.frombuffer(raw, np.uint8)
+        self._copies[i] = copy
         self._size += 1
+
+    def copy_of(self, copy: int) -> str | None:
+        """The latest photo added with copy key ``copy`` (nonzero); None if there is none."""
+        n = self._size
+        same = np.equal(self._copies[:n], np.uint64(copy), out=self._bits[:n].view(np.bool_))
+        rows = np.flatnonzero(same)
+        if rows.size == 0:
+            return None
+        latest = rows[np.argmax(self._at[rows])]
+        return str(uuid.UUID(bytes=self._ids[latest].tobytes()))
 
     def prune(self, before: float) -> int:
         """Forget the photos submitted before ``before``; how many were forgotten. The
@@ -136,7 +167,7 @@ class FingerprintIndex:
         gone = n - len(kept)
         if gone == 0:
             return 0
-        for column in (self._prints, self._at, self._places, self._ids):
+        for column in (self._prints, self._at, self._places, self._ids, self._copies):
             column[: len(kept)] = column[kept]
         self._size = len(kept)
         capacity = self.capacity

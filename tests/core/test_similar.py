@@ -102,7 +102,8 @@ def test_capacity_follows_the_rows_down_after_pruning() -> None:
 
     assert grown == 16_384
     assert index.capacity == 1024
-    assert index.nbytes == 1024 * (8 + 8 + 8 + 16 + 8 + 1)
+    # fingerprint, time, place, id, copy key; the two work buffers
+    assert index.nbytes == 1024 * (8 + 8 + 8 + 16 + 8 + 8 + 1)
     assert [m.image_id for m in index.search(PRINT, NOW, None, SearchRule())] == [image_id(20_000)]
 
 
@@ -116,3 +117,22 @@ def test_many_copies_list_the_closest_up_to_the_limit_newest_first_among_equals(
 
     assert [m.image_id for m in found] == [image_id(n) for n in range(194, 184, -1)]
     assert {m.distance for m in found} == {0}
+
+
+def test_a_copy_key_finds_the_latest_photo_added_with_it_through_growth_and_pruning() -> None:
+    index = FingerprintIndex(capacity=2)
+    index.add(image_id(1), PRINT, NOW - 9 * DAY, None, copy=77)
+    index.add(image_id(2), PRINT, NOW - 2 * DAY, None, copy=77)
+    index.add(image_id(3), PRINT, NOW - 3 * DAY, None, copy=77)  # read late, submitted earlier
+    index.add(image_id(4), PRINT ^ 1, NOW - DAY, None, copy=88)
+    index.add(image_id(5), PRINT, NOW, None)  # no key
+    assert index.capacity == 8  # grown twice: the keys moved with their rows
+
+    assert index.copy_of(77) == image_id(2)
+    assert index.copy_of(88) == image_id(4)
+    assert index.copy_of(99) is None
+
+    index.prune(NOW - 2.5 * DAY)
+    assert index.copy_of(77) == image_id(2)
+    index.prune(NOW - 1.5 * DAY)
+    assert (index.copy_of(77), index.copy_of(88)) == (None, image_id(4))
