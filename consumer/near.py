@@ -17,7 +17,7 @@ bytes matched their event's digest) is indexed with a copy key, a 64-bit hash of
 (:func:`copy_key`), so :meth:`NearDuplicates.first_copy` finds the latest photo of the
 tenant scored with those bytes and rules before a new one is scored: a photo seen for
 the first time costs no object-store request. It has the same freshness and expiry as
-the near-duplicate search, and costs 8 bytes a photo.
+the near-duplicate search, and costs 16 bytes a photo.
 
 Expiry: the indexes keep a photo while it can still be matched, the search window plus
 :data:`KEEP_MARGIN_S` (a day, so events scored late behind a backlog still find theirs;

@@ -62,6 +62,11 @@ class SearchRule:
     limit: int = 10
 
 
+#: Flags per row of capacity in the table of copy keys: at capacity, a key never added
+#: is flagged (and scanned for) about once in this many lookups.
+_SEEN_PER_ROW = 8
+
+
 class FingerprintIndex:
     """The fingerprints of one tenant's photos, in arrival order.
 
@@ -72,9 +77,10 @@ class FingerprintIndex:
 
     A row may also carry a *copy key*: a nonzero 64-bit number the caller derives from
     the photo's exact bytes (and whatever else must match), so :meth:`copy_of` finds an
-    earlier photo with the same bytes. 8 bytes a photo and one scan per lookup, instead
-    of a map of its own (about 120 bytes a photo as a Python dict). A key is a hash,
-    so the caller checks what it finds.
+    earlier photo with the same bytes. A key is a hash, so the caller checks what it
+    finds. A table of :data:`_SEEN_PER_ROW` flags a row (by the key's low bits) answers
+    most lookups of a key never added at once; the others scan the key column. 16 bytes
+    a photo in all, instead of a map of its own (about 120 bytes a photo as a Python dict).
     """
 
     def __init__(self, capacity: int = 1024) -> None:
@@ -84,6 +90,7 @@ class FingerprintIndex:
         self._places: NDArray[np.float32] = np.zeros((0, 2), np.float32)
         self._ids: NDArray[np.uint8] = np.zeros((0, 16), np.uint8)
         self._copies: NDArray[np.uint64] = np.zeros(0, np.uint64)
+        self._seen: NDArray[np.bool_] = np.zeros(0, np.bool_)
         self._xor: NDArray[np.uint64] = np.zeros(0, np.uint64)
         self._bits: NDArray[np.uint8] = np.zeros(0, np.uint8)
         #: The latest ids added, oldest first (a dict keeps insertion order).
@@ -105,6 +112,8 @@ class FingerprintIndex:
         )
         self._prints, self._at, self._places, self._ids = prints, at, places, ids
         self._copies = copies
+        self._seen = np.zeros(capacity * _SEEN_PER_ROW, np.bool_)
+        self._mark_seen()
         self._xor, self._bits = np.empty(capacity, np.uint64), np.empty(capacity, np.uint8)
 
     def __len__(self) -> int:
@@ -123,6 +132,7 @@ class FingerprintIndex:
             self._places,
             self._ids,
             self._copies,
+            self._seen,
             self._xor,
             self._bits,
         )
@@ -147,10 +157,14 @@ class FingerprintIndex:
         self._places[i] = (place.latitude, place.longitude) if place else (np.nan, np.nan)
         self._ids[i] = np.frombuffer(raw, np.uint8)
         self._copies[i] = copy
+        if copy:
+            self._seen[copy % len(self._seen)] = True
         self._size += 1
 
     def copy_of(self, copy: int) -> str | None:
         """The latest photo added with copy key ``copy`` (nonzero); None if there is none."""
+        if not self._seen[copy % len(self._seen)]:
+            return None
         n = self._size
         same = np.equal(self._copies[:n], np.uint64(copy), out=self._bits[:n].view(np.bool_))
         rows = np.flatnonzero(same)
@@ -175,7 +189,16 @@ class FingerprintIndex:
             capacity //= 2
         if capacity != self.capacity:
             self._allocate(capacity)
+        else:
+            self._mark_seen()
         return gone
+
+    def _mark_seen(self) -> None:
+        """Flag the copy keys of the current rows only (forgotten rows' flags go)."""
+        self._seen[:] = False
+        keys = self._copies[: self._size]
+        keys = keys[keys != 0]
+        self._seen[keys % np.uint64(len(self._seen))] = True
 
     def search(
         self, fingerprint: int, at: float, place: Place | None, rule: SearchRule

@@ -102,8 +102,8 @@ def test_capacity_follows_the_rows_down_after_pruning() -> None:
 
     assert grown == 16_384
     assert index.capacity == 1024
-    # fingerprint, time, place, id, copy key; the two work buffers
-    assert index.nbytes == 1024 * (8 + 8 + 8 + 16 + 8 + 8 + 1)
+    # fingerprint, time, place, id, copy key and its flags; the two work buffers
+    assert index.nbytes == 1024 * (8 + 8 + 8 + 16 + 8 + 8 + 8 + 1)
     assert [m.image_id for m in index.search(PRINT, NOW, None, SearchRule())] == [image_id(20_000)]
 
 
@@ -136,3 +136,16 @@ def test_a_copy_key_finds_the_latest_photo_added_with_it_through_growth_and_prun
     assert index.copy_of(77) == image_id(2)
     index.prune(NOW - 1.5 * DAY)
     assert (index.copy_of(77), index.copy_of(88)) == (None, image_id(4))
+
+
+def test_a_copy_key_whose_row_was_pruned_is_not_found_even_with_its_flag_shared() -> None:
+    index = FingerprintIndex(capacity=1024)  # 8192 flags: keys 5 and 5 + 8192 share one
+    index.add(image_id(1), PRINT, NOW - 5 * DAY, None, copy=5)
+    index.add(image_id(2), PRINT, NOW, None, copy=5 + 8192)
+    index.add(image_id(3), PRINT, NOW, None)  # no key: flags nothing, clears nothing
+    assert (index.copy_of(5), index.copy_of(5 + 8192)) == (image_id(1), image_id(2))
+
+    index.prune(NOW - DAY)
+    assert (index.copy_of(5), index.copy_of(5 + 8192)) == (None, image_id(2))
+    index.prune(NOW + 1)
+    assert index.copy_of(5 + 8192) is None
