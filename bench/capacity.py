@@ -119,6 +119,28 @@ def print_scaling(args: argparse.Namespace) -> None:
         print(f"| {rate:,} | {replicas} | {minutes:.0f} min at the sustained rate |")
 
 
+def print_index(args: argparse.Namespace) -> None:
+    """Every replica holds every tenant's fingerprints of the last ``--index-days`` in
+    memory, and a lookup scans its tenant's: both grow with the upload rate, which the
+    per-image figures above (drained with a small index) do not show."""
+    print(
+        "\n| uploads/s | fingerprints held per replica (millions) | index memory per replica "
+        "(GiB) | near-duplicate lookup per photo, one tenant (ms CPU) |"
+    )
+    print("| --- | --- | --- | --- |")
+    for rate in RATES:
+        held = rate * DAY_S * args.index_days
+        print(
+            f"| {rate:,} | {held / 1e6:.1f} | {held * args.index_bytes / 2**30:.2f} "
+            f"| {held / 1e6 * args.lookup_ms_per_million:.1f} |"
+        )
+    fits = args.index_budget_gib * 2**30 / args.index_bytes / (DAY_S * args.index_days)
+    print(
+        f"an index budget of {args.index_budget_gib:g} GiB per replica holds "
+        f"{fits:.1f} uploads/s over {args.index_days:g} days"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -138,12 +160,22 @@ def main() -> None:
     add("--accepted", type=float, default=0.375, help="share accepted (docs/OPERATIONS.md)")
     add("--accepted-days", type=float, default=180.0)
     add("--rejected-days", type=float, default=30.0)
+    add("--index-bytes", type=float, default=69.0, help="per photo (bench.near_duplicates)")
+    add(
+        "--lookup-ms-per-million",
+        type=float,
+        default=1.12,
+        help="near-duplicate lookup CPU at a million photos (bench.near_duplicates)",
+    )
+    add("--index-days", type=float, default=8.0, help="search window plus KEEP_MARGIN_S")
+    add("--index-budget-gib", type=float, default=1.0, help="of a replica's memory limit")
     args = parser.parse_args()
     submitted_b, verdict_b = event_sizes()
     print(f"events: ImageSubmitted {submitted_b} B, VerdictEvent {verdict_b} B")
     print_cores(args)
     print_bytes(args, submitted_b, verdict_b)
     print_scaling(args)
+    print_index(args)
 
 
 if __name__ == "__main__":
