@@ -568,30 +568,34 @@ SOURCES: tuple[Source, ...] = (
 SPLITS = ("tune", "validate", "holdout")
 
 
-def _pip_download(cache: Path, requirement: str) -> Path:
-    folder = cache / "wheels" / requirement.replace("=", "_")
-    found = sorted(folder.glob("*.whl")) if folder.exists() else []
+def _fetched_once(folder: Path, pattern: str, command: list[str]) -> Path:
+    """The last file matching ``pattern`` in ``folder``, running ``command`` (which fills
+    the folder) only when there is none yet: a fetch per cache, not per build."""
+    found = sorted(folder.glob(pattern)) if folder.exists() else []
     if not found:
         folder.mkdir(parents=True, exist_ok=True)
-        extra = ["--python-version", "3.11"] if requirement.startswith("scipy") else []
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
-             "-d", str(folder), *extra, requirement],
-            check=True,
-        )  # fmt: skip
-        found = sorted(folder.glob("*.whl"))
+        subprocess.run(command, check=True)
+        found = sorted(folder.glob(pattern))
     return found[-1]
+
+
+def _pip_download(cache: Path, requirement: str) -> Path:
+    folder = cache / "wheels" / requirement.replace("=", "_")
+    extra = ["--python-version", "3.11"] if requirement.startswith("scipy") else []
+    return _fetched_once(
+        folder,
+        "*.whl",
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
+         "-d", str(folder), *extra, requirement],
+    )  # fmt: skip
 
 
 def _npm_pack(cache: Path, spec: str) -> Path:
     """Fetch the pinned npm tarball with ``npm pack``; return its path."""
     folder = cache / "npm" / spec.lstrip("@").replace("/", "_")
-    found = sorted(folder.glob("*.tgz")) if folder.exists() else []
-    if not found:
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "pack", "-q", "--pack-destination", str(folder), spec], check=True)
-        found = sorted(folder.glob("*.tgz"))
-    return found[-1]
+    return _fetched_once(
+        folder, "*.tgz", ["npm", "pack", "-q", "--pack-destination", str(folder), spec]
+    )
 
 
 def _go_module(cache: Path, spec: str) -> Path:
@@ -608,16 +612,12 @@ def _go_module(cache: Path, spec: str) -> Path:
 def _maven_jar(cache: Path, artifact: str) -> Path:
     """Fetch the pinned jar (``group:artifact:version:jar:classifier``) with Maven."""
     folder = cache / "maven" / artifact.replace(":", "_")
-    found = sorted(folder.glob("*.jar")) if folder.exists() else []
-    if not found:
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["mvn", "-q", "-B", "dependency:copy", f"-Dartifact={artifact}",
-             f"-DoutputDirectory={folder}"],
-            check=True,
-        )  # fmt: skip
-        found = sorted(folder.glob("*.jar"))
-    return found[-1]
+    return _fetched_once(
+        folder,
+        "*.jar",
+        ["mvn", "-q", "-B", "dependency:copy", f"-Dartifact={artifact}",
+         f"-DoutputDirectory={folder}"],
+    )  # fmt: skip
 
 
 def _deb_root(cache: Path, package: str) -> Path:
