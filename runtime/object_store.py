@@ -20,7 +20,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
-import io
+import http.client
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, BinaryIO, Protocol, TypeVar, runtime_checkable
@@ -32,19 +32,27 @@ from minio.error import InvalidResponseError, S3Error, ServerError
 from minio.helpers import MIN_PART_SIZE
 from urllib3 import BaseHTTPResponse
 
+from runtime.s3_requests import MISSING_CODES, S3RequestError, SmallWrites
 from runtime.settings import CommonSettings
 
 T = TypeVar("T")
 
-#: S3 error codes that mean "no such key" (SeaweedFS answers NoSuchObject to some requests).
-_MISSING_CODES = frozenset({"NoSuchKey", "NoSuchObject"})
 #: User metadata in which an upload keeps the SHA-256 of its bytes, as its uploader took it
 #: (sent as ``x-amz-meta-civicqc-sha256``; S3 answers it on every GET).
 DIGEST_METADATA = "civicqc-sha256"
 _DIGEST_HEADER = f"x-amz-meta-{DIGEST_METADATA}"
 _HEX_SHA256 = frozenset("0123456789abcdef")
+#: The SDK's own timeouts, for a client built without :func:`minio_client`.
+_DEFAULT_CONNECT_TIMEOUT_S = _DEFAULT_READ_TIMEOUT_S = 300.0
 #: Exceptions that mean "the store is unreachable or refused", as opposed to our bugs.
-_STORE_ERRORS = (S3Error, ServerError, InvalidResponseError, urllib3.exceptions.HTTPError, OSError)
+_STORE_ERRORS = (
+    S3Error,
+    ServerError,
+    InvalidResponseError,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
 
 
 @runtime_checkable
@@ -163,10 +171,13 @@ class ObjectStore:
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix="object-store"
         )
+        connect_s, read_s = _timeouts(client)
+        self._writes = SmallWrites(client, connect_timeout_s=connect_s, read_timeout_s=read_s)
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the pool; ``wait=False`` drops queued calls (an API shutting down mid-upload)."""
         self._executor.shutdown(wait=wait, cancel_futures=not wait)
+        self._writes.close()
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
@@ -228,14 +239,7 @@ class ObjectStore:
         await self._run(self._put, key, data, content_type, _tags(tags))
 
     def _put(self, key: str, data: bytes, content_type: str, tags: Tags | None) -> None:
-        self._client.put_object(
-            self.bucket,
-            key,
-            io.BytesIO(data),
-            length=len(data),
-            content_type=content_type,
-            tags=tags,
-        )
+        self._writes.put(self.bucket, key, data, content_type, tags)
 
     async def put_stream(
         self,
@@ -288,7 +292,7 @@ class ObjectStore:
 
     async def tag(self, key: str, tags: Mapping[str, str]) -> None:
         """Replace the object's tags (one small request; the object is not rewritten)."""
-        await self._run(self._client.set_object_tags, self.bucket, key, _tags(tags))
+        await self._run(self._writes.tag, self.bucket, key, _tags(tags))
 
     # -- health ----------------------------------------------------------------------
     async def check(self) -> None:
@@ -342,12 +346,27 @@ def _tags(tags: Mapping[str, str] | None) -> Tags | None:
 def _mapped(fn: Callable[..., T], *args: object) -> T:
     try:
         return fn(*args)
+    except S3RequestError as exc:
+        if exc.missing:
+            raise ObjectMissingError(exc.key) from exc
+        raise StorageUnavailableError(f"object storage failed: {exc}") from exc
     except S3Error as exc:
-        if exc.code in _MISSING_CODES:
+        if exc.code in MISSING_CODES:
             raise ObjectMissingError(exc.object_name or "") from exc
         raise StorageUnavailableError(f"object storage failed: {_describe(exc)}") from exc
     except _STORE_ERRORS as exc:
         raise StorageUnavailableError(f"object storage failed: {_describe(exc)}") from exc
+
+
+def _timeouts(client: Minio) -> tuple[float, float]:
+    """The connect and read timeouts of ``client``'s HTTP pool (:func:`minio_client`'s), for
+    the requests :class:`SmallWrites` sends itself."""
+    timeout = client._http.connection_pool_kw.get("timeout")
+    if isinstance(timeout, urllib3.Timeout):
+        connect, read = timeout.connect_timeout, timeout.read_timeout
+        if isinstance(connect, float | int) and isinstance(read, float | int):
+            return float(connect), float(read)
+    return _DEFAULT_CONNECT_TIMEOUT_S, _DEFAULT_READ_TIMEOUT_S
 
 
 def _describe(exc: BaseException) -> str:
