@@ -30,9 +30,8 @@ from minio import Minio
 from minio.commonconfig import REPLACE, CopySource, Tags
 from minio.error import InvalidResponseError, S3Error, ServerError
 from minio.helpers import MIN_PART_SIZE
-from urllib3 import BaseHTTPResponse
 
-from runtime.s3_requests import MISSING_CODES, S3RequestError, SmallWrites
+from runtime.s3_requests import MISSING_CODES, S3RequestError, SignedRequests
 from runtime.settings import CommonSettings
 
 T = TypeVar("T")
@@ -172,12 +171,12 @@ class ObjectStore:
             max_workers=max_workers, thread_name_prefix="object-store"
         )
         connect_s, read_s = _timeouts(client)
-        self._writes = SmallWrites(client, connect_timeout_s=connect_s, read_timeout_s=read_s)
+        self._requests = SignedRequests(client, connect_timeout_s=connect_s, read_timeout_s=read_s)
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the pool; ``wait=False`` drops queued calls (an API shutting down mid-upload)."""
         self._executor.shutdown(wait=wait, cancel_futures=not wait)
-        self._writes.close()
+        self._requests.close()
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
@@ -206,13 +205,9 @@ class ObjectStore:
         return await self._run(self._fetch_vouched, key, max_bytes)
 
     def _fetch_vouched(self, key: str, max_bytes: int | None) -> tuple[bytes, str | None]:
-        response = self._client.get_object(self.bucket, key)
-        try:
-            digest = response.headers.get(_DIGEST_HEADER)
+        with self._requests.get(self.bucket, key) as response:
+            digest = response.getheader(_DIGEST_HEADER)
             return _body(response, key, max_bytes), _hex_sha256(digest)
-        finally:
-            response.close()
-            response.release_conn()
 
     async def fetch_if_exists(self, key: str) -> bytes | None:
         """The object's bytes, or ``None`` when there is no such key."""
@@ -239,7 +234,7 @@ class ObjectStore:
         await self._run(self._put, key, data, content_type, _tags(tags))
 
     def _put(self, key: str, data: bytes, content_type: str, tags: Tags | None) -> None:
-        self._writes.put(self.bucket, key, data, content_type, tags)
+        self._requests.put(self.bucket, key, data, content_type, tags)
 
     async def put_stream(
         self,
@@ -292,7 +287,7 @@ class ObjectStore:
 
     async def tag(self, key: str, tags: Mapping[str, str]) -> None:
         """Replace the object's tags (one small request; the object is not rewritten)."""
-        await self._run(self._writes.tag, self.bucket, key, _tags(tags))
+        await self._run(self._requests.tag, self.bucket, key, _tags(tags))
 
     # -- health ----------------------------------------------------------------------
     async def check(self) -> None:
@@ -301,30 +296,30 @@ class ObjectStore:
             raise StorageUnavailableError(f"bucket {self.bucket!r} does not exist")
 
 
-def _body(response: BaseHTTPResponse, key: str, max_bytes: int | None) -> bytes:
+def _body(response: http.client.HTTPResponse, key: str, max_bytes: int | None) -> bytes:
     """The body as stored, at most ``max_bytes`` of it (:meth:`ObjectStore.fetch_vouched`).
 
     A ``Content-Encoding`` the object was stored with is not undone: undoing it would turn a
     small gzip body into any size, and the bytes are what was uploaded (and hashed).
     """
     if max_bytes is None:
-        return response.read(decode_content=False)
+        return response.read()
     announced = _content_length(response)
     if announced is not None and announced > max_bytes:
         raise ObjectTooLargeError(key, max_bytes, announced)
     # http.client stops at the announced length, so a body longer than its header is cut
     # there; one without a header is cut here. The buffer is the body's size, not the bound's.
-    data = response.read(max_bytes + 1, decode_content=False)
+    data = response.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise ObjectTooLargeError(key, max_bytes, None)
     return data
 
 
-def _content_length(response: BaseHTTPResponse) -> int | None:
+def _content_length(response: http.client.HTTPResponse) -> int | None:
     """The length the store announced; ``None`` when it sent none, or none that parses."""
     try:
-        return int(response.headers["Content-Length"])
-    except (KeyError, ValueError):
+        return int(response.getheader("Content-Length") or "")
+    except ValueError:
         return None
 
 
@@ -360,7 +355,7 @@ def _mapped(fn: Callable[..., T], *args: object) -> T:
 
 def _timeouts(client: Minio) -> tuple[float, float]:
     """The connect and read timeouts of ``client``'s HTTP pool (:func:`minio_client`'s), for
-    the requests :class:`SmallWrites` sends itself."""
+    the requests :class:`SignedRequests` sends itself."""
     timeout = client._http.connection_pool_kw.get("timeout")
     if isinstance(timeout, urllib3.Timeout):
         connect, read = timeout.connect_timeout, timeout.read_timeout

@@ -1,29 +1,31 @@
-"""The store's small writes (a tag set, a JSON body) sent without the SDK's transport layers.
+"""The store requests made per photo (its GET, its tags, a JSON PUT) without the SDK's transport.
 
-Per photo the consumer makes two small writes, the photo's tags and its verdict's PUT,
-and through ``minio`` + ``urllib3`` each cost about twice the client CPU of the same
-signed request sent with ``http.client`` (0.46-0.51 against 0.22-0.23 ms per tag
-request, in one process on the development machine): the SDK's request wrappers, the
-pool manager's URL parsing and urllib3's header and response layers are most of a
-request that carries a few hundred bytes. ``python -m bench.drain`` counts that CPU
-against the consumer.
+Per photo the consumer makes three requests: the photo's GET, its tags, and its
+verdict's PUT. Through ``minio`` + ``urllib3`` the two small ones cost about twice the
+client CPU of the same signed request sent with ``http.client`` (0.46-0.51 against
+0.22-0.23 ms per tag request, in one process on the development machine), and a 2.7 MB
+GET 1.21 against 0.90 ms: the SDK's request wrappers, the pool manager's URL parsing and
+urllib3's header and response layers are most of a request that carries a few hundred
+bytes. ``python -m bench.drain`` counts that CPU against the consumer.
 
 What is sent is what the SDK would send: the URL (region, addressing style, key
 quoting), the headers and the SigV4 signature come from the client's own builders
 (:class:`runtime.object_store._DigestReusingMinio` included), so only the transport
 differs. Each thread keeps one connection to the store (a store thread runs one request
 at a time); a kept-alive connection the store closed while idle is opened again once
-(both writes are idempotent), any other failure is the caller's. Reads stay on the SDK:
-their bounds (``MAX_CONTENT_LENGTH``) are :mod:`runtime.object_store`'s.
+(every request sent here is idempotent), any other failure is the caller's. A GET's
+body is the caller's to read (its bound is :mod:`runtime.object_store`'s); one left
+unread closes its connection.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import re
 import ssl
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import SplitResult
 
@@ -57,8 +59,9 @@ class S3RequestError(Exception):
         return self.code in MISSING_CODES
 
 
-class SmallWrites:
-    """Tag an object, or PUT a body held in memory, signed by ``client``'s own builders."""
+class SignedRequests:
+    """GET an object, tag one, or PUT a body held in memory, signed by ``client``'s own
+    builders."""
 
     def __init__(self, client: Minio, *, connect_timeout_s: float, read_timeout_s: float) -> None:
         self._client = client
@@ -89,26 +92,46 @@ class SmallWrites:
         for connection in opened:
             connection.close()
 
+    @contextlib.contextmanager
+    def get(self, bucket: str, key: str) -> Iterator[http.client.HTTPResponse]:
+        """GET ``key``: its answer, the body still unread. The connection is kept for the next
+        request only when the block read the body to its end (else it is closed)."""
+        connection, response = self._request("GET", bucket, key, {}, None, {})
+        try:
+            yield response
+        finally:
+            if not response.isclosed():
+                connection.close()
+
     def _send(
+        self, bucket: str, key: str, query: dict[str, Any], body: bytes, headers: dict[str, Any]
+    ) -> None:
+        _connection, response = self._request("PUT", bucket, key, query, body, headers)
+        response.read()
+
+    def _request(
         self,
+        method: str,
         bucket: str,
         key: str,
         query: dict[str, Any],
-        body: bytes,
+        body: bytes | None,
         headers: dict[str, Any],
-    ) -> None:
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        """Sign and send one request; its connection and a success answer, body unread
+        (:class:`S3RequestError` for an error answer)."""
         # The SDK's private builders: tests/runtime/test_s3_requests.py fails if a new SDK
         # changes them.
         client = self._client
         region = client._get_region(bucket)
         url = client._base_url.build(
-            method="PUT", region=region, bucket_name=bucket, object_name=key, query_params=query
+            method=method, region=region, bucket_name=bucket, object_name=key, query_params=query
         )
         creds = client._provider.retrieve() if client._provider else None
         signed, date = client._build_headers(url.netloc, headers, body, creds)
         if creds is not None:
             signed = sign_v4_s3(
-                method="PUT",
+                method=method,
                 url=url,
                 region=region,
                 headers=signed,
@@ -118,20 +141,25 @@ class SmallWrites:
             )
         target = f"{url.path}?{url.query}" if url.query else url.path
         sent = {name: v if isinstance(v, str) else ",".join(v) for name, v in signed.items()}
-        status, answer = self._exchange(url, target, body, sent)
-        if not 200 <= status < 300:
-            raise S3RequestError(key, status, *_error_of(answer))
+        connection, response = self._exchange(url, method, target, body, sent)
+        if not 200 <= response.status < 300:
+            raise S3RequestError(key, response.status, *_error_of(response.read()))
+        return connection, response
 
     def _exchange(
-        self, url: SplitResult, target: str, body: bytes, headers: Mapping[str, str]
-    ) -> tuple[int, bytes]:
-        """Send the request on this thread's connection; the status and the body answered."""
+        self,
+        url: SplitResult,
+        method: str,
+        target: str,
+        body: bytes | None,
+        headers: Mapping[str, str],
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        """Send the request on this thread's connection; its answer, body unread."""
         while True:
             connection, reused = self._connection(url)
             try:
-                connection.request("PUT", target, body=body, headers=dict(headers))
-                response = connection.getresponse()
-                return response.status, response.read()
+                connection.request(method, target, body=body, headers=dict(headers))
+                return connection, connection.getresponse()
             except _CLOSED_WHILE_IDLE:
                 connection.close()
                 if not reused:

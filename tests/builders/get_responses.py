@@ -1,26 +1,54 @@
-"""The HTTP responses a real store client got for its GETs, to see how much of each was read.
+"""How much of each GET answer a store client read, to tell a refused object from one read whole.
 
-``response.tell()`` counts the body bytes urllib3 pulled off the connection, so a test can
-tell a refused object from one read whole. The client still talks to the real server.
+Each answer to a GET of an object (a path without a query: not the SDK's bucket-location
+lookup) that ``http.client`` parses from now on gets a :class:`BodyRead` that counts the
+body bytes its reads returned. The client still talks to the real server.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import http.client
+from dataclasses import dataclass
 
 import pytest
-from minio import Minio
-from urllib3 import BaseHTTPResponse
 
 
-def recorded_gets(client: Minio, monkeypatch: pytest.MonkeyPatch) -> list[BaseHTTPResponse]:
-    """The responses of ``client.get_object`` from now on, in order (the list fills up)."""
-    answered: list[BaseHTTPResponse] = []
-    real_get = client.get_object
+@dataclass
+class BodyRead:
+    """The body bytes read so far from one GET answer."""
 
-    def get_object(*args: Any, **kwargs: Any) -> BaseHTTPResponse:
-        answered.append(real_get(*args, **kwargs))
-        return answered[-1]
+    bytes: int = 0
 
-    monkeypatch.setattr(client, "get_object", get_object)
+
+def recorded_gets(monkeypatch: pytest.MonkeyPatch) -> list[BodyRead]:
+    """One :class:`BodyRead` per GET answered from now on, in order (the list fills up)."""
+    answered: list[BodyRead] = []
+    real_putrequest = http.client.HTTPConnection.putrequest
+    real_getresponse = http.client.HTTPConnection.getresponse
+    targets: dict[int, str] = {}
+
+    def putrequest(
+        self: http.client.HTTPConnection, method: str, url: str, *args: bool, **kwargs: bool
+    ) -> None:
+        targets[id(self)] = f"{method} {url}"
+        real_putrequest(self, method, url, *args, **kwargs)
+
+    def getresponse(self: http.client.HTTPConnection) -> http.client.HTTPResponse:
+        response = real_getresponse(self)
+        target = targets.pop(id(self), "")
+        if target.startswith("GET ") and "?" not in target:
+            count = BodyRead()
+            answered.append(count)
+            real_read = response.read
+
+            def read(amt: int | None = None) -> bytes:
+                data = real_read(amt)
+                count.bytes += len(data)
+                return data
+
+            response.read = read  # type: ignore[method-assign]
+        return response
+
+    monkeypatch.setattr(http.client.HTTPConnection, "putrequest", putrequest)
+    monkeypatch.setattr(http.client.HTTPConnection, "getresponse", getresponse)
     return answered

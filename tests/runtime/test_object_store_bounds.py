@@ -14,11 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from urllib3 import BaseHTTPResponse
 
 from runtime.object_store import ObjectStore, ObjectTooLargeError, minio_client
 from runtime.settings import CommonSettings
-from tests.builders.get_responses import recorded_gets
+from tests.builders.get_responses import BodyRead, recorded_gets
 
 LIMIT = 64 * 1024
 #: What the server offers: far past the bound, bounded itself so a broken client ends.
@@ -74,13 +73,13 @@ def liar() -> Iterator[_LiarServer]:
 
 def _store(
     server: _LiarServer, monkeypatch: pytest.MonkeyPatch
-) -> tuple[ObjectStore, list[BaseHTTPResponse]]:
+) -> tuple[ObjectStore, list[BodyRead]]:
     """A store client of ``server`` (anonymous, region given: one GET per fetch), and the
     responses it got."""
     host, port = server.server_address[:2]
     settings = CommonSettings(s3_endpoint=f"{host!s}:{port}", s3_region="us-east-1")
     client = minio_client(settings, connect_timeout_s=2.0, read_timeout_s=5.0, pool_size=1)
-    return ObjectStore(client, "civicqc-images", max_workers=1), recorded_gets(client, monkeypatch)
+    return ObjectStore(client, "civicqc-images", max_workers=1), recorded_gets(monkeypatch)
 
 
 async def test_a_body_without_a_length_is_cut_one_byte_past_the_bound(
@@ -93,7 +92,7 @@ async def test_a_body_without_a_length_is_cut_one_byte_past_the_bound(
     finally:
         store.close()
     assert (refused.value.size, refused.value.max_bytes) == (None, LIMIT)
-    assert [response.tell() for response in answered] == [LIMIT + 1]
+    assert [read.bytes for read in answered] == [LIMIT + 1]
 
 
 async def test_a_body_longer_than_its_length_is_read_to_its_length_only(
@@ -106,4 +105,4 @@ async def test_a_body_longer_than_its_length_is_read_to_its_length_only(
     finally:
         store.close()
     assert (data, vouched) == (_CHUNK * (LIMIT // 2 // len(_CHUNK)), None)
-    assert [response.tell() for response in answered] == [LIMIT // 2]
+    assert [read.bytes for read in answered] == [LIMIT // 2]

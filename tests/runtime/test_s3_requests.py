@@ -15,10 +15,11 @@ from pydantic import SecretStr
 from runtime.object_store import (
     ObjectMissingError,
     ObjectStore,
+    ObjectTooLargeError,
     StorageUnavailableError,
     minio_client,
 )
-from runtime.s3_requests import SmallWrites
+from runtime.s3_requests import SignedRequests
 from runtime.settings import CommonSettings
 from tests.fixtures.services import S3Service
 
@@ -62,6 +63,30 @@ async def test_tags_and_bodies_land_as_the_sdk_would_have_stored_them(
     assert client.stat_object(bucket, "verdicts/a.json").content_type == "application/json"
     tags = client.get_object_tags(bucket, "photos/a b+c.jpg")
     assert dict(tags or {}) == {"civicqc-verdict": "accepted", "kind": "a+b=c /d"}
+
+
+@pytest.mark.integration
+async def test_a_body_left_unread_does_not_meet_the_next_request(
+    s3_service: S3Service, make_bucket: Callable[[], str]
+) -> None:
+    """A GET refused from its length leaves its body on the wire: that connection is closed,
+    and the thread's next request reads its own answer on a new one."""
+    client = minio_client(
+        _real(s3_service), connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=1
+    )
+    store = ObjectStore(client, make_bucket(), max_workers=1)
+    big, small = b"\xff" * (256 * 1024), b"\xff\xd8small"
+    try:
+        await store.put("photos/big.jpg", big, "image/jpeg")
+        await store.put("photos/small.jpg", small, "image/jpeg")
+        with pytest.raises(ObjectTooLargeError):
+            await store.fetch_vouched("photos/big.jpg", max_bytes=1024)
+        assert await store.fetch_vouched("photos/small.jpg", max_bytes=1024) == (small, None)
+        await store.tag("photos/small.jpg", {"civicqc-verdict": "accepted"})
+        assert await store.fetch("photos/big.jpg") == big
+        assert await store.fetch("photos/small.jpg") == small
+    finally:
+        store.close()
 
 
 @pytest.mark.integration
@@ -125,11 +150,11 @@ def forgetful() -> Iterator[_ForgetfulServer]:
     thread.join(timeout=5)
 
 
-def _writes(server: _ForgetfulServer) -> SmallWrites:
+def _writes(server: _ForgetfulServer) -> SignedRequests:
     host, port = server.server_address[:2]
     settings = CommonSettings(s3_endpoint=f"{host!s}:{port}", s3_region="us-east-1")
     client = minio_client(settings, connect_timeout_s=2.0, read_timeout_s=5.0, pool_size=1)
-    return SmallWrites(client, connect_timeout_s=2.0, read_timeout_s=5.0)
+    return SignedRequests(client, connect_timeout_s=2.0, read_timeout_s=5.0)
 
 
 def test_a_connection_the_store_closed_while_idle_is_opened_again(
