@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+import hashlib
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import BinaryIO
 
 import pytest
@@ -46,6 +47,16 @@ class MemoryStore:
         tags: Mapping[str, str] | None = None,
     ) -> None:
         self.objects[key] = await asyncio.to_thread(_drain, reader)
+
+    async def put_whole(
+        self,
+        key: str,
+        chunks: Sequence[bytes],
+        content_type: str,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        self.objects[key] = b"".join(chunks)
+        return hashlib.sha256(self.objects[key]).hexdigest()
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         self.objects[key] = data
