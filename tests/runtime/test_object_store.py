@@ -7,6 +7,7 @@ import io
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from minio import Minio
 from pydantic import SecretStr
 
 from runtime.object_store import (
@@ -104,14 +105,18 @@ class _Vouching(io.BytesIO):
         return self.digest
 
 
+def _traced_store(s3: S3Service, bucket: str) -> tuple[Minio, ObjectStore, io.StringIO]:
+    """A one-thread store whose client writes each request it sends to the trace."""
+    client = minio_client(_settings(s3), connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2)
+    trace = io.StringIO()
+    client.trace_on(trace)
+    return client, ObjectStore(client, bucket, max_workers=1), trace
+
+
 async def test_a_streamed_upload_is_signed_with_the_digest_its_reader_vouches_for(
     s3_service: S3Service, make_bucket: Callable[[], str]
 ) -> None:
-    settings = _settings(s3_service)
-    client = minio_client(settings, connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2)
-    store = ObjectStore(client, make_bucket(), max_workers=1)
-    trace = io.StringIO()
-    client.trace_on(trace)
+    _client, store, trace = _traced_store(s3_service, make_bucket())
     photo = b"\xff\xd8" + bytes(range(256)) * 40
     digest = hashlib.sha256(photo).hexdigest()
     reader = _Vouching(photo, digest)
@@ -135,11 +140,7 @@ async def test_a_streamed_upload_is_signed_with_the_digest_its_reader_vouches_fo
 async def test_a_whole_upload_is_one_put_signed_with_the_digest_taken_once(
     s3_service: S3Service, make_bucket: Callable[[], str]
 ) -> None:
-    settings = _settings(s3_service)
-    client = minio_client(settings, connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2)
-    store = ObjectStore(client, make_bucket(), max_workers=1)
-    trace = io.StringIO()
-    client.trace_on(trace)
+    client, store, trace = _traced_store(s3_service, make_bucket())
     chunks = [b"\xff\xd8", bytes(range(256)) * 40, b"\xff\xd9"]
     photo = b"".join(chunks)
     digest = hashlib.sha256(photo).hexdigest()
