@@ -7,7 +7,7 @@ Run against ``civicqc stack up`` (any stack folder's ``stack.env``)::
 ``bench.upload_cost`` measures a whole upload in the API process; this measures, in
 this process and on uvloop (as uvicorn runs the API), the two calls every upload
 makes whatever its size, so its per-request figure can be split: a tiny body
-streamed through :class:`producer_api.storage.ChunkPipe` into the API's own store
+stored whole (as an upload that fits one part is) through the API's own store
 client (:func:`producer_api.storage.open_store`, with the pending tags), and one
 ``ImageSubmitted`` event through :class:`producer_api.publisher.Publisher` (to a
 scratch topic, ``bench-api-parts``, so no consumer scores it). The two take turns
@@ -17,12 +17,10 @@ scratch topic, ``bench-api-parts``, so no consumer scores it). The two take turn
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import BinaryIO, cast
 
 import uvloop
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -33,7 +31,7 @@ from bench.pipeline import _env_file
 from core.events import ImageSubmitted, ObjectRef, SubmissionMetadata
 from producer_api.publisher import Publisher
 from producer_api.settings import Settings
-from producer_api.storage import ChunkPipe, open_store
+from producer_api.storage import open_store
 from producer_api.submissions import PENDING_TAGS
 from runtime.ids import issued_at, new_image_id
 from runtime.object_store import ObjectStore
@@ -63,10 +61,8 @@ def _event() -> ImageSubmitted:
 
 
 async def _put_tiny(store: ObjectStore, index: int) -> None:
-    pipe = ChunkPipe(asyncio.get_running_loop(), 16, read_timeout_s=10.0)
-    pipe.preload([_TINY], eof=True)
     key = f"bench-api-parts/{index}.jpg"
-    await store.put_stream(key, cast(BinaryIO, pipe), "image/jpeg", PENDING_TAGS)
+    await store.put_whole(key, [_TINY], "image/jpeg", PENDING_TAGS)
 
 
 async def _cpu_ms(call: Callable[[int], Awaitable[None]], count: int) -> float:

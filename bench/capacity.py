@@ -160,15 +160,27 @@ def main() -> None:
     add("--accepted", type=float, default=0.375, help="share accepted (docs/OPERATIONS.md)")
     add("--accepted-days", type=float, default=180.0)
     add("--rejected-days", type=float, default=30.0)
-    add("--index-bytes", type=float, default=69.0, help="per photo (bench.near_duplicates)")
+    add(
+        "--index-bytes",
+        type=float,
+        default=76.0,
+        help="per photo at most: 56 in columns, up to a quarter more capacity, and one "
+        "column held twice while growing (core/similar.py; bench.near_duplicates: 58-68)",
+    )
     add(
         "--lookup-ms-per-million",
         type=float,
-        default=1.12,
+        default=1.16,
         help="near-duplicate lookup CPU at a million photos (bench.near_duplicates)",
     )
     add("--index-days", type=float, default=8.0, help="search window plus KEEP_MARGIN_S")
-    add("--index-budget-gib", type=float, default=1.0, help="of a replica's memory limit")
+    add(
+        "--index-budget-gib",
+        type=float,
+        default=0.66,
+        help="left for the index in a consumer pod, its workers at their memory headroom "
+        "(bench.consumer_memory)",
+    )
     args = parser.parse_args()
     submitted_b, verdict_b = event_sizes()
     print(f"events: ImageSubmitted {submitted_b} B, VerdictEvent {verdict_b} B")

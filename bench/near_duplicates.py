@@ -128,7 +128,7 @@ def lookup(size: int, repeat: int, index: FingerprintIndex) -> None:
     for i, value in enumerate(tqdm(prints, desc="index", unit_scale=True, mininterval=1)):
         at = now - (size - i) * spacing
         index.add(str(uuid.UUID(int=i + 1)), int(value), at, None, int(copies[i]))
-    held, _peak = tracemalloc.get_traced_memory()
+    held, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     step = max(1, size // repeat)
     queries = [int(v) ^ 0b1011 for v in prints[::step][:repeat]]
@@ -165,7 +165,8 @@ def lookup(size: int, repeat: int, index: FingerprintIndex) -> None:
     )
     print(
         f"index memory: {held / 2**20:.1f} MiB ({held / size:.0f} bytes a photo; columns and "
-        f"work buffers {index.nbytes / 2**20:.1f} MiB at capacity {index.capacity:,})"
+        f"work buffers {index.nbytes / 2**20:.1f} MiB at capacity {index.capacity:,}); "
+        f"at most {peak / 2**20:.1f} MiB ({peak / size:.0f} bytes a photo) while it grew"
     )
 
 

@@ -17,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import Headers
 
 from core.rules import Rules
 from producer_api.errors import ApiError
@@ -80,33 +81,44 @@ async def _english(request: Request) -> Advice:
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
 
 
-async def _idempotency_key(
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            description="Retrying with the same key returns the first upload's id "
-            "(scoped to the API key and tenant)."
-        ),
-    ] = None,
-) -> str | None:
+#: The ``Idempotency-Key`` header as a parameter named ``idempotency_key`` (its OpenAPI
+#: entry); check the value with :func:`usable_idempotency_key`.
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        description="Retrying with the same key returns the first upload's id "
+        "(scoped to the API key and tenant).",
+    ),
+]
+
+
+def usable_idempotency_key(value: str | None) -> str | None:
     """The header value if usable; 400 for one that is empty, too long or not ASCII."""
-    if idempotency_key is not None and not _IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+    if value is not None and not _IDEMPOTENCY_KEY.fullmatch(value):
         raise ApiError(
             400,
             "bad_idempotency_key",
             f"{IDEMPOTENCY_HEADER} must be 1-255 printable ASCII characters",
         )
-    return idempotency_key
+    return value
 
 
-async def _header_metadata(request: Request) -> dict[str, str]:
+#: Metadata header names (``X-Tenant``, ``X-Reporter-Id``...) by metadata field.
+_METADATA_HEADERS = tuple((name, "x-" + name.replace("_", "-")) for name in METADATA_FIELDS)
+
+
+def header_metadata(headers: Headers) -> dict[str, str]:
     """``X-Tenant``, ``X-Reporter-Id``... the raw-body way to send what forms send as fields."""
     values = {}
-    for name in METADATA_FIELDS:
-        value = request.headers.get("x-" + name.replace("_", "-"))
+    for name, header in _METADATA_HEADERS:
+        value = headers.get(header)
         if value is not None:
             values[name] = value
     return values
+
+
+async def _header_metadata(request: Request) -> dict[str, str]:
+    return header_metadata(request.headers)
 
 
 _API_KEY = APIKeyHeader(
@@ -169,7 +181,6 @@ PublisherDep = Annotated[Publisher, Depends(_publisher)]
 SubmitterDep = Annotated[Submitter, Depends(_submitter)]
 RulebookDep = Annotated[dict[str, Rules], Depends(_rulebook)]
 FollowerDep = Annotated[VerdictFollower, Depends(_follower)]
-IdempotencyKeyDep = Annotated[str | None, Depends(_idempotency_key)]
 HeaderMetadataDep = Annotated[dict[str, str], Depends(_header_metadata)]
 #: Texts in the language ``Accept-Language`` asks for (English when none fits).
 AdviceDep = Annotated[Advice, Depends(_advice)]

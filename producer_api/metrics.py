@@ -68,6 +68,11 @@ class ApiMetrics:
         )
         for stage in ("object_store", "idempotency", "kafka", "cleanup"):
             self.publish_failures.labels(stage=stage)
+        # Children by label values: ``labels()`` validates and locks on every call, a
+        # cost each request paid three times. The label sets are bounded, so are these.
+        self._answered: dict[tuple[str, str, str], Counter] = {}
+        self._durations: dict[tuple[str, str], Histogram] = {}
+        self._submitted: dict[str, Counter] = {}
 
     def tenant_label(self, tenant: str) -> str:
         return tenant if tenant in self._known_tenants else OTHER_TENANT
@@ -76,8 +81,24 @@ class ApiMetrics:
         self.publish_failures.labels(stage=stage).inc()
 
     def record_submission(self, tenant: str, size_bytes: int) -> None:
-        self.images_submitted.labels(tenant=self.tenant_label(tenant)).inc()
+        label = self.tenant_label(tenant)
+        submitted = self._submitted.get(label)
+        if submitted is None:
+            submitted = self._submitted[label] = self.images_submitted.labels(tenant=label)
+        submitted.inc()
         self.upload_size.observe(size_bytes)
+
+    def record_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        """One answered request; ``route`` a template and ``method`` a known one (bounded)."""
+        key = (route, method, str(status))
+        answered = self._answered.get(key)
+        if answered is None:
+            answered = self._answered[key] = self.requests.labels(*key)
+        answered.inc()
+        duration = self._durations.get(key[:2])
+        if duration is None:
+            duration = self._durations[key[:2]] = self.request_duration.labels(route, method)
+        duration.observe(seconds)
 
 
 def _route_template(app: ASGIApp, scope: Scope) -> str:
@@ -122,7 +143,4 @@ class RequestMetricsMiddleware:
         finally:
             route = _route_template(self._routes_of, scope)
             method = scope["method"] if scope["method"] in _METHODS else "other"
-            self._metrics.requests.labels(route=route, method=method, status=str(status)).inc()
-            self._metrics.request_duration.labels(route=route, method=method).observe(
-                time.perf_counter() - started
-            )
+            self._metrics.record_request(route, method, status, time.perf_counter() - started)

@@ -7,7 +7,7 @@ record (and what a failure between them leaves behind) is tested without timing 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import BinaryIO, Protocol
 
 from core.events import ImageSubmitted
@@ -26,6 +26,16 @@ class UploadStore(Protocol):
         content_type: str,
         tags: Mapping[str, str] | None = None,
     ) -> None: ...
+
+    async def put_whole(
+        self,
+        key: str,
+        chunks: Sequence[bytes],
+        content_type: str,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        """Store the body made of ``chunks``, in one request; return its hex SHA-256."""
+        ...
 
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
 

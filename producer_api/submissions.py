@@ -142,14 +142,14 @@ class Submitter:
             values.setdefault("tenant", uploader.tenant)
         # Reject bad header metadata, or a tenant the key may not upload for, before a
         # byte of the body is read.
-        first_tenant = metadata_from(values).tenant
-        _check_tenant(uploader, first_tenant)
+        first = metadata_from(values)
+        _check_tenant(uploader, first.tenant)
         if idempotency_key is not None:
-            replay = await self._replay(first_tenant, uploader.key_id, idempotency_key)
+            replay = await self._replay(first.tenant, uploader.key_id, idempotency_key)
             if replay is not None:
                 return replay
         async with self._slot(uploader):
-            return await self._submit(body, values, idempotency_key, first_tenant, uploader)
+            return await self._submit(body, values, first, idempotency_key, uploader)
 
     @contextlib.asynccontextmanager
     async def _slot(self, uploader: Principal) -> AsyncIterator[None]:
@@ -178,17 +178,19 @@ class Submitter:
         self,
         body: ImageBody,
         values: Mapping[str, str],
+        first: SubmissionMetadata,
         idempotency_key: str | None,
-        first_tenant: str,
         uploader: Principal,
     ) -> Accepted:
+        """``first``: the metadata of ``values``, all there is unless the form sent fields."""
         stored, image_id = await self._stored(body)
         key = stored.key
         # The object exists from here on: every failure below must remove it.
         try:
-            metadata = metadata_from({**values, **body.fields})
+            fields = body.fields
+            metadata = metadata_from({**values, **fields}) if fields else first
             _check_tenant(uploader, metadata.tenant)  # a form field may name another
-            if idempotency_key is not None and metadata.tenant != first_tenant:
+            if idempotency_key is not None and metadata.tenant != first.tenant:
                 replay = await self._replay(metadata.tenant, uploader.key_id, idempotency_key)
                 if replay is not None:
                     await self._delete_quietly(key)
@@ -276,21 +278,38 @@ class Submitter:
     async def _store_object(
         self, key: str, content_type: str, head: bytes, rest: AsyncIterator[bytes]
     ) -> tuple[int, str]:
-        """Stream head + rest to ``key``; the client's errors (413, 408...) win over the store's.
+        """Store head + rest at ``key``; the client's errors (413, 408...) win over the store's.
 
         The SDK sends nothing before it holds a part (or the whole body, if smaller), so
         the first part is gathered here: a photo that fits one then goes to the store's
-        thread in one hop, without the pipe's per-read crossings back to the loop.
+        thread in one hop, as one PUT (:meth:`~runtime.object_store.ObjectStore.put_whole`);
+        a larger one is streamed in parts through a pipe.
         """
         held, complete = await _first_part(head, rest, self._part_bytes)
+        try:
+            if complete:
+                digest = await self._store.put_whole(key, held, content_type, PENDING_TAGS)
+                return sum(len(chunk) for chunk in held), digest
+            return await self._stream_object(key, content_type, held, rest)
+        except StorageUnavailableError as exc:
+            self._metrics.record_failure("object_store")
+            logger.warning("upload to object storage failed: %s", exc)
+            raise DependencyUnavailableError("object_storage") from exc
+        except UploadAborted as exc:
+            raise UploadTimeoutError("upload_timeout", "the upload stalled") from exc
+
+    async def _stream_object(
+        self, key: str, content_type: str, held: list[bytes], rest: AsyncIterator[bytes]
+    ) -> tuple[int, str]:
+        """The first part ``held``, then ``rest`` as it arrives, through a bounded pipe."""
         pipe = ChunkPipe(
             asyncio.get_running_loop(), _PIPE_CHUNKS, read_timeout_s=self._idle_timeout_s + 5
         )
-        pipe.preload(held, eof=complete)
+        pipe.preload(held, eof=False)
         upload = asyncio.ensure_future(
             self._store.put_stream(key, cast(BinaryIO, pipe), content_type, PENDING_TAGS)
         )
-        feeder = asyncio.ensure_future(_feed(pipe, None if complete else rest))
+        feeder = asyncio.ensure_future(_feed(pipe, rest))
         try:
             await asyncio.wait({upload, feeder}, return_when=asyncio.FIRST_EXCEPTION)
             if feeder.done() and feeder.exception() is not None:
@@ -301,12 +320,6 @@ class Submitter:
                     await upload
                 raise client_error
             await upload
-        except StorageUnavailableError as exc:
-            self._metrics.record_failure("object_store")
-            logger.warning("upload to object storage failed: %s", exc)
-            raise DependencyUnavailableError("object_storage") from exc
-        except UploadAborted as exc:
-            raise UploadTimeoutError("upload_timeout", "the upload stalled") from exc
         finally:
             if not feeder.done():
                 feeder.cancel()
@@ -379,10 +392,8 @@ async def _first_part(
     return held, False
 
 
-async def _feed(pipe: ChunkPipe, rest: AsyncIterator[bytes] | None) -> None:
-    """The body after what :meth:`ChunkPipe.preload` gave; ``None`` when that was all of it."""
-    if rest is None:
-        return
+async def _feed(pipe: ChunkPipe, rest: AsyncIterator[bytes]) -> None:
+    """The body after what :meth:`ChunkPipe.preload` gave."""
     async for chunk in rest:
         await pipe.write_chunk(chunk)
     await pipe.finish()

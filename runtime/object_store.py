@@ -20,16 +20,17 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
+import hashlib
 import http.client
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, Protocol, TypeVar, runtime_checkable
 
 import urllib3
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource, Tags
 from minio.error import InvalidResponseError, S3Error, ServerError
-from minio.helpers import MIN_PART_SIZE
+from minio.helpers import MIN_PART_SIZE, genheaders
 
 from runtime.s3_requests import MISSING_CODES, S3RequestError, SignedRequests
 from runtime.settings import CommonSettings
@@ -78,8 +79,10 @@ class _DigestReusingMinio(Minio):
     what the bytes hash to without hashing them (:meth:`ObjectStore.fetch_vouched`).
     Anything else (multipart parts, other requests) is signed exactly as the SDK does
     it; over HTTPS, where the SDK sends ``UNSIGNED-PAYLOAD``, only the metadata is added.
-    The hook is the SDK's private ``_build_headers`` (minio 7.2);
-    tests/runtime/test_object_store.py fails if a new SDK stops calling it.
+    :meth:`ObjectStore.put_whole` takes the digest itself and vouches for its body with
+    :meth:`vouching_for`. The hooks are the SDK's private ``_build_headers`` and
+    ``_put_object`` (minio 7.2); tests/runtime/test_object_store.py fails if a new SDK
+    stops calling the first or drops the second.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -90,6 +93,15 @@ class _DigestReusingMinio(Minio):
     def streaming_from(self, reader: object) -> Iterator[None]:
         """Let ``reader`` vouch for the bodies this thread sends until the block ends."""
         self._streaming.reader = reader if isinstance(reader, DigestedReader) else None
+        try:
+            yield
+        finally:
+            self._streaming.reader = None
+
+    @contextlib.contextmanager
+    def vouching_for(self, body: bytes, digest: str) -> Iterator[None]:
+        """Sign ``body`` with ``digest`` (its SHA-256, taken by the caller) until the block ends."""
+        self._streaming.reader = _Vouched(body, digest)
         try:
             yield
         finally:
@@ -109,6 +121,19 @@ class _DigestReusingMinio(Minio):
         headers["Content-Length"] = str(len(body))
         headers["x-amz-content-sha256"] = digest
         return headers, date
+
+
+class _Vouched:
+    """Vouches for one body, the one its digest was taken from."""
+
+    __slots__ = ("_body", "_digest")
+
+    def __init__(self, body: bytes, digest: str) -> None:
+        self._body = body
+        self._digest = digest
+
+    def sha256_of(self, body: bytes) -> str | None:
+        return self._digest if body is self._body else None
 
 
 class ObjectMissingError(Exception):
@@ -267,6 +292,40 @@ class ObjectStore:
                 num_parallel_uploads=1,
                 tags=tags,
             )
+
+    async def put_whole(
+        self,
+        key: str,
+        chunks: Sequence[bytes],
+        content_type: str,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        """Store an upload the caller holds whole, in one PUT; return its hex SHA-256.
+
+        For a body of at most one part (the API gathers one before it calls this):
+        joined, hashed once and signed with that digest in the store's thread (never on
+        the event loop), and sent with the SDK's single-object PUT directly, without
+        :meth:`put_stream`'s read loop, part bookkeeping and argument checks (our keys
+        are our own), which cost a small upload as much CPU as its hashing.
+        """
+        return await self._run(self._put_whole, key, chunks, content_type, _tags(tags))
+
+    def _put_whole(
+        self, key: str, chunks: Sequence[bytes], content_type: str, tags: Tags | None
+    ) -> str:
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        digest = hashlib.sha256(body).hexdigest()
+        headers = genheaders(None, None, tags, None, False)
+        headers["Content-Type"] = content_type
+        client = self._uploads
+        vouching = (
+            client.vouching_for(body, digest)
+            if isinstance(client, _DigestReusingMinio)
+            else contextlib.nullcontext()
+        )
+        with vouching:
+            client._put_object(self.bucket, key, body, headers)
+        return digest
 
     async def copy(self, source: str, target: str, tags: Mapping[str, str] | None = None) -> None:
         """Server-side copy; ``tags`` replace the source's on the copy when given."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -241,16 +242,55 @@ class _EdgeScale:
             self._ranges = sampled_range(self._grey, self._window)
         contrast = self._ranges
         floor = relative_floor(contrast, self._min_contrast) if relative else self._min_contrast
-        edges = contrast >= floor
-        if np.count_nonzero(edges) < self._min_edges:
+        sampled = np.flatnonzero(contrast >= floor)  # edge pixels, row by row
+        if sampled.size < self._min_edges:
             return None
-        # Each full-size Sobel is dropped as soon as its edge pixels are read: the second
-        # one then reuses the first one's memory instead of touching fresh pages.
-        gx = cv2.Sobel(self._grey, cv2.CV_16S, 1, 0, ksize=3)[::2, ::2][edges].astype(np.float32)
-        gy = cv2.Sobel(self._grey, cv2.CV_16S, 0, 1, ksize=3)[::2, ::2][edges].astype(np.float32)
+        # Each full-size Sobel is dropped as soon as it is sampled: the second one then
+        # reuses the first one's memory instead of touching fresh pages.
+        gx, gy = _sampled_sobel(self._grey, 1, 0), _sampled_sobel(self._grey, 0, 1)
         return _steepest_slope(
-            gx, gy, contrast[edges], self._top, self._percentile, self._min_edges
+            gx.take(sampled).astype(np.float32),
+            gy.take(sampled).astype(np.float32),
+            contrast.take(sampled),
+            self._top,
+            self._percentile,
+            self._min_edges,
         )
+
+
+def _sampled_sobel(grey: NDArray[np.uint8], dx: int, dy: int) -> NDArray[np.int16]:
+    """The 3x3 Sobel derivative of ``grey`` (int16, exact) on every other row and column."""
+    full = np.asarray(cv2.Sobel(grey, cv2.CV_16S, dx, dy, ksize=3), dtype=np.int16)
+    return every_other_column(full[::2])
+
+
+_Sample = TypeVar("_Sample", bound=np.integer[Any])
+
+
+def every_other_column(rows: NDArray[_Sample]) -> NDArray[_Sample]:
+    """``rows[:, ::2]`` as a new C-contiguous array.
+
+    Parameters
+    ----------
+    rows : (H, W) integer array (uint8 and int16 here) whose rows are contiguous (any
+        row stride, so ``image[::2]`` is fine); others are copied the plain way.
+
+    Returns
+    -------
+    Array of shape ``(H, (W + 1) // 2)``, same dtype and values.
+
+    Notes
+    -----
+    Why: copying or indexing a strided sample goes one element at a time through numpy's
+    strided loops (about 0.3 ms for a 2000 px image sampled on every other row and
+    column). With an even width, each pair of samples along a row is read as one unsigned
+    little-endian number of twice the width and narrowed to its low half, which is the
+    first of the pair: a vectorised cast that moves the same bytes on any byte order.
+    """
+    if rows.shape[1] % 2 or rows.strides[1] != rows.itemsize or rows.itemsize > 4:
+        return np.ascontiguousarray(rows[:, ::2])
+    pair, half = np.dtype(f"<u{2 * rows.itemsize}"), np.dtype(f"<u{rows.itemsize}")
+    return rows.view(pair).astype(half).view(rows.dtype)
 
 
 def sampled_range(grey: NDArray[np.uint8], window: int) -> NDArray[np.uint8]:
@@ -259,14 +299,14 @@ def sampled_range(grey: NDArray[np.uint8], window: int) -> NDArray[np.uint8]:
     Returns a uint8 array of shape ``((H + 1) // 2, (W + 1) // 2)``, equal to
     ``(dilate(grey) - erode(grey))[::2, ::2]``. A square's maximum is the maximum of its
     columns' maxima, so the window is taken in two passes, the second on the sampled rows
-    only, and the subtraction on the sampled pixels only: about a third less work than
-    dilating and eroding the whole image.
+    only: about a third less work than dilating and eroding the whole image.
     """
     tall = cv2.getStructuringElement(cv2.MORPH_RECT, (1, window))
     wide = cv2.getStructuringElement(cv2.MORPH_RECT, (window, 1))
-    high = cv2.dilate(cv2.dilate(grey, tall)[::2], wide)[:, ::2]
-    low = cv2.erode(cv2.erode(grey, tall)[::2], wide)[:, ::2]
-    return np.subtract(high, low)  # never below 0: a window's max is at least its min
+    high = cv2.dilate(cv2.dilate(grey, tall)[::2], wide)
+    low = cv2.erode(cv2.erode(grey, tall)[::2], wide)
+    # Never below 0: a window's max is at least its min. The rows are already sampled.
+    return every_other_column(np.subtract(high, low))
 
 
 def _steepest_slope(

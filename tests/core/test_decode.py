@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from core.decode import decode_image
+from core.decode import _raw_pixels, decode_image
 from core.errors import (
     CorruptImageError,
     EmptyImageError,
@@ -179,3 +179,34 @@ def _grey_jpeg(photo: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(photo).convert("L").save(buffer, format="JPEG", quality=92)
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("mode", "rawmode", "channels"), [("L", "L", 1), ("YCbCr", "Y", 1), ("RGB", "RGB", 3)]
+)
+@pytest.mark.parametrize("rows", [None, (0, 1), (37, 120), (119, 120)])
+def test_raw_pixels_are_pillows_bytes_packed_at_once(
+    mode: str, rawmode: str, channels: int, rows: tuple[int, int] | None
+) -> None:
+    """One pass of the raw encoder gives what cropping then ``tobytes`` gives, and so
+    what ``np.asarray`` reads, for a band of rows or the whole image."""
+    image = Image.fromarray(sharp_photo(173, 120)).convert(mode)
+    first, end = rows or (0, image.height)
+    band = image.crop((0, first, image.width, end))
+    expected = np.frombuffer(band.tobytes("raw", rawmode), dtype=np.uint8)
+    pixels = _raw_pixels(image, rawmode, rows)
+    shape = (end - first, 173) if channels == 1 else (end - first, 173, channels)
+    assert pixels.dtype == np.uint8 and pixels.shape == shape
+    assert np.array_equal(pixels.ravel(), expected)
+    if rawmode != "Y":
+        assert np.array_equal(pixels, np.asarray(band))
+    else:  # the luma plane is the image's first band
+        assert np.array_equal(pixels, np.asarray(band.getchannel(0)))
+    assert pixels.std() > 10  # a real photo, not a constant
+
+
+def test_raw_pixels_decode_an_unloaded_jpeg_like_asarray() -> None:
+    """Reading pixels loads (decodes) a lazily opened image first, as ``np.asarray`` does."""
+    data = encode(sharp_photo(640, 480))
+    with Image.open(io.BytesIO(data)) as lazy, Image.open(io.BytesIO(data)) as reference:
+        assert np.array_equal(_raw_pixels(lazy, "RGB"), np.asarray(reference))

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+import hashlib
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import BinaryIO
 
 import pytest
+from minio.helpers import MIN_PART_SIZE
 from prometheus_client import CollectorRegistry
 from starlette.requests import Request
 
 from core.events import ImageSubmitted
 from producer_api.intake import ImageBody
 from producer_api.metrics import ApiMetrics
+from producer_api.ports import SubmittedPublisher
 from producer_api.publisher import PublishUnavailable
 from producer_api.security import Principal
 from producer_api.submissions import Accepted, Submitter
@@ -37,6 +40,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
+        self.streamed: list[str] = []
 
     async def put_stream(
         self,
@@ -46,6 +50,17 @@ class MemoryStore:
         tags: Mapping[str, str] | None = None,
     ) -> None:
         self.objects[key] = await asyncio.to_thread(_drain, reader)
+        self.streamed.append(key)
+
+    async def put_whole(
+        self,
+        key: str,
+        chunks: Sequence[bytes],
+        content_type: str,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        self.objects[key] = b"".join(chunks)
+        return hashlib.sha256(self.objects[key]).hexdigest()
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         self.objects[key] = data
@@ -88,9 +103,24 @@ class HeldPublisher:
         self.published.append(event)
 
 
-def _body(data: bytes) -> ImageBody:
+class AckingPublisher:
+    """Acks every event at once."""
+
+    def __init__(self) -> None:
+        self.published: list[ImageSubmitted] = []
+
+    async def publish_submitted(self, event: ImageSubmitted) -> None:
+        self.published.append(event)
+
+
+def _body(data: bytes, chunk: int | None = None) -> ImageBody:
+    """``data`` as one request message, or as messages of ``chunk`` bytes."""
+    size = chunk or max(1, len(data))
+    messages = [data[at : at + size] for at in range(0, len(data), size)] or [b""]
+
     async def receive() -> dict[str, object]:
-        return {"type": "http.request", "body": data, "more_body": False}
+        body = messages.pop(0)
+        return {"type": "http.request", "body": body, "more_body": bool(messages)}
 
     scope = {"type": "http", "method": "POST", "headers": [(b"content-type", b"image/jpeg")]}
     return ImageBody(
@@ -98,9 +128,19 @@ def _body(data: bytes) -> ImageBody:
     )
 
 
-def _submitter(store: MemoryStore, publisher: HeldPublisher) -> Submitter:
+def _submitter(
+    store: MemoryStore, publisher: SubmittedPublisher, part_bytes: int = MIN_PART_SIZE
+) -> Submitter:
     metrics = ApiMetrics(CollectorRegistry(), known_tenants={"springfield"})
-    return Submitter(store, publisher, metrics, max_concurrent=4, max_per_key=4, idle_timeout_s=5.0)
+    return Submitter(
+        store,
+        publisher,
+        metrics,
+        max_concurrent=4,
+        max_per_key=4,
+        idle_timeout_s=5.0,
+        part_bytes=part_bytes,
+    )
 
 
 @contextlib.asynccontextmanager
@@ -145,3 +185,25 @@ async def test_the_record_is_written_after_the_ack_and_replayed() -> None:
     other_key = Principal("0b0b0b0b", "springfield", KeyRole.TENANT)
     fresh = await submitter.submit(_body(jpeg_bytes()), {}, "report-1", other_key)
     assert not fresh.replayed and fresh.event.image_id != accepted.event.image_id
+
+
+@pytest.mark.parametrize("chunk", [None, 700])
+async def test_a_body_of_one_part_is_stored_whole_and_a_larger_one_streamed(
+    chunk: int | None,
+) -> None:
+    store, publisher = MemoryStore(), AckingPublisher()
+    submitter = _submitter(store, publisher, part_bytes=4096)
+    small = jpeg_bytes(seed=1)
+    large = small + bytes(range(256)) * 40  # past the 4096-byte part, still a JPEG by magic
+    assert len(small) < 4096 < len(large)
+    for data in (small, large):
+        accepted = await submitter.submit(_body(data, chunk), {"category": "pothole"}, None, KEY)
+        ref = accepted.event.object
+        assert store.objects[ref.key] == data
+        assert ref.size_bytes == len(data)
+        assert ref.sha256 == hashlib.sha256(data).hexdigest()
+        # Header metadata, validated once before the body, is the event's when no form
+        # field adds to it.
+        assert accepted.event.metadata.category == "pothole"
+        assert accepted.event.metadata.tenant == "springfield"
+    assert store.streamed == [publisher.published[1].object.key]

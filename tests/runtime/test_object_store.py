@@ -7,6 +7,7 @@ import io
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from minio import Minio
 from pydantic import SecretStr
 
 from runtime.object_store import (
@@ -104,14 +105,18 @@ class _Vouching(io.BytesIO):
         return self.digest
 
 
+def _traced_store(s3: S3Service, bucket: str) -> tuple[Minio, ObjectStore, io.StringIO]:
+    """A one-thread store whose client writes each request it sends to the trace."""
+    client = minio_client(_settings(s3), connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2)
+    trace = io.StringIO()
+    client.trace_on(trace)
+    return client, ObjectStore(client, bucket, max_workers=1), trace
+
+
 async def test_a_streamed_upload_is_signed_with_the_digest_its_reader_vouches_for(
     s3_service: S3Service, make_bucket: Callable[[], str]
 ) -> None:
-    settings = _settings(s3_service)
-    client = minio_client(settings, connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2)
-    store = ObjectStore(client, make_bucket(), max_workers=1)
-    trace = io.StringIO()
-    client.trace_on(trace)
+    _client, store, trace = _traced_store(s3_service, make_bucket())
     photo = b"\xff\xd8" + bytes(range(256)) * 40
     digest = hashlib.sha256(photo).hexdigest()
     reader = _Vouching(photo, digest)
@@ -130,6 +135,34 @@ async def test_a_streamed_upload_is_signed_with_the_digest_its_reader_vouches_fo
     assert reader.asked == 1  # the upload's one body, not the later requests
     # The signed request carried the reader's digest (the signature covers the header).
     assert trace.getvalue().count(f"X-Amz-Content-Sha256: {digest}") == 1
+
+
+async def test_a_whole_upload_is_one_put_signed_with_the_digest_taken_once(
+    s3_service: S3Service, make_bucket: Callable[[], str]
+) -> None:
+    client, store, trace = _traced_store(s3_service, make_bucket())
+    chunks = [b"\xff\xd8", bytes(range(256)) * 40, b"\xff\xd9"]
+    photo = b"".join(chunks)
+    digest = hashlib.sha256(photo).hexdigest()
+    try:
+        assert await store.put_whole("photos/w.jpg", chunks, "image/jpeg", {"civicqc-verdict": "x"})
+        assert await store.put_whole("photos/w.jpg", chunks, "image/jpeg") == digest
+        assert await store.put_whole("photos/one.jpg", [photo], "image/png") == digest
+        assert await store.fetch_vouched("photos/w.jpg") == (photo, digest)
+        assert client.get_object_tags(store.bucket, "photos/w.jpg") is None  # replaced, untagged
+        await store.put_whole("photos/t.jpg", chunks, "image/jpeg", {"civicqc-verdict": "pending"})
+        assert dict(client.get_object_tags(store.bucket, "photos/t.jpg") or {}) == {
+            "civicqc-verdict": "pending"
+        }
+        stat = client.stat_object(store.bucket, "photos/one.jpg")
+        assert (stat.size, stat.content_type) == (len(photo), "image/png")
+    finally:
+        store.close()
+    puts = [line for line in trace.getvalue().splitlines() if line.startswith("PUT ")]
+    assert len(puts) == 4 and not any("uploadId" in line for line in puts)  # one PUT each
+    # Each PUT was signed with the body's digest; that it was the one put_whole took (the
+    # SDK's own would be equal) shows in the metadata only a vouched body gets (above).
+    assert trace.getvalue().count(f"X-Amz-Content-Sha256: {digest}") == 4
 
 
 async def test_a_bounded_fetch_refuses_a_larger_object_from_its_length_unread(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from typing import Any
 
 import cv2
 import numpy as np
@@ -18,6 +19,7 @@ from core.checks.blur import (
     blur_value,
     coarse_value,
     edge_sharpness,
+    every_other_column,
     laplacian,
     laplacian_variance,
     relative_floor,
@@ -227,7 +229,9 @@ def test_noise_on_a_blurred_photo_passes_the_fine_scale_but_not_the_coarse_one()
     assert "coarse_sharpness" not in blur_finding(noisy_blur.grey, rule).values
 
 
-@pytest.mark.parametrize("shape", [(512, 512), (101, 37), (6, 9), (1, 5)])
+@pytest.mark.parametrize(
+    "shape", [(512, 512), (101, 37), (101, 38), (6, 9), (6, 8), (1, 5), (1, 2)]
+)
 @pytest.mark.parametrize("window", [3, 7])
 def test_sampled_range_is_the_sampled_dilate_minus_erode(
     photo: NDArray[np.uint8], shape: tuple[int, int], window: int
@@ -257,3 +261,24 @@ def test_laplacian_variance_is_the_whole_images_whatever_the_bands(
         float(laplacian(grey[:1]).var(dtype=np.float64)), rel=1e-14
     )
     assert laplacian_variance(np.zeros((0, 5), np.uint8)) == 0.0
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int64])
+@pytest.mark.parametrize("width", [1, 2, 7, 8, 512])
+@pytest.mark.parametrize("step", [1, 2])
+def test_every_other_column_is_the_strided_sample_made_contiguous(
+    dtype: type[np.integer[Any]], width: int, step: int
+) -> None:
+    """Even widths take the 16/32-bit pair path, odd ones numpy's copy; the values (negative
+    int16 included) and their order are the strided slice's, whatever the row stride."""
+    rng = np.random.default_rng(width)
+    info = np.iinfo(dtype)
+    image = rng.integers(info.min, info.max, (9, width), dtype=dtype, endpoint=True)
+    rows = image[::step]
+    sampled = every_other_column(rows)
+    assert sampled.dtype == dtype and sampled.flags.c_contiguous
+    np.testing.assert_array_equal(sampled, rows[:, ::2])
+    # A row whose samples are not contiguous goes through the plain copy, to the same values.
+    np.testing.assert_array_equal(every_other_column(image[:, ::-1]), image[:, ::-1][:, ::2])
+    if dtype is not np.uint8 and width >= 8:
+        assert sampled.min() < 0

@@ -16,11 +16,15 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.datastructures import URLPath
+from starlette.requests import Request
 
 from core import builtin_profile, score
 from core.events import ImageSubmitted, VerdictEvent
 from producer_api.idempotency import record_key
 from producer_api.intake import MAX_FIELDS
+from producer_api.routes.images import image_status_url
+from producer_api.settings import Settings
 from runtime.ids import issued_at, new_image_id
 from runtime.layout import PENDING, VERDICT_TAG, Folder, incoming_key, verdict_key
 from runtime.object_store import DIGEST_METADATA
@@ -175,6 +179,56 @@ def test_v7_id_with_the_largest_timestamp_is_404_not_500(
     response = offline_client.get(f"/{version}/images/{latest}")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_a_bad_idempotency_key_is_400_with_its_code(offline_client: TestClient) -> None:
+    response = offline_client.post(
+        "/v1/images",
+        content=jpeg_bytes(),
+        headers={"Content-Type": "image/jpeg", "Idempotency-Key": "k" * 256},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "bad_idempotency_key"
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        {"scheme": "http", "server": ("127.0.0.1", 8000), "root_path": "", "headers": []},
+        {
+            "scheme": "https",
+            "server": ("10.0.0.5", 443),
+            "root_path": "/civicqc",
+            "headers": [(b"host", b"api.springfield.example")],
+        },
+        {
+            "scheme": "http",
+            "server": ("127.0.0.1", 8080),
+            "root_path": "/a/b/",
+            "headers": [(b"host", b"localhost:8080")],
+        },
+    ],
+)
+def test_the_status_url_is_the_one_starlette_would_build(scope: dict[str, object]) -> None:
+    request = Request({"type": "http", "path": "/v1/images", "query_string": b"", **scope})
+    image_id = str(new_image_id())
+    expected = URLPath(f"/v1/images/{image_id}").make_absolute_url(request.base_url)
+    assert image_status_url(request, Settings(), image_id) == str(expected)
+    behind = Settings(public_base_url="https://civic.example/qc/")
+    assert image_status_url(request, behind, image_id) == (
+        f"https://civic.example/qc/v1/images/{image_id}"
+    )
+
+
+def test_the_upload_documents_its_key_header_and_security(offline_client: TestClient) -> None:
+    operation = offline_client.get("/openapi.json").json()["paths"]["/v1/images"]["post"]
+    (parameter,) = operation["parameters"]
+    assert (parameter["in"], parameter["name"], parameter["required"]) == (
+        "header",
+        "idempotency-key",
+        False,
+    )
+    assert operation["security"] == [{"APIKeyHeader": []}, {"HTTPBearer": []}]
 
 
 def test_openapi_documents_both_upload_shapes(offline_client: TestClient) -> None:
