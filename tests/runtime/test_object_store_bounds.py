@@ -8,7 +8,6 @@ past it whatever the answer says.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from runtime.object_store import ObjectStore, ObjectTooLargeError, minio_client
 from runtime.settings import CommonSettings
 from tests.builders.get_responses import BodyRead, recorded_gets
+from tests.builders.loopback import serving
 
 LIMIT = 64 * 1024
 #: What the server offers: far past the bound, bounded itself so a broken client ends.
@@ -62,13 +62,7 @@ class _LiarServer(ThreadingHTTPServer):
 
 @pytest.fixture
 def liar() -> Iterator[_LiarServer]:
-    server = _LiarServer(("127.0.0.1", 0), _Liar)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    yield from serving(_LiarServer(("127.0.0.1", 0), _Liar))
 
 
 def _store(

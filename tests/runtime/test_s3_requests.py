@@ -3,7 +3,6 @@ kept-alive connection the store closed is opened again once, never more."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +20,7 @@ from runtime.object_store import (
 )
 from runtime.s3_requests import SignedRequests
 from runtime.settings import CommonSettings
+from tests.builders.loopback import serving
 from tests.fixtures.services import S3Service
 
 
@@ -141,13 +141,7 @@ class _ForgetfulServer(ThreadingHTTPServer):
 
 @pytest.fixture
 def forgetful() -> Iterator[_ForgetfulServer]:
-    server = _ForgetfulServer()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    yield from serving(_ForgetfulServer())
 
 
 def _writes(server: _ForgetfulServer) -> SignedRequests:
