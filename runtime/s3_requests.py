@@ -43,6 +43,9 @@ _CLOSED_WHILE_IDLE = (http.client.RemoteDisconnected, ConnectionResetError, Brok
 #: The two elements of an S3 error answer it is read for (bounded: a code is short).
 _CODE = re.compile(rb"<Code>([^<]{1,100})</Code>")
 _MESSAGE = re.compile(rb"<Message>([^<]{1,500})</Message>")
+#: Most of an error answer read: S3's are a few hundred bytes, and a store is not trusted
+#: to keep them short.
+_ERROR_BYTES = 64 * 1024
 
 
 class S3RequestError(Exception):
@@ -143,7 +146,10 @@ class SignedRequests:
         sent = {name: v if isinstance(v, str) else ",".join(v) for name, v in signed.items()}
         connection, response = self._exchange(url, method, target, body, sent)
         if not 200 <= response.status < 300:
-            raise S3RequestError(key, response.status, *_error_of(response.read()))
+            answer = response.read(_ERROR_BYTES)
+            if not response.isclosed():  # longer than an error answer: not for the next request
+                connection.close()
+            raise S3RequestError(key, response.status, *_error_of(answer))
         return connection, response
 
     def _exchange(

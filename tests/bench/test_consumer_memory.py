@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
+import subprocess
+import sys
 import time
 
-import numpy as np
 import pytest
 
 from bench.consumer_memory import PodSampler, index_room_mib, read_memory
@@ -14,17 +14,49 @@ from tests.builders.stream_fixtures import StartConsumer
 _MIB = 2**20
 
 
-def test_read_memory_sees_pages_this_process_touches() -> None:
-    rss_before, pss_before, _hwm = read_memory(os.getpid())
-    block = np.ones(64 * _MIB, np.uint8)  # 64 MiB, every page written
-    rss, pss, hwm = read_memory(os.getpid())
-    assert block[-1] == 1
+def test_read_memory_sees_the_pages_a_process_touches() -> None:
+    # A fresh process: this one's allocator may hand back pages earlier tests left resident.
+    child = subprocess.Popen(
+        [sys.executable, "-c", _TOUCHES_64_MIB],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        assert child.stdout.readline() == "ready\n"
+        rss_before, pss_before, _hwm = read_memory(child.pid)
+        child.stdin.write("touch\n")
+        child.stdin.flush()
+        assert child.stdout.readline() == "touched\n"
+        rss, pss, hwm = read_memory(child.pid)
+        child.stdin.write("free\n")
+        child.stdin.flush()
+        assert child.stdout.readline() == "freed\n"
+        after = read_memory(child.pid)
+    finally:
+        child.kill()
+        child.wait()
     assert rss - rss_before >= 60 * _MIB
     assert pss - pss_before >= 60 * _MIB  # private pages: PSS counts them whole
     assert hwm >= rss
-    del block
-    # The peak outlives the block (the kernel's counters are approximate to a few pages).
-    assert read_memory(os.getpid())[2] - rss_before >= 60 * _MIB
+    assert after[0] - rss_before < 8 * _MIB  # freed: gone from RSS ...
+    assert after[2] - rss_before >= 60 * _MIB  # ... but not from the high-water mark
+
+
+#: Waits, writes 64 MiB, waits, frees them, answering each step on stdout.
+_TOUCHES_64_MIB = """
+import sys
+import numpy as np
+print("ready", flush=True)
+sys.stdin.readline()
+block = np.ones(64 << 20, np.uint8)
+print("touched", flush=True)
+sys.stdin.readline()
+del block
+print("freed", flush=True)
+sys.stdin.readline()
+"""
 
 
 def test_index_room_takes_each_worker_and_its_headroom() -> None:

@@ -3,6 +3,7 @@ kept-alive connection the store closed is opened again once, never more."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -18,7 +19,7 @@ from runtime.object_store import (
     StorageUnavailableError,
     minio_client,
 )
-from runtime.s3_requests import SignedRequests
+from runtime.s3_requests import S3RequestError, SignedRequests
 from runtime.settings import CommonSettings
 from tests.builders.loopback import serving
 from tests.fixtures.services import S3Service
@@ -119,6 +120,16 @@ class _Forgetful(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))
         self.server.requests.append(self.path)
+        if self.server.errors_left:  # a long error answer, and the connection kept alive
+            self.server.errors_left -= 1
+            answer = b"<Error><Code>SlowDown</Code><Message>later</Message></Error>"
+            answer += b" " * (1 << 20)
+            self.send_response(503)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            with contextlib.suppress(OSError):  # the client stops reading, then hangs up
+                self.wfile.write(answer)
+            return
         if not self.server.silent:
             self.send_response(200)
             self.send_header("Content-Length", "0")
@@ -132,6 +143,7 @@ class _Forgetful(BaseHTTPRequestHandler):
 class _ForgetfulServer(ThreadingHTTPServer):
     daemon_threads = True
     silent = False
+    errors_left = 0
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Forgetful)
@@ -181,3 +193,23 @@ def test_a_new_connection_dropped_unanswered_is_not_sent_again(
         writes.close()
     assert forgetful.requests == ["/civicqc-images/verdicts/a.json"]
     assert forgetful.connections == 1
+
+
+def test_an_error_answer_is_read_to_a_bound_and_its_connection_not_reused(
+    forgetful: _ForgetfulServer,
+) -> None:
+    forgetful.errors_left = 1  # a 1 MiB answer: far past what an S3 error needs
+    writes = _writes(forgetful)
+    try:
+        with pytest.raises(S3RequestError) as refused:
+            writes.put("civicqc-images", "verdicts/a.json", b"{}", "application/json", None)
+        writes.put("civicqc-images", "verdicts/b.json", b"{}", "application/json", None)
+    finally:
+        writes.close()
+    assert (refused.value.status, refused.value.code) == (503, "SlowDown")
+    assert forgetful.requests == [
+        "/civicqc-images/verdicts/a.json",
+        "/civicqc-images/verdicts/b.json",
+    ]
+    # The rest of the long answer was never read, so its connection was not used again.
+    assert forgetful.connections == 2
