@@ -9,14 +9,14 @@ long enough for a 30 MB photo.
 from __future__ import annotations
 
 from consumer.settings import ConsumerSettings
-from runtime.object_store import ObjectStore, minio_client
+from runtime.object_store import ObjectStore, store_client
 
 #: How long opening a connection may take before the request is retried.
 _CONNECT_TIMEOUT_S = 2.0
 
 
 def open_store(settings: ConsumerSettings) -> ObjectStore:
-    client = minio_client(
+    client = store_client(
         settings,
         connect_timeout_s=_CONNECT_TIMEOUT_S,
         read_timeout_s=settings.s3_timeout_s,

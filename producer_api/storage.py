@@ -13,7 +13,7 @@ import hashlib
 import sys
 
 from producer_api.settings import Settings
-from runtime.object_store import ObjectStore, minio_client
+from runtime.object_store import ObjectStore, store_client
 
 
 class UploadAborted(Exception):  # noqa: N818
@@ -29,8 +29,9 @@ class ChunkPipe:
     single crossing to the event loop and a single join, not one per chunk: the SDK
     appends what each ``read`` returns to the part (a copy of the part so far each
     time), so small reads made an upload's CPU grow with the square of its chunks.
-    Bytes are hashed here, in the worker thread, so hashing never runs on the event loop,
-    and once: a one-part upload is signed with this digest (:meth:`sha256_of`).
+    Bytes are hashed here, in the worker thread, so hashing never runs on the event loop.
+    Only an upload longer than one part comes through here, so the SDK signs each part
+    itself; a shorter one goes to :meth:`~runtime.object_store.ObjectStore.put_whole`.
     """
 
     _EOF = b""
@@ -44,7 +45,6 @@ class ChunkPipe:
         self._eof = False
         self._abort: BaseException | None = None
         self._hash = hashlib.sha256()
-        self._whole: bytes | None = None
         self.size_bytes = 0
 
     # -- event-loop side -------------------------------------------------------------
@@ -103,8 +103,6 @@ class ChunkPipe:
         out = pieces[0] if len(pieces) == 1 else b"".join(pieces)  # no copy for one chunk
         out, self._pending = (out[:want], out[want:]) if len(out) > want else (out, b"")
         self._hash.update(out)
-        if out:
-            self._whole = out if not self.size_bytes else None
         self.size_bytes += len(out)
         return out
 
@@ -112,22 +110,15 @@ class ChunkPipe:
     def sha256(self) -> str:
         return self._hash.hexdigest()
 
-    def sha256_of(self, body: bytes) -> str | None:
-        """Our digest, if ``body`` is the whole upload as one read returned it: the SDK
-        then signs with it instead of hashing the body again (runtime.object_store)."""
-        if self._eof and not self._pending and body is self._whole:
-            return self.sha256
-        return None
-
 
 def open_store(settings: Settings) -> ObjectStore:
-    """Two clients: small requests give up after a second, part uploads get longer.
+    """Two clients: small requests give up after a second, photo and part uploads get longer.
 
     The pool is sized for the upload limit plus headroom, so slow uploads cannot
     starve the small reads that ``GET /v1/images/{id}`` and ``/readyz`` make.
     """
     return ObjectStore(
-        minio_client(
+        store_client(
             settings,
             connect_timeout_s=settings.s3_connect_timeout_s,
             read_timeout_s=settings.s3_read_timeout_s,
@@ -135,7 +126,7 @@ def open_store(settings: Settings) -> ObjectStore:
         ),
         settings.s3_bucket,
         max_workers=settings.max_concurrent_uploads + 8,
-        uploads=minio_client(
+        uploads=store_client(
             settings,
             connect_timeout_s=settings.s3_connect_timeout_s,
             read_timeout_s=settings.s3_upload_timeout_s,

@@ -18,19 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import functools
 import hashlib
 import http.client
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, BinaryIO, Protocol, TypeVar, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, TypeVar
 
 import urllib3
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource, Tags
 from minio.error import InvalidResponseError, S3Error, ServerError
-from minio.helpers import MIN_PART_SIZE, genheaders
+from minio.helpers import MIN_PART_SIZE
 
 from runtime.s3_requests import MISSING_CODES, S3RequestError, SignedRequests
 from runtime.settings import CommonSettings
@@ -42,8 +41,6 @@ T = TypeVar("T")
 DIGEST_METADATA = "civicqc-sha256"
 _DIGEST_HEADER = f"x-amz-meta-{DIGEST_METADATA}"
 _HEX_SHA256 = frozenset("0123456789abcdef")
-#: The SDK's own timeouts, for a client built without :func:`minio_client`.
-_DEFAULT_CONNECT_TIMEOUT_S = _DEFAULT_READ_TIMEOUT_S = 300.0
 #: Exceptions that mean "the store is unreachable or refused", as opposed to our bugs.
 _STORE_ERRORS = (
     S3Error,
@@ -53,87 +50,6 @@ _STORE_ERRORS = (
     http.client.HTTPException,
     OSError,
 )
-
-
-@runtime_checkable
-class DigestedReader(Protocol):
-    """A reader that hashes what it hands out, and can vouch for a request body's SHA-256."""
-
-    def read(self, size: int = -1) -> bytes: ...
-
-    def sha256_of(self, body: bytes) -> str | None:
-        """The hex SHA-256 of ``body`` if it is all this reader returned, else ``None``."""
-
-
-class _DigestReusingMinio(Minio):
-    """The SDK's client, signing an upload with the SHA-256 its reader already took.
-
-    Over plain HTTP the SDK hashes every request body to sign it
-    (``x-amz-content-sha256``); the API's upload reader hashes the same bytes for the
-    event's digest, so hashing twice cost the API a fifth of its CPU per upload. When
-    the reader streaming through :meth:`ObjectStore.put_stream` vouches for the body
-    (a single-part upload: the body is the one ``bytes`` the reader returned), that
-    digest signs the request; the store still checks it against the bytes it
-    receives, so the body stays covered by the signature. The same digest is kept
-    with the object as user metadata (:data:`DIGEST_METADATA`), so a reader can learn
-    what the bytes hash to without hashing them (:meth:`ObjectStore.fetch_vouched`).
-    Anything else (multipart parts, other requests) is signed exactly as the SDK does
-    it; over HTTPS, where the SDK sends ``UNSIGNED-PAYLOAD``, only the metadata is added.
-    :meth:`ObjectStore.put_whole` takes the digest itself and vouches for its body with
-    :meth:`vouching_for`. The hooks are the SDK's private ``_build_headers`` and
-    ``_put_object`` (minio 7.2); tests/runtime/test_object_store.py fails if a new SDK
-    stops calling the first or drops the second.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._streaming = threading.local()
-
-    @contextlib.contextmanager
-    def streaming_from(self, reader: object) -> Iterator[None]:
-        """Let ``reader`` vouch for the bodies this thread sends until the block ends."""
-        self._streaming.reader = reader if isinstance(reader, DigestedReader) else None
-        try:
-            yield
-        finally:
-            self._streaming.reader = None
-
-    @contextlib.contextmanager
-    def vouching_for(self, body: bytes, digest: str) -> Iterator[None]:
-        """Sign ``body`` with ``digest`` (its SHA-256, taken by the caller) until the block ends."""
-        self._streaming.reader = _Vouched(body, digest)
-        try:
-            yield
-        finally:
-            self._streaming.reader = None
-
-    def _build_headers(  # type: ignore[no-untyped-def]
-        self, host, headers=None, body=None, creds=None
-    ):
-        reader = getattr(self._streaming, "reader", None)
-        digest = reader.sha256_of(body) if reader is not None and body else None
-        if digest is None:
-            return super()._build_headers(host, headers, body, creds)
-        headers = {**(headers or {}), _DIGEST_HEADER: digest}
-        if creds is None or self._base_url.is_https:
-            return super()._build_headers(host, headers, body, creds)
-        headers, date = super()._build_headers(host, headers, None, creds)
-        headers["Content-Length"] = str(len(body))
-        headers["x-amz-content-sha256"] = digest
-        return headers, date
-
-
-class _Vouched:
-    """Vouches for one body, the one its digest was taken from."""
-
-    __slots__ = ("_body", "_digest")
-
-    def __init__(self, body: bytes, digest: str) -> None:
-        self._body = body
-        self._digest = digest
-
-    def sha256_of(self, body: bytes) -> str | None:
-        return self._digest if body is self._body else None
 
 
 class ObjectMissingError(Exception):
@@ -160,13 +76,15 @@ class ObjectTooLargeError(Exception):
 def minio_client(
     settings: CommonSettings, *, connect_timeout_s: float, read_timeout_s: float, pool_size: int
 ) -> Minio:
-    """A client of ``S3_ENDPOINT``; empty ``S3_ACCESS_KEY``/``S3_SECRET_KEY`` mean anonymous."""
+    """The SDK's client of ``S3_ENDPOINT``; empty ``S3_ACCESS_KEY``/``S3_SECRET_KEY`` mean
+    anonymous. Its region is ``S3_REGION``, as :class:`SignedRequests` signs, so it never asks
+    the store for one."""
     http = urllib3.PoolManager(
         timeout=urllib3.Timeout(connect=connect_timeout_s, read=read_timeout_s),
         retries=False,
         maxsize=pool_size,
     )
-    return _DigestReusingMinio(
+    return Minio(
         settings.s3_endpoint,
         access_key=settings.s3_access_key.get_secret_value() or None,
         secret_key=settings.s3_secret_key.get_secret_value() or None,
@@ -176,32 +94,61 @@ def minio_client(
     )
 
 
+@dataclass(frozen=True)
+class StoreClient:
+    """One endpoint's two clients, with the same settings and timeouts: the SDK for what is
+    rare or long (multipart uploads, listing, copy, delete, the bucket probe) and
+    :class:`SignedRequests` for what every photo costs (its PUT, GET and tag)."""
+
+    sdk: Minio
+    requests: SignedRequests
+
+
+def store_client(
+    settings: CommonSettings, *, connect_timeout_s: float, read_timeout_s: float, pool_size: int
+) -> StoreClient:
+    """Both clients of ``S3_ENDPOINT``; ``pool_size`` bounds the SDK's connections (the signed
+    requests keep one per store thread)."""
+    sdk = minio_client(
+        settings,
+        connect_timeout_s=connect_timeout_s,
+        read_timeout_s=read_timeout_s,
+        pool_size=pool_size,
+    )
+    requests = SignedRequests.of(
+        settings, connect_timeout_s=connect_timeout_s, read_timeout_s=read_timeout_s
+    )
+    return StoreClient(sdk, requests)
+
+
 class ObjectStore:
     """One bucket. ``uploads`` is a second client for long part uploads, if the caller has one."""
 
     def __init__(
         self,
-        client: Minio,
+        client: StoreClient,
         bucket: str,
         *,
         max_workers: int,
-        uploads: Minio | None = None,
+        uploads: StoreClient | None = None,
         part_size: int = MIN_PART_SIZE,
     ) -> None:
-        self._client = client
-        self._uploads = uploads or client
+        self._client = client.sdk
+        self._requests = client.requests
+        uploads = uploads or client
+        self._uploads = uploads.sdk
+        self._upload_requests = uploads.requests
         self.bucket = bucket
         self._part_size = part_size
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix="object-store"
         )
-        connect_s, read_s = _timeouts(client)
-        self._requests = SignedRequests(client, connect_timeout_s=connect_s, read_timeout_s=read_s)
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the pool; ``wait=False`` drops queued calls (an API shutting down mid-upload)."""
         self._executor.shutdown(wait=wait, cancel_futures=not wait)
         self._requests.close()
+        self._upload_requests.close()
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
@@ -268,30 +215,21 @@ class ObjectStore:
         content_type: str,
         tags: Mapping[str, str] | None = None,
     ) -> None:
-        """Stream ``reader`` to ``key``: one PUT when it fits a part, multipart otherwise.
-
-        A :class:`DigestedReader` saves the client a second SHA-256 pass over a one-part body.
-        """
+        """Stream ``reader`` to ``key`` with the SDK's ``put_object``: multipart once it is
+        longer than a part (the API sends a shorter body with :meth:`put_whole`)."""
         await self._run(self._put_stream, key, reader, content_type, _tags(tags))
 
     def _put_stream(self, key: str, reader: BinaryIO, content_type: str, tags: Tags | None) -> None:
-        client = self._uploads
-        vouching = (
-            client.streaming_from(reader)
-            if isinstance(client, _DigestReusingMinio)
-            else contextlib.nullcontext()
+        self._uploads.put_object(
+            self.bucket,
+            key,
+            reader,
+            length=-1,
+            content_type=content_type,
+            part_size=self._part_size,
+            num_parallel_uploads=1,
+            tags=tags,
         )
-        with vouching:
-            client.put_object(
-                self.bucket,
-                key,
-                reader,
-                length=-1,
-                content_type=content_type,
-                part_size=self._part_size,
-                num_parallel_uploads=1,
-                tags=tags,
-            )
 
     async def put_whole(
         self,
@@ -303,10 +241,12 @@ class ObjectStore:
         """Store an upload the caller holds whole, in one PUT; return its hex SHA-256.
 
         For a body of at most one part (the API gathers one before it calls this):
-        joined, hashed once and signed with that digest in the store's thread (never on
-        the event loop), and sent with the SDK's single-object PUT directly, without
-        :meth:`put_stream`'s read loop, part bookkeeping and argument checks (our keys
-        are our own), which cost a small upload as much CPU as its hashing.
+        joined and hashed once in the store's thread (never on the event loop), then
+        sent by :class:`SignedRequests` signed with that digest, so the photo is not
+        hashed a second time to sign it (the store checks the signed digest against the
+        bytes it gets; SeaweedFS does not). The digest is kept with the object as user
+        metadata (:data:`DIGEST_METADATA`), so a reader learns what the bytes hash to
+        without hashing them (:meth:`fetch_vouched`); tags travel in the same request.
         """
         return await self._run(self._put_whole, key, chunks, content_type, _tags(tags))
 
@@ -315,16 +255,15 @@ class ObjectStore:
     ) -> str:
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         digest = hashlib.sha256(body).hexdigest()
-        headers = genheaders(None, None, tags, None, False)
-        headers["Content-Type"] = content_type
-        client = self._uploads
-        vouching = (
-            client.vouching_for(body, digest)
-            if isinstance(client, _DigestReusingMinio)
-            else contextlib.nullcontext()
+        self._upload_requests.put(
+            self.bucket,
+            key,
+            body,
+            content_type,
+            tags,
+            sha256=digest,
+            metadata={DIGEST_METADATA: digest},
         )
-        with vouching:
-            client._put_object(self.bucket, key, body, headers)
         return digest
 
     async def copy(self, source: str, target: str, tags: Mapping[str, str] | None = None) -> None:
@@ -410,17 +349,6 @@ def _mapped(fn: Callable[..., T], *args: object) -> T:
         raise StorageUnavailableError(f"object storage failed: {_describe(exc)}") from exc
     except _STORE_ERRORS as exc:
         raise StorageUnavailableError(f"object storage failed: {_describe(exc)}") from exc
-
-
-def _timeouts(client: Minio) -> tuple[float, float]:
-    """The connect and read timeouts of ``client``'s HTTP pool (:func:`minio_client`'s), for
-    the requests :class:`SignedRequests` sends itself."""
-    timeout = client._http.connection_pool_kw.get("timeout")
-    if isinstance(timeout, urllib3.Timeout):
-        connect, read = timeout.connect_timeout, timeout.read_timeout
-        if isinstance(connect, float | int) and isinstance(read, float | int):
-            return float(connect), float(read)
-    return _DEFAULT_CONNECT_TIMEOUT_S, _DEFAULT_READ_TIMEOUT_S
 
 
 def _describe(exc: BaseException) -> str:

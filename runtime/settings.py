@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from core.rules import ENV_OVERRIDES
 
 MiB = 1024 * 1024
+#: The region MinIO and SeaweedFS answer unless configured otherwise.
+DEFAULT_S3_REGION = "us-east-1"
 
 
 class RuleOverrides(BaseSettings):
@@ -71,7 +73,11 @@ class CommonSettings(RuleOverrides):
     s3_access_key: SecretStr = SecretStr("")
     s3_secret_key: SecretStr = SecretStr("")
     s3_secure: bool = False
-    s3_region: str | None = None
+    s3_region: str = Field(
+        default=DEFAULT_S3_REGION,
+        description="The store's region, signed into every request (nothing asks the store "
+        "for it): MinIO's and SeaweedFS's unless configured otherwise.",
+    )
     s3_bucket: str = "civicqc-images"
 
     max_content_length: int = Field(
@@ -110,3 +116,9 @@ class CommonSettings(RuleOverrides):
     )
 
     log_level: str = "INFO"
+
+    @field_validator("s3_region", mode="before")
+    @classmethod
+    def _blank_region_is_the_default(cls, value: object) -> object:
+        """``S3_REGION=`` (set but empty) means the default, as unset does."""
+        return DEFAULT_S3_REGION if isinstance(value, str) and not value.strip() else value

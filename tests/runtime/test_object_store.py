@@ -7,18 +7,21 @@ import io
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from minio import Minio
+from minio.helpers import MIN_PART_SIZE
 from pydantic import SecretStr
 
 from runtime.object_store import (
+    DIGEST_METADATA,
     ObjectMissingError,
     ObjectStore,
     ObjectTooLargeError,
     StorageUnavailableError,
-    minio_client,
+    StoreClient,
+    store_client,
 )
 from runtime.settings import CommonSettings
 from tests.builders.get_responses import recorded_gets
+from tests.builders.sent_headers import recorded_requests
 from tests.fixtures.services import S3Service
 
 pytestmark = pytest.mark.integration
@@ -35,9 +38,12 @@ def _settings(s3: S3Service, **changes: object) -> CommonSettings:
     return CommonSettings.model_validate(fields)
 
 
+def _client(settings: CommonSettings) -> StoreClient:
+    return store_client(settings, connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2)
+
+
 def _store(settings: CommonSettings, bucket: str) -> ObjectStore:
-    client = minio_client(settings, connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2)
-    return ObjectStore(client, bucket, max_workers=2)
+    return ObjectStore(_client(settings), bucket, max_workers=2)
 
 
 @pytest.fixture
@@ -92,88 +98,71 @@ async def test_an_unreachable_store_is_unavailable_not_a_hang(s3_service: S3Serv
         dead.close()
 
 
-class _Vouching(io.BytesIO):
-    """A reader that vouches for whatever body it is shown with a fixed digest."""
-
-    def __init__(self, data: bytes, digest: str) -> None:
-        super().__init__(data)
-        self.digest = digest
-        self.asked = 0
-
-    def sha256_of(self, body: bytes) -> str | None:
-        self.asked += 1
-        return self.digest
-
-
-def _traced_store(s3: S3Service, bucket: str) -> tuple[Minio, ObjectStore, io.StringIO]:
-    """A one-thread store whose client writes each request it sends to the trace."""
-    client = minio_client(_settings(s3), connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2)
-    trace = io.StringIO()
-    client.trace_on(trace)
-    return client, ObjectStore(client, bucket, max_workers=1), trace
-
-
-async def test_a_streamed_upload_is_signed_with_the_digest_its_reader_vouches_for(
+async def test_a_streamed_upload_is_multipart_through_the_sdk_and_vouches_for_nothing(
     s3_service: S3Service, make_bucket: Callable[[], str]
 ) -> None:
-    _client, store, trace = _traced_store(s3_service, make_bucket())
-    photo = b"\xff\xd8" + bytes(range(256)) * 40
-    digest = hashlib.sha256(photo).hexdigest()
-    reader = _Vouching(photo, digest)
+    """Only a body longer than a part is streamed: the SDK's own multipart upload, its parts
+    signed by the SDK, no digest kept; a copy keeps none either."""
+    client = _client(_settings(s3_service))
+    store = ObjectStore(client, make_bucket(), max_workers=1, part_size=MIN_PART_SIZE)
+    photo = b"\xff\xd8" + bytes(range(256)) * (MIN_PART_SIZE // 256 + 40)
     try:
-        await store.put_stream("photos/a.jpg", reader, "image/jpeg", {"civicqc-verdict": "pending"})
-        assert await store.fetch("photos/a.jpg") == photo
-        await store.put("verdicts/a.json", b"{}", "application/json")
-        # The digest is kept with the photo, and answered with its bytes; a plain put and a
-        # copy keep none.
-        assert await store.fetch_vouched("photos/a.jpg") == (photo, digest)
-        assert await store.fetch_vouched("verdicts/a.json") == (b"{}", None)
+        await store.put_stream(
+            "photos/a.jpg", io.BytesIO(photo), "image/jpeg", {"civicqc-verdict": "pending"}
+        )
+        assert await store.fetch_vouched("photos/a.jpg") == (photo, None)
         await store.copy("photos/a.jpg", "photos/b.jpg", {"civicqc-verdict": "accepted"})
-        assert (await store.fetch_vouched("photos/b.jpg"))[0] == photo
+        assert await store.fetch_vouched("photos/b.jpg") == (photo, None)
     finally:
         store.close()
-    assert reader.asked == 1  # the upload's one body, not the later requests
-    # The signed request carried the reader's digest (the signature covers the header).
-    assert trace.getvalue().count(f"X-Amz-Content-Sha256: {digest}") == 1
+    stat = client.sdk.stat_object(store.bucket, "photos/a.jpg")
+    assert (stat.size, stat.content_type) == (len(photo), "image/jpeg")
+    tags = client.sdk.get_object_tags(store.bucket, "photos/a.jpg")
+    assert dict(tags or {}) == {"civicqc-verdict": "pending"}
 
 
 async def test_a_whole_upload_is_one_put_signed_with_the_digest_taken_once(
-    s3_service: S3Service, make_bucket: Callable[[], str]
+    s3_service: S3Service, make_bucket: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client, store, trace = _traced_store(s3_service, make_bucket())
+    client = _client(_settings(s3_service))
+    store = ObjectStore(client, make_bucket(), max_workers=1)
     chunks = [b"\xff\xd8", bytes(range(256)) * 40, b"\xff\xd9"]
     photo = b"".join(chunks)
     digest = hashlib.sha256(photo).hexdigest()
+    sent = recorded_requests(monkeypatch)
     try:
         assert await store.put_whole("photos/w.jpg", chunks, "image/jpeg", {"civicqc-verdict": "x"})
         assert await store.put_whole("photos/w.jpg", chunks, "image/jpeg") == digest
         assert await store.put_whole("photos/one.jpg", [photo], "image/png") == digest
-        assert await store.fetch_vouched("photos/w.jpg") == (photo, digest)
-        assert client.get_object_tags(store.bucket, "photos/w.jpg") is None  # replaced, untagged
         await store.put_whole("photos/t.jpg", chunks, "image/jpeg", {"civicqc-verdict": "pending"})
-        assert dict(client.get_object_tags(store.bucket, "photos/t.jpg") or {}) == {
-            "civicqc-verdict": "pending"
-        }
-        stat = client.stat_object(store.bucket, "photos/one.jpg")
-        assert (stat.size, stat.content_type) == (len(photo), "image/png")
     finally:
         store.close()
-    puts = [line for line in trace.getvalue().splitlines() if line.startswith("PUT ")]
-    assert len(puts) == 4 and not any("uploadId" in line for line in puts)  # one PUT each
-    # Each PUT was signed with the body's digest; that it was the one put_whole took (the
-    # SDK's own would be equal) shows in the metadata only a vouched body gets (above).
-    assert trace.getvalue().count(f"X-Amz-Content-Sha256: {digest}") == 4
+    monkeypatch.undo()
+    # One PUT each, carrying the digest as the signed payload hash and as metadata.
+    assert [request.line.split(" ")[0] for request in sent] == ["PUT"] * 4
+    for request in sent:
+        assert request.headers["x-amz-content-sha256"] == digest
+        assert request.headers[f"x-amz-meta-{DIGEST_METADATA}"] == digest
+    reader = _store(_settings(s3_service), store.bucket)
+    try:
+        assert await reader.fetch_vouched("photos/w.jpg") == (photo, digest)
+    finally:
+        reader.close()
+    sdk = client.sdk
+    assert sdk.get_object_tags(store.bucket, "photos/w.jpg") is None  # replaced, untagged
+    assert dict(sdk.get_object_tags(store.bucket, "photos/t.jpg") or {}) == {
+        "civicqc-verdict": "pending"
+    }
+    stat = sdk.stat_object(store.bucket, "photos/one.jpg")
+    assert (stat.size, stat.content_type) == (len(photo), "image/png")
 
 
 async def test_a_bounded_fetch_refuses_a_larger_object_from_its_length_unread(
     s3_service: S3Service, make_bucket: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The GET's Content-Length refuses it: not a byte of the body is read, no HEAD first."""
-    client = minio_client(
-        _settings(s3_service), connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2
-    )
     answered = recorded_gets(monkeypatch)
-    store = ObjectStore(client, make_bucket(), max_workers=1)
+    store = ObjectStore(_client(_settings(s3_service)), make_bucket(), max_workers=1)
     limit = 64 * 1024
     at_limit, over = bytes(range(256)) * (limit // 256), b"\xff" * (4 * limit)
     try:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from runtime.object_store import ObjectStore, ObjectTooLargeError, minio_client
+from runtime.object_store import ObjectStore, ObjectTooLargeError, store_client
 from runtime.settings import CommonSettings
 from tests.builders.get_responses import BodyRead, recorded_gets
 from tests.builders.loopback import serving
@@ -72,7 +72,7 @@ def _store(
     responses it got."""
     host, port = server.server_address[:2]
     settings = CommonSettings(s3_endpoint=f"{host!s}:{port}", s3_region="us-east-1")
-    client = minio_client(settings, connect_timeout_s=2.0, read_timeout_s=5.0, pool_size=1)
+    client = store_client(settings, connect_timeout_s=2.0, read_timeout_s=5.0, pool_size=1)
     return ObjectStore(client, "civicqc-images", max_workers=1), recorded_gets(monkeypatch)
 
 

@@ -1,48 +1,65 @@
-"""The store's small writes sent with ``http.client``: what the SDK would have stored, and a
+"""The store's requests, built and signed from public pieces and sent with ``http.client``:
+what the SDK would have stored, read back through the SDK from the real store; and a
 kept-alive connection the store closed is opened again once, never more."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import io
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from minio import Minio
 from minio.commonconfig import Tags
 from pydantic import SecretStr
 
 from runtime.object_store import (
+    DIGEST_METADATA,
     ObjectMissingError,
     ObjectStore,
     ObjectTooLargeError,
     StorageUnavailableError,
-    minio_client,
+    store_client,
 )
 from runtime.s3_requests import S3RequestError, SignedRequests
 from runtime.settings import CommonSettings
 from tests.builders.loopback import serving
+from tests.builders.sent_headers import recorded_requests
 from tests.fixtures.services import S3Service
 
+#: Keys whose quoting the SDK and we must agree on: spaces, ``+``, unicode, reserved marks.
+_AWKWARD_KEYS = (
+    "photos/a b+c.jpg",
+    "photos/caf\u00e9 \u00fc\u00df/\u6771\u4eac.jpg",
+    "photos/100% (1)&=?#;~,'!@$.jpg",
+)
 
-def _real(s3: S3Service) -> CommonSettings:
-    return CommonSettings.model_validate(
-        {
-            "s3_endpoint": s3.endpoint,
-            "s3_access_key": SecretStr(s3.access_key),
-            "s3_secret_key": SecretStr(s3.secret_key),
-            "s3_secure": s3.secure,
-        }
-    )
+
+def _real(s3: S3Service, **changes: object) -> CommonSettings:
+    fields: dict[str, object] = {
+        "s3_endpoint": s3.endpoint,
+        "s3_access_key": SecretStr(s3.access_key),
+        "s3_secret_key": SecretStr(s3.secret_key),
+        "s3_secure": s3.secure,
+        **changes,
+    }
+    return CommonSettings.model_validate(fields)
+
+
+def _requests(settings: CommonSettings) -> SignedRequests:
+    return SignedRequests.of(settings, connect_timeout_s=2.0, read_timeout_s=15.0)
 
 
 @pytest.mark.integration
 async def test_tags_and_bodies_land_as_the_sdk_would_have_stored_them(
     s3_service: S3Service, make_bucket: Callable[[], str]
 ) -> None:
-    """Signed by the SDK's own builders (a private API: a new SDK that changes them fails
-    here), read back through the SDK."""
-    client = minio_client(
+    """Sent by us, read back through the SDK."""
+    client = store_client(
         _real(s3_service), connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2
     )
     bucket = make_bucket()
@@ -60,10 +77,116 @@ async def test_tags_and_bodies_land_as_the_sdk_would_have_stored_them(
         assert await store.fetch("photos/a b+c.jpg") == b"\xff\xd8photo"
     finally:
         store.close()
+    sdk = client.sdk
     assert missing.value.args == ("photos/nothing.jpg",)
-    assert client.stat_object(bucket, "verdicts/a.json").content_type == "application/json"
-    tags = client.get_object_tags(bucket, "photos/a b+c.jpg")
+    assert sdk.stat_object(bucket, "verdicts/a.json").content_type == "application/json"
+    assert _read(sdk, bucket, "verdicts/a.json") == verdict
+    tags = sdk.get_object_tags(bucket, "photos/a b+c.jpg")
     assert dict(tags or {}) == {"civicqc-verdict": "accepted", "kind": "a+b=c /d"}
+
+
+def _read(sdk: Minio, bucket: str, key: str) -> bytes:
+    response = sdk.get_object(bucket, key)
+    try:
+        return response.read()
+    finally:
+        response.close()
+        response.release_conn()
+
+
+@pytest.mark.integration
+def test_a_put_signed_with_the_callers_digest_keeps_its_metadata_and_tags(
+    s3_service: S3Service, make_bucket: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The digest the caller took is what the request carries (and is signed with: the store
+    verified the signature over that header), and the object, its metadata and its tags read
+    back through the SDK byte for byte."""
+    bucket = make_bucket()
+    photo = b"\xff\xd8" + bytes(range(256)) * 300
+    digest = hashlib.sha256(photo).hexdigest()
+    requests = _requests(_real(s3_service))
+    sent = recorded_requests(monkeypatch)
+    try:
+        requests.put(
+            bucket,
+            "photos/p.jpg",
+            photo,
+            "image/jpeg",
+            {"civicqc-verdict": "pending", "a b": "c+d"},
+            sha256=digest,
+            metadata={DIGEST_METADATA: digest},
+        )
+    finally:
+        requests.close()
+    monkeypatch.undo()
+    [put] = sent
+    assert put.line == f"PUT /{bucket}/photos/p.jpg"
+    assert put.headers["x-amz-content-sha256"] == digest
+    assert put.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=")
+    assert "x-amz-content-sha256" in put.headers["authorization"]
+    sdk = s3_service.client()
+    stat = sdk.stat_object(bucket, "photos/p.jpg")
+    assert (stat.size, stat.content_type) == (len(photo), "image/jpeg")
+    assert (stat.metadata or {}).get(f"x-amz-meta-{DIGEST_METADATA}") == digest
+    assert _read(sdk, bucket, "photos/p.jpg") == photo
+    tags = sdk.get_object_tags(bucket, "photos/p.jpg")
+    assert dict(tags or {}) == {"civicqc-verdict": "pending", "a b": "c+d"}
+
+
+def test_the_payload_digest_is_the_callers_or_the_bodys_and_unsigned_only_over_https() -> None:
+    """What ``x-amz-content-sha256`` says, as the SDK would: no store needed to build it."""
+    body = b"\xff\xd8photo"
+    supplied = "ab" * 32
+    plain = CommonSettings(
+        s3_endpoint="127.0.0.1:9", s3_access_key=SecretStr("k"), s3_secret_key=SecretStr("s")
+    )
+    requests = _requests(plain)
+    _, with_digest = requests.signed("PUT", "b", "k.jpg", {}, body, {}, supplied)
+    _, hashed = requests.signed("PUT", "b", "k.jpg", {}, body, {}, None)
+    _, get = requests.signed("GET", "b", "k.jpg", {}, None, {}, None)
+    secure = _requests(plain.model_copy(update={"s3_secure": True, "s3_endpoint": "s3:443"}))
+    _, over_tls = secure.signed("PUT", "b", "k.jpg", {}, body, {}, supplied)
+    anonymous = _requests(CommonSettings(s3_endpoint="127.0.0.1:9"))
+    _, unsigned = anonymous.signed("PUT", "b", "k.jpg", {}, body, {}, supplied)
+    assert with_digest["x-amz-content-sha256"] == supplied
+    assert hashed["x-amz-content-sha256"] == hashlib.sha256(body).hexdigest()
+    assert get["x-amz-content-sha256"] == hashlib.sha256(b"").hexdigest()
+    assert "Content-MD5" not in with_digest and "Content-Length" not in get
+    assert (over_tls["x-amz-content-sha256"], over_tls["Host"]) == ("UNSIGNED-PAYLOAD", "s3")
+    md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
+    assert over_tls["Content-MD5"] == unsigned["Content-MD5"] == md5
+    assert "Authorization" not in unsigned and "x-amz-content-sha256" not in unsigned
+    scope = with_digest["Authorization"].split("Credential=k/")[1].split(",")[0]
+    assert scope == f"{with_digest['x-amz-date'][:8]}/us-east-1/s3/aws4_request"
+
+
+@pytest.mark.integration
+async def test_awkward_keys_round_trip_the_same_as_through_the_sdk(
+    s3_service: S3Service, make_bucket: Callable[[], str]
+) -> None:
+    """Written by us and read by the SDK, written by the SDK and read by us: same keys."""
+    client = store_client(
+        _real(s3_service), connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2
+    )
+    bucket = make_bucket()
+    store = ObjectStore(client, bucket, max_workers=1)
+    sdk = client.sdk
+    try:
+        for index, key in enumerate(_AWKWARD_KEYS):
+            ours, theirs = f"ours/{key}", f"sdk/{key}"
+            await store.put(ours, b"ours %d" % index, "image/jpeg", {"k": key[-5:]})
+            data = b"sdk %d" % index
+            sdk.put_object(bucket, theirs, io.BytesIO(data), len(data))
+            assert _read(sdk, bucket, ours) == b"ours %d" % index
+            assert await store.fetch(theirs) == data
+            await store.tag(theirs, {"civicqc-verdict": "accepted"})
+            assert dict(sdk.get_object_tags(bucket, theirs) or {}) == {
+                "civicqc-verdict": "accepted"
+            }
+    finally:
+        store.close()
+    listed = {obj.object_name for obj in sdk.list_objects(bucket, recursive=True)}
+    assert listed == {f"{side}/{key}" for side in ("ours", "sdk") for key in _AWKWARD_KEYS}
 
 
 @pytest.mark.integration
@@ -72,7 +195,7 @@ async def test_a_body_left_unread_does_not_meet_the_next_request(
 ) -> None:
     """A GET refused from its length leaves its body on the wire: that connection is closed,
     and the thread's next request reads its own answer on a new one."""
-    client = minio_client(
+    client = store_client(
         _real(s3_service), connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=1
     )
     store = ObjectStore(client, make_bucket(), max_workers=1)
@@ -91,19 +214,40 @@ async def test_a_body_left_unread_does_not_meet_the_next_request(
 
 
 @pytest.mark.integration
-async def test_a_refused_write_is_unavailable_and_names_the_code_not_the_secret(
+async def test_requests_with_a_wrong_secret_are_unavailable_and_name_the_code_not_the_secret(
     s3_service: S3Service, make_bucket: Callable[[], str]
 ) -> None:
-    wrong = _real(s3_service).model_copy(update={"s3_secret_key": SecretStr("not-the-secret")})
-    client = minio_client(wrong, connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=1)
-    store = ObjectStore(client, make_bucket(), max_workers=1)
+    bucket = make_bucket()
+    s3_service.client().put_object(bucket, "photos/a.jpg", io.BytesIO(b"\xff\xd8"), 2)
+    wrong = _real(s3_service, s3_secret_key=SecretStr("not-the-secret"))
+    client = store_client(wrong, connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=1)
+    store = ObjectStore(client, bucket, max_workers=1)
+    refusals: list[StorageUnavailableError] = []
     try:
-        with pytest.raises(StorageUnavailableError) as refused:
-            await store.put("verdicts/a.json", b"{}", "application/json")
+        for call in (
+            store.put("verdicts/a.json", b"{}", "application/json"),
+            store.put_whole("photos/b.jpg", [b"\xff\xd8", b"photo"], "image/jpeg"),
+            store.fetch("photos/a.jpg"),
+            store.tag("photos/a.jpg", {"civicqc-verdict": "accepted"}),
+        ):
+            with pytest.raises(StorageUnavailableError) as refused:
+                await call
+            refusals.append(refused.value)
     finally:
         store.close()
-    assert "SignatureDoesNotMatch" in str(refused.value) or "AccessDenied" in str(refused.value)
-    assert "not-the-secret" not in str(refused.value)
+    for refusal in refusals:
+        message = str(refusal)
+        assert message.startswith("object storage failed: ")
+        assert "SignatureDoesNotMatch" in message or "AccessDenied" in message
+        assert "not-the-secret" not in message and s3_service.secret_key not in message
+    assert len(refusals) == 4
+
+
+def test_an_empty_region_is_the_default_one() -> None:
+    """``S3_REGION=`` signs as unset does: us-east-1, what MinIO and SeaweedFS answer."""
+    assert CommonSettings(s3_region="").s3_region == "us-east-1"
+    assert CommonSettings().s3_region == "us-east-1"
+    assert CommonSettings(s3_region="eu-central-1").s3_region == "eu-central-1"
 
 
 class _Forgetful(BaseHTTPRequestHandler):
@@ -158,9 +302,8 @@ def forgetful() -> Iterator[_ForgetfulServer]:
 
 def _writes(server: _ForgetfulServer) -> SignedRequests:
     host, port = server.server_address[:2]
-    settings = CommonSettings(s3_endpoint=f"{host!s}:{port}", s3_region="us-east-1")
-    client = minio_client(settings, connect_timeout_s=2.0, read_timeout_s=5.0, pool_size=1)
-    return SignedRequests(client, connect_timeout_s=2.0, read_timeout_s=5.0)
+    settings = CommonSettings(s3_endpoint=f"{host!s}:{port}")
+    return SignedRequests.of(settings, connect_timeout_s=2.0, read_timeout_s=5.0)
 
 
 def test_a_connection_the_store_closed_while_idle_is_opened_again(
