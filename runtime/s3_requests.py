@@ -174,7 +174,8 @@ class SignedRequests:
     def get(self, bucket: str, key: str) -> Iterator[http.client.HTTPResponse]:
         """GET ``key``: its answer, the body still unread. The connection is kept for the next
         request only when the block read the body to its end (else it is closed)."""
-        connection, response = self._request("GET", bucket, key, {}, None, {}, None)
+        target, headers = self.signed("GET", bucket, key, {}, None, {}, None)
+        connection, response = self._request("GET", key, target, None, headers)
         try:
             yield response
         finally:
@@ -235,23 +236,16 @@ class SignedRequests:
         headers: dict[str, str],
         sha256: str | None,
     ) -> None:
-        _connection, response = self._request("PUT", bucket, key, query, body, headers, sha256)
+        target, signed = self.signed("PUT", bucket, key, query, body, headers, sha256)
+        _connection, response = self._request("PUT", key, target, body, signed)
         response.read()
 
     def _request(
-        self,
-        method: str,
-        bucket: str,
-        key: str,
-        query: Mapping[str, str],
-        body: bytes | None,
-        headers: dict[str, str],
-        sha256: str | None,
+        self, method: str, key: str, target: str, body: bytes | None, headers: dict[str, str]
     ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-        """Sign and send one request; its connection and a success answer, body unread
+        """Send one signed request; its connection and a success answer, body unread
         (:class:`S3RequestError` for an error answer)."""
-        target, signed = self.signed(method, bucket, key, query, body, headers, sha256)
-        connection, response = self._exchange(method, target, body, signed)
+        connection, response = self._exchange(method, target, body, headers)
         if not 200 <= response.status < 300:
             answer = response.read(_ERROR_BYTES)
             if not response.isclosed():  # longer than an error answer: not for the next request

@@ -27,17 +27,6 @@ from tests.fixtures.services import S3Service
 pytestmark = pytest.mark.integration
 
 
-def _settings(s3: S3Service, **changes: object) -> CommonSettings:
-    fields: dict[str, object] = {
-        "s3_endpoint": s3.endpoint,
-        "s3_access_key": SecretStr(s3.access_key),
-        "s3_secret_key": SecretStr(s3.secret_key),
-        "s3_secure": s3.secure,
-        **changes,
-    }
-    return CommonSettings.model_validate(fields)
-
-
 def _client(settings: CommonSettings) -> StoreClient:
     return store_client(settings, connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2)
 
@@ -50,7 +39,7 @@ def _store(settings: CommonSettings, bucket: str) -> ObjectStore:
 async def store(
     s3_service: S3Service, make_bucket: Callable[[], str]
 ) -> AsyncIterator[ObjectStore]:
-    opened = _store(_settings(s3_service), make_bucket())
+    opened = _store(s3_service.settings(), make_bucket())
     yield opened
     opened.close()
 
@@ -78,7 +67,7 @@ async def test_empty_credentials_are_anonymous_and_refused_as_unavailable(
     s3_service: S3Service, make_bucket: Callable[[], str]
 ) -> None:
     anonymous = _store(
-        _settings(s3_service, s3_access_key=SecretStr(""), s3_secret_key=SecretStr("")),
+        s3_service.settings(s3_access_key=SecretStr(""), s3_secret_key=SecretStr("")),
         make_bucket(),
     )
     try:
@@ -90,7 +79,7 @@ async def test_empty_credentials_are_anonymous_and_refused_as_unavailable(
 
 
 async def test_an_unreachable_store_is_unavailable_not_a_hang(s3_service: S3Service) -> None:
-    dead = _store(_settings(s3_service, s3_endpoint="127.0.0.1:9"), "any")
+    dead = _store(s3_service.settings(s3_endpoint="127.0.0.1:9"), "any")
     try:
         with pytest.raises(StorageUnavailableError):
             await dead.check()
@@ -103,7 +92,7 @@ async def test_a_streamed_upload_is_multipart_through_the_sdk_and_vouches_for_no
 ) -> None:
     """Only a body longer than a part is streamed: the SDK's own multipart upload, its parts
     signed by the SDK, no digest kept; a copy keeps none either."""
-    client = _client(_settings(s3_service))
+    client = _client(s3_service.settings())
     store = ObjectStore(client, make_bucket(), max_workers=1, part_size=MIN_PART_SIZE)
     photo = b"\xff\xd8" + bytes(range(256)) * (MIN_PART_SIZE // 256 + 40)
     try:
@@ -124,7 +113,7 @@ async def test_a_streamed_upload_is_multipart_through_the_sdk_and_vouches_for_no
 async def test_a_whole_upload_is_one_put_signed_with_the_digest_taken_once(
     s3_service: S3Service, make_bucket: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = _client(_settings(s3_service))
+    client = _client(s3_service.settings())
     store = ObjectStore(client, make_bucket(), max_workers=1)
     chunks = [b"\xff\xd8", bytes(range(256)) * 40, b"\xff\xd9"]
     photo = b"".join(chunks)
@@ -143,7 +132,7 @@ async def test_a_whole_upload_is_one_put_signed_with_the_digest_taken_once(
     for request in sent:
         assert request.headers["x-amz-content-sha256"] == digest
         assert request.headers[f"x-amz-meta-{DIGEST_METADATA}"] == digest
-    reader = _store(_settings(s3_service), store.bucket)
+    reader = _store(s3_service.settings(), store.bucket)
     try:
         assert await reader.fetch_vouched("photos/w.jpg") == (photo, digest)
     finally:
@@ -162,7 +151,7 @@ async def test_a_bounded_fetch_refuses_a_larger_object_from_its_length_unread(
 ) -> None:
     """The GET's Content-Length refuses it: not a byte of the body is read, no HEAD first."""
     answered = recorded_gets(monkeypatch)
-    store = ObjectStore(_client(_settings(s3_service)), make_bucket(), max_workers=1)
+    store = ObjectStore(_client(s3_service.settings()), make_bucket(), max_workers=1)
     limit = 64 * 1024
     at_limit, over = bytes(range(256)) * (limit // 256), b"\xff" * (4 * limit)
     try:

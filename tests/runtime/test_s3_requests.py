@@ -23,6 +23,7 @@ from runtime.object_store import (
     ObjectStore,
     ObjectTooLargeError,
     StorageUnavailableError,
+    StoreClient,
     store_client,
 )
 from runtime.s3_requests import S3RequestError, SignedRequests
@@ -39,19 +40,14 @@ _AWKWARD_KEYS = (
 )
 
 
-def _real(s3: S3Service, **changes: object) -> CommonSettings:
-    fields: dict[str, object] = {
-        "s3_endpoint": s3.endpoint,
-        "s3_access_key": SecretStr(s3.access_key),
-        "s3_secret_key": SecretStr(s3.secret_key),
-        "s3_secure": s3.secure,
-        **changes,
-    }
-    return CommonSettings.model_validate(fields)
-
-
 def _requests(settings: CommonSettings) -> SignedRequests:
     return SignedRequests.of(settings, connect_timeout_s=2.0, read_timeout_s=15.0)
+
+
+def _store(settings: CommonSettings, bucket: str, workers: int) -> tuple[StoreClient, ObjectStore]:
+    """Both clients of the store, and an object store of ``bucket`` with ``workers`` threads."""
+    client = store_client(settings, connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2)
+    return client, ObjectStore(client, bucket, max_workers=workers)
 
 
 @pytest.mark.integration
@@ -59,11 +55,8 @@ async def test_tags_and_bodies_land_as_the_sdk_would_have_stored_them(
     s3_service: S3Service, make_bucket: Callable[[], str]
 ) -> None:
     """Sent by us, read back through the SDK."""
-    client = store_client(
-        _real(s3_service), connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2
-    )
     bucket = make_bucket()
-    store = ObjectStore(client, bucket, max_workers=2)
+    client, store = _store(s3_service.settings(), bucket, workers=2)
     verdict = b'{"outcome": "accepted", "key": "caf\xc3\xa9"}'
     try:
         await store.put("photos/a b+c.jpg", b"\xff\xd8photo", "image/jpeg", {"verdict": "x y"})
@@ -104,7 +97,7 @@ def test_a_put_signed_with_the_callers_digest_keeps_its_metadata_and_tags(
     bucket = make_bucket()
     photo = b"\xff\xd8" + bytes(range(256)) * 300
     digest = hashlib.sha256(photo).hexdigest()
-    requests = _requests(_real(s3_service))
+    requests = _requests(s3_service.settings())
     sent = recorded_requests(monkeypatch)
     try:
         requests.put(
@@ -165,11 +158,8 @@ async def test_awkward_keys_round_trip_the_same_as_through_the_sdk(
     s3_service: S3Service, make_bucket: Callable[[], str]
 ) -> None:
     """Written by us and read by the SDK, written by the SDK and read by us: same keys."""
-    client = store_client(
-        _real(s3_service), connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=2
-    )
     bucket = make_bucket()
-    store = ObjectStore(client, bucket, max_workers=1)
+    client, store = _store(s3_service.settings(), bucket, workers=1)
     sdk = client.sdk
     try:
         for index, key in enumerate(_AWKWARD_KEYS):
@@ -195,10 +185,7 @@ async def test_a_body_left_unread_does_not_meet_the_next_request(
 ) -> None:
     """A GET refused from its length leaves its body on the wire: that connection is closed,
     and the thread's next request reads its own answer on a new one."""
-    client = store_client(
-        _real(s3_service), connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=1
-    )
-    store = ObjectStore(client, make_bucket(), max_workers=1)
+    _client, store = _store(s3_service.settings(), make_bucket(), workers=1)
     big, small = b"\xff" * (256 * 1024), b"\xff\xd8small"
     try:
         await store.put("photos/big.jpg", big, "image/jpeg")
@@ -219,9 +206,8 @@ async def test_requests_with_a_wrong_secret_are_unavailable_and_name_the_code_no
 ) -> None:
     bucket = make_bucket()
     s3_service.client().put_object(bucket, "photos/a.jpg", io.BytesIO(b"\xff\xd8"), 2)
-    wrong = _real(s3_service, s3_secret_key=SecretStr("not-the-secret"))
-    client = store_client(wrong, connect_timeout_s=2.0, read_timeout_s=15.0, pool_size=1)
-    store = ObjectStore(client, bucket, max_workers=1)
+    wrong = s3_service.settings(s3_secret_key=SecretStr("not-the-secret"))
+    _client, store = _store(wrong, bucket, workers=1)
     refusals: list[StorageUnavailableError] = []
     try:
         for call in (
