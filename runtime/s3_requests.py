@@ -13,9 +13,9 @@ that CPU against the consumer.
 What is sent is what the SDK sends, built here from public pieces only, so that a new
 minio release cannot silently change it: the path-style URL (``/bucket/key``, the key
 quoted as the SDK quotes it), the headers (``Host``, ``Content-Length``,
-``x-amz-date``, ``x-amz-content-sha256``: the body's SHA-256, or one the caller took,
-or ``UNSIGNED-PAYLOAD`` with a ``Content-MD5`` over HTTPS, as the SDK does), and the
-SDK's public SigV4 signer (:func:`minio.signer.sign_v4_s3`). The region is
+``x-amz-date``, ``x-amz-content-sha256``: the body's SHA-256, or ``UNSIGNED-PAYLOAD``
+with a ``Content-MD5`` over HTTPS, as the SDK does; one the caller took signs instead,
+over HTTPS too), and the SDK's public SigV4 signer (:func:`minio.signer.sign_v4_s3`). The region is
 ``S3_REGION`` (``us-east-1`` unless set: what MinIO and SeaweedFS answer); nothing
 asks the store for it. Empty keys mean anonymous requests, unsigned, with a
 ``Content-MD5``, as the SDK sends them.
@@ -146,8 +146,11 @@ class SignedRequests:
         """PUT ``body`` at ``key`` with ``tags`` and user ``metadata`` (``x-amz-meta-*``) in
         the same request, as ``put_object`` sends them.
 
-        ``sha256``: the body's hex SHA-256 if the caller already took it; over HTTP the
-        request is then signed with it instead of hashing the body again.
+        ``sha256``: the body's hex SHA-256 if the caller already took it. The request is
+        then signed with it instead of hashing the body again, over HTTPS too, where the
+        SDK would send ``UNSIGNED-PAYLOAD`` and an MD5 of the body: the store checks the
+        digest against the bytes it receives, so the body stays bound to the signature
+        at no cost.
         """
         headers = {"Content-Type": content_type}
         if tags:
@@ -201,12 +204,14 @@ class SignedRequests:
         if body:
             headers["Content-Length"] = str(len(body))
         creds = self._credentials.retrieve() if self._credentials is not None else None
-        if creds is None or self._scheme == "https":
+        if creds is not None and sha256 is not None:
+            content_sha256 = sha256  # taken already: signing with it costs no pass over the body
+        elif creds is None or self._scheme == "https":
             content_sha256 = _UNSIGNED
             if body is not None and "Content-MD5" not in headers:
                 headers["Content-MD5"] = _md5(body)
         else:
-            content_sha256 = sha256 or hashlib.sha256(body or b"").hexdigest()
+            content_sha256 = hashlib.sha256(body or b"").hexdigest()
         date = datetime.now(UTC)
         headers["x-amz-date"] = date.strftime("%Y%m%dT%H%M%SZ")
         target = f"{path}?{query_string}" if query_string else path

@@ -126,7 +126,7 @@ def test_a_put_signed_with_the_callers_digest_keeps_its_metadata_and_tags(
     assert dict(tags or {}) == {"civicqc-verdict": "pending", "a b": "c+d"}
 
 
-def test_the_payload_digest_is_the_callers_or_the_bodys_and_unsigned_only_over_https() -> None:
+def test_the_payload_digest_is_a_digest_taken_else_the_bodys_and_unsigned_over_https() -> None:
     """What ``x-amz-content-sha256`` says, as the SDK would: no store needed to build it."""
     body = b"\xff\xd8photo"
     supplied = "ab" * 32
@@ -138,7 +138,8 @@ def test_the_payload_digest_is_the_callers_or_the_bodys_and_unsigned_only_over_h
     _, hashed = requests.signed("PUT", "b", "k.jpg", {}, body, {}, None)
     _, get = requests.signed("GET", "b", "k.jpg", {}, None, {}, None)
     secure = _requests(plain.model_copy(update={"s3_secure": True, "s3_endpoint": "s3:443"}))
-    _, over_tls = secure.signed("PUT", "b", "k.jpg", {}, body, {}, supplied)
+    _, over_tls = secure.signed("PUT", "b", "k.jpg", {}, body, {}, None)
+    _, over_tls_digested = secure.signed("PUT", "b", "k.jpg", {}, body, {}, supplied)
     anonymous = _requests(CommonSettings(s3_endpoint="127.0.0.1:9"))
     _, unsigned = anonymous.signed("PUT", "b", "k.jpg", {}, body, {}, supplied)
     assert with_digest["x-amz-content-sha256"] == supplied
@@ -148,6 +149,9 @@ def test_the_payload_digest_is_the_callers_or_the_bodys_and_unsigned_only_over_h
     assert (over_tls["x-amz-content-sha256"], over_tls["Host"]) == ("UNSIGNED-PAYLOAD", "s3")
     md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
     assert over_tls["Content-MD5"] == unsigned["Content-MD5"] == md5
+    # A digest already taken signs the body over TLS too, sparing the MD5 pass.
+    assert over_tls_digested["x-amz-content-sha256"] == supplied
+    assert "Content-MD5" not in over_tls_digested
     assert "Authorization" not in unsigned and "x-amz-content-sha256" not in unsigned
     scope = with_digest["Authorization"].split("Credential=k/")[1].split(",")[0]
     assert scope == f"{with_digest['x-amz-date'][:8]}/us-east-1/s3/aws4_request"
