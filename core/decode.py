@@ -384,6 +384,23 @@ def _raw_pixels(
     shape = (end - first, width) if channels == 1 else (end - first, width, channels)
     if width == 0 or end <= first:
         return np.empty(shape, dtype=np.uint8)
+    try:
+        data = _packed_at_once(image, rawmode, first, end, channels)
+    except (AttributeError, TypeError):  # a Pillow whose private encoder API changed
+        band = image if rows is None else image.crop((0, first, width, end))
+        data = band.tobytes("raw", rawmode)
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
+
+
+def _packed_at_once(image: Image.Image, rawmode: str, first: int, end: int, channels: int) -> bytes:
+    """Rows ``first`` to ``end`` packed by Pillow's raw encoder in one call.
+
+    ``Image._getencoder`` is private: a Pillow release that renames it or changes its
+    calls raises ``AttributeError`` or ``TypeError`` here, and :func:`_raw_pixels` then
+    takes the public, slower ``tobytes`` (the same bytes; tests/core/test_decode.py
+    checks both), so an upgrade costs time, never a verdict.
+    """
+    width = image.width
     encoder = Image._getencoder(image.mode, "raw", (rawmode,))
     encoder.setimage(image.im, (0, first, width, end))
     pieces: list[bytes] = []
@@ -393,8 +410,7 @@ def _raw_pixels(
         pieces.append(piece)
     if status < 0:
         raise OSError(f"Pillow's raw encoder failed ({status})")
-    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 #: Long side of the nearest-neighbour sample on which blown colours are counted.
