@@ -32,6 +32,7 @@ from consumer.shadow import ShadowProfiles
 from consumer.storage import open_store
 from core.similar import SearchRule
 from runtime.cpus import usable_cores
+from runtime.kafka_connection import KafkaConnection
 from runtime.logs import configure_logging
 from runtime.object_store import ObjectStore
 from runtime.rulebook import load_rulebook
@@ -66,9 +67,11 @@ def _near(settings: ConsumerSettings) -> NearDuplicates:
     return NearDuplicates(rule, settings.topic_fingerprints)
 
 
-def _kafka_clients(settings: ConsumerSettings) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
+def _kafka_clients(
+    settings: ConsumerSettings, kafka: KafkaConnection
+) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka.options(),
         group_id=settings.consumer_group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -77,7 +80,7 @@ def _kafka_clients(settings: ConsumerSettings) -> tuple[AIOKafkaConsumer, AIOKaf
         max_poll_records=settings.max_in_flight,
     )
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka.options(),
         acks="all",
         enable_idempotence=True,
         # An event's verdict and fingerprint are appended together: with any linger,
@@ -93,10 +96,10 @@ def _kafka_clients(settings: ConsumerSettings) -> tuple[AIOKafkaConsumer, AIOKaf
 _FINGERPRINT_FETCH_MIN_BYTES = 64 * 1024
 
 
-def _fingerprint_reader(settings: ConsumerSettings) -> AIOKafkaConsumer:
+def _fingerprint_reader(settings: ConsumerSettings, kafka: KafkaConnection) -> AIOKafkaConsumer:
     """The group-less reader of the whole fingerprint topic (:meth:`NearDuplicates.follow`)."""
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka.options(),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -152,11 +155,12 @@ def _loop(
 
 async def run(settings: ConsumerSettings, metrics: ConsumerMetrics, stop: asyncio.Event) -> None:
     """Build the clients, run the loop until ``stop``, and close everything in reverse."""
+    kafka = settings.kafka()  # first: an unreadable TLS file stops the start, before any worker
     pool = _pool(settings)
     store = open_store(settings)
-    consumer, producer = _kafka_clients(settings)
+    consumer, producer = _kafka_clients(settings, kafka)
     near = _near(settings)
-    reader = _fingerprint_reader(settings)
+    reader = _fingerprint_reader(settings, kafka)
     loop = _loop(settings, metrics, consumer, producer, store, pool, near)
     following: asyncio.Task[None] | None = None
     try:

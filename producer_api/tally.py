@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.schema import Outcome
 from producer_api.schemas import OutcomeCounts, WindowSummary
+from runtime.kafka_connection import KafkaConnection
 
 logger = logging.getLogger(__name__)
 
@@ -125,14 +126,14 @@ class VerdictFollower:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         topic: str,
         tally: VerdictTally,
         *,
         client_id: str,
         window_s: int = DAY_S,
     ) -> None:
-        self._bootstrap_servers = bootstrap_servers
+        self._kafka = kafka
         self._topic = topic
         self.tally = tally
         self._client_id = client_id
@@ -152,7 +153,7 @@ class VerdictFollower:
 
     async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap_servers,
+            **self._kafka.options(),
             client_id=self._client_id,
             group_id=None,
             enable_auto_commit=False,
