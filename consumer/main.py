@@ -16,6 +16,7 @@ import logging
 import signal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from prometheus_client import start_http_server
 
 from consumer.duplicates import ExactDuplicates
@@ -208,6 +209,11 @@ def main() -> int:
     logger.info("metrics served", extra={"port": server.server_port})
     try:
         asyncio.run(_serve(settings, metrics))
+    except KafkaError as exc:
+        # One JSON line, its traceback a field, rather than a bare traceback; aiokafka's line
+        # before it says why (a refused login, a certificate that does not verify).
+        logger.error("consumer stopped: Kafka is unreachable or refused it: %r", exc, exc_info=exc)
+        return 1
     finally:
         server.shutdown()
     return 0

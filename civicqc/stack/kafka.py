@@ -13,8 +13,8 @@ import asyncio
 import base64
 import concurrent.futures
 import contextlib
-import logging
 import functools
+import logging
 import subprocess
 import uuid
 from collections.abc import Coroutine, Mapping

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -176,3 +177,30 @@ def test_a_photo_is_scored_end_to_end_on_a_sasl_ssl_cluster(
     assert verdict["outcome"] == "accepted"
     assert secured_kafka.password not in consumer.log()
     assert secured_kafka.password not in api.log_file.read_text(encoding="utf-8")
+
+
+def test_a_refused_login_stops_a_consumer_and_keeps_the_api_unready(
+    secured_kafka: SecuredKafka, s3_service: S3Service, tmp_path: Path
+) -> None:
+    """What docs/OPERATIONS.md promises an operator who mistyped the password."""
+    with private_stream("refused", secured_kafka.plaintext, s3_service) as stream:
+        env = stream.env(**secured_kafka.sasl_env(KAFKA_SASL_PASSWORD="wrong-password"))
+        consumer = ConsumerProcess(env, tmp_path / "consumer.log")
+        api = ApiProcess({**env, "AUTH_ENABLED": "false"}, tmp_path / "api.log", free_port())
+        try:
+            code = consumer.popen.wait(timeout=60)
+            deadline = time.monotonic() + 30
+            while "SaslAuthenticationFailed" not in api.log_file.read_text(encoding="utf-8"):
+                assert time.monotonic() < deadline, api.log_file.read_text(encoding="utf-8")
+                time.sleep(0.2)
+            ready = api.client.get("/readyz")
+        finally:
+            api.stop()
+            consumer.terminate()
+    assert code == 1
+    assert "SaslAuthenticationFailed" in consumer.log()
+    last = json.loads(consumer.log().strip().splitlines()[-1])
+    assert last["level"] == "ERROR"
+    assert last["message"].startswith("consumer stopped: Kafka is unreachable or refused it")
+    assert ready.status_code == 503
+    assert "kafka" in ready.text.lower()
