@@ -124,8 +124,8 @@ class _Reader:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
-        await consumer.start()
         try:
+            await consumer.start()  # inside: closed even when the broker can't be reached
             if topic not in await consumer.topics():
                 print(f"civicqc shadow report: no topic {topic}", file=sys.stderr)
                 return []

@@ -87,10 +87,12 @@ async def _follow(
         enable_auto_commit=False,
         auto_offset_reset="earliest" if args.from_beginning else "latest",
     )
-    await consumer.start()
     printed = 0
     last_event = time.monotonic()
     try:
+        # Started inside the try: a broker that can't be reached still gets its client
+        # closed, or aiokafka prints "Unclosed AIOKafkaConsumer" under the one-line error.
+        await consumer.start()
         while args.max is None or printed < args.max:
             batch = await consumer.getmany(timeout_ms=500)
             if batch:
