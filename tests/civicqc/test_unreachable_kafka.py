@@ -1,8 +1,9 @@
-"""The Kafka-reading commands when the broker can't be reached: one line, exit 2, nothing left open.
+"""The Kafka-reading commands when the broker can't be reached: exit 2, their error, nothing open.
 
 ``civicqc verdicts tail`` and ``civicqc shadow report`` promise exit 2 when Kafka can't
 be read (their ``--help``); an operator who mistypes ``KAFKA_BOOTSTRAP_SERVERS`` should
-read that line, not aiokafka's "Unclosed AIOKafkaConsumer" after it. The command runs as
+read the command's line naming the address (after aiokafka's own connection error), not
+"Unclosed AIOKafkaConsumer" and an object's address after it. The command runs as
 its own process, as an operator runs it: the warning comes from the consumer's ``__del__``
 at whatever moment the interpreter frees it, which a test process may postpone.
 """
