@@ -109,6 +109,11 @@ class CommonSettings(RuleOverrides):
     s3_access_key: SecretStr = SecretStr("")
     s3_secret_key: SecretStr = SecretStr("")
     s3_secure: bool = False
+    s3_ssl_cafile: Path | None = Field(
+        default=None,
+        description="With S3_SECURE=true: PEM file of the CA that signed the store's "
+        "certificate (a city's own CA); unset: the system's trusted CAs.",
+    )
     s3_region: str = Field(
         default=DEFAULT_S3_REGION,
         description="The store's region, signed into every request (nothing asks the store "
@@ -153,14 +158,20 @@ class CommonSettings(RuleOverrides):
 
     log_level: str = "INFO"
 
-    @field_validator("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile", mode="before")
+    @field_validator(
+        "kafka_ssl_cafile",
+        "kafka_ssl_certfile",
+        "kafka_ssl_keyfile",
+        "s3_ssl_cafile",
+        mode="before",
+    )
     @classmethod
     def _blank_path_is_unset(cls, value: object) -> object:
         """``KAFKA_SSL_CAFILE=`` (set but empty) is unset, not the current folder."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
-    def _kafka_security_agrees(self) -> CommonSettings:
+    def _security_agrees(self) -> CommonSettings:
         check_kafka_security(
             self.kafka_security_protocol,
             sasl_username=self.kafka_sasl_username,
@@ -169,6 +180,10 @@ class CommonSettings(RuleOverrides):
             ssl_certfile=self.kafka_ssl_certfile,
             ssl_keyfile=self.kafka_ssl_keyfile,
         )
+        if self.s3_ssl_cafile is not None and not self.s3_secure:
+            raise ValueError(
+                "S3_SSL_CAFILE set, but S3_SECURE=false: the store is reached without TLS"
+            )
         return self
 
     def kafka(self) -> KafkaConnection:

@@ -8,6 +8,7 @@ is there wherever the test suite runs.
 from __future__ import annotations
 
 import shutil
+import ssl
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,3 +82,10 @@ def make_certificates(folder: Path) -> Certificates:
     )
     _, stranger = _authority(folder, "stranger-ca")
     return Certificates(authority[1], keystore, client_cert, client_key, stranger)
+
+
+def server_context(certificates: Certificates) -> ssl.SSLContext:
+    """What a server presents: the broker's certificate (it names 127.0.0.1 and localhost)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificates.keystore)
+    return context

@@ -1,4 +1,5 @@
-"""The services on a Kafka that wants TLS and credentials, as a city's cluster does.
+"""The services on a Kafka that wants TLS and credentials, as a city's cluster does (and
+an object store reached over HTTPS with a certificate from the city's own CA).
 
 A real broker with SASL_SSL and mutual-TLS listeners (``secured_kafka``), a CA of the
 test's own, and the real API, consumer and CLI processes configured only through the
@@ -24,8 +25,10 @@ from producer_api.publisher import Publisher, PublishUnavailable
 from runtime.ids import new_image_id
 from runtime.kafka_connection import KafkaConnection, SaslMechanism, kafka_connection
 from tests.builders import images
+from tests.builders.latency_proxy import LatencyProxy
 from tests.builders.stream import ApiProcess, ConsumerProcess, civicqc
 from tests.builders.stream_fixtures import private_stream
+from tests.builders.tls import server_context
 from tests.fixtures.services import S3Service, SecuredKafka
 
 pytestmark = pytest.mark.integration
@@ -155,13 +158,22 @@ def test_a_wrong_password_a_stranger_ca_or_no_client_certificate_is_refused(
         assert secured_kafka.password not in caplog.text
 
 
-def test_a_photo_is_scored_end_to_end_on_a_sasl_ssl_cluster(
+def test_a_photo_is_scored_end_to_end_with_tls_everywhere(
     secured_kafka: SecuredKafka, s3_service: S3Service, tmp_path: Path
 ) -> None:
     """The API, a consumer replica and ``civicqc verdicts tail``, each configured through
-    the environment only, on the SASL_SSL listener (SCRAM-SHA-512, the test's CA)."""
+    the environment only: Kafka on the SASL_SSL listener (SCRAM-SHA-512), the object store
+    over HTTPS, both with certificates from the test's own CA."""
+    host, port = s3_service.endpoint.rsplit(":", 1)
+    certificates = secured_kafka.certificates
+    https = LatencyProxy(host, int(port), tls=server_context(certificates)).start()
     with private_stream("secured", secured_kafka.plaintext, s3_service) as stream:
-        env = stream.env(**secured_kafka.sasl_env())
+        env = stream.env(
+            **secured_kafka.sasl_env(),
+            S3_ENDPOINT=https.endpoint,
+            S3_SECURE="true",
+            S3_SSL_CAFILE=str(certificates.ca),
+        )
         consumer = ConsumerProcess(env, tmp_path / "consumer.log")
         api = ApiProcess({**env, "AUTH_ENABLED": "false"}, tmp_path / "api.log", free_port())
         try:
@@ -173,6 +185,7 @@ def test_a_photo_is_scored_end_to_end_on_a_sasl_ssl_cluster(
         finally:
             api.stop()
             consumer.terminate()
+            https.stop()
     assert verdict["image_id"] == image_id
     assert verdict["outcome"] == "accepted"
     assert secured_kafka.password not in consumer.log()
