@@ -27,6 +27,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -163,8 +164,8 @@ class VerdictFollower:
             fetch_max_wait_ms=_FETCH_MAX_WAIT_MS,
         )
         try:
+            partitions = await self._partitions()
             await consumer.start()
-            partitions = await self._partitions(consumer)
             consumer.assign(partitions)
             since_ms = int((time.time() - self._window_s) * 1000)
             # End offsets first, as concrete numbers: a lazy seek_to_end() would resolve later
@@ -190,16 +191,28 @@ class VerdictFollower:
         finally:
             await consumer.stop()
 
-    async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
-        while True:
-            # assign() needs partition metadata, which a group-less consumer only fetches for
-            # topics its client tracks; aiokafka has no public call for that, hence ``_client``.
-            await consumer._client.add_topic(self._topic)
-            ids = consumer.partitions_for_topic(self._topic)
-            if ids:
-                return [TopicPartition(self._topic, p) for p in sorted(ids)]
-            logger.warning("topic %s has no partitions yet; waiting", self._topic)
-            await asyncio.sleep(_RESTART_BACKOFF_S)
+    async def _partitions(self) -> list[TopicPartition]:
+        """The topic's partitions, from a metadata request of the public admin client: a
+        group-less consumer knows them only for topics its client already tracks."""
+        admin = AIOKafkaAdminClient(
+            **self._kafka.options(), client_id=self._client_id, request_timeout_ms=5000
+        )
+        await admin.start()
+        try:
+            while True:
+                described = await admin.describe_topics([self._topic])
+                ids = sorted(
+                    p["partition"]
+                    for topic in described
+                    if topic["topic"] == self._topic and topic["error_code"] == 0
+                    for p in topic["partitions"]
+                )
+                if ids:
+                    return [TopicPartition(self._topic, p) for p in ids]
+                logger.warning("topic %s has no partitions yet; waiting", self._topic)
+                await asyncio.sleep(_RESTART_BACKOFF_S)
+        finally:
+            await admin.close()
 
     def _ingest(self, value: bytes | None, now: float) -> None:
         if value is None:
