@@ -16,6 +16,7 @@ import logging
 import signal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from prometheus_client import start_http_server
 
 from consumer.duplicates import ExactDuplicates
@@ -32,6 +33,7 @@ from consumer.shadow import ShadowProfiles
 from consumer.storage import open_store
 from core.similar import SearchRule
 from runtime.cpus import usable_cores
+from runtime.kafka_connection import KafkaConnection
 from runtime.logs import configure_logging
 from runtime.object_store import ObjectStore
 from runtime.rulebook import load_rulebook
@@ -66,9 +68,11 @@ def _near(settings: ConsumerSettings) -> NearDuplicates:
     return NearDuplicates(rule, settings.topic_fingerprints)
 
 
-def _kafka_clients(settings: ConsumerSettings) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
+def _kafka_clients(
+    settings: ConsumerSettings, kafka: KafkaConnection
+) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka.options(),
         group_id=settings.consumer_group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -77,7 +81,7 @@ def _kafka_clients(settings: ConsumerSettings) -> tuple[AIOKafkaConsumer, AIOKaf
         max_poll_records=settings.max_in_flight,
     )
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka.options(),
         acks="all",
         enable_idempotence=True,
         # An event's verdict and fingerprint are appended together: with any linger,
@@ -93,10 +97,10 @@ def _kafka_clients(settings: ConsumerSettings) -> tuple[AIOKafkaConsumer, AIOKaf
 _FINGERPRINT_FETCH_MIN_BYTES = 64 * 1024
 
 
-def _fingerprint_reader(settings: ConsumerSettings) -> AIOKafkaConsumer:
+def _fingerprint_reader(settings: ConsumerSettings, kafka: KafkaConnection) -> AIOKafkaConsumer:
     """The group-less reader of the whole fingerprint topic (:meth:`NearDuplicates.follow`)."""
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka.options(),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -152,11 +156,12 @@ def _loop(
 
 async def run(settings: ConsumerSettings, metrics: ConsumerMetrics, stop: asyncio.Event) -> None:
     """Build the clients, run the loop until ``stop``, and close everything in reverse."""
+    kafka = settings.kafka()  # first: an unreadable TLS file stops the start, before any worker
     pool = _pool(settings)
     store = open_store(settings)
-    consumer, producer = _kafka_clients(settings)
+    consumer, producer = _kafka_clients(settings, kafka)
     near = _near(settings)
-    reader = _fingerprint_reader(settings)
+    reader = _fingerprint_reader(settings, kafka)
     loop = _loop(settings, metrics, consumer, producer, store, pool, near)
     following: asyncio.Task[None] | None = None
     try:
@@ -204,6 +209,11 @@ def main() -> int:
     logger.info("metrics served", extra={"port": server.server_port})
     try:
         asyncio.run(_serve(settings, metrics))
+    except KafkaError as exc:
+        # One JSON line, its traceback a field, rather than a bare traceback; aiokafka's line
+        # before it says why (a refused login, a certificate that does not verify).
+        logger.error("consumer stopped: Kafka is unreachable or refused it: %r", exc, exc_info=exc)
+        return 1
     finally:
         server.shutdown()
     return 0
