@@ -16,9 +16,11 @@ import logging
 import signal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from prometheus_client import start_http_server
 
+from consumer.commits import CommittedOffsets
 from consumer.duplicates import ExactDuplicates
 from consumer.lag import LagReporter
 from consumer.loop import ConsumerLoop
@@ -113,6 +115,7 @@ def _loop(
     settings: ConsumerSettings,
     metrics: ConsumerMetrics,
     consumer: AIOKafkaConsumer,
+    commits: CommittedOffsets,
     producer: AIOKafkaProducer,
     store: ObjectStore,
     pool: ScoringPool,
@@ -139,9 +142,10 @@ def _loop(
     )
     loop = ConsumerLoop(
         consumer,
+        commits,
         pipeline.handle,
         policy,
-        LagReporter(consumer, metrics.consumer_lag, settings.lag_interval_s),
+        LagReporter(consumer, commits, metrics.consumer_lag, settings.lag_interval_s),
         max_in_flight=settings.max_in_flight,
         commit_interval_s=settings.commit_interval_s,
         drain_timeout_s=settings.shutdown_timeout_s,
@@ -162,11 +166,14 @@ async def run(settings: ConsumerSettings, metrics: ConsumerMetrics, stop: asynci
     consumer, producer = _kafka_clients(settings, kafka)
     near = _near(settings)
     reader = _fingerprint_reader(settings, kafka)
-    loop = _loop(settings, metrics, consumer, producer, store, pool, near)
+    admin = AIOKafkaAdminClient(**kafka.options())
+    commits = CommittedOffsets(admin, settings.consumer_group)
+    loop = _loop(settings, metrics, consumer, commits, producer, store, pool, near)
     following: asyncio.Task[None] | None = None
     try:
         await pool.start()
         await producer.start()
+        await admin.start()
         await reader.start()
         following = asyncio.create_task(near.follow(reader))
         consumer.subscribe([settings.topic_submitted], listener=loop.rebalance_listener())
@@ -185,6 +192,7 @@ async def run(settings: ConsumerSettings, metrics: ConsumerMetrics, stop: asynci
             with contextlib.suppress(asyncio.CancelledError):
                 await following
         await reader.stop()
+        await admin.close()
         await producer.stop()
         pool.shutdown()
         store.close()
