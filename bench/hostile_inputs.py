@@ -1373,20 +1373,29 @@ def heif_grid(
     ispe: tuple[int, int] | None = None,
     *,
     identity: bool = False,
+    rotation: int = 0,
 ) -> bytes:
     """A valid HEIF grid image of ``rows`` x ``columns`` tiles that all share one tile's data.
 
     A few kB decode to up to 1000 tiles (libheif's item limit) of ``side`` pixels;
     ``mode`` as :func:`_heif_tile`. ``ispe`` replaces the size the grid item's property
-    announces (libheif reports it; the descriptor's own size is what it composes), and
-    ``identity`` shows the grid through an ``iden`` primary item.
+    announces (libheif reports it; the descriptor's own size is what it composes),
+    ``identity`` shows the grid through an ``iden`` primary item, and ``rotation`` turns
+    it by that many quarter turns (an ``irot`` property, as phones store portrait photos).
     """
     width, height = columns * side, rows * side
     # Grid descriptor with 32-bit output sizes (flags = 1).
     descriptor = struct.pack(">BBBBII", 0, 1, rows - 1, columns - 1, width, height)
     announced = ispe or (width, height)
     return _derived_heif(
-        b"grid", descriptor, rows * columns, side, mode, announced, identity=identity
+        b"grid",
+        descriptor,
+        rows * columns,
+        side,
+        mode,
+        announced,
+        identity=identity,
+        rotation=rotation,
     )
 
 
@@ -1407,10 +1416,12 @@ def _derived_heif(
     ispe: tuple[int, int],
     *,
     identity: bool = False,
+    rotation: int = 0,
 ) -> bytes:
     """A HEIF whose primary item is a ``kind`` (grid, iovl) item described by ``descriptor``
     (in ``idat``), made of ``tiles`` items sharing one coded tile; with ``identity``, the
-    primary is an ``iden`` item showing it (as a rotation or crop would)."""
+    primary is an ``iden`` item showing it (as a rotation or crop would); ``rotation``
+    quarter turns are an essential ``irot`` property of the derived item."""
     hvcc, coded = _heif_tile(side, mode)
     derived = 2 if identity else 1
     ids = range(derived + 1, derived + 1 + tiles)
@@ -1425,8 +1436,11 @@ def _derived_heif(
         items = struct.pack(">HHHHII", derived, 1, 0, 1, 0, len(descriptor)) + b"".join(
             struct.pack(">HHHHII", i, 0, 0, 1, data_at, len(coded)) for i in ids
         )
-        ipma = struct.pack(">IHBB", count, derived, 1, 3) + b"".join(
-            struct.pack(">HBBB", i, 2, 0x81, 2) for i in ids
+        turned = struct.pack(">BBB", 2, 3, 0x84) if rotation % 4 else struct.pack(">BB", 1, 3)
+        ipma = (
+            struct.pack(">IH", count, derived)
+            + turned
+            + b"".join(struct.pack(">HBBB", i, 2, 0x81, 2) for i in ids)
         )
         if identity:  # item 1 shows item 2, and announces the same size
             infe = _full_box(b"infe", 2, 0, struct.pack(">HH", 1, 0) + b"iden\x00") + infe
@@ -1437,7 +1451,8 @@ def _derived_heif(
             b"ipco",
             hvcc
             + _full_box(b"ispe", 0, 0, struct.pack(">II", side, side))
-            + _full_box(b"ispe", 0, 0, struct.pack(">II", *ispe)),
+            + _full_box(b"ispe", 0, 0, struct.pack(">II", *ispe))
+            + (_box(b"irot", bytes([rotation % 4])) if rotation % 4 else b""),
         )
         return _full_box(
             b"meta",
@@ -1457,13 +1472,19 @@ def _derived_heif(
     return ftyp + meta(data_at) + _box(b"mdat", coded)
 
 
-def _heif_grid_near_limit(rng: Rng, mode: str = "RGB") -> bytes:
+def _heif_grid_near_limit(rng: Rng, mode: str = "RGB", rotation: int = 0) -> bytes:
     """A grid of up to 999 tiles, from a quarter of the pixel limit to the limit."""
     side = int(rng.choice([256, 512]))
     target = PIXEL_LIMIT * float(rng.uniform(0.25, 1.0)) / side**2
     columns = int(rng.integers(max(1, int(target / 999) + 1), min(255, int(target)) + 1))
     rows = max(1, min(255, int(target / columns), 999 // columns))
-    return heif_grid(rows, columns, side, mode)
+    return heif_grid(rows, columns, side, mode, rotation=rotation)
+
+
+def _heif_grid_rotated(rng: Rng) -> bytes:
+    """A grid near the limit turned by an ``irot`` property, as phones store portrait
+    photos: libheif reports its size turned, and rotates the decoded image (one more copy)."""
+    return _heif_grid_near_limit(rng, rotation=int(rng.integers(1, 4)))
 
 
 def _heif_grid_10bit(rng: Rng) -> bytes:
@@ -1496,6 +1517,7 @@ def _heif_top_flood(rng: Rng) -> bytes:
 def heif_generators() -> dict[str, Generator]:
     return {
         "grid-near-limit": _heif_grid_near_limit,
+        "grid-rotated": _heif_grid_rotated,
         "grid-10bit": _heif_grid_10bit,
         "canvas-lie": _heif_canvas_lie,
         "top-level-flood": _heif_top_flood,

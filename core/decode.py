@@ -540,7 +540,9 @@ def _decode_heif(
         # A grid or overlay is composed on the canvas its descriptor declares, whatever
         # its ispe says: the limits apply to the larger.
         canvas = declared_canvas(data) or (0, 0)
-        budget_w, budget_h = max(width, canvas[0]), max(height, canvas[1])
+        # The larger of the two images, not of each side: libheif reports the size after
+        # a rotation (irot), so a portrait 48 MP photo's canvas is its size turned.
+        budget_w, budget_h = canvas if canvas[0] * canvas[1] > width * height else (width, height)
         if budget_w * budget_h > max_pixels:
             raise _too_many_pixels(budget_w, budget_h, max_pixels)
         chroma = heif.info.get("chroma")

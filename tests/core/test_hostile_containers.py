@@ -401,3 +401,19 @@ def test_an_lzma_tiff_is_capped_where_liblzma_decodes_it_slowly() -> None:
     over = deflate_tiff(width, MAX_LZMA_BYTES // width + 1, strip=b"", compression=34925)
     assert _error(over) is ErrorCode.TOO_COMPLEX
     assert score(tiff_lzma(900, 700), DEFAULT).verdict is not Outcome.ERROR
+
+
+def test_a_rotated_heif_is_budgeted_by_its_pixels_not_by_its_longer_side_squared() -> None:
+    # Before: the canvas check took the larger of each side of libheif's (rotated) size and
+    # of the descriptor's canvas, so a grid turned by irot counted as a square of its longer
+    # side: a portrait 47 MP photo as 59 MP, refused (too_many_pixels) though it decodes in
+    # 188 MB, like its landscape twin.
+    for rotation in (0, 1, 3):
+        data = heif_grid(2, 8, 256, rotation=rotation)  # 2048 x 512, 1 MP
+        decoded = decode_image(data, max_pixels=4_000_000, analysis_long_side=1000)
+        turned = rotation % 2 == 1
+        assert (decoded.width, decoded.height) == ((512, 2048) if turned else (2048, 512))
+        assert decoded.grey.shape == ((1000, 250) if turned else (250, 1000))
+    lie = heif_grid(4, 8, 256, ispe=(512, 2048))  # a 2 MP canvas announced as 1 MP
+    with pytest.raises(TooManyPixelsError):  # the canvas still counts when it is larger
+        decode_image(lie, max_pixels=2_000_000, analysis_long_side=0)
