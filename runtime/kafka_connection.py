@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from aiokafka.helpers import create_ssl_context
+from runtime.tls import client_context
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
@@ -129,14 +129,14 @@ def kafka_connection(
     context = None
     if security_protocol in TLS_PROTOCOLS:
         try:
-            context = create_ssl_context(
-                cafile=ssl_cafile, certfile=ssl_certfile, keyfile=ssl_keyfile
+            context = client_context(
+                ssl_cafile,
+                certfile=ssl_certfile,
+                keyfile=ssl_keyfile,
+                settings="KAFKA_SSL_CAFILE, KAFKA_SSL_CERTFILE, KAFKA_SSL_KEYFILE",
             )
-        except (OSError, ssl.SSLError) as exc:
-            raise KafkaSettingsError(
-                "cannot load the Kafka TLS files (KAFKA_SSL_CAFILE, KAFKA_SSL_CERTFILE, "
-                f"KAFKA_SSL_KEYFILE): {exc}"
-            ) from exc
+        except ValueError as exc:
+            raise KafkaSettingsError(str(exc)) from exc
     return KafkaConnection(
         bootstrap_servers=bootstrap_servers,
         security_protocol=security_protocol,

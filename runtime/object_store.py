@@ -32,8 +32,9 @@ from minio.commonconfig import REPLACE, CopySource, Tags
 from minio.error import InvalidResponseError, S3Error, ServerError
 from minio.helpers import MIN_PART_SIZE
 
-from runtime.s3_requests import MISSING_CODES, S3RequestError, SignedRequests, tls_context
+from runtime.s3_requests import MISSING_CODES, S3RequestError, SignedRequests
 from runtime.settings import CommonSettings
+from runtime.tls import client_context
 
 T = TypeVar("T")
 
@@ -85,7 +86,9 @@ def minio_client(
         retries=False,
         maxsize=pool_size,
         # The same trust as the signed requests: S3_SSL_CAFILE, else the system's CAs.
-        ssl_context=tls_context(settings.s3_ssl_cafile) if settings.s3_secure else None,
+        ssl_context=client_context(settings.s3_ssl_cafile, settings="S3_SSL_CAFILE")
+        if settings.s3_secure
+        else None,
     )
     return Minio(
         settings.s3_endpoint,

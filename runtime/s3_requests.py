@@ -36,7 +36,6 @@ import http.client
 import platform
 import re
 import socket
-import ssl
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -51,6 +50,7 @@ from minio.tagging import Tagging
 from minio.xml import marshal
 
 from runtime.settings import CommonSettings
+from runtime.tls import client_context
 
 #: S3 error codes that mean "no such key" (SeaweedFS answers NoSuchObject to some requests).
 MISSING_CODES = frozenset({"NoSuchKey", "NoSuchObject"})
@@ -105,7 +105,7 @@ class SignedRequests:
         if url.path not in ("", "/") or url.query or url.fragment or url.username:
             raise ValueError(f"S3_ENDPOINT must be host[:port], not {endpoint!r}")
         self._scheme = scheme
-        self._tls = tls_context(cafile) if secure else None
+        self._tls = client_context(cafile, settings="S3_SSL_CAFILE") if secure else None
         self._hostname, self._port = url.hostname or "", url.port
         # The Host the SDK signs: the port left out where it is the scheme's default.
         default = 443 if secure else 80
@@ -303,15 +303,6 @@ class SignedRequests:
         if self._tls is not None:
             return http.client.HTTPSConnection(host, port, timeout=timeout, context=self._tls)
         return http.client.HTTPConnection(host, port, timeout=timeout)
-
-
-def tls_context(cafile: Path | None) -> ssl.SSLContext:
-    """A verifying client context (host names checked) trusting ``cafile``, else the system's
-    CAs. Read now, so an unreadable ``S3_SSL_CAFILE`` stops a service at startup."""
-    try:
-        return ssl.create_default_context(cafile=cafile)
-    except (OSError, ssl.SSLError) as exc:
-        raise ValueError(f"cannot load S3_SSL_CAFILE {cafile}: {exc}") from exc
 
 
 def _encoded(value: str) -> str:

@@ -112,7 +112,7 @@ def test_an_unreadable_ca_file_stops_the_start_naming_the_setting(tmp_path: Path
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not a certificate\n")
     settings = _settings(KAFKA_SECURITY_PROTOCOL="SSL", KAFKA_SSL_CAFILE=str(garbage))
-    with pytest.raises(KafkaSettingsError, match="cannot load the Kafka TLS files"):
+    with pytest.raises(KafkaSettingsError, match="cannot load the TLS files of KAFKA_SSL_CAFILE"):
         settings.kafka()
 
 

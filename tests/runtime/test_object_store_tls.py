@@ -98,6 +98,6 @@ def test_a_ca_file_without_tls_or_unreadable_stops_the_start(tmp_path: Path) -> 
     with pytest.raises(ValidationError, match="S3_SSL_CAFILE set, but S3_SECURE=false"):
         CommonSettings(s3_ssl_cafile=tmp_path / "ca.pem")
     settings = CommonSettings(s3_secure=True, s3_ssl_cafile=tmp_path / "missing.pem")
-    with pytest.raises(ValueError, match="cannot load S3_SSL_CAFILE"):
+    with pytest.raises(ValueError, match="cannot load the TLS files of S3_SSL_CAFILE"):
         store_client(settings, connect_timeout_s=1.0, read_timeout_s=1.0, pool_size=1)
     assert CommonSettings(s3_ssl_cafile="").s3_ssl_cafile is None
