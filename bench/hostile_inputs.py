@@ -473,6 +473,13 @@ def _many_text_chunks(rng: Rng) -> bytes:
     return png_with_chunks([one] * int(rng.integers(200, 3000)))
 
 
+def _iccp_flood(rng: Rng) -> bytes:
+    """Hundreds to 20 000 iCCP chunks of 1 KiB, each inflating to 1 MiB of zeros: Pillow
+    inflates every one (its 64 MiB cap is for text), 45 s of CPU for 20 000."""
+    one = png_chunk(b"iCCP", b"icc\x00\x00" + zeros_zlib((1 << 20) - int(rng.integers(1, 64))))
+    return png_with_chunks([one] * int(rng.integers(65, 20_000)))
+
+
 def _huge_ihdr(rng: Rng) -> bytes:
     width, height = (int(v) for v in rng.integers(1, 2**31, size=2))
     return png_with_chunks([], b"\x89PNG\r\n\x1a\n" + png_ihdr(width, height) + _tail_of_carrier())
@@ -557,6 +564,7 @@ def png_generators() -> dict[str, Generator]:
         "itxt-bomb": _itxt_bomb,
         "iccp-bomb": _iccp_bomb,
         "many-text-chunks": _many_text_chunks,
+        "iccp-flood": _iccp_flood,
         "huge-ihdr": _huge_ihdr,
         "split-idat": _split_idat,
         "apng-frame-count": _apng_frames,

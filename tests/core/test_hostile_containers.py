@@ -40,6 +40,7 @@ from bench.hostile_inputs import (
     vp8l_stream,
     webp_chunk,
     zero_jpeg,
+    zeros_zlib,
 )
 from core import Outcome, builtin_profile, score
 from core.budget import (
@@ -60,6 +61,7 @@ from core.headers import (
     MAX_JPEG_SEGMENTS,
     MAX_PHOTOSHOP_BLOCKS,
     MAX_PNG_CHUNKS,
+    MAX_PNG_COMPRESSED_CHUNKS,
     jpeg_frame,
     png_scanline_bytes,
 )
@@ -432,3 +434,17 @@ def test_a_lossless_webp_counts_the_argb_copy_its_decoder_holds() -> None:
         check_pillow_decode("RGBA", side, side, colour=False, tiles=1, webp=True, lossless=True)
     small = score(saved(carrier(900, 700), "WEBP", lossless=True), DEFAULT)
     assert small.verdict is not Outcome.ERROR
+
+
+def test_a_flood_of_compressed_icc_chunks_is_refused_before_pillow_inflates_them() -> None:
+    # Before: Pillow inflated every iCCP chunk up to 1 MiB (its 64 MiB cap is for text):
+    # 20 000 chunks of 1 KiB, each 1 MiB of zeros, took 45 s of CPU; 2000, 4.7 s.
+    bomb = png_chunk(b"iCCP", b"icc\x00\x00" + zeros_zlib((1 << 20) - 16))
+    assert (
+        _error(png_with_chunks([bomb] * (MAX_PNG_COMPRESSED_CHUNKS + 1))) is ErrorCode.TOO_COMPLEX
+    )
+    text = png_chunk(b"zTXt", b"Comment\x00\x00" + zeros_zlib(1000))
+    assert (
+        _error(png_with_chunks([text] * (MAX_PNG_COMPRESSED_CHUNKS + 1))) is ErrorCode.TOO_COMPLEX
+    )
+    assert _error(png_with_chunks([text] * MAX_PNG_COMPRESSED_CHUNKS)) is None
