@@ -470,8 +470,8 @@ def _batches_text(batches: dict[HoldoutBatch, list[Row]]) -> str:
     if len(batches) == 1:
         return ""
     said = [
-        f"\nIt came in {len(batches)} batches, each added with the engine still frozen "
-        "for what the earlier ones lacked:"
+        f"\nIt came in {len(batches)} batches, each later one added, with the engine still "
+        "frozen, for what the earlier ones lacked:"
     ]
     said += [
         f"- the {_label(batch)}, {len({r.source for r in rows})} photos: {batch.holds}."
@@ -481,8 +481,8 @@ def _batches_text(batches: dict[HoldoutBatch, list[Row]]) -> str:
     for number, (batch, rows) in enumerate(batches.items()):
         if number:
             said.append(
-                f"\nThe {_label(batch)} ({len({r.source for r in rows})} photos, {len(rows)} "
-                f"files) against the holdout before it: "
+                f"\nThe {batch.name} batch ({batch.added}; {len({r.source for r in rows})} "
+                f"photos, {len(rows)} files) against the holdout before it: "
                 f"{_compared(before, rows, f'on the {batch.name} batch')}"
             )
         before += rows

@@ -566,8 +566,9 @@ _COMMONS_IMAGING = "org.apache.commons:commons-imaging:1.0.0-alpha5:jar:tests"
 _COMMONS_IMAGING_LICENCE = "Apache-2.0 (Commons Imaging LICENSE.txt)"
 
 
-def _street(name: str, origin: str, package: str, member: str, licence: str,
-            hard: str = "") -> Source:  # fmt: skip
+def _held(name: str, origin: str, package: str, member: str, licence: str,
+          hard: str = "") -> Source:  # fmt: skip
+    """A photo of the holdout (the street batch and those after it)."""
     return Source(name, origin, package, member, licence, "holdout", hard)
 
 
@@ -575,97 +576,85 @@ def _street(name: str, origin: str, package: str, member: str, licence: str,
 #: streets and everyday outdoor scenes, from packages no earlier photo came from.
 HOLDOUT_STREET_ADDED = "2026-12-01"
 _HOLDOUT_STREET: tuple[Source, ...] = (
-    _street("hanoi_street", "go", "github.com/dsoprea/go-exif/v3@v3.0.1", "assets/NDM_8901.jpg",
-            "MIT (go-exif LICENSE); a Canon EOS 5D Mark III photo with its EXIF"),
-    _street("promenade_bike", "go", _BIMG, "testdata/test_exif_full.jpg",
-            "MIT (bimg LICENSE); an iPhone XS photo with its EXIF (orientation 6)",
-            "low_texture_sky"),
-    _street("pavement_pigeons", "go", _BIMG, "testdata/test.avif", "MIT (bimg LICENSE)",
-            "shallow_dof"),
-    _street("harbour_town", "go", "github.com/chai2010/webp@v1.4.0", "testdata/photo.lossy.webp",
-            "BSD-3-Clause (chai2010/webp LICENSE)", "water"),
-    _street("howitzer_lawn", "go", _IMAGEMETA,
-            "testdata/images/metadata-extractor/nikonMakernoteType1.jpg",
-            f"{_IMAGEMETA_LICENCE}; a Nikon E950 photo with its EXIF", "high_key"),
-    _street("outdoor_cook", "go", _IMAGEMETA,
-            "testdata/images/metadata-extractor/nikonMakernoteType2b.jpg", _IMAGEMETA_LICENCE),
-    _street("street_stand", "maven", _TWELVEMONKEYS, "jpeg/xdensity-out-of-range-zero.jpg",
-            _TWELVEMONKEYS_LICENCE),
-    _street("parked_motorcycle", "maven", _TWELVEMONKEYS,
-            "jpeg/jfif-with-preview-as-second-image.jpg",
-            f"{_TWELVEMONKEYS_LICENCE}; an Olympus FE3010 photo with its EXIF"),
-    _street("ambulance", "maven", _COMMONS_IMAGING,
-            "data/images/jpg/1/Oregon Scientific DS6639 - DSC_0307.JPG",
-            f"{_COMMONS_IMAGING_LICENCE}; an Oregon Scientific DS6639 photo with its EXIF"),
-    _street("lakeside_pair", "maven", _COMMONS_IMAGING, "data/images/tiff/1/ron and andy.tif",
-            f"{_COMMONS_IMAGING_LICENCE}; an uncompressed TIFF", "water"),
+    _held("hanoi_street", "go", "github.com/dsoprea/go-exif/v3@v3.0.1", "assets/NDM_8901.jpg",
+          "MIT (go-exif LICENSE); a Canon EOS 5D Mark III photo with its EXIF"),
+    _held("promenade_bike", "go", _BIMG, "testdata/test_exif_full.jpg",
+          "MIT (bimg LICENSE); an iPhone XS photo with its EXIF (orientation 6)",
+          "low_texture_sky"),
+    _held("pavement_pigeons", "go", _BIMG, "testdata/test.avif", "MIT (bimg LICENSE)",
+          "shallow_dof"),
+    _held("harbour_town", "go", "github.com/chai2010/webp@v1.4.0", "testdata/photo.lossy.webp",
+          "BSD-3-Clause (chai2010/webp LICENSE)", "water"),
+    _held("howitzer_lawn", "go", _IMAGEMETA,
+          "testdata/images/metadata-extractor/nikonMakernoteType1.jpg",
+          f"{_IMAGEMETA_LICENCE}; a Nikon E950 photo with its EXIF", "high_key"),
+    _held("outdoor_cook", "go", _IMAGEMETA,
+          "testdata/images/metadata-extractor/nikonMakernoteType2b.jpg", _IMAGEMETA_LICENCE),
+    _held("street_stand", "maven", _TWELVEMONKEYS, "jpeg/xdensity-out-of-range-zero.jpg",
+          _TWELVEMONKEYS_LICENCE),
+    _held("parked_motorcycle", "maven", _TWELVEMONKEYS,
+          "jpeg/jfif-with-preview-as-second-image.jpg",
+          f"{_TWELVEMONKEYS_LICENCE}; an Olympus FE3010 photo with its EXIF"),
+    _held("ambulance", "maven", _COMMONS_IMAGING,
+          "data/images/jpg/1/Oregon Scientific DS6639 - DSC_0307.JPG",
+          f"{_COMMONS_IMAGING_LICENCE}; an Oregon Scientific DS6639 photo with its EXIF"),
+    _held("lakeside_pair", "maven", _COMMONS_IMAGING, "data/images/tiff/1/ron and andy.tif",
+          f"{_COMMONS_IMAGING_LICENCE}; an uncompressed TIFF", "water"),
 )  # fmt: skip
 
 _PILLOW = "pillow==11.0.0"
 _PILLOW_LICENCE = "MIT-CMU (Pillow LICENSE)"
-_PILLOW_HEIF = "pillow_heif==1.8.1"
-_PILLOW_HEIF_LICENCE = "BSD-3-Clause (pillow_heif LICENSE.txt)"
 _THUMBOR = "thumbor==7.8.0"
 _SIGAL = "sigal==2.6.1"
 _SMARTCROP = "smartcrop==0.5.0"
 _SMARTCROP_IMAGES = "smartcrop-0.5.0/tests/images/{}"
 
 
-def _close(name: str, origin: str, package: str, member: str, licence: str,
-           hard: str = "") -> Source:  # fmt: skip
-    return Source(name, origin, package, member, licence, "holdout", hard)
+def _pillow_heif(name: str, path: str, camera: str, hard: str = "") -> Source:
+    licence = f"BSD-3-Clause (pillow_heif LICENSE.txt); {camera} HEIC photo with its EXIF"
+    return _held(name, "sdist", "pillow_heif==1.8.1", f"pillow_heif-1.8.1/tests/images/{path}",
+                 licence, hard)  # fmt: skip
 
 
 #: Added on 2026-12-01 after the street batch, engine and `default` still frozen: phone
 #: photos (HEIC among them) and close-ups of ground, walls and road, from new packages.
 HOLDOUT_CLOSE_ADDED = "2026-12-01"
 _HOLDOUT_CLOSE: tuple[Source, ...] = (
-    _close("pavement_closeup", "sdist", _PILLOW, "pillow-11.0.0/Tests/images/xmp_test.jpg",
-           f"{_PILLOW_LICENCE}; a Canon EOS Rebel T6 photo with its EXIF"),
-    _close("rock_garden_3d", "sdist", _PILLOW, "pillow-11.0.0/Tests/images/fujifilm.mpo",
-           f"{_PILLOW_LICENCE}; a FinePix REAL 3D W3 stereo photo (MPO) with its EXIF"),
-    _close("drawn_arrow", "sdist", _PILLOW_HEIF,
-           "pillow_heif-1.8.1/tests/images/heif_other/arrow.heic",
-           f"{_PILLOW_HEIF_LICENCE}; an iPhone 8 Plus HEIC photo with its EXIF"),
-    _close("pug_indoors", "sdist", _PILLOW_HEIF,
-           "pillow_heif-1.8.1/tests/images/heif_other/pug.heic",
-           f"{_PILLOW_HEIF_LICENCE}; an iPhone 13 Pro HEIC photo with its EXIF"),
-    _close("deck_and_door", "sdist", _PILLOW_HEIF,
-           "pillow_heif-1.8.1/tests/images/heif_other/spatial_photo.heic",
-           f"{_PILLOW_HEIF_LICENCE}; an Apple Vision Pro HEIC photo with its EXIF"),
-    _close("map_on_wall", "sdist", _PILLOW_HEIF,
-           "pillow_heif-1.8.1/tests/images/heif_special/aux_YCbCr.heic",
-           f"{_PILLOW_HEIF_LICENCE}; a Galaxy S25 Ultra HEIC photo with its EXIF"),
-    _close("pen_macro", "sdist", _PILLOW_HEIF,
-           "pillow_heif-1.8.1/tests/images/heif_special/xiaomi.heic",
-           f"{_PILLOW_HEIF_LICENCE}; a Xiaomi M2012K11AG HEIC photo with its EXIF",
-           "shallow_dof"),
-    _close("roses_backlit", "crate", "libheif-rs@3.0.0", "data/test.heic",
-           "MIT (libheif-rs LICENSE); an iPhone 14 Pro HEIC photo with its EXIF", "backlit"),
-    _close("highway_lamps", "sdist", _SIGAL, "sigal-2.6.1/tests/sample/pictures/iptcTest/1.jpg",
-           "MIT (sigal docs/license.rst: photo by @edwinsteele); a Canon IXUS IIs photo",
-           "low_texture_sky"),
-    _close("speaker_portrait", "sdist", _THUMBOR,
-           "thumbor-7.8.0/tests/fixtures/images/10_years_of_Wikipedia_by_Guillaume_Paumier.jpg",
-           "CC-BY-SA-3.0, Pierre-Selim Huard (thumbor tests/fixtures/images/README.mkd); "
-           "a Canon EOS 7D photo with its EXIF", "high_key"),
-    _close("garden_portrait", "sdist", _THUMBOR,
-           "thumbor-7.8.0/tests/fixtures/images/Christophe_Henner_-_June_2016.jpg",
-           "CC-BY-SA-3.0, Ruby Mizrahi / Wikimedia Foundation (thumbor tests/fixtures/images/"
-           "README.mkd); a Canon EOS 5D Mark III photo with its EXIF", "shallow_dof"),
-    _close("palm_beach", "sdist", "Wand==0.7.2", "wand-0.7.2/tests/assets/beach.jpg",
-           "MIT (Wand LICENSE); a Canon PowerShot SD750 photo with its EXIF", "low_texture_sky"),
-    _close("roadworks_detour", "sdist", _SMARTCROP, _SMARTCROP_IMAGES.format("orientation.jpg"),
-           "MIT (smartcrop LICENSE; not in its photo_credits.txt); a Xiaomi M2101K7AG photo "
-           "with its EXIF (orientation 6)"),
-    _close("walker_on_concrete", "sdist", _SMARTCROP, _SMARTCROP_IMAGES.format("travel-1.jpg"),
-           "Unsplash License, Stefan C. Asafti (smartcrop tests/images/photo_credits.txt)",
-           "high_key"),
-    _close("rice_field_tiller", "sdist", _SMARTCROP,
-           _SMARTCROP_IMAGES.format("business-work-1.jpg"),
-           "Unsplash License, Luiz Guimaraes (smartcrop tests/images/photo_credits.txt)"),
-    _close("night_crossing", "sdist", "filetype==1.2.0", "filetype-1.2.0/tests/fixtures/sample.heic",
-           "MIT (filetype LICENSE); a HEIC photo", "night"),
+    _held("pavement_closeup", "sdist", _PILLOW, "pillow-11.0.0/Tests/images/xmp_test.jpg",
+          f"{_PILLOW_LICENCE}; a Canon EOS Rebel T6 photo with its EXIF"),
+    _held("rock_garden_3d", "sdist", _PILLOW, "pillow-11.0.0/Tests/images/fujifilm.mpo",
+          f"{_PILLOW_LICENCE}; a FinePix REAL 3D W3 stereo photo (MPO) with its EXIF"),
+    _pillow_heif("drawn_arrow", "heif_other/arrow.heic", "an iPhone 8 Plus"),
+    _pillow_heif("pug_indoors", "heif_other/pug.heic", "an iPhone 13 Pro"),
+    _pillow_heif("deck_and_door", "heif_other/spatial_photo.heic", "an Apple Vision Pro"),
+    _pillow_heif("map_on_wall", "heif_special/aux_YCbCr.heic", "a Galaxy S25 Ultra"),
+    _pillow_heif("pen_macro", "heif_special/xiaomi.heic", "a Xiaomi M2012K11AG", "shallow_dof"),
+    _held("roses_backlit", "crate", "libheif-rs@3.0.0", "data/test.heic",
+          "MIT (libheif-rs LICENSE); an iPhone 14 Pro HEIC photo with its EXIF", "backlit"),
+    _held("highway_lamps", "sdist", _SIGAL, "sigal-2.6.1/tests/sample/pictures/iptcTest/1.jpg",
+          "MIT (sigal docs/license.rst: photo by @edwinsteele); a Canon IXUS IIs photo",
+          "low_texture_sky"),
+    _held("speaker_portrait", "sdist", _THUMBOR,
+          "thumbor-7.8.0/tests/fixtures/images/10_years_of_Wikipedia_by_Guillaume_Paumier.jpg",
+          "CC-BY-SA-3.0, Pierre-Selim Huard (thumbor tests/fixtures/images/README.mkd); "
+          "a Canon EOS 7D photo with its EXIF", "high_key"),
+    _held("garden_portrait", "sdist", _THUMBOR,
+          "thumbor-7.8.0/tests/fixtures/images/Christophe_Henner_-_June_2016.jpg",
+          "CC-BY-SA-3.0, Ruby Mizrahi / Wikimedia Foundation (thumbor tests/fixtures/images/"
+          "README.mkd); a Canon EOS 5D Mark III photo with its EXIF", "shallow_dof"),
+    _held("palm_beach", "sdist", "Wand==0.7.2", "wand-0.7.2/tests/assets/beach.jpg",
+          "MIT (Wand LICENSE); a Canon PowerShot SD750 photo with its EXIF", "low_texture_sky"),
+    _held("roadworks_detour", "sdist", _SMARTCROP, _SMARTCROP_IMAGES.format("orientation.jpg"),
+          "MIT (smartcrop LICENSE; not in its photo_credits.txt); a Xiaomi M2101K7AG photo "
+          "with its EXIF (orientation 6)"),
+    _held("walker_on_concrete", "sdist", _SMARTCROP, _SMARTCROP_IMAGES.format("travel-1.jpg"),
+          "Unsplash License, Stefan C. Asafti (smartcrop tests/images/photo_credits.txt)",
+          "high_key"),
+    _held("rice_field_tiller", "sdist", _SMARTCROP,
+          _SMARTCROP_IMAGES.format("business-work-1.jpg"),
+          "Unsplash License, Luiz Guimaraes (smartcrop tests/images/photo_credits.txt)"),
+    _held("night_crossing", "sdist", "filetype==1.2.0", "filetype-1.2.0/tests/fixtures/sample.heic",
+          "MIT (filetype LICENSE); a HEIC photo", "night"),
 )  # fmt: skip
 
 
