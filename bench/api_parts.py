@@ -96,7 +96,7 @@ async def run(args: argparse.Namespace) -> None:
     )
     await _scratch_topic(settings.kafka_bootstrap_servers)
     publisher = Publisher(
-        settings.kafka_bootstrap_servers, _TOPIC, client_id="bench-api-parts", send_timeout_s=10.0
+        settings.kafka(), _TOPIC, client_id="bench-api-parts", send_timeout_s=10.0
     )
     await publisher.start()
     store = open_store(settings)

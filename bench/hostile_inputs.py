@@ -16,6 +16,7 @@ family; :func:`exif_count_bomb` is issue 11's reproduction. The tests, the
 from __future__ import annotations
 
 import io
+import lzma
 import struct
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +25,8 @@ from functools import cache
 
 import numpy as np
 from PIL import Image
+
+from core.budget import MAX_LZMA_BYTES
 
 Rng = np.random.Generator
 
@@ -302,6 +305,70 @@ def zeros_zlib(length: int) -> bytes:
     return body[:-4] + struct.pack(">I", ((length % 65521) << 16) | 1)
 
 
+def _deflate_bits(fields: Sequence[tuple[int, int]]) -> bytes:
+    """Pack ``(value, bit count)`` fields as deflate does, least significant bit first."""
+    acc = sum(value << shift for (value, _), shift in zip(fields, _offsets(fields), strict=True))
+    bits = sum(count for _, count in fields)
+    return acc.to_bytes((bits + 7) // 8, "little")
+
+
+def _offsets(fields: Sequence[tuple[int, int]]) -> list[int]:
+    offsets, at = [], 0
+    for _, count in fields:
+        offsets.append(at)
+        at += count
+    return offsets
+
+
+def _empty_dynamic_block() -> list[tuple[int, int]]:
+    """A non-final dynamic-Huffman block that codes nothing but its end: 92 bits.
+
+    Its literal/length code has one symbol (end of block, length 1) and its distance
+    code none, which zlib accepts; the code-length code is 18 -> "0", 0 -> "01" and
+    1 -> "11" (bits reversed, as Huffman codes are sent first bit first).
+    """
+    order = (16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1)
+    lengths = {18: 1, 0: 2, 1: 2}
+    return [
+        (0, 1),  # not the last block
+        (2, 2),  # dynamic Huffman codes
+        (0, 5),  # 257 literal/length codes
+        (0, 5),  # 1 distance code
+        (14, 4),  # 18 code-length codes
+        *((lengths.get(symbol, 0), 3) for symbol in order),
+        (0, 1),
+        (127, 7),  # symbol 18: 138 zero lengths
+        (0, 1),
+        (107, 7),  # symbol 18: 118 more (literals 0-255)
+        (3, 2),  # symbol 1: end of block has length 1
+        (1, 2),  # symbol 0: the one distance code is unused
+        (0, 1),  # the block's only symbol: end of block
+    ]
+
+
+#: Two empty dynamic blocks: 184 bits, so whole bytes that can be repeated.
+_EMPTY_BLOCK_PAIR = _deflate_bits(_empty_dynamic_block() * 2)
+
+
+def deflate_padding(blocks: int) -> bytes:
+    """About ``blocks`` empty dynamic deflate blocks (11.5 bytes each, an even count),
+    then an empty stored block: byte-aligned raw deflate that inflates to nothing.
+
+    zlib builds each block's Huffman tables before finding it empty, about 1 us a
+    block, so 32 MB of them cost a decoder over 2 s and produce no pixel.
+    """
+    return _EMPTY_BLOCK_PAIR * max(1, blocks // 2) + b"\x00\x00\x00\xff\xff"
+
+
+def padded_zlib(data: bytes, blocks: int, at: int = 0) -> bytes:
+    """A zlib stream of ``data`` with :func:`deflate_padding` inserted after ``data[:at]``."""
+    compressor = zlib.compressobj(6, wbits=-15)
+    head = compressor.compress(data[:at]) + compressor.flush(zlib.Z_FULL_FLUSH)
+    tail = compressor.compress(data[at:]) + compressor.flush()
+    body = head + deflate_padding(blocks) + tail
+    return b"\x78\x9c" + body + struct.pack(">I", zlib.adler32(data))
+
+
 def _bomb_size(rng: Rng) -> int:
     return int(rng.choice([1 << 21, 1 << 24, 1 << 27, 1 << 30, 1 << 32]))
 
@@ -461,9 +528,32 @@ def _deep_paeth(rng: Rng) -> bytes:
     return png_filtered(width, height, 16, colour, filter_type=4, interlace=rng.random() < 0.5)
 
 
+def _deflate_padding(rng: Rng) -> bytes:
+    """50 000 to 2.8 million empty deflate blocks (up to 32 MB) among a 64 x 64 PNG's
+    pixels, or in a zTXt, compressed iTXt or iCCP chunk: 2.3 to 2.5 s of zlib at 32 MB."""
+    blocks = int(rng.integers(50_000, 2_800_000))
+    where = int(rng.integers(0, 4))
+    if where == 0:
+        rows = b"".join(b"\x00" + bytes(range(64)) for _ in range(64))
+        stream = padded_zlib(rows, blocks, at=int(rng.integers(0, len(rows))))
+        return (
+            b"\x89PNG\r\n\x1a\n"
+            + png_ihdr(64, 64, 8, 0)
+            + png_chunk(b"IDAT", stream)
+            + png_chunk(b"IEND", b"")
+        )
+    kind, head = [
+        (b"zTXt", b"Comment\x00\x00"),
+        (b"iTXt", b"XML:com.adobe.xmp\x00\x01\x00\x00\x00"),
+        (b"iCCP", b"icc\x00\x00"),
+    ][where - 1]
+    return png_with_chunks([png_chunk(kind, head + padded_zlib(b"text", blocks))])
+
+
 def png_generators() -> dict[str, Generator]:
     return {
         "ztxt-bomb": _ztxt_bomb,
+        "deflate-padding": _deflate_padding,
         "itxt-bomb": _itxt_bomb,
         "iccp-bomb": _iccp_bomb,
         "many-text-chunks": _many_text_chunks,
@@ -507,11 +597,15 @@ def deflate_tiff(
     samples: int = 1,
     photometric: int = 1,
     sample_format: int = 1,
+    strip: bytes | None = None,
+    compression: int = 8,
 ) -> bytes:
     """A valid all-zero TIFF in one deflate strip, of any sample width, count and colour
     space (photometric 1 grey, 2 RGB, 5 CMYK, 8 CIELab); a fourth sample of grey or RGB
-    is alpha. Built in milliseconds at any size (:func:`zeros_zlib`)."""
-    strip = zeros_zlib(width * height * samples * bits // 8)
+    is alpha. Built in milliseconds at any size (:func:`zeros_zlib`). ``strip`` and
+    ``compression`` replace the strip and its compression."""
+    if strip is None:
+        strip = zeros_zlib(width * height * samples * bits // 8)
     bits_at = 8 + len(strip)
     bits_values = struct.pack(f">{samples}H", *[bits] * samples)
     extra = [
@@ -522,7 +616,7 @@ def deflate_tiff(
     ]
     if samples in (2, 4) and photometric in (1, 2):
         extra.append((0x0152, 3, 1, 2 << 16))  # unassociated alpha
-    entries = image_entries(width, height, (8, len(strip)), compression=8, extra=extra)
+    entries = image_entries(width, height, (8, len(strip)), compression=compression, extra=extra)
     ifd_at = bits_at + (len(bits_values) if samples > 2 else 0)
     return tiff_header(ifd_at) + strip + bits_values[: ifd_at - bits_at] + ifd(entries)
 
@@ -1098,6 +1192,35 @@ def _tiff_lab(rng: Rng) -> bytes:
     return tiff_lab(width, int(rng.integers(4_000_000, 24_000_000)) // width)
 
 
+def _tiff_deflate_padding(rng: Rng) -> bytes:
+    """A grey deflate TIFF whose one strip holds 50 000 to 2.7 million empty deflate
+    blocks among its pixels (libtiff reads a strip of up to ten times its size)."""
+    side = int(rng.integers(1200, 3000))
+    pixels = bytes(side * side)
+    blocks = int(rng.integers(50_000, 2_700_000))
+    strip = padded_zlib(pixels, blocks, at=int(rng.integers(0, len(pixels))))
+    return deflate_tiff(side, side, strip=strip)
+
+
+def tiff_lzma(width: int, height: int, samples: bytes | None = None) -> bytes:
+    """A grey TIFF in one LZMA (xz) strip: all zeros unless ``samples`` are given."""
+    pixels = bytes(width * height) if samples is None else samples
+    strip = lzma.compress(pixels, format=lzma.FORMAT_XZ, preset=0)
+    return deflate_tiff(width, height, strip=strip, compression=34925)
+
+
+def _tiff_lzma(rng: Rng) -> bytes:
+    """An LZMA-compressed grey TIFF of 8 to 72 MB of samples (liblzma decodes about
+    25 ns a byte); over the limit, the strip is empty: the header is refused first."""
+    width = int(rng.integers(2000, 8000))
+    height = int(rng.integers(8_000_000, 72_000_000)) // width
+    if width * height > MAX_LZMA_BYTES:
+        return deflate_tiff(
+            width, height, strip=lzma.compress(b"", lzma.FORMAT_XZ), compression=34925
+        )
+    return tiff_lzma(width, height)
+
+
 def tiff_generators() -> dict[str, Generator]:
     return {
         "multi-page-loop": _multi_page,
@@ -1107,6 +1230,8 @@ def tiff_generators() -> dict[str, Generator]:
         "deflate-strip-bomb": _tiff_bomb_strip,
         "shared-tag-values": _shared_tag_values,
         "cielab": _tiff_lab,
+        "deflate-padding": _tiff_deflate_padding,
+        "lzma": _tiff_lzma,
     }
 
 
@@ -1248,20 +1373,29 @@ def heif_grid(
     ispe: tuple[int, int] | None = None,
     *,
     identity: bool = False,
+    rotation: int = 0,
 ) -> bytes:
     """A valid HEIF grid image of ``rows`` x ``columns`` tiles that all share one tile's data.
 
     A few kB decode to up to 1000 tiles (libheif's item limit) of ``side`` pixels;
     ``mode`` as :func:`_heif_tile`. ``ispe`` replaces the size the grid item's property
-    announces (libheif reports it; the descriptor's own size is what it composes), and
-    ``identity`` shows the grid through an ``iden`` primary item.
+    announces (libheif reports it; the descriptor's own size is what it composes),
+    ``identity`` shows the grid through an ``iden`` primary item, and ``rotation`` turns
+    it by that many quarter turns (an ``irot`` property, as phones store portrait photos).
     """
     width, height = columns * side, rows * side
     # Grid descriptor with 32-bit output sizes (flags = 1).
     descriptor = struct.pack(">BBBBII", 0, 1, rows - 1, columns - 1, width, height)
     announced = ispe or (width, height)
     return _derived_heif(
-        b"grid", descriptor, rows * columns, side, mode, announced, identity=identity
+        b"grid",
+        descriptor,
+        rows * columns,
+        side,
+        mode,
+        announced,
+        identity=identity,
+        rotation=rotation,
     )
 
 
@@ -1282,10 +1416,12 @@ def _derived_heif(
     ispe: tuple[int, int],
     *,
     identity: bool = False,
+    rotation: int = 0,
 ) -> bytes:
     """A HEIF whose primary item is a ``kind`` (grid, iovl) item described by ``descriptor``
     (in ``idat``), made of ``tiles`` items sharing one coded tile; with ``identity``, the
-    primary is an ``iden`` item showing it (as a rotation or crop would)."""
+    primary is an ``iden`` item showing it (as a rotation or crop would); ``rotation``
+    quarter turns are an essential ``irot`` property of the derived item."""
     hvcc, coded = _heif_tile(side, mode)
     derived = 2 if identity else 1
     ids = range(derived + 1, derived + 1 + tiles)
@@ -1300,8 +1436,11 @@ def _derived_heif(
         items = struct.pack(">HHHHII", derived, 1, 0, 1, 0, len(descriptor)) + b"".join(
             struct.pack(">HHHHII", i, 0, 0, 1, data_at, len(coded)) for i in ids
         )
-        ipma = struct.pack(">IHBB", count, derived, 1, 3) + b"".join(
-            struct.pack(">HBBB", i, 2, 0x81, 2) for i in ids
+        turned = struct.pack(">BBB", 2, 3, 0x84) if rotation % 4 else struct.pack(">BB", 1, 3)
+        ipma = (
+            struct.pack(">IH", count, derived)
+            + turned
+            + b"".join(struct.pack(">HBBB", i, 2, 0x81, 2) for i in ids)
         )
         if identity:  # item 1 shows item 2, and announces the same size
             infe = _full_box(b"infe", 2, 0, struct.pack(">HH", 1, 0) + b"iden\x00") + infe
@@ -1312,7 +1451,8 @@ def _derived_heif(
             b"ipco",
             hvcc
             + _full_box(b"ispe", 0, 0, struct.pack(">II", side, side))
-            + _full_box(b"ispe", 0, 0, struct.pack(">II", *ispe)),
+            + _full_box(b"ispe", 0, 0, struct.pack(">II", *ispe))
+            + (_box(b"irot", bytes([rotation % 4])) if rotation % 4 else b""),
         )
         return _full_box(
             b"meta",
@@ -1332,13 +1472,19 @@ def _derived_heif(
     return ftyp + meta(data_at) + _box(b"mdat", coded)
 
 
-def _heif_grid_near_limit(rng: Rng, mode: str = "RGB") -> bytes:
+def _heif_grid_near_limit(rng: Rng, mode: str = "RGB", rotation: int = 0) -> bytes:
     """A grid of up to 999 tiles, from a quarter of the pixel limit to the limit."""
     side = int(rng.choice([256, 512]))
     target = PIXEL_LIMIT * float(rng.uniform(0.25, 1.0)) / side**2
     columns = int(rng.integers(max(1, int(target / 999) + 1), min(255, int(target)) + 1))
     rows = max(1, min(255, int(target / columns), 999 // columns))
-    return heif_grid(rows, columns, side, mode)
+    return heif_grid(rows, columns, side, mode, rotation=rotation)
+
+
+def _heif_grid_rotated(rng: Rng) -> bytes:
+    """A grid near the limit turned by an ``irot`` property, as phones store portrait
+    photos: libheif reports its size turned, and rotates the decoded image (one more copy)."""
+    return _heif_grid_near_limit(rng, rotation=int(rng.integers(1, 4)))
 
 
 def _heif_grid_10bit(rng: Rng) -> bytes:
@@ -1371,6 +1517,7 @@ def _heif_top_flood(rng: Rng) -> bytes:
 def heif_generators() -> dict[str, Generator]:
     return {
         "grid-near-limit": _heif_grid_near_limit,
+        "grid-rotated": _heif_grid_rotated,
         "grid-10bit": _heif_grid_10bit,
         "canvas-lie": _heif_canvas_lie,
         "top-level-flood": _heif_top_flood,

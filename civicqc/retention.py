@@ -24,7 +24,7 @@ that implements ``PutBucketLifecycleConfiguration`` takes it via
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from minio import Minio
 from minio.commonconfig import ENABLED, AndOperator, Filter, Tags
@@ -44,6 +44,12 @@ class RetentionPolicy:
     idempotency_days: int | None = 2
     digests_days: int | None = 180
     abort_multipart_days: int | None = 1
+
+    def __post_init__(self) -> None:
+        """Refused here, not by the store: SeaweedFS keeps a negative expiration as given."""
+        negative = [f.name for f in fields(self) if (getattr(self, f.name) or 0) < 0]
+        if negative:
+            raise ValueError(f"days must be 0 or more (None keeps forever): {negative}")
 
     def by_prefix(self) -> dict[str, int | None]:
         """Days per folder prefix of :mod:`runtime.layout`, ``photos/`` being the catch-all
@@ -129,6 +135,15 @@ def expirations(config: LifecycleConfig) -> dict[str, int]:
             continue
         found[_filter_name(rule.rule_filter)] = rule.expiration.days
     return found
+
+
+def multipart_cleanup_days(config: LifecycleConfig) -> int | None:
+    """Days after which the store aborts an unfinished multipart upload, if it has the rule."""
+    for rule in config.rules:
+        abort = rule.abort_incomplete_multipart_upload
+        if abort is not None and abort.days_after_initiation is not None:
+            return int(abort.days_after_initiation)
+    return None
 
 
 def _filter_name(rule_filter: Filter | None) -> str:

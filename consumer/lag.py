@@ -16,14 +16,23 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 from prometheus_client import Gauge
 
+from consumer.commits import CommittedOffsets
+
 logger = logging.getLogger(__name__)
 
 
 class LagReporter:
     """Keeps ``civicqc_consumer_lag_messages`` current for the partitions ``consumer`` owns."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, gauge: Gauge, interval_s: float) -> None:
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        commits: CommittedOffsets,
+        gauge: Gauge,
+        interval_s: float,
+    ) -> None:
         self._consumer = consumer
+        self._commits = commits
         self._gauge = gauge
         self._interval_s = interval_s
         self._labelled: set[TopicPartition] = set()
@@ -40,10 +49,7 @@ class LagReporter:
             return
         try:
             ends = await self._consumer.end_offsets(owned)
-            # One request for all owned partitions, where ``committed()`` makes one each:
-            # aiokafka's private coordinator call (0.x); tests/infra/test_kafka.py reads the
-            # gauge against real Kafka and fails if a new aiokafka drops it.
-            found = await self._consumer._coordinator.fetch_committed_offsets(owned)
+            found = await self._commits.read(owned)  # one request for all owned partitions
             for tp in owned:
                 committed = max(0, found[tp].offset) if tp in found else 0
                 self._gauge.labels(tp.topic, str(tp.partition)).set(max(0, ends[tp] - committed))

@@ -35,6 +35,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from consumer import horizon
 from consumer.claim import Claim
+from consumer.commits import CommittedOffsets
 from consumer.horizon import Horizon
 from consumer.lag import LagReporter
 from consumer.retry import AbandonedError, RetryPolicy
@@ -55,6 +56,7 @@ class ConsumerLoop:
     def __init__(
         self,
         consumer: AIOKafkaConsumer,
+        commits: CommittedOffsets,
         handle: Handler,
         policy: RetryPolicy,
         lag: LagReporter,
@@ -64,6 +66,7 @@ class ConsumerLoop:
         drain_timeout_s: float,
     ) -> None:
         self._consumer = consumer
+        self._commits = commits
         self._handle = handle
         self._policy = policy
         self._lag = lag
@@ -150,8 +153,7 @@ class ConsumerLoop:
 
     async def _read_horizon(self, tp: TopicPartition) -> Horizon:
         """The horizon the partition's previous owner committed, else the log's end."""
-        # aiokafka's ``committed()`` drops the metadata; its coordinator returns it.
-        found = await self._consumer._coordinator.fetch_committed_offsets([tp])
+        found = await self._commits.read([tp])  # with the metadata ``committed()`` drops
         committed = horizon.decode(found[tp].metadata if tp in found else None)
         if committed is not None:
             return Horizon(committed)

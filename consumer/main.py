@@ -16,8 +16,11 @@ import logging
 import signal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from prometheus_client import start_http_server
 
+from consumer.commits import CommittedOffsets
 from consumer.duplicates import ExactDuplicates
 from consumer.lag import LagReporter
 from consumer.loop import ConsumerLoop
@@ -32,6 +35,7 @@ from consumer.shadow import ShadowProfiles
 from consumer.storage import open_store
 from core.similar import SearchRule
 from runtime.cpus import usable_cores
+from runtime.kafka_connection import KafkaConnection
 from runtime.logs import configure_logging
 from runtime.object_store import ObjectStore
 from runtime.rulebook import load_rulebook
@@ -66,9 +70,11 @@ def _near(settings: ConsumerSettings) -> NearDuplicates:
     return NearDuplicates(rule, settings.topic_fingerprints)
 
 
-def _kafka_clients(settings: ConsumerSettings) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
+def _kafka_clients(
+    settings: ConsumerSettings, kafka: KafkaConnection
+) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka.options(),
         group_id=settings.consumer_group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -77,7 +83,7 @@ def _kafka_clients(settings: ConsumerSettings) -> tuple[AIOKafkaConsumer, AIOKaf
         max_poll_records=settings.max_in_flight,
     )
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka.options(),
         acks="all",
         enable_idempotence=True,
         # An event's verdict and fingerprint are appended together: with any linger,
@@ -93,10 +99,10 @@ def _kafka_clients(settings: ConsumerSettings) -> tuple[AIOKafkaConsumer, AIOKaf
 _FINGERPRINT_FETCH_MIN_BYTES = 64 * 1024
 
 
-def _fingerprint_reader(settings: ConsumerSettings) -> AIOKafkaConsumer:
+def _fingerprint_reader(settings: ConsumerSettings, kafka: KafkaConnection) -> AIOKafkaConsumer:
     """The group-less reader of the whole fingerprint topic (:meth:`NearDuplicates.follow`)."""
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka.options(),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -109,6 +115,7 @@ def _loop(
     settings: ConsumerSettings,
     metrics: ConsumerMetrics,
     consumer: AIOKafkaConsumer,
+    commits: CommittedOffsets,
     producer: AIOKafkaProducer,
     store: ObjectStore,
     pool: ScoringPool,
@@ -135,9 +142,10 @@ def _loop(
     )
     loop = ConsumerLoop(
         consumer,
+        commits,
         pipeline.handle,
         policy,
-        LagReporter(consumer, metrics.consumer_lag, settings.lag_interval_s),
+        LagReporter(consumer, commits, metrics.consumer_lag, settings.lag_interval_s),
         max_in_flight=settings.max_in_flight,
         commit_interval_s=settings.commit_interval_s,
         drain_timeout_s=settings.shutdown_timeout_s,
@@ -152,16 +160,20 @@ def _loop(
 
 async def run(settings: ConsumerSettings, metrics: ConsumerMetrics, stop: asyncio.Event) -> None:
     """Build the clients, run the loop until ``stop``, and close everything in reverse."""
+    kafka = settings.kafka()  # first: an unreadable TLS file stops the start, before any worker
     pool = _pool(settings)
     store = open_store(settings)
-    consumer, producer = _kafka_clients(settings)
+    consumer, producer = _kafka_clients(settings, kafka)
     near = _near(settings)
-    reader = _fingerprint_reader(settings)
-    loop = _loop(settings, metrics, consumer, producer, store, pool, near)
+    reader = _fingerprint_reader(settings, kafka)
+    admin = AIOKafkaAdminClient(**kafka.options())
+    commits = CommittedOffsets(admin, settings.consumer_group)
+    loop = _loop(settings, metrics, consumer, commits, producer, store, pool, near)
     following: asyncio.Task[None] | None = None
     try:
         await pool.start()
         await producer.start()
+        await admin.start()
         await reader.start()
         following = asyncio.create_task(near.follow(reader))
         consumer.subscribe([settings.topic_submitted], listener=loop.rebalance_listener())
@@ -180,6 +192,7 @@ async def run(settings: ConsumerSettings, metrics: ConsumerMetrics, stop: asynci
             with contextlib.suppress(asyncio.CancelledError):
                 await following
         await reader.stop()
+        await admin.close()
         await producer.stop()
         pool.shutdown()
         store.close()
@@ -204,6 +217,11 @@ def main() -> int:
     logger.info("metrics served", extra={"port": server.server_port})
     try:
         asyncio.run(_serve(settings, metrics))
+    except KafkaError as exc:
+        # One JSON line, its traceback a field, rather than a bare traceback; aiokafka's line
+        # before it says why (a refused login, a certificate that does not verify).
+        logger.error("consumer stopped: Kafka is unreachable or refused it: %r", exc, exc_info=exc)
+        return 1
     finally:
         server.shutdown()
     return 0

@@ -36,7 +36,9 @@ from core.budget import (
     check_pillow_decode,
     check_png_scanlines,
     check_tag_values,
+    check_tiff_lzma,
 )
+from core.deflate import DeflateStream, check_deflate_blocks
 from core.errors import (
     CorruptImageError,
     EmptyImageError,
@@ -46,10 +48,11 @@ from core.errors import (
 from core.exif import exif_orientation
 from core.formats import SNIFF_BYTES, ImageFormat, sniff_format
 from core.headers import (
-    check_png_chunks,
     jpeg_frame,
+    png_deflate_streams,
     png_scanline_bytes,
     png_size,
+    tiff_coding,
     tiff_layout,
     webp_size,
 )
@@ -474,13 +477,14 @@ def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> Jp
     """Apply the limits to what the headers announce, before Pillow parses or allocates.
 
     A bare bomb header is still a bomb; libwebp allocates its canvas when opened;
-    a progressive JPEG's cost is its coefficients times its scans. Returns a JPEG's frame
-    (what its decoder will hold besides the image, and how its data is coded).
+    a progressive JPEG's cost is its coefficients times its scans; a deflate stream's,
+    its blocks. Returns a JPEG's frame (what its decoder will hold besides the image,
+    and how its data is coded).
     """
-    size, frame = None, None
+    size, frame, streams = None, None, []
     if fmt is ImageFormat.PNG:
         size = png_size(data)
-        check_png_chunks(data)
+        streams = png_deflate_streams(data)
         scanlines = png_scanline_bytes(data)
         if scanlines is not None and size is not None and size[0] * size[1] <= max_pixels:
             check_png_scanlines(scanlines)
@@ -491,12 +495,7 @@ def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> Jp
         if size is None or size[0] * size[1] <= max_pixels:
             check_vp8l_groups(data)
     elif fmt is ImageFormat.TIFF:
-        check_tag_values(first_directory_value_bytes(data), len(data))
-        layout = tiff_layout(data)
-        if layout is not None:
-            size = layout[:2]
-            if size[0] * size[1] <= max_pixels:
-                check_pillow_decode("L", *size, colour=False, tiles=layout[2], tiff=True)
+        size, streams = _refuse_tiff_layout(data, max_pixels)
     elif fmt is ImageFormat.JPEG:
         frame = jpeg_frame(data)
         if frame is not None:
@@ -505,7 +504,24 @@ def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> Jp
                 check_jpeg_decode(frame)
     if size is not None and size[0] * size[1] > max_pixels:
         raise _too_many_pixels(*size, max_pixels)
+    check_deflate_blocks(data, streams)
     return frame
+
+
+def _refuse_tiff_layout(
+    data: bytes, max_pixels: int
+) -> tuple[tuple[int, int] | None, list[DeflateStream]]:
+    """A TIFF's size and deflate streams, after the checks its first directory allows."""
+    check_tag_values(first_directory_value_bytes(data), len(data))
+    layout = tiff_layout(data)
+    if layout is None or layout[0] * layout[1] > max_pixels:
+        return (None, []) if layout is None else (layout[:2], [])
+    check_pillow_decode("L", *layout[:2], colour=False, tiles=layout[2], tiff=True)
+    coding = tiff_coding(data)
+    if coding is None:
+        return layout[:2], []
+    check_tiff_lzma(coding.compression, coding.sample_bytes)
+    return layout[:2], coding.streams
 
 
 def _decode_heif(
@@ -524,7 +540,9 @@ def _decode_heif(
         # A grid or overlay is composed on the canvas its descriptor declares, whatever
         # its ispe says: the limits apply to the larger.
         canvas = declared_canvas(data) or (0, 0)
-        budget_w, budget_h = max(width, canvas[0]), max(height, canvas[1])
+        # The larger of the two images, not of each side: libheif reports the size after
+        # a rotation (irot), so a portrait 48 MP photo's canvas is its size turned.
+        budget_w, budget_h = canvas if canvas[0] * canvas[1] > width * height else (width, height)
         if budget_w * budget_h > max_pixels:
             raise _too_many_pixels(budget_w, budget_h, max_pixels)
         chroma = heif.info.get("chroma")

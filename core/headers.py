@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from core.budget import JpegFrame
+from core.budget import MAX_TILES, JpegFrame
+from core.deflate import DeflateStream
 from core.errors import CorruptImageError, TooComplexError, UnsupportedFormatError
-from core.ifd import DirectorySpec, first_directory_counts, read_directories
+from core.ifd import (
+    DirectorySpec,
+    Value,
+    first_directory_arrays,
+    first_directory_counts,
+    read_directories,
+)
 
 #: Marker segments before the first scan; real JPEGs have a few dozen.
 MAX_JPEG_SEGMENTS = 4096
@@ -66,17 +73,57 @@ def png_scanline_bytes(data: bytes) -> int | None:
     return int(height) * row
 
 
-def check_png_chunks(data: bytes) -> None:
-    """Raise :class:`TooComplexError` when a PNG holds over :data:`MAX_PNG_CHUNKS` chunks."""
+#: Text and ICC chunks whose body holds a zlib stream after a header. Pillow inflates
+#: each at open (or at the end of the image data) up to 1 MiB, its ``MAX_TEXT_CHUNK``.
+_PNG_TEXT_INFLATE = 1 << 20
+
+
+def png_deflate_streams(data: bytes) -> list[DeflateStream]:
+    """The zlib streams Pillow inflates: the image data (IDAT chunks, up to the rows IHDR
+    announces), then each compressed text or ICC chunk up to IEND.
+
+    Raises :class:`TooComplexError` past :data:`MAX_PNG_CHUNKS` chunks.
+    """
     at, chunks = 8, 0
+    image: list[tuple[int, int]] = []
+    streams: list[DeflateStream] = []
     while at + 8 <= len(data):
         chunks += 1
         if chunks > MAX_PNG_CHUNKS:
             raise TooComplexError(f"over {MAX_PNG_CHUNKS} PNG chunks")
         length, kind = struct.unpack_from(">I4s", data, at)
         if kind == b"IEND":
-            return
+            break
+        body = (at + 8, min(at + 8 + length, len(data)))
+        if kind == b"IDAT":
+            image.append((body[0], body[1] - body[0]))
+        else:
+            start = _png_zlib_start(data, kind, *body)
+            if start is not None:
+                streams.append(DeflateStream([(start, body[1] - start)], _PNG_TEXT_INFLATE))
         at += 12 + length
+    _, height = png_size(data) or (0, 0)
+    # Adam7 adds at most two bytes (a filter byte and a partial byte) per pass row.
+    limit = (png_scanline_bytes(data) or 0) + 4 * height + (1 << 16)
+    return [DeflateStream(image, limit), *streams]
+
+
+def _png_zlib_start(data: bytes, kind: bytes, start: int, end: int) -> int | None:
+    """Where a zTXt, iCCP or compressed iTXt chunk's zlib stream starts; ``None`` for
+    every other chunk (keyword, then a compression method byte, for iTXt also a flag
+    and two text fields)."""
+    if kind not in (b"zTXt", b"iCCP", b"iTXt"):
+        return None
+    keyword_end = data.find(b"\x00", start, min(end, start + 80))
+    if keyword_end < 0:
+        return None
+    if kind != b"iTXt":
+        return keyword_end + 2
+    if keyword_end + 3 > end or data[keyword_end + 1] != 1:  # uncompressed text
+        return None
+    language_end = data.find(b"\x00", keyword_end + 3, end)
+    translated_end = data.find(b"\x00", language_end + 1, end) if language_end >= 0 else -1
+    return translated_end + 1 if translated_end >= 0 else None
 
 
 def webp_size(data: bytes) -> tuple[int, int] | None:
@@ -111,6 +158,71 @@ def tiff_layout(data: bytes) -> tuple[int, int, int] | None:
         return None
     counts = first_directory_counts(data, frozenset({_STRIP_OFFSETS, _TILE_OFFSETS}))
     return width[0], height[0], max(counts.values(), default=1)
+
+
+_COMPRESSION, _BITS, _SAMPLES, _ROWS_PER_STRIP, _STRIP_BYTES = (
+    0x0103,
+    0x0102,
+    0x0115,
+    0x0116,
+    0x0117,
+)
+_TILE_WIDTH, _TILE_LENGTH, _TILE_BYTES = 0x0142, 0x0143, 0x0145
+#: Compressions libtiff inflates with zlib: Adobe deflate, and the older deflate code.
+_TIFF_DEFLATE = frozenset({8, 32946})
+_TIFF_CODING = DirectorySpec(
+    tags=frozenset(
+        {_WIDTH, _HEIGHT, _COMPRESSION, _BITS, _SAMPLES, _ROWS_PER_STRIP, _TILE_WIDTH, _TILE_LENGTH}
+    ),
+    follow={},
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TiffCoding:
+    """How a TIFF's first image is compressed, and what decoding it will inflate."""
+
+    compression: int
+    #: Bytes of its samples once decompressed (SamplesPerPixel x BitsPerSample, every pixel).
+    sample_bytes: int
+    #: Its strips' or tiles' zlib streams, when it is deflate-compressed.
+    streams: list[DeflateStream]
+
+
+def tiff_coding(data: bytes) -> TiffCoding | None:
+    """The compression, decompressed size and deflate streams of a TIFF's first image."""
+    ifd0 = read_directories(data, _TIFF_CODING).get("0th", {})
+    width, height = _first(ifd0, _WIDTH, 0), _first(ifd0, _HEIGHT, 0)
+    bits = ifd0.get(_BITS)
+    depth = (
+        max((v for v in bits if isinstance(v, int)), default=1) if isinstance(bits, tuple) else 1
+    )
+    samples, compression = _first(ifd0, _SAMPLES, 1), _first(ifd0, _COMPRESSION, 1)
+    if not width or not height:
+        return None
+    sample_bytes = height * -(-width * samples * depth // 8)
+    if compression not in _TIFF_DEFLATE:
+        return TiffCoding(compression, sample_bytes, [])
+    tiles = _first(ifd0, _TILE_WIDTH, 0), _first(ifd0, _TILE_LENGTH, 0)
+    columns, rows = tiles if all(tiles) else (width, _first(ifd0, _ROWS_PER_STRIP, height))
+    # Each strip or tile is a zlib stream that libtiff inflates up to its own size.
+    limit = min(rows, height) * -(-columns * samples * depth // 8)
+    where = _TILE_OFFSETS if all(tiles) else _STRIP_OFFSETS
+    sizes = _TILE_BYTES if all(tiles) else _STRIP_BYTES
+    arrays = first_directory_arrays(data, frozenset({where, sizes}), MAX_TILES + 1)
+    streams = [
+        DeflateStream([(offset, min(size, len(data) - offset))], limit)
+        for offset, size in zip(arrays.get(where, ()), arrays.get(sizes, ()), strict=False)
+        if offset < len(data)
+    ]
+    return TiffCoding(compression, sample_bytes, streams)
+
+
+def _first(values: dict[int, Value], tag: int, default: int) -> int:
+    """The first element of an integer tag's value, or ``default``."""
+    value = values.get(tag)
+    first = value[0] if isinstance(value, tuple) and value else default
+    return first if isinstance(first, int) else default
 
 
 def jpeg_frame(data: bytes) -> JpegFrame | None:

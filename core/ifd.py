@@ -189,3 +189,21 @@ def first_directory_value_bytes(block: bytes | memoryview) -> int:
         if size > 4 and offset + size <= len(block):
             total += size
     return total
+
+
+def first_directory_arrays(
+    block: bytes | memoryview, tags: frozenset[int], limit: int
+) -> dict[int, tuple[int, ...]]:
+    """The whole value (at most ``limit`` elements) of each of ``tags`` in IFD0 that is a
+    SHORT or LONG array: a TIFF's strip or tile offsets and byte counts, which
+    :func:`read_directories` cuts at :data:`MAX_VALUES`."""
+    header = _header(block)
+    if header is None:
+        return {}
+    endian, first = header
+    arrays: dict[int, tuple[int, ...]] = {}
+    for tag, kind, count, start in _entries(block, endian, first):
+        if tag in tags and tag not in arrays and kind in (3, 4):
+            code = _TYPES[kind][1]
+            arrays[tag] = struct.unpack_from(f"{endian}{min(count, limit)}{code}", block, start)
+    return arrays

@@ -45,14 +45,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     redact_access_log()
     replica = settings.replica_id or secrets.token_hex(4)
     store = open_store(settings)
+    kafka = settings.kafka()
     publisher = Publisher(
-        settings.kafka_bootstrap_servers,
+        kafka,
         settings.topic_submitted,
         client_id=f"civicqc-api-{replica}",
         send_timeout_s=settings.kafka_send_timeout_s,
     )
     follower = VerdictFollower(
-        settings.kafka_bootstrap_servers,
+        kafka,
         settings.topic_verdicts,
         VerdictTally(),
         client_id=f"civicqc-api-summary-{replica}",

@@ -26,6 +26,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import TopicPartition
 
 from core.events import ImageSubmitted
+from runtime.kafka_connection import KafkaConnection
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +47,13 @@ class Publisher:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         topic: str,
         *,
         client_id: str,
         send_timeout_s: float,
     ) -> None:
-        self._bootstrap_servers = bootstrap_servers
+        self._kafka = kafka
         self.topic = topic
         self._client_id = client_id
         self._send_timeout_s = send_timeout_s
@@ -61,7 +62,7 @@ class Publisher:
 
     def _new_producer(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap_servers,
+            **self._kafka.options(),
             client_id=self._client_id,
             enable_idempotence=True,
             acks="all",
@@ -84,7 +85,11 @@ class Publisher:
             await producer.stop()
             return False
         self._producer = producer
-        logger.info("Kafka producer connected to %s", self._bootstrap_servers)
+        logger.info(
+            "Kafka producer connected to %s (%s)",
+            self._kafka.bootstrap_servers,
+            self._kafka.security_protocol,
+        )
         return True
 
     async def _keep_connecting(self) -> None:

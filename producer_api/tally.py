@@ -27,12 +27,14 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.schema import Outcome
 from producer_api.schemas import OutcomeCounts, WindowSummary
+from runtime.kafka_connection import KafkaConnection
 
 logger = logging.getLogger(__name__)
 
@@ -125,14 +127,14 @@ class VerdictFollower:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         topic: str,
         tally: VerdictTally,
         *,
         client_id: str,
         window_s: int = DAY_S,
     ) -> None:
-        self._bootstrap_servers = bootstrap_servers
+        self._kafka = kafka
         self._topic = topic
         self.tally = tally
         self._client_id = client_id
@@ -152,7 +154,7 @@ class VerdictFollower:
 
     async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap_servers,
+            **self._kafka.options(),
             client_id=self._client_id,
             group_id=None,
             enable_auto_commit=False,
@@ -162,8 +164,8 @@ class VerdictFollower:
             fetch_max_wait_ms=_FETCH_MAX_WAIT_MS,
         )
         try:
+            partitions = await self._partitions()
             await consumer.start()
-            partitions = await self._partitions(consumer)
             consumer.assign(partitions)
             since_ms = int((time.time() - self._window_s) * 1000)
             # End offsets first, as concrete numbers: a lazy seek_to_end() would resolve later
@@ -189,16 +191,28 @@ class VerdictFollower:
         finally:
             await consumer.stop()
 
-    async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
-        while True:
-            # assign() needs partition metadata, which a group-less consumer only fetches for
-            # topics its client tracks; aiokafka has no public call for that, hence ``_client``.
-            await consumer._client.add_topic(self._topic)
-            ids = consumer.partitions_for_topic(self._topic)
-            if ids:
-                return [TopicPartition(self._topic, p) for p in sorted(ids)]
-            logger.warning("topic %s has no partitions yet; waiting", self._topic)
-            await asyncio.sleep(_RESTART_BACKOFF_S)
+    async def _partitions(self) -> list[TopicPartition]:
+        """The topic's partitions, from a metadata request of the public admin client: a
+        group-less consumer knows them only for topics its client already tracks."""
+        admin = AIOKafkaAdminClient(
+            **self._kafka.options(), client_id=self._client_id, request_timeout_ms=5000
+        )
+        await admin.start()
+        try:
+            while True:
+                described = await admin.describe_topics([self._topic])
+                ids = sorted(
+                    p["partition"]
+                    for topic in described
+                    if topic["topic"] == self._topic and topic["error_code"] == 0
+                    for p in topic["partitions"]
+                )
+                if ids:
+                    return [TopicPartition(self._topic, p) for p in ids]
+                logger.warning("topic %s has no partitions yet; waiting", self._topic)
+                await asyncio.sleep(_RESTART_BACKOFF_S)
+        finally:
+            await admin.close()
 
     def _ingest(self, value: bytes | None, now: float) -> None:
         if value is None:

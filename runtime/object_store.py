@@ -21,6 +21,7 @@ import concurrent.futures
 import functools
 import hashlib
 import http.client
+import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, TypeVar
@@ -33,6 +34,7 @@ from minio.helpers import MIN_PART_SIZE
 
 from runtime.s3_requests import MISSING_CODES, S3RequestError, SignedRequests
 from runtime.settings import CommonSettings
+from runtime.tls import client_context
 
 T = TypeVar("T")
 
@@ -83,6 +85,10 @@ def minio_client(
         timeout=urllib3.Timeout(connect=connect_timeout_s, read=read_timeout_s),
         retries=False,
         maxsize=pool_size,
+        # The same trust as the signed requests: S3_SSL_CAFILE, else the system's CAs.
+        ssl_context=client_context(settings.s3_ssl_cafile, settings="S3_SSL_CAFILE")
+        if settings.s3_secure
+        else None,
     )
     return Minio(
         settings.s3_endpoint,
@@ -356,5 +362,27 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, S3Error):
         return f"{exc.code} ({exc.message})"
     if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
-        return type(exc.reason).__name__
+        return _describe(exc.reason)
+    refused = _certificate_refusal(exc)
+    if refused is not None:
+        # Why the store's certificate did not verify names no secret, and tells an
+        # operator whether S3_SSL_CAFILE is missing or wrong.
+        return f"{type(exc).__name__}: certificate verify failed ({refused.verify_message})"
     return type(exc).__name__
+
+
+def _certificate_refusal(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate error inside a transport error (urllib3 wraps it in its arguments)."""
+    seen: list[object] = [exc]
+    for _ in range(4):
+        found = next((e for e in seen if isinstance(e, ssl.SSLCertVerificationError)), None)
+        if found is not None:
+            return found
+        seen = [
+            inner
+            for e in seen
+            if isinstance(e, BaseException)
+            for inner in (*e.args, e.__cause__)
+            if isinstance(inner, BaseException)
+        ]
+    return None

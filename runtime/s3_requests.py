@@ -36,10 +36,10 @@ import http.client
 import platform
 import re
 import socket
-import ssl
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import SplitResult, quote, urlsplit
 
 import minio
@@ -50,6 +50,7 @@ from minio.tagging import Tagging
 from minio.xml import marshal
 
 from runtime.settings import CommonSettings
+from runtime.tls import client_context
 
 #: S3 error codes that mean "no such key" (SeaweedFS answers NoSuchObject to some requests).
 MISSING_CODES = frozenset({"NoSuchKey", "NoSuchObject"})
@@ -94,14 +95,17 @@ class SignedRequests:
         credentials: Provider | None,
         connect_timeout_s: float,
         read_timeout_s: float,
+        cafile: Path | None = None,
     ) -> None:
         """``endpoint``: ``host:port``, as ``S3_ENDPOINT``; ``credentials``: ``None`` for
-        anonymous requests."""
+        anonymous requests; ``cafile``: the CA of the store's certificate (over HTTPS;
+        ``None``: the system's)."""
         scheme = "https" if secure else "http"
         url = urlsplit(f"{scheme}://{endpoint}")
         if url.path not in ("", "/") or url.query or url.fragment or url.username:
             raise ValueError(f"S3_ENDPOINT must be host[:port], not {endpoint!r}")
         self._scheme = scheme
+        self._tls = client_context(cafile, settings="S3_SSL_CAFILE") if secure else None
         self._hostname, self._port = url.hostname or "", url.port
         # The Host the SDK signs: the port left out where it is the scheme's default.
         default = 443 if secure else 80
@@ -130,6 +134,7 @@ class SignedRequests:
             credentials=StaticProvider(access_key, secret_key) if access_key else None,
             connect_timeout_s=connect_timeout_s,
             read_timeout_s=read_timeout_s,
+            cafile=settings.s3_ssl_cafile,
         )
 
     def put(
@@ -295,9 +300,8 @@ class SignedRequests:
 
     def _new(self) -> http.client.HTTPConnection:
         host, port, timeout = self._hostname, self._port, self._connect_timeout_s
-        if self._scheme == "https":
-            context = ssl.create_default_context()
-            return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+        if self._tls is not None:
+            return http.client.HTTPSConnection(host, port, timeout=timeout, context=self._tls)
         return http.client.HTTPConnection(host, port, timeout=timeout)
 
 

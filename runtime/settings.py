@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.rules import ENV_OVERRIDES
+from runtime.kafka_connection import (
+    KafkaConnection,
+    SaslMechanism,
+    SecurityProtocol,
+    check_kafka_security,
+    kafka_connection,
+)
 
 MiB = 1024 * 1024
 #: The region MinIO and SeaweedFS answer unless configured otherwise.
@@ -64,7 +71,36 @@ class CatalogueSettings(BaseSettings):
 
 
 class CommonSettings(RuleOverrides):
+    # A refused combination must not echo the environment: it holds the S3 and Kafka secrets.
+    model_config = SettingsConfigDict(
+        extra="ignore", case_sensitive=False, hide_input_in_errors=True
+    )
+
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT",
+        description="PLAINTEXT, SSL (TLS, optionally with a client certificate), SASL_SSL "
+        "or SASL_PLAINTEXT; every Kafka client of the API, the consumers and the CLI uses it.",
+    )
+    kafka_sasl_mechanism: SaslMechanism = Field(
+        default="SCRAM-SHA-512",
+        description="With SASL_*: SCRAM-SHA-512 (Strimzi's), SCRAM-SHA-256 or PLAIN.",
+    )
+    kafka_sasl_username: str = Field(default="", description="With SASL_*: the Kafka user.")
+    kafka_sasl_password: SecretStr = Field(
+        default=SecretStr(""), description="With SASL_*: its password (from a Secret)."
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        default=None,
+        description="With SSL or SASL_SSL: PEM file of the CA that signed the brokers' "
+        "certificates; unset: the system's trusted CAs.",
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        default=None, description="With SSL: PEM client certificate, for brokers that ask one."
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        default=None, description="With SSL: the client certificate's PEM private key."
+    )
     topic_submitted: str = "images.submitted"
     topic_verdicts: str = "images.verdicts"
     topic_dlq: str = "images.submitted.dlq"
@@ -73,6 +109,11 @@ class CommonSettings(RuleOverrides):
     s3_access_key: SecretStr = SecretStr("")
     s3_secret_key: SecretStr = SecretStr("")
     s3_secure: bool = False
+    s3_ssl_cafile: Path | None = Field(
+        default=None,
+        description="With S3_SECURE=true: PEM file of the CA that signed the store's "
+        "certificate (a city's own CA); unset: the system's trusted CAs.",
+    )
     s3_region: str = Field(
         default=DEFAULT_S3_REGION,
         description="The store's region, signed into every request (nothing asks the store "
@@ -116,6 +157,47 @@ class CommonSettings(RuleOverrides):
     )
 
     log_level: str = "INFO"
+
+    @field_validator(
+        "kafka_ssl_cafile",
+        "kafka_ssl_certfile",
+        "kafka_ssl_keyfile",
+        "s3_ssl_cafile",
+        mode="before",
+    )
+    @classmethod
+    def _blank_path_is_unset(cls, value: object) -> object:
+        """``KAFKA_SSL_CAFILE=`` (set but empty) is unset, not the current folder."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _security_agrees(self) -> CommonSettings:
+        check_kafka_security(
+            self.kafka_security_protocol,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=self.kafka_sasl_password.get_secret_value(),
+            ssl_cafile=self.kafka_ssl_cafile,
+            ssl_certfile=self.kafka_ssl_certfile,
+            ssl_keyfile=self.kafka_ssl_keyfile,
+        )
+        if self.s3_ssl_cafile is not None and not self.s3_secure:
+            raise ValueError(
+                "S3_SSL_CAFILE set, but S3_SECURE=false: the store is reached without TLS"
+            )
+        return self
+
+    def kafka(self) -> KafkaConnection:
+        """Brokers, TLS and SASL for every Kafka client (the TLS files are read now)."""
+        return kafka_connection(
+            self.kafka_bootstrap_servers,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=self.kafka_sasl_password.get_secret_value(),
+            ssl_cafile=self.kafka_ssl_cafile,
+            ssl_certfile=self.kafka_ssl_certfile,
+            ssl_keyfile=self.kafka_ssl_keyfile,
+        )
 
     @field_validator("s3_region", mode="before")
     @classmethod

@@ -43,6 +43,7 @@ PAGES = (
     "docs/SECURITY.md",
     "docs/DETECTION.md",
     "docs/LEGACY_API.md",
+    "docs/TRANSLATIONS.md",
     "docs/asyncapi.yaml",
 )
 #: Where a name that is not a setting must still occur: the code, deploy files, scripts (not
@@ -297,6 +298,24 @@ def test_every_name_the_pages_use_exists(kind: str) -> None:
 def test_a_stale_name_is_caught(kind: str, stale: str) -> None:
     """Names that were true once (or never): each check must see them on a page."""
     assert CHECKS[kind](stale) != set()
+
+
+def test_every_setting_is_named_on_an_operators_page() -> None:
+    """The other way round: a setting no page names is a knob a city never learns of."""
+    named = {name for doc in PAGES for name in PAGE_NAME.findall(page(doc))}
+    assert settings_names() - named == set()
+
+
+#: ``${VAR}``, ``${VAR:-default}`` and ``${VAR:?message}`` in a compose file.
+COMPOSE_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)")
+
+
+def test_env_example_offers_every_variable_compose_reads() -> None:
+    """``cp .env.example .env`` is the operator's start: each variable is there, set or
+    commented out with its default, so none is found only by reading docker-compose.yml."""
+    offered = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", page(".env.example"), re.MULTILINE))
+    compose = re.sub(r"^\s*#.*$", "", page("docker-compose.yml"), flags=re.MULTILINE)
+    assert set(COMPOSE_VARIABLE.findall(compose)) - offered == set()
 
 
 def topic_settings() -> dict[str, str]:

@@ -15,7 +15,12 @@ from minio import Minio
 from minio.error import S3Error
 from minio.lifecycleconfig import LifecycleConfig
 
-from civicqc.retention import RetentionPolicy, apply_retention, expirations
+from civicqc.retention import (
+    RetentionPolicy,
+    apply_retention,
+    expirations,
+    multipart_cleanup_days,
+)
 from runtime.settings import CommonSettings
 
 
@@ -29,12 +34,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         flag = "--" + field.name.replace("_", "-")
         apply.add_argument(
             flag,
-            type=int,
+            type=_days,
             default=getattr(defaults, field.name),
             metavar="DAYS",
             help=f"default {getattr(defaults, field.name)}; 0 keeps forever",
         )
     parser.set_defaults(handler=_run)
+
+
+def _days(text: str) -> int:
+    """A usage error (exit 2) for a negative count, which a store may keep as given."""
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"{days}: days must be 0 (keep forever) or more")
+    return days
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -58,6 +74,12 @@ def _run(args: argparse.Namespace) -> int:
     except (S3Error, urllib3.exceptions.HTTPError, OSError) as exc:
         print(f"civicqc retention: {settings.s3_bucket}: {exc}", file=sys.stderr)
         return 2
-    for prefix, days in sorted(expirations(config).items()) if config is not None else []:
+    if config is None or not config.rules:
+        print(f"civicqc retention: {settings.s3_bucket} has no lifecycle rules", file=sys.stderr)
+        return 0
+    for prefix, days in sorted(expirations(config).items()):
         print(f"{prefix or '(all)'}\t{days} days")
+    abort_after = multipart_cleanup_days(config)
+    if abort_after is not None:
+        print(f"(unfinished multipart uploads)\t{abort_after} days")
     return 0

@@ -19,8 +19,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from civicqc.commands.kafka_settings import kafka_settings
 from civicqc.disagreements import Disagreement, disagreement
 from core.events import ShadowVerdict, VerdictEvent
+from runtime.kafka_connection import KafkaConnection
 from runtime.settings import CommonSettings
 
 M = TypeVar("M", ShadowVerdict, VerdictEvent)
@@ -49,9 +51,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _report(args: argparse.Namespace) -> int:
-    settings = CommonSettings()
+    settings, kafka = kafka_settings("shadow report")
     try:
-        found = asyncio.run(_compare(args, settings))
+        found = asyncio.run(_compare(args, settings, kafka))
     except KafkaError as exc:
         print(
             f"civicqc shadow report: Kafka at {settings.kafka_bootstrap_servers}: {exc}",
@@ -70,11 +72,11 @@ def _report(args: argparse.Namespace) -> int:
 
 
 async def _compare(
-    args: argparse.Namespace, settings: CommonSettings
+    args: argparse.Namespace, settings: CommonSettings, kafka: KafkaConnection
 ) -> tuple[list[Disagreement], int, int]:
     from tqdm import tqdm
 
-    read = _Reader(settings.kafka_bootstrap_servers, time.monotonic() + args.timeout, args.max)
+    read = _Reader(kafka, time.monotonic() + args.timeout, args.max)
     with tqdm(desc="reading", unit="event", file=sys.stderr, disable=None) as bar:
         read.progress = bar
         shadows: dict[str, ShadowVerdict] = {}
@@ -108,8 +110,8 @@ class _Progress(Protocol):
 class _Reader:
     """Reads whole topics within one deadline and a count per topic."""
 
-    def __init__(self, servers: str, deadline: float, limit: int) -> None:
-        self._servers = servers
+    def __init__(self, kafka: KafkaConnection, deadline: float, limit: int) -> None:
+        self._kafka = kafka
         self._deadline = deadline
         self._limit = limit
         self.progress: _Progress | None = None
@@ -117,13 +119,13 @@ class _Reader:
     async def __call__(self, topic: str) -> list[bytes]:
         """Every message of ``topic`` up to the end it had on arrival, within the bounds."""
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._servers,
+            **self._kafka.options(),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
-        await consumer.start()
         try:
+            await consumer.start()  # inside: closed even when the broker can't be reached
             if topic not in await consumer.topics():
                 print(f"civicqc shadow report: no topic {topic}", file=sys.stderr)
                 return []

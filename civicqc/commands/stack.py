@@ -142,8 +142,8 @@ def _logs(args: argparse.Namespace) -> int:
     for name in names:
         try:
             stack.service(name)
-        except KeyError as error:
-            print(error, file=sys.stderr)
+        except KeyError as error:  # its str() would quote the message
+            print(f"civicqc stack logs: {error.args[0]}", file=sys.stderr)
             return 2
         files = [stack.layout.log_file(name)]
         files += sorted(stack.layout.logs(name).glob("*.log"))

@@ -17,8 +17,10 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from civicqc.commands.kafka_settings import kafka_settings
 from core.events import VerdictEvent
 from core.schema import Outcome
+from runtime.kafka_connection import KafkaConnection
 from runtime.settings import CommonSettings
 
 
@@ -52,9 +54,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _tail(args: argparse.Namespace) -> int:
-    settings = CommonSettings()
+    settings, kafka = kafka_settings("verdicts tail")
     try:
-        return asyncio.run(_follow(args, settings))
+        return asyncio.run(_follow(args, settings, kafka))
     except KeyboardInterrupt:
         return 130
     except KafkaError as exc:
@@ -75,18 +77,22 @@ def _wanted(event: VerdictEvent, args: argparse.Namespace) -> bool:
     return not args.verdict or event.outcome.value in args.verdict
 
 
-async def _follow(args: argparse.Namespace, settings: CommonSettings) -> int:
+async def _follow(
+    args: argparse.Namespace, settings: CommonSettings, kafka: KafkaConnection
+) -> int:
     consumer = AIOKafkaConsumer(
         args.topic or settings.topic_verdicts,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka.options(),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest" if args.from_beginning else "latest",
     )
-    await consumer.start()
     printed = 0
     last_event = time.monotonic()
     try:
+        # Started inside the try: a broker that can't be reached still gets its client
+        # closed, or aiokafka prints "Unclosed AIOKafkaConsumer" under the one-line error.
+        await consumer.start()
         while args.max is None or printed < args.max:
             batch = await consumer.getmany(timeout_ms=500)
             if batch:

@@ -13,10 +13,12 @@ import asyncio
 import base64
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import subprocess
 import uuid
 from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,22 +59,76 @@ STREAM_TOPIC_CONFIGS: Mapping[str, Mapping[str, str]] = {
 T = TypeVar("T")
 
 
-def bootstrap_servers(ctx: StackContext) -> str:
-    return f"{LOOPBACK}:{ctx.port('kafka')}"
+@dataclass(frozen=True)
+class SecuredListeners:
+    """Two more client listeners, as a city's cluster would have them (tests use them).
+
+    ``SASL_SSL`` (ports ``kafka_sasl_ssl``) takes PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512
+    logins of ``users``; ``SSL`` (port ``kafka_mtls``) wants a client certificate signed by
+    the CA in ``truststore``. ``keystore`` is one PEM file: the broker's unencrypted PKCS#8
+    key and its certificate chain. The PLAINTEXT listener stays, for the broker itself.
+    """
+
+    keystore: Path
+    truststore: Path
+    users: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ports(self) -> tuple[str, ...]:
+        return ("kafka_sasl_ssl", "kafka_mtls")
+
+    def properties(self) -> list[str]:
+        plain = " ".join(f'user_{name}="{password}"' for name, password in self.users.items())
+        scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        return [
+            "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+            "listener.name.sasl_ssl.plain.sasl.jaas.config="
+            f"org.apache.kafka.common.security.plain.PlainLoginModule required {plain};",
+            f"listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config={scram}",
+            f"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config={scram}",
+            "ssl.keystore.type=PEM",
+            f"ssl.keystore.location={self.keystore}",
+            "ssl.truststore.type=PEM",
+            f"ssl.truststore.location={self.truststore}",
+            "listener.name.ssl.ssl.client.auth=required",
+        ]
+
+    def scram_users(self) -> list[str]:
+        """``kafka-storage format`` arguments that create the SCRAM credentials."""
+        return [
+            f"--add-scram={mechanism}=[name={name},password={password}]"
+            for name, password in self.users.items()
+            for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512")
+        ]
 
 
-def _server_properties(ctx: StackContext) -> str:
+def bootstrap_servers(ctx: StackContext, listener: str = "kafka") -> str:
+    """``host:port`` of a client listener: ``kafka`` (PLAINTEXT), or with
+    :class:`SecuredListeners` ``kafka_sasl_ssl`` or ``kafka_mtls``."""
+    return f"{LOOPBACK}:{ctx.port(listener)}"
+
+
+def _server_properties(ctx: StackContext, secured: SecuredListeners | None = None) -> str:
     port, controller = ctx.port("kafka"), ctx.port("kafka_controller")
+    listeners = [f"PLAINTEXT://{LOOPBACK}:{port}"]
+    protocols = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+    if secured is not None:
+        listeners += [
+            f"SASL_SSL://{LOOPBACK}:{ctx.port('kafka_sasl_ssl')}",
+            f"SSL://{LOOPBACK}:{ctx.port('kafka_mtls')}",
+        ]
+        protocols += ",SASL_SSL:SASL_SSL,SSL:SSL"
     return "\n".join(
         [
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.voters=1@{LOOPBACK}:{controller}",
-            f"listeners=PLAINTEXT://{LOOPBACK}:{port},CONTROLLER://{LOOPBACK}:{controller}",
-            f"advertised.listeners=PLAINTEXT://{LOOPBACK}:{port}",
+            f"listeners={','.join(listeners)},CONTROLLER://{LOOPBACK}:{controller}",
+            f"advertised.listeners={','.join(listeners)}",
             "controller.listener.names=CONTROLLER",
             "inter.broker.listener.name=PLAINTEXT",
-            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            f"listener.security.protocol.map={protocols}",
+            *([] if secured is None else secured.properties()),
             f"log.dirs={ctx.layout.data(NAME)}",
             "num.partitions=3",
             "offsets.topic.replication.factor=1",
@@ -115,11 +171,11 @@ def _java_argv(ctx: StackContext, main: str, *args: str, heap: str = HEAP) -> li
     ]
 
 
-def prepare(ctx: StackContext) -> None:
+def prepare(ctx: StackContext, secured: SecuredListeners | None = None) -> None:
     """Write the broker config (ports may differ per run) and format storage once."""
     config = _config_path(ctx)
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(_server_properties(ctx), encoding="utf-8")
+    config.write_text(_server_properties(ctx, secured), encoding="utf-8")
     data = ctx.layout.data(NAME)
     if (data / "meta.properties").exists():
         return
@@ -133,6 +189,7 @@ def prepare(ctx: StackContext) -> None:
         f"--cluster-id={cluster_id}",
         "-c",
         str(config),
+        *([] if secured is None else secured.scram_users()),
         heap="256m",
     )
     result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
@@ -251,13 +308,16 @@ def _env(ctx: StackContext) -> dict[str, str]:
     return {"KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers(ctx)}
 
 
-def service(create_stream_topics: bool = True) -> ServiceDefinition:
-    """Kafka for the stack; tests pass ``create_stream_topics=False`` and make their own."""
+def service(
+    create_stream_topics: bool = True, secured: SecuredListeners | None = None
+) -> ServiceDefinition:
+    """Kafka for the stack; tests pass ``create_stream_topics=False`` and make their own,
+    and ``secured`` for a broker that also takes TLS and SASL clients."""
     return ServiceDefinition(
         name=NAME,
         spec=spec,
-        ports=("kafka", "kafka_controller"),
+        ports=("kafka", "kafka_controller", *([] if secured is None else secured.ports)),
         env=_env,
-        prepare=prepare,
+        prepare=functools.partial(prepare, secured=secured),
         after_start=_after_start if create_stream_topics else None,
     )

@@ -2,13 +2,16 @@
 
 Each direction reads chunks as they come and writes each one ``delay_s`` after it
 was read, so the link keeps its throughput and only gains latency (as a long
-network path does). ``delay_s`` can change while connections are open.
+network path does). ``delay_s`` can change while connections are open. Given a server
+``tls`` context it also terminates TLS, so a plaintext service is reached over HTTPS
+with the certificate a test chose (as behind a city's TLS ingress).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import threading
 import time
 
@@ -21,9 +24,16 @@ class LatencyProxy:
     """
 
     def __init__(
-        self, target_host: str, target_port: int, delay_s: float = 0.0, *, port: int = 0
+        self,
+        target_host: str,
+        target_port: int,
+        delay_s: float = 0.0,
+        *,
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.target = (target_host, target_port)
+        self.tls = tls
         self.delay_s = delay_s
         self.port = port
         self._loop = asyncio.new_event_loop()
@@ -47,7 +57,9 @@ class LatencyProxy:
         self._thread.join(timeout=5)
 
     async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        self._server = await asyncio.start_server(
+            self._accept, "127.0.0.1", self.port, ssl=self.tls
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _close(self) -> None:

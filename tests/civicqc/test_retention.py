@@ -33,6 +33,18 @@ def test_photos_without_a_verdict_tag_expire_with_the_longest_tag_rule() -> None
     assert shown["photos/ [civicqc-verdict=accepted]"] == 180
 
 
+def test_negative_days_are_refused_before_the_store_sees_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """SeaweedFS stores ``Days -1`` as given; an operator's typo is a usage error instead."""
+    with pytest.raises(ValueError, match="accepted_days"):
+        RetentionPolicy(accepted_days=-1)
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(["retention", "apply", "--rejected-days", "-1"])
+    assert exit_.value.code == 2
+    assert "days must be 0 (keep forever) or more" in capsys.readouterr().err
+
+
 @pytest.mark.integration
 def test_the_store_keeps_the_rules_it_was_given(
     s3_client: Minio, make_bucket: Callable[[], str]
@@ -57,9 +69,13 @@ def test_retention_command_applies_and_shows(
         "S3_BUCKET": make_bucket(),
     }.items():
         monkeypatch.setenv(name, value)
+    assert cli_main(["retention", "show"]) == 0
+    before = capsys.readouterr()
+    assert (before.out, "has no lifecycle rules" in before.err) == ("", True)
     assert cli_main(["retention", "apply", "--accepted-days", "90", "--verdicts-days", "0"]) == 0
     capsys.readouterr()
     assert cli_main(["retention", "show"]) == 0
     shown = capsys.readouterr().out
     assert "photos/ [civicqc-verdict=accepted]\t90 days" in shown
     assert Folder.VERDICTS.prefix not in shown
+    assert "(unfinished multipart uploads)\t1 days" in shown  # what the store reports back

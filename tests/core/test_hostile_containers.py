@@ -24,9 +24,11 @@ from bench.hostile_inputs import (
     heif_grid,
     heif_overlay,
     jpeg_with_segments,
+    padded_zlib,
     photoshop_blocks,
     png_chunk,
     png_filtered,
+    png_ihdr,
     png_image,
     png_with_chunks,
     progressive_zero_jpeg,
@@ -34,6 +36,7 @@ from bench.hostile_inputs import (
     saved,
     tiff_image,
     tiff_lab,
+    tiff_lzma,
     vp8l_stream,
     webp_chunk,
     zero_jpeg,
@@ -42,6 +45,7 @@ from core import Outcome, builtin_profile, score
 from core.budget import (
     MAX_ARITHMETIC_BYTES,
     MAX_LAB_CONVERTED_PIXELS,
+    MAX_LZMA_BYTES,
     MAX_PNG_SCANLINE_BYTES,
     MAX_RLE_PIXELS,
     MAX_SIDE,
@@ -49,6 +53,7 @@ from core.budget import (
     check_pillow_decode,
 )
 from core.decode import decode_image
+from core.deflate import MAX_DEFLATE_BLOCKS, UNCHECKED_BYTES, DeflateStream, count_blocks
 from core.errors import TooComplexError, TooManyPixelsError
 from core.headers import (
     MAX_JPEG_GAP,
@@ -330,3 +335,85 @@ def test_the_walk_to_a_webps_lossless_stream_is_bounded() -> None:
     flood = riff([header, empty * (MAX_CHUNKS + 1), image])
     assert _error(flood) is ErrorCode.TOO_COMPLEX
     assert _error(riff([header, empty * (MAX_CHUNKS - 2), image])) is None
+
+
+#: Empty deflate blocks past the walk's budget once the unwalked tail is left out (11.5 bytes each).
+_OVER_BUDGET_BLOCKS = MAX_DEFLATE_BLOCKS + UNCHECKED_BYTES // 11 + 1000
+
+
+def _png_grey(width: int, height: int, stream: bytes, extra: list[bytes] | None = None) -> bytes:
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_ihdr(width, height, 8, 0)
+        + b"".join(extra or [])
+        + png_chunk(b"IDAT", stream)
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def test_the_walk_counts_every_deflate_block_of_a_stream() -> None:
+    rows = b"".join(b"\x00" + bytes(range(64)) for _ in range(64))
+    counts = []
+    for padding in (1000, 2000):
+        stream = padded_zlib(rows, padding, at=100)
+        counts.append(
+            count_blocks(stream, [DeflateStream([(0, len(stream))], 10**6)], 10**6, 10**9)
+        )
+    assert counts[1] - counts[0] == 1000
+    split = padded_zlib(rows, 1000, at=100)  # the same stream in pieces, as IDAT chunks hold it
+    pieces = [(at, min(7, len(split) - at)) for at in range(0, len(split), 7)]
+    assert count_blocks(split, [DeflateStream(pieces, 10**6)], 10**6, 10**9) == counts[0]
+    assert count_blocks(split, [DeflateStream(pieces, 10**6)], 500, 10**9) == 501  # stops there
+
+
+def test_deflate_streams_padded_with_empty_blocks_are_refused_from_their_block_count() -> None:
+    # Before: 2.8 M empty dynamic blocks (32 MB) among a 64 x 64 PNG's pixels took 2.3 s of
+    # zlib in Pillow, in a zTXt or iCCP chunk 2.4 to 2.5 s, in a TIFF strip 2.5 s.
+    rows = b"".join(b"\x00" + bytes(range(64)) for _ in range(64))
+    padded = _png_grey(64, 64, padded_zlib(rows, _OVER_BUDGET_BLOCKS, at=1000))
+    assert _error(padded) is ErrorCode.TOO_COMPLEX
+    text = padded_zlib(b"text", _OVER_BUDGET_BLOCKS)
+    for chunk in (
+        png_chunk(b"zTXt", b"Comment\x00\x00" + text),
+        png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x01\x00\x00\x00" + text),
+        png_chunk(b"iCCP", b"icc\x00\x00" + text),
+    ):
+        assert _error(png_with_chunks([chunk])) is ErrorCode.TOO_COMPLEX
+    strip = padded_zlib(bytes(1500 * 1500), _OVER_BUDGET_BLOCKS, at=5000)
+    assert _error(deflate_tiff(1500, 1500, strip=strip)) is ErrorCode.TOO_COMPLEX
+    # Padding in the unwalked tail costs at most 0.17 s: scored.
+    tail = _png_grey(64, 64, padded_zlib(rows, UNCHECKED_BYTES // 12, at=len(rows) - 65))
+    assert _error(tail) is None
+
+
+def test_honest_deflate_data_over_the_unwalked_tail_is_walked_and_scored() -> None:
+    noise = np.random.default_rng(0).integers(0, 256, (1000, 1400, 3), dtype=np.uint8)
+    png = saved(Image.fromarray(noise), "PNG", compress_level=1)
+    tiff = saved(Image.fromarray(noise), "TIFF", compression="tiff_adobe_deflate")
+    for data in (png, tiff):
+        assert len(data) > UNCHECKED_BYTES
+        assert score(data, DEFAULT).verdict is not Outcome.ERROR
+
+
+def test_an_lzma_tiff_is_capped_where_liblzma_decodes_it_slowly() -> None:
+    # Before: 72 MB of samples (a 24 MP RGB TIFF) took 2.3 s of CPU, a 60 MP grey one 2.0 s.
+    width = 6000
+    over = deflate_tiff(width, MAX_LZMA_BYTES // width + 1, strip=b"", compression=34925)
+    assert _error(over) is ErrorCode.TOO_COMPLEX
+    assert score(tiff_lzma(900, 700), DEFAULT).verdict is not Outcome.ERROR
+
+
+def test_a_rotated_heif_is_budgeted_by_its_pixels_not_by_its_longer_side_squared() -> None:
+    # Before: the canvas check took the larger of each side of libheif's (rotated) size and
+    # of the descriptor's canvas, so a grid turned by irot counted as a square of its longer
+    # side: a portrait 47 MP photo as 59 MP, refused (too_many_pixels) though it decodes in
+    # 188 MB, like its landscape twin.
+    for rotation in (0, 1, 3):
+        data = heif_grid(2, 8, 256, rotation=rotation)  # 2048 x 512, 1 MP
+        decoded = decode_image(data, max_pixels=4_000_000, analysis_long_side=1000)
+        turned = rotation % 2 == 1
+        assert (decoded.width, decoded.height) == ((512, 2048) if turned else (2048, 512))
+        assert decoded.grey.shape == ((1000, 250) if turned else (250, 1000))
+    lie = heif_grid(4, 8, 256, ispe=(512, 2048))  # a 2 MP canvas announced as 1 MP
+    with pytest.raises(TooManyPixelsError):  # the canvas still counts when it is larger
+        decode_image(lie, max_pixels=2_000_000, analysis_long_side=0)

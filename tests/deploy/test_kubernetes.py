@@ -136,6 +136,67 @@ def test_cross_references_catch(prod, break_it, expected: str) -> None:
     assert any(expected in p for p in v.cross_reference_problems(objects))
 
 
+@pytest.fixture(scope="module")
+def prod_kafka_auth() -> list[dict[str, Any]]:
+    return v.kustomize_build_with_component("prod", v.KAFKA_AUTH_COMPONENT)
+
+
+def test_the_kafka_auth_component_logs_every_client_in_alike(prod_kafka_auth) -> None:
+    """The API, the consumers and KEDA's trigger: one listener, TLS, SCRAM, one Secret."""
+    configmaps = {
+        o["metadata"]["name"]: o["data"] for o in prod_kafka_auth if o["kind"] == "ConfigMap"
+    }
+    for name in ("civicqc-api", "civicqc-consumer"):
+        deployment = _one(prod_kafka_auth, "Deployment", name)
+        env = v._container_env(deployment, configmaps)
+        assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+        assert env["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+        pod = deployment["spec"]["template"]["spec"]
+        secrets = {
+            e["name"]: e["valueFrom"]["secretKeyRef"]["name"]
+            for e in pod["containers"][0]["env"]
+            if "valueFrom" in e
+        }
+        assert secrets["KAFKA_SASL_USERNAME"] == secrets["KAFKA_SASL_PASSWORD"] == "civicqc-kafka"
+        mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        volume = next(vol for vol in pod["volumes"] if vol["name"] == "kafka-ca")
+        assert volume["secret"]["secretName"] == "civicqc-kafka"
+        ca_path = f"{mounts['kafka-ca']}/{volume['secret']['items'][0]['path']}"
+        assert env["KAFKA_SSL_CAFILE"] == ca_path
+    auth = _one(prod_kafka_auth, "TriggerAuthentication", "civicqc-kafka")
+    assert {ref["name"] for ref in auth["spec"]["secretTargetRef"]} == {"civicqc-kafka"}
+    assert v.cross_reference_problems(copy.deepcopy(prod_kafka_auth)) == []
+
+
+@pytest.mark.parametrize(
+    ("break_it", "expected"),
+    [
+        (
+            lambda o: _one(o, "ScaledObject", "civicqc-consumer")["spec"]["triggers"][0][
+                "metadata"
+            ].pop("tls"),
+            "tls does not match KAFKA_SECURITY_PROTOCOL",
+        ),
+        (
+            lambda o: _one(o, "ScaledObject", "civicqc-consumer")["spec"]["triggers"][0][
+                "metadata"
+            ].update({"sasl": "scram_sha256"}),
+            "sasl does not match KAFKA_SASL_MECHANISM",
+        ),
+        (
+            lambda o: o.remove(_one(o, "TriggerAuthentication", "civicqc-kafka")),
+            "logs in without a TriggerAuthentication",
+        ),
+    ],
+)
+def test_a_trigger_that_would_read_the_lag_another_way_is_caught(
+    prod_kafka_auth, break_it, expected: str
+) -> None:
+    objects = copy.deepcopy(prod_kafka_auth)
+    break_it(objects)
+    assert any(expected in p for p in v.cross_reference_problems(objects))
+
+
 def test_crd_schema_rejects_unknown_fields(prod) -> None:
     import jsonschema
 

@@ -45,6 +45,7 @@ DATASOURCES_DIR = REPO / "grafana" / "provisioning" / "datasources"
 K8S_DIR = REPO / "deploy" / "k8s"
 OVERLAYS = ("dev", "prod")
 STRIMZI_COMPONENT = K8S_DIR / "components" / "strimzi-topics"
+KAFKA_AUTH_COMPONENT = K8S_DIR / "components" / "kafka-auth"
 PROMETHEUSRULE_FILE = K8S_DIR / "base" / "prometheusrule.yaml"
 OPERATIONS_DOC = REPO / "docs" / "OPERATIONS.md"
 
@@ -68,7 +69,13 @@ NON_SETTINGS_ENV: Mapping[str, str] = {
 }
 
 #: Kinds validated against a CRD schema instead of kubernetes-validate.
-CRD_KINDS = {"ScaledObject", "ServiceMonitor", "PrometheusRule", "KafkaTopic"}
+CRD_KINDS = {
+    "ScaledObject",
+    "TriggerAuthentication",
+    "ServiceMonitor",
+    "PrometheusRule",
+    "KafkaTopic",
+}
 
 #: Grafana variables substituted before a dashboard's PromQL is checked or run.
 GRAFANA_VARIABLES: Mapping[str, str] = {
@@ -178,6 +185,7 @@ def crd_files() -> dict[str, Path]:
     operator = _module_dir("PROMETHEUS_OPERATOR") / "example" / "prometheus-operator-crd"
     return {
         "ScaledObject": keda / "keda.sh_scaledobjects.yaml",
+        "TriggerAuthentication": keda / "keda.sh_triggerauthentications.yaml",
         "ServiceMonitor": operator / "monitoring.coreos.com_servicemonitors.yaml",
         "PrometheusRule": operator / "monitoring.coreos.com_prometheusrules.yaml",
     }
@@ -736,12 +744,10 @@ def check_env_names() -> CheckResult:
     for service, names in compose_env_names().items():
         checked += len(names)
         problems += [f"compose {p}" for p in _unknown_env(service, names)]
-    for overlay in OVERLAYS:
-        for deployment, names in k8s_env_names(
-            kustomize_build(K8S_DIR / "overlays" / overlay)
-        ).items():
+    for build, objects in builds().items():
+        for deployment, names in k8s_env_names(objects).items():
             checked += len(names)
-            problems += [f"k8s/{overlay} {p}" for p in _unknown_env(deployment, names)]
+            problems += [f"k8s/{build} {p}" for p in _unknown_env(deployment, names)]
     common_only = sorted(
         c for c in ("civicqc-api", "civicqc-consumer") if settings_env(c).common_only
     )
@@ -785,9 +791,10 @@ def kustomize_build_with_component(overlay: str, component: Path) -> list[dict[s
 
 
 def builds() -> dict[str, list[dict[str, Any]]]:
-    """Every build CI checks: each overlay, and prod with the Strimzi topics component."""
+    """Every build CI checks: each overlay, and prod with each optional component."""
     result = {overlay: kustomize_build(K8S_DIR / "overlays" / overlay) for overlay in OVERLAYS}
-    result["prod+strimzi-topics"] = kustomize_build_with_component("prod", STRIMZI_COMPONENT)
+    for component in (STRIMZI_COMPONENT, KAFKA_AUTH_COMPONENT):
+        result[f"prod+{component.name}"] = kustomize_build_with_component("prod", component)
     return result
 
 
@@ -1021,6 +1028,7 @@ def cross_reference_problems(objects: list[dict[str, Any]]) -> list[str]:
         config = _container_env(by_name[target], configmaps) if target in by_name else {}
         for trigger in so["spec"]["triggers"]:
             meta = trigger["metadata"]
+            problems += _trigger_login_problems(name, trigger, config, objects)
             if meta.get("topic") != config.get("TOPIC_SUBMITTED"):
                 problems.append(f"ScaledObject/{name}: topic differs from TOPIC_SUBMITTED")
             if meta.get("bootstrapServers") != config.get("KAFKA_BOOTSTRAP_SERVERS"):
@@ -1032,6 +1040,38 @@ def cross_reference_problems(objects: list[dict[str, Any]]) -> list[str]:
             partitions = topics.get(meta.get("topic", ""))
             if partitions is not None and partitions < so["spec"]["maxReplicaCount"]:
                 problems.append(f"ScaledObject/{name}: maxReplicaCount > {partitions} partitions")
+    return problems
+
+
+#: KEDA's name for each SASL mechanism the services take (KAFKA_SASL_MECHANISM).
+_KEDA_SASL = {
+    "PLAIN": "plaintext",
+    "SCRAM-SHA-256": "scram_sha256",
+    "SCRAM-SHA-512": "scram_sha512",
+}
+
+
+def _trigger_login_problems(
+    name: str, trigger: dict[str, Any], config: dict[str, str], objects: list[dict[str, Any]]
+) -> list[str]:
+    """KEDA must read the lag the way the consumers connect: the same TLS and SASL
+    mechanism, and an existing TriggerAuthentication when they log in."""
+    meta, problems = trigger["metadata"], []
+    protocol = config.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    tls = protocol in ("SSL", "SASL_SSL")
+    if (meta.get("tls") == "enable") != tls:
+        problems.append(f"ScaledObject/{name}: tls does not match KAFKA_SECURITY_PROTOCOL")
+    sasl = (
+        _KEDA_SASL[config.get("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")]
+        if protocol.startswith("SASL_")
+        else None
+    )
+    if meta.get("sasl", "none") != (sasl or "none"):
+        problems.append(f"ScaledObject/{name}: sasl does not match KAFKA_SASL_MECHANISM")
+    auth = trigger.get("authenticationRef", {}).get("name")
+    known = {o["metadata"]["name"] for o in _of_kind(objects, "TriggerAuthentication")}
+    if (sasl or tls) and auth not in known:
+        problems.append(f"ScaledObject/{name}: logs in without a TriggerAuthentication")
     return problems
 
 

@@ -13,6 +13,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from prometheus_client import CollectorRegistry, Gauge
 
 from civicqc.stack import kafka
+from consumer.commits import CommittedOffsets
 from consumer.lag import LagReporter
 
 pytestmark = pytest.mark.integration
@@ -116,7 +117,12 @@ async def test_group_of_two_shares_partitions_commits_and_rebalances(
         # The replica's own gauge agrees, for the partitions it owns (one request for all).
         registry = CollectorRegistry()
         gauge = Gauge("lag_messages", "lag", ["topic", "partition"], registry=registry)
-        await LagReporter(first, gauge, interval_s=60.0).report()
+        admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+        await admin.start()
+        try:
+            await LagReporter(first, CommittedOffsets(admin, group), gauge, 60.0).report()
+        finally:
+            await admin.close()
         mine = sorted(tp.partition for tp in first.assignment())
         labels = [{"topic": topic, "partition": str(p)} for p in mine]
         assert [registry.get_sample_value("lag_messages", x) for x in labels] == [2.0] * len(mine)
@@ -208,3 +214,28 @@ async def test_the_stack_creates_the_fingerprint_topic_compacted_for_eight_days(
     assert config["cleanup.policy"] == "compact,delete"
     assert config["retention.ms"] == str(8 * 86_400_000)
     assert plain["cleanup.policy"] == "delete"
+
+
+async def test_committed_offsets_come_back_with_their_metadata(
+    kafka_bootstrap_servers: str, make_topic
+) -> None:
+    """What the loop reads a partition's horizon from: the commit's metadata, intact, in
+    one request for several partitions; a partition never committed reads as offset -1."""
+    servers = kafka_bootstrap_servers
+    topic = make_topic(PARTITIONS)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    member = AIOKafkaConsumer(bootstrap_servers=servers, group_id=group, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await member.start()
+    await admin.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        member.assign(partitions)
+        await member.commit({partitions[0]: (7, "h=263"), partitions[1]: (3, "")})
+        found = await CommittedOffsets(admin, group).read(partitions)
+    finally:
+        await admin.close()
+        await member.stop()
+    assert (found[partitions[0]].offset, found[partitions[0]].metadata) == (7, "h=263")
+    assert (found[partitions[1]].offset, found[partitions[1]].metadata) == (3, "")
+    assert found[partitions[2]].offset == -1

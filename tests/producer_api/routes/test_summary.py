@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,10 +12,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from civicqc.stack import kafka
 from core import builtin_profile, score
 from core.events import ObjectRef, SubmissionMetadata, VerdictEvent
 from core.schema import Outcome, Verdict
+from producer_api.tally import DAY_S, VerdictFollower, VerdictTally
 from runtime.ids import new_image_id
+from runtime.kafka_connection import kafka_connection
 from tests.builders.stream import publish
 from tests.producer_api.conftest import LiveApi, jpeg_bytes
 
@@ -93,3 +97,37 @@ def test_two_replicas_agree_on_deduplicated_counts(make_live_api: Callable[..., 
         assert body["last_hour"]["acceptance_rate"] == pytest.approx(0.5)
         assert body["last_day"]["by_tenant"]["shelbyville"]["accepted"] == 1
         assert body["last_hour"]["by_tenant"].keys() == {"springfield"}
+
+
+@pytest.mark.integration
+def test_a_replica_started_before_its_topic_exists_follows_it_once_created(
+    kafka_bootstrap_servers: str,
+) -> None:
+    """The follower asks the cluster for the topic's partitions (admin metadata) until
+    there are some, then reads from them: an API may start before the topics are made."""
+    topic = f"t.verdicts.later.{new_image_id().hex[:10]}"
+    follower = VerdictFollower(
+        kafka_connection(kafka_bootstrap_servers), topic, VerdictTally(), client_id="t-later"
+    )
+    event = _verdict("springfield", Outcome.ACCEPTED, datetime.now(UTC), str(new_image_id()))
+
+    async def scenario() -> int:
+        following = asyncio.create_task(follower.run())
+        try:
+            await asyncio.sleep(1.0)
+            assert not following.done() and not follower.complete
+            await kafka.create_topics(kafka_bootstrap_servers, {topic: 2})
+            message = [(event.image_id.encode(), event.model_dump_json().encode())]
+            await publish(kafka_bootstrap_servers, topic, message)
+            deadline = time.monotonic() + 30
+            while follower.tally.window(time.time(), DAY_S).total < 1:
+                assert time.monotonic() < deadline, "the verdict was never counted"
+                await asyncio.sleep(0.2)
+            return follower.tally.window(time.time(), DAY_S).accepted
+        finally:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+            await kafka.delete_topics(kafka_bootstrap_servers, [topic])
+
+    assert asyncio.run(scenario()) == 1
