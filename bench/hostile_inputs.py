@@ -1086,8 +1086,25 @@ def _webp_chunk_flood(rng: Rng) -> bytes:
     return riff([_vp8x(320, 240, 0), flood, image])
 
 
+def _webp_lossless_near_limit(rng: Rng) -> bytes:
+    """A flat lossless WebP (RGB or RGBA, alone or an animation's first frame) of 10 to
+    17 MP: libwebp's lossless decoder holds an ARGB copy of the frame besides the two
+    canvases, 288 MB at 16.7 MP. A few dozen bytes, encoded in under half a second."""
+    mode = str(rng.choice(["RGB", "RGBA"]))
+    width = int(rng.integers(3000, 6000))
+    height = int(rng.integers(10_000_000, 17_000_000)) // width
+    image = Image.new(mode, (width, height), (90, 120, 150, 200)[: len(mode)])
+    if rng.random() < 0.5:
+        return saved(image, "WEBP", lossless=True, method=0, quality=0)
+    blank = Image.new(mode, image.size)
+    return saved(
+        image, "WEBP", lossless=True, method=0, quality=0, save_all=True, append_images=[blank]
+    )
+
+
 def webp_generators() -> dict[str, Generator]:
     return {
+        "lossless-near-limit": _webp_lossless_near_limit,
         "canvas-16384": _webp_canvas,
         "100k-frames": _webp_frames,
         "chunk-size-lies": _webp_size_lies,

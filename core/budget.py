@@ -43,6 +43,10 @@ _GREY_EXTRA, _COLOUR_EXTRA = 2, 3
 #: (current and previous frame), then its own RGBA copy (measured: 15 bytes/pixel
 #: with the grey copies).
 _WEBP_BYTES = 13
+#: A lossless (``VP8L``) WebP: libwebp's lossless decoder also holds the frame as ARGB
+#: (measured: 288 MB for a 16.7 MP lossless RGBA one, first frame of an animation, 257 MB
+#: without alpha, where the budget counted 252).
+_VP8L_ARGB_BYTES = 4
 
 #: libheif's decode: 4:2:0 planes (1.5) while it converts to interleaved RGB (3),
 #: then the grey copy; measured 5 bytes/pixel on a 51 MP grid image.
@@ -136,6 +140,7 @@ def check_pillow_decode(
     colour: bool,
     tiles: int,
     webp: bool = False,
+    lossless: bool = False,
     tiff: bool = False,
     sample_bytes: float = 0.0,
     held_bytes: int = 0,
@@ -148,11 +153,12 @@ def check_pillow_decode(
     in libtiff's buffer for Pillow's 4 (measured: 271 MB at 24 MP). ``held_bytes`` stay
     allocated while the image is decoded: a progressive JPEG's coefficients, decoded at
     full size by a profile that analyses every pixel (a 6000 x 6000 4:4:4 one: 216 MB of
-    coefficients and 144 MB of image, measured 336 MB).
+    coefficients and 144 MB of image, measured 336 MB). A ``lossless`` WebP adds libwebp's
+    ARGB copy of its frame.
     """
     image_bytes: float = _PILLOW_BYTES.get(mode, 4)
     if webp:
-        image_bytes = _WEBP_BYTES
+        image_bytes = _WEBP_BYTES + (_VP8L_ARGB_BYTES if lossless else 0)
     elif tiff:
         image_bytes += max(image_bytes, sample_bytes)
     if max(width, height) > MAX_SIDE:

@@ -58,7 +58,7 @@ from core.headers import (
 )
 from core.heif import declared_canvas
 from core.ifd import first_directory_value_bytes
-from core.vp8l import check_vp8l_groups
+from core.vp8l import check_vp8l_groups, first_image_lossless
 
 GreyImage = NDArray[np.uint8]
 #: uint8 RGB, shape ``(H, W, 3)``, display orientation.
@@ -225,8 +225,14 @@ def _decode_pillow(
                 raise _too_many_pixels(stored_w, stored_h, max_pixels)
             drafted = fmt is ImageFormat.JPEG and analysis_long_side > 0
             if not drafted:
+                lossless = fmt is ImageFormat.WEBP and first_image_lossless(data)
                 _check_full_decode(
-                    image, fmt, colour=colour_long_side > 0, size_bytes=len(data), held=held
+                    image,
+                    fmt,
+                    colour=colour_long_side > 0,
+                    size_bytes=len(data),
+                    held=held,
+                    lossless=lossless,
                 )
             exif_raw, orientation = _exif_and_orientation(image, fmt, data)
             quantization = _quantization(image) if fmt is ImageFormat.JPEG else None
@@ -263,11 +269,17 @@ def _decode_pillow(
 
 
 def _check_full_decode(
-    image: ImageFile.ImageFile, fmt: ImageFormat, *, colour: bool, size_bytes: int, held: int
+    image: ImageFile.ImageFile,
+    fmt: ImageFormat,
+    *,
+    colour: bool,
+    size_bytes: int,
+    held: int,
+    lossless: bool = False,
 ) -> None:
     """Refuse, before any pixel is read, a full-size decode that would not fit the budget
-    (memory, with ``held`` bytes the decoder keeps meanwhile, tiles, or the bytes Pillow's
-    Python RLE decoder would walk)."""
+    (memory, with ``held`` bytes the decoder keeps meanwhile, or a ``lossless`` WebP's own
+    copy; tiles; or the bytes Pillow's Python RLE decoder would walk)."""
     width, height = image.size
     check_pillow_decode(
         image.mode,
@@ -276,6 +288,7 @@ def _check_full_decode(
         colour=colour,
         tiles=len(image.tile),
         webp=fmt is ImageFormat.WEBP,
+        lossless=lossless,
         tiff=fmt is ImageFormat.TIFF,
         sample_bytes=_tiff_sample_bytes(image) if fmt is ImageFormat.TIFF else 0.0,
         held_bytes=held,
@@ -491,7 +504,8 @@ def _refuse_announced_bomb(data: bytes, fmt: ImageFormat, max_pixels: int) -> Jp
     elif fmt is ImageFormat.WEBP:
         size = webp_size(data)
         if size is not None and size[0] * size[1] <= max_pixels:
-            check_pillow_decode("RGBA", *size, colour=False, tiles=1, webp=True)
+            lossless = first_image_lossless(data)
+            check_pillow_decode("RGBA", *size, colour=False, tiles=1, webp=True, lossless=lossless)
         if size is None or size[0] * size[1] <= max_pixels:
             check_vp8l_groups(data)
     elif fmt is ImageFormat.TIFF:

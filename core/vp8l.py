@@ -40,7 +40,7 @@ class _UnreadableError(Exception):
 class _Bits:
     """LSB-first bit reader, as VP8L packs its bits, through a window of at least 32 bits."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes | memoryview) -> None:
         self.data, self.symbols = data, 0
         self.at, self.window, self.held = 0, 0, 0  # next byte, its bits, how many
 
@@ -211,25 +211,26 @@ def _blocks(size: int, bits: int) -> int:
     return (size + (1 << bits) - 1) >> bits
 
 
-def _first_stream(data: bytes) -> tuple[bytes, int, int] | None:
-    """The first image's lossless stream (after its header) and size: a ``VP8L`` chunk, or
-    ``ALPH`` with lossless compression, at the top level or in the first animation frame."""
-    at, end = 12, len(data)
+def _first_stream(data: bytes) -> tuple[memoryview, int, int, bool] | None:
+    """The first image's lossless stream (after its header), its size, and whether it is
+    the image itself: a ``VP8L`` chunk (``True``), or ``ALPH`` with lossless compression,
+    at the top level or in the first animation frame."""
+    at, end, view = 12, len(data), memoryview(data)  # chunks are read in place, not copied
     width = height = walked = 0
     while at + 8 <= end:
         walked += 1
         if walked > MAX_CHUNKS:  # libwebp walks millions of empty chunks in C; not here
             raise TooComplexError(f"over {MAX_CHUNKS} WebP chunks before the first image")
         kind, size = data[at : at + 4], struct.unpack_from("<I", data, at + 4)[0]
-        body = data[at + 8 : at + 8 + size]
+        body = view[at + 8 : at + 8 + size]
         if kind == b"VP8X" and len(body) >= 10:
             width = 1 + int.from_bytes(body[4:7], "little")
             height = 1 + int.from_bytes(body[7:10], "little")
         elif kind == b"VP8L" and len(body) >= 5 and body[0] == 0x2F:
             header = int.from_bytes(body[1:5], "little")
-            return body[5:], 1 + (header & 0x3FFF), 1 + ((header >> 14) & 0x3FFF)
+            return body[5:], 1 + (header & 0x3FFF), 1 + ((header >> 14) & 0x3FFF), True
         elif kind == b"ALPH" and body[:1] and body[0] & 0x03 == 1 and width:
-            return body[1:], width, height
+            return body[1:], width, height, False
         elif kind == b"ANMF" and len(body) >= 16:
             width = 1 + int.from_bytes(body[6:9], "little")
             height = 1 + int.from_bytes(body[9:12], "little")
@@ -245,7 +246,7 @@ def check_vp8l_groups(data: bytes) -> None:
     stream = _first_stream(data)
     if stream is None:
         return
-    payload, width, height = stream
+    payload, width, height, _ = stream
     try:
         groups = _groups(_Bits(payload), width, height)
     except _UnreadableError:
@@ -255,3 +256,10 @@ def check_vp8l_groups(data: bytes) -> None:
             f"the lossless WebP asks for {groups} Huffman code groups, over the limit of "
             f"{MAX_GROUPS}"
         )
+
+
+def first_image_lossless(data: bytes) -> bool:
+    """Whether a WebP's first image is lossless (``VP8L``): libwebp's lossless decoder
+    holds an ARGB copy of it, 4 bytes a pixel, besides the canvases it composes on."""
+    stream = _first_stream(data)
+    return stream is not None and stream[3]

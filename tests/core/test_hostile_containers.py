@@ -417,3 +417,18 @@ def test_a_rotated_heif_is_budgeted_by_its_pixels_not_by_its_longer_side_squared
     lie = heif_grid(4, 8, 256, ispe=(512, 2048))  # a 2 MP canvas announced as 1 MP
     with pytest.raises(TooManyPixelsError):  # the canvas still counts when it is larger
         decode_image(lie, max_pixels=2_000_000, analysis_long_side=0)
+
+
+def test_a_lossless_webp_counts_the_argb_copy_its_decoder_holds() -> None:
+    # Before: a 16.7 MP lossless WebP fit the budget (two RGBA canvases and a copy) but
+    # libwebp's lossless decoder also holds the frame as ARGB: 288 MB measured (an
+    # animation's first frame, RGBA), 257 MB without alpha.
+    side = 3800  # 14.4 MP: inside the budget of a lossy WebP, not of a lossless one
+    header = struct.pack("<I", (side - 1) | (side - 1) << 14)
+    lossless = riff([webp_chunk(b"VP8L", b"\x2f" + header + bytes(64))])
+    assert _error(lossless) is ErrorCode.TOO_MANY_PIXELS
+    check_pillow_decode("RGBA", side, side, colour=False, tiles=1, webp=True)
+    with pytest.raises(TooManyPixelsError):
+        check_pillow_decode("RGBA", side, side, colour=False, tiles=1, webp=True, lossless=True)
+    small = score(saved(carrier(900, 700), "WEBP", lossless=True), DEFAULT)
+    assert small.verdict is not Outcome.ERROR
