@@ -132,7 +132,7 @@ def count_blocks(
     blocks = 0
     try:
         for stream in streams:
-            pieces = _prefix(stream.pieces, input_limit)
+            pieces = _prefix(_inside(stream.pieces, len(data)), input_limit)
             input_limit -= sum(length for _, length in pieces)
             blocks += _walk(
                 library, state, scratch, base, replace(stream, pieces=pieces), budget - blocks
@@ -143,6 +143,15 @@ def count_blocks(
     finally:
         library.inflateEnd(state)
     return blocks
+
+
+def _inside(pieces: Sequence[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    """``pieces`` cut to the ``size`` bytes: zlib is never handed memory outside them."""
+    return [
+        (offset, min(length, size - offset))
+        for offset, length in pieces
+        if 0 <= offset < size and length > 0
+    ]
 
 
 def _prefix(pieces: Sequence[tuple[int, int]], limit: int) -> list[tuple[int, int]]:

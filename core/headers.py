@@ -128,7 +128,7 @@ def _png_zlib_start(data: bytes, kind: bytes, start: int, end: int) -> int | Non
     if keyword_end < 0:
         return None
     if kind != b"iTXt":
-        return keyword_end + 2
+        return keyword_end + 2 if keyword_end + 2 < end else None
     if keyword_end + 3 > end or data[keyword_end + 1] != 1:  # uncompressed text
         return None
     language_end = data.find(b"\x00", keyword_end + 3, end)

@@ -366,6 +366,9 @@ def test_the_walk_counts_every_deflate_block_of_a_stream() -> None:
     pieces = [(at, min(7, len(split) - at)) for at in range(0, len(split), 7)]
     assert count_blocks(split, [DeflateStream(pieces, 10**6)], 10**6, 10**9) == counts[0]
     assert count_blocks(split, [DeflateStream(pieces, 10**6)], 500, 10**9) == 501  # stops there
+    # Pieces outside the bytes (a length or offset a mutated file announces) are cut, never read.
+    outside = [(-5, 40), (len(split) - 3, 10**6), (len(split) + 7, 9)]
+    assert count_blocks(split, [DeflateStream(outside, 10**6)], 10**6, 10**9) <= 1
 
 
 def test_deflate_streams_padded_with_empty_blocks_are_refused_from_their_block_count() -> None:
