@@ -56,7 +56,7 @@ from core.headers import (
     tiff_layout,
     webp_size,
 )
-from core.heif import declared_canvas
+from core.heif import check_metadata, declared_canvas
 from core.ifd import first_directory_value_bytes
 from core.vp8l import check_vp8l_groups, first_image_lossless
 
@@ -548,6 +548,7 @@ def _decode_heif(
 ) -> DecodedImage:
     import pillow_heif  # only HEIF photos pay for libheif's start (~20 ms)
 
+    check_metadata(data)  # pillow-heif copies every metadata item when it opens the file
     try:
         heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
         width, height = heif.size

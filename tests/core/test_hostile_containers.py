@@ -21,6 +21,7 @@ from bench.hostile_inputs import (
     bmp_rle,
     carrier,
     deflate_tiff,
+    heif_described,
     heif_grid,
     heif_overlay,
     jpeg_with_segments,
@@ -65,7 +66,7 @@ from core.headers import (
     jpeg_frame,
     png_scanline_bytes,
 )
-from core.heif import MAX_TOP_BOXES, declared_canvas
+from core.heif import MAX_METADATA_BYTES, MAX_TOP_BOXES, declared_canvas
 from core.ifd import first_directory_value_bytes
 from core.schema import ErrorCode
 from core.vp8l import MAX_CHUNKS, MAX_GROUPS, MAX_SYMBOLS
@@ -451,3 +452,10 @@ def test_a_flood_of_compressed_icc_chunks_is_refused_before_pillow_inflates_them
         _error(png_with_chunks([text] * (MAX_PNG_COMPRESSED_CHUNKS + 1))) is ErrorCode.TOO_COMPLEX
     )
     assert _error(png_with_chunks([text] * MAX_PNG_COMPRESSED_CHUNKS)) is None
+
+
+def test_heif_metadata_items_sharing_one_extent_are_refused_before_libheif_copies_them() -> None:
+    # Before: pillow-heif copied every Exif item describing the image at open: 20 items
+    # sharing one 16 MB extent took 692 MB, 200 sharing 30 MB 2 GB (then "Out of memory").
+    assert _error(heif_described(20, MAX_METADATA_BYTES // 16)) is ErrorCode.TOO_COMPLEX  # 1.25 x
+    assert _error(heif_described(1, 1 << 20)) is None  # one 1 MB Exif: scored
