@@ -552,6 +552,10 @@ def _decode_heif(
     try:
         heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
         width, height = heif.size
+        if width < 1 or height < 1:
+            # No size property (ispe): libheif decodes whatever size the coded image has,
+            # so no limit would apply before it did.
+            raise CorruptImageError(f"the HEIF image announces no size ({width}x{height})")
         # A grid or overlay is composed on the canvas its descriptor declares, whatever
         # its ispe says: the limits apply to the larger.
         canvas = declared_canvas(data) or (0, 0)

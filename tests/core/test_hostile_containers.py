@@ -459,3 +459,12 @@ def test_heif_metadata_items_sharing_one_extent_are_refused_before_libheif_copie
     # sharing one 16 MB extent took 692 MB, 200 sharing 30 MB 2 GB (then "Out of memory").
     assert _error(heif_described(20, MAX_METADATA_BYTES // 16)) is ErrorCode.TOO_COMPLEX  # 1.25 x
     assert _error(heif_described(1, 1 << 20)) is None  # one 1 MB Exif: scored
+
+
+def test_a_heif_without_a_size_property_is_corrupt_not_an_exception() -> None:
+    # Before: without an ispe property libheif reported 0 x 0 and decoded the coded image
+    # anyway; no limit applied, and the verdict's 0 px size failed validation (score raised).
+    for data in (heif_described(1, 100), heif_grid(2, 2, 256)):
+        unsized = data.replace(b"ispe", b"xspe")
+        assert _error(unsized) is ErrorCode.CORRUPT
+        assert _error(data) is None
