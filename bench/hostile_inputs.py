@@ -1110,9 +1110,24 @@ def _webp_lossless_near_limit(rng: Rng) -> bytes:
     )
 
 
+def animated_webp_cut(within: int) -> bytes:
+    """A lossless animated WebP cut ``within`` bytes into its first frame's chunks, so the
+    frame (``ANMF``) announces more than the file holds."""
+    frame = carrier(160, 120)
+    data = saved(frame, "WEBP", save_all=True, append_images=[frame.rotate(90)], lossless=True)
+    return data[: data.index(b"ANMF") + 8 + 16 + within]
+
+
+def _webp_cut_animation(rng: Rng) -> bytes:
+    """An animated WebP cut inside its first frame: a reader that trusts the frame's size
+    reads past the file (a ``struct.error`` out of ``core.score`` before this audit)."""
+    return animated_webp_cut(int(rng.integers(0, 40)))
+
+
 def webp_generators() -> dict[str, Generator]:
     return {
         "lossless-near-limit": _webp_lossless_near_limit,
+        "cut-animation": _webp_cut_animation,
         "canvas-16384": _webp_canvas,
         "100k-frames": _webp_frames,
         "chunk-size-lies": _webp_size_lies,

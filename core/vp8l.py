@@ -234,7 +234,7 @@ def _first_stream(data: bytes) -> tuple[memoryview, int, int, bool] | None:
         elif kind == b"ANMF" and len(body) >= 16:
             width = 1 + int.from_bytes(body[6:9], "little")
             height = 1 + int.from_bytes(body[9:12], "little")
-            at, end = at + 8 + 16, at + 8 + size  # the frame's own chunks
+            at, end = at + 8 + 16, min(at + 8 + size, len(data))  # the frame's own chunks
             continue
         at += 8 + size + (size & 1)
     return None

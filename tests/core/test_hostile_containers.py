@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from bench.hostile_inputs import (
+    animated_webp_cut,
     bmp_rle,
     carrier,
     deflate_tiff,
@@ -468,3 +469,10 @@ def test_a_heif_without_a_size_property_is_corrupt_not_an_exception() -> None:
         unsized = data.replace(b"ispe", b"xspe")
         assert _error(unsized) is ErrorCode.CORRUPT
         assert _error(data) is None
+
+
+def test_an_animated_webp_cut_inside_its_first_frame_gets_a_verdict() -> None:
+    # Before: the lossless-stream reader trusted the frame's size and read past the file:
+    # struct.error out of core.score (found by mutating animated WebPs).
+    for within in (0, 6, 7, 13):
+        assert _error(animated_webp_cut(within)) is ErrorCode.CORRUPT
