@@ -21,6 +21,7 @@ import io
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -59,6 +60,9 @@ from core.headers import (
 from core.heif import check_metadata, declared_canvas
 from core.ifd import first_directory_value_bytes
 from core.vp8l import check_vp8l_groups, first_image_lossless
+
+if TYPE_CHECKING:
+    from pillow_heif import HeifFile
 
 GreyImage = NDArray[np.uint8]
 #: uint8 RGB, shape ``(H, W, 3)``, display orientation.
@@ -225,15 +229,7 @@ def _decode_pillow(
                 raise _too_many_pixels(stored_w, stored_h, max_pixels)
             drafted = fmt is ImageFormat.JPEG and analysis_long_side > 0
             if not drafted:
-                lossless = fmt is ImageFormat.WEBP and first_image_lossless(data)
-                _check_full_decode(
-                    image,
-                    fmt,
-                    colour=colour_long_side > 0,
-                    size_bytes=len(data),
-                    held=held,
-                    lossless=lossless,
-                )
+                _check_full_decode(image, fmt, data, colour=colour_long_side > 0, held=held)
             exif_raw, orientation = _exif_and_orientation(image, fmt, data)
             quantization = _quantization(image) if fmt is ImageFormat.JPEG else None
             grey, rgb, clipped = _read_pixels(
@@ -269,18 +265,13 @@ def _decode_pillow(
 
 
 def _check_full_decode(
-    image: ImageFile.ImageFile,
-    fmt: ImageFormat,
-    *,
-    colour: bool,
-    size_bytes: int,
-    held: int,
-    lossless: bool = False,
+    image: ImageFile.ImageFile, fmt: ImageFormat, data: bytes, *, colour: bool, held: int
 ) -> None:
     """Refuse, before any pixel is read, a full-size decode that would not fit the budget
-    (memory, with ``held`` bytes the decoder keeps meanwhile, or a ``lossless`` WebP's own
+    (memory, with ``held`` bytes the decoder keeps meanwhile, or a lossless WebP's own
     copy; tiles; or the bytes Pillow's Python RLE decoder would walk)."""
     width, height = image.size
+    lossless = fmt is ImageFormat.WEBP and first_image_lossless(data)
     check_pillow_decode(
         image.mode,
         width,
@@ -294,7 +285,7 @@ def _check_full_decode(
         held_bytes=held,
     )
     if image.tile and image.tile[0].codec_name == "bmp_rle":
-        check_bmp_rle(width, height, size_bytes)
+        check_bmp_rle(width, height, len(data))
 
 
 def _tiff_sample_bytes(image: Image.Image) -> float:
@@ -551,28 +542,7 @@ def _decode_heif(
     check_metadata(data)  # pillow-heif copies every metadata item when it opens the file
     try:
         heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
-        width, height = heif.size
-        if width < 1 or height < 1:
-            # No size property (ispe): libheif decodes whatever size the coded image has,
-            # so no limit would apply before it did.
-            raise CorruptImageError(f"the HEIF image announces no size ({width}x{height})")
-        # A grid or overlay is composed on the canvas its descriptor declares, whatever
-        # its ispe says: the limits apply to the larger.
-        canvas = declared_canvas(data) or (0, 0)
-        # The larger of the two images, not of each side: libheif reports the size after
-        # a rotation (irot), so a portrait 48 MP photo's canvas is its size turned.
-        budget_w, budget_h = canvas if canvas[0] * canvas[1] > width * height else (width, height)
-        if budget_w * budget_h > max_pixels:
-            raise _too_many_pixels(budget_w, budget_h, max_pixels)
-        chroma = heif.info.get("chroma")
-        check_heif_decode(
-            budget_w,
-            budget_h,
-            colour=colour_long_side > 0,
-            alpha=bool(heif.has_alpha),
-            bit_depth=int(heif.info.get("bit_depth") or 8),
-            chroma=chroma if isinstance(chroma, int) else None,
-        )
+        width, height = _check_heif_decode(heif, data, max_pixels, colour=colour_long_side > 0)
         exif_raw = heif.info.get("exif")
         # libheif applies the container's rotation (irot/imir) while decoding, so the
         # pixels are already upright whatever the EXIF orientation tag says. Its RGB
@@ -603,6 +573,36 @@ def _decode_heif(
         rgb=rgb,
         fine_grey=fine,
     )
+
+
+def _check_heif_decode(
+    heif: HeifFile, data: bytes, max_pixels: int, *, colour: bool
+) -> tuple[int, int]:
+    """The HEIF image's size, once the decode it announces is within the limits (``heif``:
+    pillow-heif's opened file, nothing decoded yet)."""
+    width, height = heif.size
+    if width < 1 or height < 1:
+        # No size property (ispe): libheif decodes whatever size the coded image has,
+        # so no limit would apply before it did.
+        raise CorruptImageError(f"the HEIF image announces no size ({width}x{height})")
+    # A grid or overlay is composed on the canvas its descriptor declares, whatever
+    # its ispe says: the limits apply to the larger.
+    canvas = declared_canvas(data) or (0, 0)
+    # The larger of the two images, not of each side: libheif reports the size after
+    # a rotation (irot), so a portrait 48 MP photo's canvas is its size turned.
+    budget_w, budget_h = canvas if canvas[0] * canvas[1] > width * height else (width, height)
+    if budget_w * budget_h > max_pixels:
+        raise _too_many_pixels(budget_w, budget_h, max_pixels)
+    chroma = heif.info.get("chroma")
+    check_heif_decode(
+        budget_w,
+        budget_h,
+        colour=colour,
+        alpha=bool(heif.has_alpha),
+        bit_depth=int(heif.info.get("bit_depth") or 8),
+        chroma=chroma if isinstance(chroma, int) else None,
+    )
+    return int(width), int(height)
 
 
 def _eight_bit(pixels: NDArray[np.generic]) -> NDArray[np.uint8]:
