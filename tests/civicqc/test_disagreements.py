@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 from civicqc.disagreements import disagreement
 from core import Rules, builtin_profile, score
-from core.events import ObjectRef, ShadowVerdict, SubmissionMetadata, VerdictEvent
+from core.events import ShadowVerdict, SubmissionMetadata, VerdictEvent
 from tests.builders import images
 from tests.builders.profiles import with_blur_threshold
+from tests.builders.refs import jpeg_ref
 
 LIVE = builtin_profile("default")
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -17,16 +18,13 @@ PHOTO = images.encode(images.sharp_photo(1600, 1200, "coffee"))
 
 def _pair(candidate: Rules) -> tuple[VerdictEvent, ShadowVerdict]:
     live = score(PHOTO, LIVE)
-    ref = ObjectRef(
-        bucket="b", key="k", size_bytes=1, sha256="0" * 64, content_type="image/jpeg", format="jpeg"
-    )
     event = VerdictEvent.of(
         live,
         image_id="img-1",
         submitted_at=NOW,
         scored_at=NOW,
         metadata=SubmissionMetadata(tenant="springfield"),
-        object=ref,
+        object=jpeg_ref("k"),
     )
     shadow = ShadowVerdict.of(
         score(PHOTO, candidate),

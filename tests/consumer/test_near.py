@@ -13,8 +13,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from consumer.near import KEEP_MARGIN_S, NearDuplicates
-from core.events import FingerprintRecord, ImageSubmitted, ObjectRef
+from core.events import FingerprintRecord, ImageSubmitted
 from core.similar import SearchRule
+from tests.builders.refs import jpeg_ref
 
 pytestmark = pytest.mark.integration
 
@@ -40,15 +41,11 @@ def _record(
 
 
 def _event(at: float) -> ImageSubmitted:
-    ref = ObjectRef(
-        bucket="b", key="photos/x.jpg", size_bytes=1, sha256="0" * 64,
-        content_type="image/jpeg", format="jpeg",
-    )  # fmt: skip
     return ImageSubmitted.model_validate(
         {
             "image_id": str(uuid.UUID(int=999)),
             "submitted_at": datetime.fromtimestamp(at, UTC),
-            "object": ref,
+            "object": jpeg_ref("photos/x.jpg"),
             "metadata": {"tenant": "springfield"},
         }
     )

@@ -31,7 +31,6 @@ from core.events import (
     DeadLetter,
     FingerprintRecord,
     ImageSubmitted,
-    ObjectRef,
     SubmissionMetadata,
     VerdictEvent,
 )
@@ -43,6 +42,7 @@ from runtime.layout import current_key, incoming_key, verdict_key, verdict_tags
 from runtime.object_store import StorageUnavailableError
 from runtime.rulebook import load_rulebook
 from tests.builders import images
+from tests.builders.refs import jpeg_ref
 from tests.consumer.fakes import FakePublisher, FakeStore, InlineScorer
 
 VERDICTS, DLQ = "verdicts", "dlq"
@@ -109,14 +109,7 @@ class Rig:
         return ImageSubmitted(
             image_id=str(image_id),
             submitted_at=datetime.now(UTC),
-            object=ObjectRef(
-                bucket=bucket,
-                key=key,
-                size_bytes=len(data or b""),
-                sha256="0" * 64,
-                content_type="image/jpeg",
-                format="jpeg",
-            ),
+            object=jpeg_ref(key, bucket=bucket, size_bytes=len(data or b"")),
             metadata=SubmissionMetadata(tenant=tenant),
         )
 

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from core import builtin_profile, score
-from core.events import ObjectRef, SubmissionMetadata, VerdictEvent
+from core.events import SubmissionMetadata, VerdictEvent
 from core.schema import Outcome, Verdict
 from tests.builders.images import encode, gaussian_blurred, sharp_photo
+from tests.builders.refs import jpeg_ref
 
 #: Engine fields the event renames; every other engine field keeps its name.
 RENAMED = {"verdict": "outcome", "profile": "rules"}
@@ -25,14 +26,7 @@ def _event(verdict: Verdict) -> VerdictEvent:
         submitted_at=now,
         scored_at=now,
         metadata=SubmissionMetadata(tenant="springfield"),
-        object=ObjectRef(
-            bucket="b",
-            key="rejected/2026/11/30/0190-abc.jpg",
-            size_bytes=1,
-            sha256="0" * 64,
-            content_type="image/jpeg",
-            format="jpeg",
-        ),
+        object=jpeg_ref("rejected/2026/11/30/0190-abc.jpg"),
     )
 
 

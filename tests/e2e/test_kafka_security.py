@@ -20,12 +20,13 @@ from aiokafka import AIOKafkaConsumer
 
 from civicqc.stack import kafka
 from civicqc.stack.context import free_port
-from core.events import ImageSubmitted, ObjectRef, SubmissionMetadata
+from core.events import ImageSubmitted, SubmissionMetadata
 from producer_api.publisher import Publisher, PublishUnavailable
 from runtime.ids import new_image_id
 from runtime.kafka_connection import KafkaConnection, SaslMechanism, kafka_connection
 from tests.builders import images
 from tests.builders.latency_proxy import LatencyProxy
+from tests.builders.refs import jpeg_ref
 from tests.builders.stream import ApiProcess, ConsumerProcess, civicqc
 from tests.builders.stream_fixtures import private_stream
 from tests.builders.tls import server_context
@@ -46,14 +47,7 @@ def _event() -> ImageSubmitted:
     return ImageSubmitted(
         image_id=image_id,
         submitted_at=datetime.now(UTC),
-        object=ObjectRef(
-            bucket="b",
-            key=f"photos/{image_id}.jpg",
-            size_bytes=1,
-            sha256="0" * 64,
-            content_type="image/jpeg",
-            format="jpeg",
-        ),
+        object=jpeg_ref(f"photos/{image_id}.jpg"),
         metadata=SubmissionMetadata(tenant="default"),
     )
 

@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry
 from civicqc.cli import main as cli_main
 from consumer.settings import ConsumerSettings
 from core import score
-from core.events import Location, ObjectRef, SubmissionMetadata, VerdictEvent
+from core.events import Location, SubmissionMetadata, VerdictEvent
 from core.profiles import builtin_profile
 from producer_api.main import create_app
 from producer_api.security import Principal, RateLimiter
@@ -40,6 +40,7 @@ from runtime.apikeys import (
 from runtime.ids import new_image_id
 from runtime.layout import Folder, verdict_key
 from tests.builders import images
+from tests.builders.refs import jpeg_ref
 from tests.producer_api.conftest import ORIGIN, Keys, LiveApi, jpeg_bytes, secured
 from tests.producer_api.served import served
 
@@ -389,14 +390,7 @@ def _store_verdict(live: LiveApi, image_id: str, tenant: str) -> VerdictEvent:
             reporter_id="citizen-17",
             location=Location(latitude=52.52, longitude=13.40),
         ),
-        object=ObjectRef(
-            bucket=live.bucket,
-            key=f"accepted/{image_id}.jpg",
-            size_bytes=len(data),
-            sha256="0" * 64,
-            content_type="image/jpeg",
-            format="jpeg",
-        ),
+        object=jpeg_ref(f"accepted/{image_id}.jpg", bucket=live.bucket, size_bytes=len(data)),
         verdict=verdict,
     )
     body = event.model_dump_json().encode()

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 import pytest
 
 from core import builtin_profile, score
-from core.events import ObjectRef, SubmissionMetadata, VerdictEvent
+from core.events import SubmissionMetadata, VerdictEvent
 from core.schema import CheckResult, ErrorInfo
 from producer_api.legacy.upload import upload_of
 from producer_api.legacy.validation import pending_validation, validation_of
 from tests.builders import images
+from tests.builders.refs import jpeg_ref
 from tests.producer_api.legacy import reference
 
 URL = "http://api.example/v1/images/x"
@@ -43,14 +44,7 @@ def _event(data: bytes, profile: str = "default") -> VerdictEvent:
         submitted_at=now,
         scored_at=now,
         metadata=SubmissionMetadata(),
-        object=ObjectRef(
-            bucket="b",
-            key="incoming/x.jpg",
-            size_bytes=len(data),
-            sha256="0" * 64,
-            content_type="image/jpeg",
-            format="jpeg",
-        ),
+        object=jpeg_ref("incoming/x.jpg", size_bytes=len(data)),
         verdict=score(data, builtin_profile(profile), image_id="x"),
     )
 

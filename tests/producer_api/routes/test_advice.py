@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 import pytest
 
 from core import builtin_profile, score
-from core.events import ObjectRef, SubmissionMetadata, VerdictEvent
+from core.events import SubmissionMetadata, VerdictEvent
 from runtime.catalogues import Catalogues
 from runtime.ids import new_image_id
 from runtime.layout import verdict_key
 from tests.builders import images
+from tests.builders.refs import jpeg_ref
 from tests.producer_api.conftest import LiveApi
 
 pytestmark = pytest.mark.integration
@@ -32,14 +33,7 @@ def _stored(live_api: LiveApi, data: bytes) -> str:
         submitted_at=now,
         scored_at=now,
         metadata=SubmissionMetadata(),
-        object=ObjectRef(
-            bucket=live_api.bucket,
-            key=f"rejected/{image_id}.jpg",
-            size_bytes=len(data),
-            sha256="0" * 64,
-            content_type="image/jpeg",
-            format="jpeg",
-        ),
+        object=jpeg_ref(f"rejected/{image_id}.jpg", bucket=live_api.bucket, size_bytes=len(data)),
     )
     body = event.model_dump_json().encode()
     live_api.s3.put_object(

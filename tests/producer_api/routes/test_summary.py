@@ -14,11 +14,12 @@ from fastapi.testclient import TestClient
 
 from civicqc.stack import kafka
 from core import builtin_profile, score
-from core.events import ObjectRef, SubmissionMetadata, VerdictEvent
+from core.events import SubmissionMetadata, VerdictEvent
 from core.schema import Outcome, Verdict
 from producer_api.tally import DAY_S, VerdictFollower, VerdictTally
 from runtime.ids import new_image_id
 from runtime.kafka_connection import kafka_connection
+from tests.builders.refs import jpeg_ref
 from tests.builders.stream import publish
 from tests.producer_api.conftest import LiveApi, jpeg_bytes
 
@@ -36,14 +37,7 @@ def _verdict(tenant: str, outcome: Outcome, scored_at: datetime, image_id: str) 
         submitted_at=scored_at - timedelta(seconds=1),
         scored_at=scored_at,
         metadata=SubmissionMetadata(tenant=tenant),
-        object=ObjectRef(
-            bucket="b",
-            key=f"x/{image_id}.jpg",
-            size_bytes=1,
-            sha256="0" * 64,
-            content_type="image/jpeg",
-            format="jpeg",
-        ),
+        object=jpeg_ref(f"x/{image_id}.jpg"),
         verdict=base.model_copy(update={"verdict": outcome, "image_id": image_id}),
     )
 
