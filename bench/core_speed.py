@@ -55,9 +55,10 @@ from core.formats import ImageFormat, sniff_format
 def _floor(data: bytes, long_side: int, mode: str) -> None:
     """The least decode that yields the checks' pixels: the draft ``decode_image`` asks for."""
     with Image.open(io.BytesIO(data)) as image:
-        scale = max(image.size) / long_side if long_side else 1.0
-        if scale > 1:
-            image.draft(mode, (int(image.size[0] / scale), int(image.size[1] / scale)))
+        if long_side:
+            scale = max(image.size) / long_side
+            size = (int(image.size[0] / scale), int(image.size[1] / scale))
+            image.draft(mode, size if scale > 1 else None)
         image.load()
 
 

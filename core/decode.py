@@ -330,12 +330,16 @@ def _read_pixels(
     try:
         if draft_long_side:
             scale = max(stored_w, stored_h) / draft_long_side
-            if scale > 1:
+            # At full scale too (no size): libjpeg then skips the conversion to RGB, and
+            # the chroma planes altogether for "L", and every JPEG's grey is its Y plane
+            # whatever its size, not Y for a large photo and RGB-then-grey for a small one.
+            image.draft(
+                _draft_mode(image, colour=colour or colour_clip),
                 # At least 1 px a side: Pillow divides by the requested size.
-                image.draft(
-                    "YCbCr" if colour or colour_clip else "L",
-                    (max(1, int(stored_w / scale)), max(1, int(stored_h / scale))),
-                )
+                (max(1, int(stored_w / scale)), max(1, int(stored_h / scale)))
+                if scale > 1
+                else None,
+            )
         if (colour or colour_clip) and image.mode == "YCbCr":
             # The Y plane is exactly what a grey draft would have produced.
             grey = _luma_plane(image)
@@ -345,6 +349,32 @@ def _read_pixels(
         return grey, _to_rgb(image) if colour else None, clipped
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
         raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
+
+
+#: The component ids by which libjpeg knows an RGB-coded JPEG that has neither a JFIF
+#: nor an Adobe marker: "R", "G", "B".
+_RGB_COMPONENT_IDS = (82, 71, 66)
+
+
+def _draft_mode(image: Image.Image, *, colour: bool) -> str | None:
+    """The mode to ask libjpeg for: ``"YCbCr"`` when colour is needed, ``"L"`` otherwise.
+
+    libjpeg converts YCbCr to either, but an RGB-coded JPEG (an Adobe marker saying so,
+    as Photoshop and ``cjpeg -rgb`` write, or components named R, G, B) only to grey or
+    RGB: asking it for YCbCr fails the decode, and a valid photo would be reported
+    damaged. Such a file keeps its RGB (``None``) and its grey is converted from that.
+    The test is libjpeg's own (``jdapimin.c``): a JFIF marker means YCbCr, then the
+    Adobe transform (0 is RGB), then the component ids.
+    """
+    if not colour:
+        return "L"
+    info = image.info
+    if "jfif" in info:
+        return "YCbCr"
+    if "adobe_transform" in info:
+        return "YCbCr" if info["adobe_transform"] != 0 else None
+    layers = getattr(image, "layer", [])
+    return None if tuple(layer[0] for layer in layers[:3]) == _RGB_COMPONENT_IDS else "YCbCr"
 
 
 def _luma_plane(image: Image.Image) -> GreyImage:

@@ -230,3 +230,53 @@ def test_raw_pixels_decode_an_unloaded_jpeg_like_asarray() -> None:
     data = encode(sharp_photo(640, 480))
     with Image.open(io.BytesIO(data)) as lazy, Image.open(io.BytesIO(data)) as reference:
         assert np.array_equal(_raw_pixels(lazy, "RGB"), np.asarray(reference))
+
+
+def _rgb_coded_jpeg(width: int, height: int, *, adobe_marker: bool) -> bytes:
+    """A JPEG that stores R, G and B, not YCbCr: libjpeg's ``cjpeg -rgb``, Photoshop's kind.
+
+    libjpeg writes it with an Adobe segment (transform 0) and components named R, G, B;
+    without the segment libjpeg still knows it by those names.
+    """
+    out = io.BytesIO()
+    Image.fromarray(sharp_photo(width, height)).save(out, "JPEG", quality=92, keep_rgb=True)
+    data = out.getvalue()
+    if adobe_marker:
+        return data
+    start = data.index(b"\xff\xee")  # APP14
+    return data[:start] + data[start + 2 + int.from_bytes(data[start + 2 : start + 4], "big") :]
+
+
+@pytest.mark.parametrize("adobe_marker", [True, False])
+@pytest.mark.parametrize("size", [(1600, 1200), (4000, 3000)])
+def test_an_rgb_coded_jpeg_is_read_not_reported_damaged(
+    size: tuple[int, int], adobe_marker: bool
+) -> None:
+    # Asking libjpeg for YCbCr out of RGB-coded data fails the decode: this valid photo
+    # was an error verdict, "the jpeg data is damaged", at any size the profile drafts.
+    data = _rgb_coded_jpeg(*size, adobe_marker=adobe_marker)
+    image = decode_image(
+        data, max_pixels=LIMIT, analysis_long_side=1000, fine_long_side=2000, colour_clip=True
+    )
+    with Image.open(io.BytesIO(data)) as pil:
+        assert pil.info.get("adobe_transform") == (0 if adobe_marker else None)
+        pil.draft(None, (size[0] // 2, size[1] // 2) if size[0] > 2000 else None)
+        expected = cv2.cvtColor(np.asarray(pil.convert("RGB")), cv2.COLOR_RGB2GRAY)
+    assert image.fine_grey is not None
+    np.testing.assert_array_equal(image.fine_grey, expected)
+    assert image.colour_clip is not None and image.channel_clip is not None
+
+
+@pytest.mark.parametrize("size", [(1600, 1200), (4000, 3000)])
+def test_a_jpeg_grey_is_its_luma_plane_at_every_size(size: tuple[int, int]) -> None:
+    # A small JPEG decodes at full scale and a large one DCT-scaled; both are read as
+    # libjpeg's Y plane, so one photo is measured alike at either size.
+    data = encode(sharp_photo(*size))
+    image = decode_image(
+        data, max_pixels=LIMIT, analysis_long_side=1000, fine_long_side=2000, colour_clip=True
+    )
+    with Image.open(io.BytesIO(data)) as pil:
+        pil.draft("YCbCr", (size[0] // 2, size[1] // 2) if size[0] > 2000 else None)
+        luma = np.asarray(pil.getchannel(0))
+    assert image.fine_grey is not None
+    np.testing.assert_array_equal(image.fine_grey, luma)
