@@ -201,6 +201,7 @@ def _full_rgb(
         check_derivative(width, height)
         _, orientation = _exif_and_orientation(image, fmt, data)
         try:
+            image.load()  # before its size is read: a TIFF may turn as it loads (_read_pixels)
             return _to_rgb(image), orientation
         except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
             raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
@@ -241,6 +242,8 @@ def _decode_pillow(
                 colour=colour_long_side > 0,
                 colour_clip=colour_clip and drafted,
             )
+            if not drafted:  # the size as decoded: Pillow may turn a TIFF as it loads it
+                stored_w, stored_h = image.size
     full_grey = _orient(_blockiness_window(grey), orientation) if fmt in _LOSSLESS else None
     fine_unoriented = _resize(grey, fine_long_side, SCALE_SLACK) if fine_long_side else None
     analysis = _orient(_scaled(grey, fine_unoriented, analysis_long_side), orientation)
@@ -340,6 +343,10 @@ def _read_pixels(
                 if scale > 1
                 else None,
             )
+        # Decoded before any size is read: Pillow turns a TIFF upright as it loads it, and
+        # one whose orientation only its XMP holds changes size then (the bands were cut
+        # from the size at open: a quarter-turned one was called damaged, or raised).
+        image.load()
         if (colour or colour_clip) and image.mode == "YCbCr":
             # The Y plane is exactly what a grey draft would have produced.
             grey = _luma_plane(image)
@@ -670,14 +677,21 @@ def _band_rows(width: int) -> int:
 def _exif_and_orientation(
     image: Image.Image, fmt: ImageFormat, data: bytes
 ) -> tuple[bytes | None, int]:
-    """The raw EXIF block and its orientation, read by our bounded parser, not Pillow's.
+    """The raw EXIF block and the orientation left to apply to Pillow's pixels, read by our
+    bounded parser, not Pillow's.
 
-    A TIFF file is its own EXIF block (its IFD0 holds the camera tags).
+    A TIFF file is its own EXIF block (its IFD0 holds the camera tags), and its orientation
+    is already applied: Pillow turns a TIFF upright itself as it loads it (its Orientation
+    tag, or an XMP one, through ``ImageOps.exif_transpose``), and reports a quarter-turned
+    one's size turned from the moment it opens it. Turning it again measured every oriented
+    TIFF mirrored or upside down, a quarter-turned one with its width and height swapped,
+    and put the redacted copy's boxes on the wrong pixels. So a TIFF counts as upright, as
+    a HEIF whose rotation libheif applies does.
     """
     raw = data if fmt is ImageFormat.TIFF else image.info.get("exif")
     if not isinstance(raw, bytes) or not raw:
         return None, 1
-    return raw, exif_orientation(raw)
+    return raw, 1 if fmt is ImageFormat.TIFF else exif_orientation(raw)
 
 
 def _quantization(image: Image.Image) -> dict[int, list[int]] | None:
