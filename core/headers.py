@@ -243,7 +243,7 @@ def jpeg_frame(data: bytes) -> JpegFrame | None:
     :class:`TooComplexError` past :data:`MAX_JPEG_SEGMENTS` segments (standalone
     markers count) or :data:`MAX_PHOTOSHOP_BLOCKS` Photoshop resources,
     :class:`CorruptImageError` past :data:`MAX_JPEG_GAP` bytes of junk or fill, and
-    :class:`UnsupportedFormatError` for lossless JPEG.
+    :class:`UnsupportedFormatError` for lossless and 12-bit JPEG.
     """
     frame, first_scan = _walk_segments(data)
     # Pillow parses every segment before the first scan (or to the end, without one).
@@ -306,7 +306,12 @@ def _scanned(data: bytes, at: int, frame: JpegFrame) -> JpegFrame:
 def _frame(data: bytes, at: int, length: int, marker: int) -> JpegFrame:
     if length < 8 or at + length - 2 > len(data):
         raise CorruptImageError("the JPEG frame header is truncated")
-    height, width, components = struct.unpack_from(">HHB", data, at + 1)
+    precision, height, width, components = struct.unpack_from(">BHHB", data, at)
+    if precision == 12:
+        # Pillow reads 8-bit samples only: its open said "cannot identify image file", and
+        # a valid 12-bit photo (medical, scientific and some raw-camera previews) was
+        # answered as damaged.
+        raise UnsupportedFormatError("12-bit JPEG is not supported: send an 8-bit JPEG")
     if components == 0 or length < 8 + 3 * components:
         raise CorruptImageError("the JPEG frame header has no valid components")
     sampling = tuple(

@@ -10,7 +10,9 @@ orientations) and scored it under both built-in profiles. What it found:
   itself as it loads it, and the engine turned it again;
 * a TIFF whose orientation only its XMP held (``tiff:Orientation``) was ``corrupt``, or
   made ``core.score`` raise ``SystemError`` when small: Pillow changes its size as it
-  loads it, after the engine had read it.
+  loads it, after the engine had read it;
+* a 12-bit JPEG was ``corrupt`` ("cannot identify image file"): it is a valid file
+  Pillow cannot decode, so now an ``unsupported_format`` that says so.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from core import Outcome, builtin_profile, score
+from core import ErrorCode, Outcome, builtin_profile, score
 from core.decode import upright_rgb
 from core.formats import ImageFormat
 from tests.builders.images import RGB, exif_bytes, sharp_photo
@@ -443,3 +445,31 @@ def test_a_tiff_oriented_only_by_its_xmp_is_scored_upright(size: tuple[int, int]
     assert _pixel_values(oriented) == _pixel_values(_tifffile(photo, photometric="rgb"))
     rgb = upright_rgb(oriented, ImageFormat.TIFF, max_pixels=100_000_000)
     np.testing.assert_array_equal(rgb, photo)
+
+
+def _twelve_bit_jpeg(width: int, height: int) -> bytes:
+    """A valid 12-bit extended-sequential JPEG (SOF1): 16-bit quantisation table, one-code
+    Huffman tables, every block flat (two zero bits, libjpeg's fill for missing data)."""
+
+    def segment(marker: int, body: bytes) -> bytes:
+        return bytes([0xFF, marker]) + struct.pack(">H", len(body) + 2) + body
+
+    one_code = bytes([1] + [0] * 15 + [0])
+    return (
+        b"\xff\xd8"
+        + segment(0xDB, b"\x10" + struct.pack(">64H", *[1] * 64))
+        + segment(0xC4, b"\x00" + one_code + b"\x10" + one_code)
+        + segment(0xC1, struct.pack(">BHHB", 12, height, width, 1) + bytes([1, 0x11, 0]))
+        + segment(0xDA, bytes([1, 1, 0x00, 0, 63, 0]))
+        + bytes(width * height // 256 + 8)
+        + b"\xff\xd9"
+    )
+
+
+def test_a_12_bit_jpeg_is_an_unsupported_format_not_a_damaged_one() -> None:
+    # Before: corrupt, "cannot read the jpeg header: cannot identify image file <...>".
+    for profile in PROFILES:
+        verdict = score(_twelve_bit_jpeg(64, 48), builtin_profile(profile))
+        assert verdict.error is not None
+        assert verdict.error.code is ErrorCode.UNSUPPORTED_FORMAT
+        assert verdict.error.message == "12-bit JPEG is not supported: send an 8-bit JPEG"
