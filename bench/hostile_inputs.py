@@ -396,7 +396,7 @@ def png_image(
 
 
 #: Adam7's passes: (first column, first row, column step, row step).
-_ADAM7 = (
+ADAM7 = (
     (0, 0, 8, 8),
     (4, 0, 8, 8),
     (0, 4, 4, 8),
@@ -437,7 +437,7 @@ def png_filtered(
     pixel is 8 bytes to inflate and un-filter for 4 bytes of image.
     """
     channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
-    passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+    passes = ADAM7 if interlace else ((0, 0, 1, 1),)
     runs = []
     for column, row, column_step, row_step in passes:
         columns = max(0, -(-(width - column) // column_step))

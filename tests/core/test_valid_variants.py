@@ -29,6 +29,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+from bench.hostile_inputs import ADAM7, png_chunk
 from core import ErrorCode, Outcome, builtin_profile, score
 from core.decode import upright_rgb
 from core.formats import ImageFormat
@@ -133,41 +134,23 @@ def _mpo(photo: RGB) -> bytes:
     return _pil(photo, "MPO", save_all=True, append_images=[second], quality=92)
 
 
-#: Adam7's seven passes: first column, first row, column step, row step.
-_ADAM7 = [
-    (0, 0, 8, 8),
-    (4, 0, 8, 8),
-    (0, 4, 4, 8),
-    (2, 0, 4, 4),
-    (0, 2, 2, 4),
-    (1, 0, 2, 2),
-    (0, 1, 1, 2),
-]
-
-
 def _png(pixels: np.ndarray, colour_type: int, *, depth: int = 8, adam7: bool = False) -> bytes:
     """A PNG written by hand: 16-bit samples and Adam7 interlacing, which Pillow cannot write."""
     height, width = pixels.shape[:2]
     samples = pixels.astype(">u2" if depth == 16 else "u1").reshape(height, width, -1)
-    passes = _ADAM7 if adam7 else [(0, 0, 1, 1)]
+    passes = ADAM7 if adam7 else ((0, 0, 1, 1),)
     raw = b"".join(
         b"\x00" + row.tobytes()
         for x, y, dx, dy in passes
         for row in samples[y::dy, x::dx]
         if row.size
     )
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
     header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, int(adam7))
     return (
         b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 1))
-        + chunk(b"IEND", b"")
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(raw, 1))
+        + png_chunk(b"IEND", b"")
     )
 
 
