@@ -71,6 +71,9 @@ from runtime.object_store import DIGEST_METADATA
 _CLI_MODE = "--cli-loop"
 
 
+#: The sampler ``--profile`` runs: the one installed next to this interpreter.
+_PY_SPY = Path(sys.executable).with_name("py-spy")
+
 #: Verdicts left out of a drain's window, and the replica's in-flight bound.
 _SETTLE = 8
 
@@ -241,7 +244,7 @@ async def _py_spy(pid: int, out: Path) -> asyncio.subprocess.Process:
     """py-spy sampling ``pid`` and its children without stopping them (on the other cores)."""
     return await asyncio.create_subprocess_exec(
         *(
-            str(Path(sys.executable).with_name("py-spy")),
+            str(_PY_SPY),
             "record",
             "--nonblocking",
             "--subprocesses",
@@ -451,6 +454,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.images < 2 * _SETTLE:
         parser.error(f"--images must be at least {2 * _SETTLE}")
+    if args.profile and not _PY_SPY.is_file():
+        # Not a dependency of the package: a profiling tool, wanted only here.
+        parser.error(f"--profile needs py-spy, not found at {_PY_SPY}: pip install py-spy")
     others = set(os.sched_getaffinity(0)) - {args.core}
     if not others:
         raise SystemExit("needs at least two cores: one for the consumer, one for the rest")
