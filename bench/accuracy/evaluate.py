@@ -415,7 +415,10 @@ def holdout_section(rows: Sequence[Row]) -> str:
 These {photos} photos ({len(held)} files) were added on {dates}, after engine
 {ENGINE_VERSION} and `default` {builtin_profile("default").version} were frozen, from
 packages that no `tune` or `validate` photo comes from. Nothing was tuned on them: no
-threshold and no line of `core/` changed after they were first scored. They get the
+threshold changed after they were first scored, and the one later change to what the
+engine measures (2026-12-02: every JPEG read as its Y plane, whatever its size, for the
+RGB-coded JPEGs that were refused) was made for a decoding error, not for a figure: it
+moved 2 holdout verdicts, one each way (SCORING.md). They get the
 same degradations and labels as the other photos. Where these figures are worse than
 the validation split's, they are the better estimate of what a city will see.
 {_batches_text(batches)}{_holdout_caveats(valid, held)}
