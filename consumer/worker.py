@@ -116,9 +116,10 @@ def score_task(task: Task) -> Scored:
         # and the published copy must keep the original's detail outside the boxes.
         try:
             redacted = redacted_jpeg(task.data, verdict.detections, max_pixels=rules.max_pixels)
-        except ImageError:
-            # Scoring decoded the photo, so this is all but impossible; the verdict
-            # then stands without a copy and the parent logs it.
+        # Refused (a copy over its budget), or out of the worker's memory all the same:
+        # the verdict stands without a copy and the parent logs it. Losing the verdict
+        # for the copy would dead-letter a photo that was scored.
+        except (ImageError, MemoryError):
             redacted = None
     return Scored(verdict, redacted, shadow, shadow_error)
 

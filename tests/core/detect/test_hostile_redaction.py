@@ -17,6 +17,9 @@ from bench.detect_assets import DetectAssets
 from bench.hostile import MAX_COPY_PEAK_MB, MAX_PEAK_MB, MAX_SECONDS
 from bench.hostile_inputs import families
 from bench.isolated import IsolatedScorer
+from consumer import worker
+from core.detect.onnx_backend import OnnxDetector
+from tests.core.detect.conftest import detect_rules
 
 PROFILE = "deploy/profiles/default-privacy.toml"
 CASES = [
@@ -39,3 +42,21 @@ def test_the_redacted_copy_of_a_hostile_input_stays_within_bounds(assets: Detect
             assert measured.time_s <= MAX_SECONDS and measured.peak_mb <= MAX_PEAK_MB, case
             assert measured.copy_s <= MAX_SECONDS, case
             assert measured.copy_peak_mb <= MAX_COPY_PEAK_MB, case
+
+
+def test_a_copy_that_runs_out_of_memory_costs_the_copy_not_the_verdict(
+    fall_onnx: OnnxDetector, assets: DetectAssets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before, a MemoryError in the copy failed the whole task: the event was retried and
+    # dead-lettered although it had been scored. The worker's memory limit is simulated
+    # here by the copy raising, as it does when the limit is reached.
+    def out_of_memory(*_args: object, **_kwargs: object) -> bytes:
+        raise MemoryError
+
+    monkeypatch.setitem(worker._rulebook, "privacy", detect_rules())
+    monkeypatch.setitem(worker._detectors, "privacy", fall_onnx)
+    monkeypatch.setattr(worker, "redacted_jpeg", out_of_memory)
+    scored = worker.score_task(worker.Task(assets.bus.read_bytes(), "privacy", "bus"))
+    assert scored.verdict.redaction_required is True
+    assert scored.verdict.verdict.value in ("accepted", "rejected")
+    assert scored.redacted is None
