@@ -13,6 +13,11 @@ each photo's floor and ours interleaved so a change of load weighs on both alike
 the ratios ours / floor (target <= 1.3) and reference / ours; then floor, ours and their
 ratio by how the photos decode (:func:`by_size`): whole, whole then resized, DCT-scaled.
 
+Then where each photo's time goes (:data:`STEPS`), timed in the same rounds: the entropy
+decoding alone (a 1/8-scale grey draft: every coefficient is still read), grey at the
+checks' scale, the colour planes (the floor), ``core.decode_image`` (the resizes to the
+checks' scales, orientation, EXIF) and the checks (``core.score``); overall and by size.
+
 Photos: ``--real DIR/PATTERN`` (repeatable) measures real JPEGs of mixed sizes, e.g. the
 accuracy set's originals and 12 MP copies (``bench/accuracy/build_dataset.py``)::
 
@@ -31,15 +36,17 @@ engine change, from one run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
+import math
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import cv2
@@ -49,6 +56,8 @@ from tqdm import tqdm
 from bench.photos import SOURCES, phone_jpeg
 from bench.reference_pipeline import reference_cost
 from core import Rules, builtin_profile, score
+from core.decode import decode_image
+from core.engine import decode_options
 from core.formats import ImageFormat, sniff_format
 
 
@@ -77,16 +86,46 @@ def _floor_of(rules: Rules) -> Callable[[bytes], None]:
     return lambda data: _floor(data, long_side, mode)
 
 
+def _entropy_only(data: bytes) -> None:
+    """A 1/8-scale grey draft: libjpeg still reads every coefficient, then barely transforms."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("L", (math.ceil(image.size[0] / 8), math.ceil(image.size[1] / 8)))
+        image.load()
+
+
+#: Each step of a photo's time, cumulative: (label, what it adds to the step before).
+STEPS = (
+    ("entropy", "entropy decoding (a 1/8-scale grey draft)"),
+    ("grey", "+ grey at the checks' scale"),
+    ("floor", "+ colour planes: the floor"),
+    ("decode", "+ resizes, orientation, EXIF: core.decode_image"),
+    ("ours", "+ the checks: core.score"),
+)
+
+
+def step_functions(rules: Rules) -> dict[str, Callable[[bytes], object]]:
+    """What each of :data:`STEPS` runs on one photo's bytes under ``rules``."""
+    options = dataclasses.asdict(decode_options(rules))
+    draft_side = _draft_side(rules)
+    return {
+        "entropy": _entropy_only,
+        "grey": lambda data: _floor(data, draft_side, "L"),
+        "floor": _floor_of(rules),
+        "decode": lambda data: decode_image(data, **options),
+        "ours": lambda data: score(data, rules),
+    }
+
+
 def by_size(
-    long_sides: list[int], floor: list[float], ours: list[float], draft_side: int
-) -> list[tuple[str, int, float, float]]:
-    """``(class, photos, mean floor ms, mean ours ms)`` for photos grouped by how they decode.
+    long_sides: list[int], series: Mapping[str, list[float]], draft_side: int
+) -> list[tuple[str, int, dict[str, float]]]:
+    """``(class, photos, {series: mean ms})`` for photos grouped by how they decode.
 
     Why: the ratio to the floor depends on the photo's size far more than on the engine. A
     JPEG at most the draft side is decoded whole and every check then runs at its full size;
     one under twice the draft side is decoded whole too, then area-resized; only a larger one
     is DCT-scaled while decoding, where the checks cost least next to the Huffman decoding.
-    ``floor`` and ``ours`` hold one figure per photo per round, photos in ``long_sides`` order.
+    Each series holds one figure per photo per round, photos in ``long_sides`` order.
     """
     if not draft_side:
         return []
@@ -101,18 +140,15 @@ def by_size(
         (f">= {2 * draft_side} px: DCT-scaled", 2 * draft_side, sys.maxsize),
     )
     count = len(long_sides)
+    rounds = len(next(iter(series.values()), []))
     rows = []
     for name, low, high in classes:
-        picked = [i for i in range(len(floor)) if low <= long_sides[i % count] <= high]
+        picked = [i for i in range(rounds) if low <= long_sides[i % count] <= high]
         if picked:
-            rows.append(
-                (
-                    name,
-                    len({i % count for i in picked}),
-                    statistics.mean(floor[i] for i in picked),
-                    statistics.mean(ours[i] for i in picked),
-                )
-            )
+            means = {
+                key: statistics.mean(values[i] for i in picked) for key, values in series.items()
+            }
+            rows.append((name, len({i % count for i in picked}), means))
     return rows
 
 
@@ -196,16 +232,16 @@ def main() -> None:
     cv2.setNumThreads(1)
     rules = builtin_profile(args.profile)
     photos, kind = _photos(args.real, args.photos)
-    floor_fn = _floor_of(rules)
+    steps = step_functions(rules)
     for data in photos:  # warm caches and lazy imports
         score(data, rules)
 
-    floor: list[float] = []
-    ours: list[float] = []
-    for _ in tqdm(range(args.repeat), desc="floor and core.score", unit="round"):
+    times: dict[str, list[float]] = {key: [] for key, _ in STEPS}
+    for _ in tqdm(range(args.repeat), desc="floor, its steps and core.score", unit="round"):
         for data in photos:
-            floor.append(_cpu_ms(floor_fn, data))
-            ours.append(_cpu_ms(lambda d: score(d, rules), data))
+            for key, _ in STEPS:
+                times[key].append(_cpu_ms(steps[key], data))
+    floor, ours = times["floor"], times["ours"]
     reference = [_cpu_ms(reference_cost, data) for data in tqdm(photos, desc="reference")]
 
     mean_floor, mean_ours = statistics.mean(floor), statistics.mean(ours)
@@ -219,15 +255,29 @@ def main() -> None:
     print(f"ratio ours / floor                 {mean_ours / mean_floor:7.2f}   (target <= 1.3)")
     print(f"speed-up reference / ours          {mean_reference / mean_ours:7.1f}x")
     long_sides = [_long_side(data) for data in photos]
-    for name, count, class_floor, class_ours in by_size(
-        long_sides, floor, ours, _draft_side(rules)
-    ):
+    classes = by_size(long_sides, times, _draft_side(rules))
+    for name, count, means in classes:
         print(
-            f"  {name:38} {count:3} photos: floor {class_floor:6.1f}, ours {class_ours:6.1f} ms,"
-            f" ratio {class_ours / class_floor:5.2f}"
+            f"  {name:38} {count:3} photos: floor {means['floor']:6.1f},"
+            f" ours {means['ours']:6.1f} ms, ratio {means['ours'] / means['floor']:5.2f}"
         )
+    _print_steps([("all photos", len(photos), {k: statistics.mean(v) for k, v in times.items()})])
+    if len(classes) > 1:
+        _print_steps(classes)
     if args.before is not None:
         _compare_before(args.before.resolve(), args.profile, photos, rules, args.repeat)
+
+
+def _print_steps(groups: list[tuple[str, int, dict[str, float]]]) -> None:
+    """Each step's cumulative mean and what it adds, per group of photos."""
+    for name, count, means in groups:
+        print(f"where the time goes, {name} ({count} photos): cumulative ms, added ms, share")
+        before = 0.0
+        for key, label in STEPS:
+            added = means[key] - before
+            share = added / means["ours"]
+            print(f"  {label:48} {means[key]:7.1f} {added:+7.1f} {share:6.0%}")
+            before = means[key]
 
 
 def _compare_before(

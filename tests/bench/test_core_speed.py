@@ -1,12 +1,13 @@
-"""``bench.core_speed --before``: the other checkout's engine is the one that is timed."""
+"""``bench.core_speed``: the other checkout's engine is the one timed; the steps add up."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from bench.core_speed import _before_round, by_size
-from core import builtin_profile
+from bench.core_speed import STEPS, _before_round, by_size, step_functions
+from core import Verdict, builtin_profile
+from core.decode import DecodedImage
 from tests.builders.images import encode, sharp_photo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,11 +35,30 @@ def test_by_size_groups_each_photos_rounds_by_how_it_decodes() -> None:
     floor = [5.0, 17.0, 20.0, 7.0, 19.0, 22.0]
     ours = [15.0, 37.0, 30.0, 13.0, 39.0, 34.0]
 
-    rows = by_size(long_sides, floor, ours, 2000)
+    rows = by_size(long_sides, {"floor": floor, "ours": ours}, 2000)
 
     assert rows == [
-        ("<= 2000 px: decoded whole", 1, 6.0, 14.0),
-        ("2000-4000 px: whole, then resized", 1, 18.0, 38.0),
-        (">= 4000 px: DCT-scaled", 1, 21.0, 32.0),
+        ("<= 2000 px: decoded whole", 1, {"floor": 6.0, "ours": 14.0}),
+        ("2000-4000 px: whole, then resized", 1, {"floor": 18.0, "ours": 38.0}),
+        (">= 4000 px: DCT-scaled", 1, {"floor": 21.0, "ours": 32.0}),
     ]
-    assert by_size(long_sides, floor, ours, 0) == []
+    assert by_size(long_sides, {"floor": floor, "ours": ours}, 0) == []
+
+
+def test_each_step_runs_what_it_names_on_a_photo_under_the_profile() -> None:
+    """The decode step yields the engine's own analysis images; the last step is its verdict."""
+    rules = builtin_profile("default")
+    data = encode(sharp_photo(3000, 2000))
+    steps = step_functions(rules)
+
+    assert [key for key, _ in STEPS] == ["entropy", "grey", "floor", "decode", "ours"]
+    decoded = steps["decode"](data)
+    assert isinstance(decoded, DecodedImage)
+    assert decoded.grey.shape == (666, 1000)  # the 1000 px analysis scale (half the fine one)
+    assert decoded.fine_grey is not None
+    assert decoded.fine_grey.shape == (1333, 2000)  # the blur check's 2000 px scale
+    assert decoded.channel_clip is not None  # the floor's colour planes are what it reads
+    verdict = steps["ours"](data)
+    assert isinstance(verdict, Verdict)
+    assert verdict.verdict == "accepted"
+    assert all(steps[key](data) is None for key in ("entropy", "grey", "floor"))
