@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageFilter
 from skimage import data
 
-from core import builtin_profile
+from core import builtin_profile, score
 from core.checks.compression import blockiness, compression_finding, jpeg_quality
 from core.rules import CompressionRule
 
@@ -83,3 +83,28 @@ def test_a_lossless_copy_of_a_smooth_good_jpeg_is_not_blocky(photo: NDArray[np.u
 
 def test_blockiness_of_a_flat_image_is_one() -> None:
     assert blockiness(np.full((64, 64), 90, np.uint8)) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("tables", "quality", "passed"),
+    [
+        ([[1] * 64, [1] * 64], 99.1, True),  # the finest tables there are
+        ([[255] * 64, [255] * 64], 1.0, False),  # the coarsest 8-bit ones
+        ([[65535] * 64, [300] * 64], 1.0, False),  # 16-bit tables (extended sequential)
+        ([[1] * 64, [2] * 64, [3] * 64, [4] * 64], 99.1, True),  # four tables, the most allowed
+    ],
+    ids=["all-1", "all-255", "16-bit", "four-tables"],
+)
+def test_extreme_quantisation_tables_get_a_quality_not_an_error(
+    photo: NDArray[np.uint8], tables: list[list[int]], quality: float, passed: bool
+) -> None:
+    """A valid JPEG built around hostile tables: the estimate stays in 1-100, the photo scored."""
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, "JPEG", qtables=tables)
+
+    verdict = score(buffer.getvalue(), builtin_profile("default"))
+
+    assert verdict.error is None
+    compression = verdict.checks["compression"]
+    assert compression.values["jpeg_quality"] == quality
+    assert compression.passed is passed
