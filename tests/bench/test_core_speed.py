@@ -1,4 +1,4 @@
-"""``bench.core_speed``: the other checkout's engine is the one timed; the steps add up."""
+"""``bench.core_speed``: the other checkout's engine is the one timed; each step runs what it names."""
 
 from __future__ import annotations
 
