@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bench.photos import phone_jpeg
 from core import builtin_profile, score
 from core.events import ImageSubmitted, ObjectRef, SubmissionMetadata, VerdictEvent
+from core.schema import Timings
 
 RATES = (10, 100, 1_000, 10_000)
 DAY_S = 86_400
@@ -36,9 +38,15 @@ class Plan:
 
 
 def event_sizes() -> tuple[int, int]:
-    """Bytes of one ``ImageSubmitted`` and one ``VerdictEvent`` for a real 12 MP photo."""
+    """Bytes of one ``ImageSubmitted`` and one ``VerdictEvent`` for a real 12 MP photo.
+
+    The verdict's measured durations are replaced by fixed ones of their usual width
+    (three decimals), so the same engine always gives the same sizes and
+    docs/CAPACITY.md's tables can be checked against this module's output.
+    """
     data = phone_jpeg("coffee")
-    now = datetime.now(UTC)
+    # A fixed instant with microseconds, as most are: the JSON leaves out a zero fraction.
+    now = datetime(2026, 11, 30, 12, 0, 0, 123_456, tzinfo=UTC)
     ref = ObjectRef(
         bucket="civicqc-images",
         key="photos/2026/11/30/0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b.jpg",
@@ -49,7 +57,13 @@ def event_sizes() -> tuple[int, int]:
     )
     metadata = SubmissionMetadata(tenant="springfield", category="pothole")
     submitted = ImageSubmitted(image_id="0" * 36, submitted_at=now, object=ref, metadata=metadata)
-    verdict = score(data, builtin_profile("default"), image_id="0" * 36)
+    measured = score(data, builtin_profile("default"), image_id="0" * 36)
+    timings = Timings(decode_ms=35.125, checks_ms=12.125, total_ms=47.25)
+    checks = {
+        name: check.model_copy(update={"duration_ms": 1.125})
+        for name, check in measured.checks.items()
+    }
+    verdict = measured.model_copy(update={"timings": timings, "checks": checks})
     event = VerdictEvent.of(
         verdict, image_id="0" * 36, submitted_at=now, scored_at=now, metadata=metadata, object=ref
     )
@@ -108,7 +122,7 @@ def print_scaling(args: argparse.Namespace) -> None:
     threshold = per_replica * args.queue_s
     print(
         f"\none replica ({args.cores_per_replica} cores): {per_replica:.0f} images/s; "
-        f"lagThreshold for {args.queue_s:g} s of queueing: {threshold:.0f}"
+        f"lagThreshold for {args.queue_s:g} s of queueing: {threshold:.0f}\n"
     )
     print("| uploads/s | maxReplicaCount (the peak) | one-hour backlog drains in |")
     print("| --- | --- | --- |")
@@ -124,8 +138,8 @@ def print_index(args: argparse.Namespace) -> None:
     memory, and a lookup scans its tenant's: both grow with the upload rate, which the
     per-image figures above (drained with a small index) do not show."""
     print(
-        "\n| uploads/s | fingerprints held per replica (millions) | index memory per replica "
-        "(GiB) | near-duplicate lookup per photo, one tenant (ms CPU) |"
+        "\n| uploads/s | fingerprints held per replica (millions) | index memory per replica, "
+        "at most (GiB) | near-duplicate lookup per photo, one tenant (ms CPU) |"
     )
     print("| --- | --- | --- | --- |")
     for rate in RATES:
@@ -141,7 +155,7 @@ def print_index(args: argparse.Namespace) -> None:
     )
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -181,7 +195,7 @@ def main() -> None:
         help="left for the index in a consumer pod, its workers at their memory headroom "
         "(bench.consumer_memory)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     submitted_b, verdict_b = event_sizes()
     print(f"events: ImageSubmitted {submitted_b} B, VerdictEvent {verdict_b} B")
     print_cores(args)
