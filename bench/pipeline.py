@@ -19,11 +19,13 @@ Every upload's bytes are distinct (a JPEG comment, :func:`distinct_copy`), so ea
 a new photo to the exact-duplicate check and is scored.
 
 Before and after, in one run: ``--before REF`` starts the stack of commit ``REF``
-(exported with ``git archive``) and then the stack of this working tree, each in a
+(exported with ``git archive``) beside the stack of this working tree, each in a
 temporary folder, sends both the same photos and prints their CPU per image side by
-side with the ratios::
+side with the ratios. With ``--rounds N`` each stack is saturated N times, the two
+taking turns, and the rounds are added up: on a shared machine one round's ratio can
+move by a tenth either way::
 
-    python -m bench.pipeline --before cca2f56 --half-load-s 0 --saturated 60
+    python -m bench.pipeline --before cca2f56 --half-load-s 0 --saturated 60 --rounds 3
 
 CPU time is far less sensitive than wall time to other work on a shared machine, but
 still read the ratios of one run rather than absolute figures. The engine's own cost
@@ -46,7 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -302,9 +304,12 @@ async def measure(
     photos: list[bytes],
     args: argparse.Namespace,
     ceiling: float,
+    *,
+    first: bool = True,
 ) -> StackFigures:
     """Warm the stack up, then saturate it and (optionally) pace it; CPU is read around the
-    saturated run only, after the warm-up, so JIT and connection set-up are not charged."""
+    saturated run only, after the warm-up, so JIT and connection set-up are not charged.
+    A later round (``first`` false) of a stack already warmed saturates it only."""
     api = args.api or env.get("API_URL", "http://127.0.0.1:8000")
     clock = VerdictClock(
         env.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
@@ -318,7 +323,7 @@ async def measure(
         async with httpx.AsyncClient(
             base_url=api, timeout=60.0, limits=limits, headers=headers
         ) as client:
-            if args.warmup:
+            if first and args.warmup:
                 await saturated(client, clock, photos, args.warmup, args.in_flight)
             idle = await _idle_cores(stack_root, args.idle_s)
             cpu_before = component_cpu_s(stack_root) if stack_root else {}
@@ -338,7 +343,11 @@ async def measure(
                 f"{throughput / ceiling:.0%} of civicqc score; {retried} uploads retried after a 503",
                 flush=True,
             )
-            p99s = await _latency_runs(label, client, clock, photos, args, ceiling, throughput)
+            p99s = (
+                await _latency_runs(label, client, clock, photos, args, ceiling, throughput)
+                if first
+                else []
+            )
     finally:
         await clock.stop()
     cpu_ms = per_image_ms(cpu_before, cpu_after, args.saturated) if cpu_after else {}
@@ -346,6 +355,26 @@ async def measure(
     less_idle = {name: cpu_after[name] - fixed.get(name, 0.0) for name in cpu_after}
     marginal = per_image_ms(cpu_before, less_idle, args.saturated) if cpu_after else {}
     return StackFigures(label, throughput, cpu_ms, marginal, idle, tuple(p99s), jit_ms)
+
+
+def combined(rounds: Sequence[StackFigures]) -> StackFigures:
+    """One stack's rounds as one run: each round saturates it with the same number of
+    photos, so the mean of the rounds' per-image figures is the figure of all their
+    photos together. Latency runs happen in the first round only."""
+    first = rounds[0]
+
+    def mean(figures: Sequence[Mapping[str, float]]) -> dict[str, float]:
+        return {key: statistics.fmean(f[key] for f in figures) for key in figures[0]}
+
+    return StackFigures(
+        first.label,
+        statistics.fmean(r.throughput for r in rounds),
+        mean([r.cpu_ms for r in rounds]),
+        mean([r.marginal_ms for r in rounds]),
+        mean([r.idle_cores for r in rounds]),
+        first.p99s,
+        statistics.fmean(r.kafka_jit_ms for r in rounds),
+    )
 
 
 async def _idle_cores(stack_root: Path | None, seconds: float) -> dict[str, float]:
@@ -440,6 +469,54 @@ def print_cpu_table(runs: list[StackFigures], score_cpu_ms: float) -> None:
         )
 
 
+async def _before_and_after(
+    source: Path, photos: list[bytes], args: argparse.Namespace, ceiling: float, jobs: int
+) -> tuple[list[StackFigures], dict[str, float]]:
+    """Both stacks up at once, each saturated ``args.rounds`` times, taking turns (the
+    order flips every round), each round with its own ``civicqc score`` of both trees: a
+    change in the machine's load then falls on both sides alike. Returns the two stacks'
+    rounds combined and each tree's mean scoring CPU per image."""
+    before = f"before {args.before}"
+    rounds: dict[str, list[StackFigures]] = {before: [], "after": []}
+    scoring: dict[str, list[float]] = {before: [], "after": []}
+    with SourceStack(source, "before") as old, SourceStack(Path.cwd(), "after") as new:
+        sides = [(before, source, old), ("after", Path.cwd(), new)]
+        for number in range(args.rounds):
+            for label, tree, stack in sides if number % 2 == 0 else sides[::-1]:
+                scoring[label].append(
+                    tree_score_cpu_ms(tree, photos, args.core_rounds, jobs)
+                    if tree is source
+                    else core_images_per_s(photos, rounds=args.core_rounds, jobs=jobs)[1]
+                )
+                env = _env_file(stack.env_file)
+                figures = await measure(
+                    label, env, stack.root, photos, args, ceiling, first=number == 0
+                )
+                rounds[label].append(figures)
+            if args.rounds > 1:
+                print_round(number + 1, rounds[before][-1], rounds["after"][-1], scoring, before)
+    runs = [combined(rounds[before]), combined(rounds["after"])]
+    return runs, {label: statistics.fmean(ms) for label, ms in scoring.items()}
+
+
+def print_round(
+    number: int,
+    before: StackFigures,
+    after: StackFigures,
+    scoring: Mapping[str, list[float]],
+    before_label: str,
+) -> None:
+    """One round's totals: how far a single round's ratio moves is what the rounds are for."""
+    old, new = scoring[before_label][-1], scoring["after"][-1]
+    total_old, total_new = before.cpu_ms["total"], after.cpu_ms["total"]
+    print(
+        f"round {number}: total {total_old:.1f} / {total_new:.1f} ms "
+        f"({total_new / total_old:.2f}), civicqc score {old:.1f} / {new:.1f} ms "
+        f"({new / old:.2f}), beyond scoring {(total_new - new) / (total_old - old):.2f}",
+        flush=True,
+    )
+
+
 async def run(args: argparse.Namespace) -> None:
     jobs = usable_cores()
     print(f"making {args.photos} 12 MP JPEGs ...", flush=True)
@@ -455,18 +532,8 @@ async def run(args: argparse.Namespace) -> None:
     if args.before:
         with tempfile.TemporaryDirectory(prefix="civicqc-before-") as tree:
             source = export_commit(args.before, Path(tree))
-            before_ms = tree_score_cpu_ms(source, photos, args.core_rounds, jobs)
-            scoring_ms[f"before {args.before}"] = before_ms
-            print(f"civicqc score of {args.before}: {before_ms:.1f} CPU ms per image", flush=True)
-            with SourceStack(source, "before") as stack:
-                env = _env_file(stack.env_file)
-                runs.append(
-                    await measure(f"before {args.before}", env, stack.root, photos, args, ceiling)
-                )
-        with SourceStack(Path.cwd(), "after") as stack:
-            runs.append(
-                await measure("after", _env_file(stack.env_file), stack.root, photos, args, ceiling)
-            )
+            runs, scoring_ms = await _before_and_after(source, photos, args, ceiling, jobs)
+        score_cpu_ms = scoring_ms["after"]
     else:
         root = args.env_file.resolve().parent if args.env_file else None
         runs.append(await measure("stack", _env_file(args.env_file), root, photos, args, ceiling))
@@ -498,7 +565,14 @@ def main() -> None:
     parser.add_argument(
         "--before",
         metavar="REF",
-        help="also start the stack of git REF, then this tree's, and compare their CPU per image",
+        help="also start the stack of git REF beside this tree's, and compare their CPU per image",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="with --before: saturate each stack this many times, taking turns, and add "
+        "the rounds up",
     )
     asyncio.run(run(parser.parse_args()))
 

@@ -1,7 +1,7 @@
 """A local stack run from any commit of this repository, so one bench run can compare two.
 
-``bench.pipeline --before REF`` measures the stack of ``REF`` and the stack of the
-working tree one after the other, with the same photos and the same load, so the
+``bench.pipeline --before REF`` runs the stack of ``REF`` beside the stack of the
+working tree and measures them in turns, with the same photos and the same load, so the
 "before" and "after" figures share the machine's conditions of that run. The
 commit is exported with ``git archive`` into a temporary folder (no worktree, no
 change to the repository) and its own ``civicqc stack up`` starts its services,
