@@ -75,3 +75,21 @@ def test_the_sentences_and_event_sizes_it_prints_are_quoted(printed: list[str]) 
     assert len(sentences) == 2
     for sentence in sentences:
         assert sentence in page
+
+
+def test_the_inputs_table_names_the_values_the_command_is_given() -> None:
+    page = DOC.read_text(encoding="utf-8")
+    inputs = page[page.index("### Inputs") : page.index("```sh")]
+    (command,) = COMMAND.findall(page)
+    words = shlex.split(command)
+    given = dict(zip(words[::2], words[1::2], strict=True))  # --flag value pairs
+    units = {
+        "--api-ms": "{} ms per 2.7 MB raw upload",
+        "--drain-per-core": "{} images/s per core",
+        "--kafka-ms": "{} ms:",
+        "--store-ms": "{} ms (SeaweedFS)",
+        "--photo-mb": "{} MB mean",
+    }
+    assert set(given) == set(units)
+    for flag, shape in units.items():
+        assert shape.format(given[flag]) in inputs, flag
