@@ -4,7 +4,8 @@ The plan's tables are copied from that command's output by hand. A copy made fro
 older inputs once stayed on the page under the current one, with other replica
 counts, so a reader could not tell which to size a cluster by. Here the command is
 read from the page, run, and its every table must stand on the page whole, with no
-other row for the same upload rates beside it.
+other row for the same upload rates beside it; and the page's table of inputs must
+state the values the command is given.
 """
 
 from __future__ import annotations
