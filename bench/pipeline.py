@@ -574,7 +574,10 @@ def main() -> None:
         help="with --before: saturate each stack this many times, taking turns, and add "
         "the rounds up",
     )
-    asyncio.run(run(parser.parse_args()))
+    args = parser.parse_args()
+    if args.rounds < 1 or (args.rounds > 1 and not args.before):
+        parser.error("--rounds takes a count of at least 1, and more than 1 only with --before")
+    asyncio.run(run(args))
 
 
 if __name__ == "__main__":
