@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageFile
@@ -59,14 +57,25 @@ from core.headers import (
 )
 from core.heif import check_metadata, declared_canvas
 from core.ifd import first_directory_value_bytes
+from core.pixels import (
+    SCALE_SLACK,
+    GreyImage,
+    RGBImage,
+    blown_channel_shares,
+    eight_bit,
+    luma_plane,
+    orient,
+    resize,
+    rgb_to_grey,
+    scaled,
+    to_grey,
+    to_rgb,
+)
 from core.vp8l import check_vp8l_groups, first_image_lossless
 
 if TYPE_CHECKING:
     from pillow_heif import HeifFile
 
-GreyImage = NDArray[np.uint8]
-#: uint8 RGB, shape ``(H, W, 3)``, display orientation.
-RGBImage = NDArray[np.uint8]
 
 _PIL_FORMATS: dict[ImageFormat, str] = {
     ImageFormat.JPEG: "JPEG",
@@ -75,11 +84,6 @@ _PIL_FORMATS: dict[ImageFormat, str] = {
     ImageFormat.TIFF: "TIFF",
     ImageFormat.BMP: "BMP",
 }
-#: Modes whose samples are wider than 8 bits; converted to grey in bands of rows.
-_WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
-#: Pixels per band of rows when converting wide or in-place images to grey: the
-#: bands' temporaries stay near 16 MB whatever the aspect ratio.
-_BAND_PIXELS = 1 << 20
 #: The 8x8-blocking measure of lossless images reads at most this many full-size
 #: pixels (a centred, grid-aligned window): its float copies of a whole 80 MP
 #: image would be about 1 GB.
@@ -187,7 +191,7 @@ def upright_rgb(data: bytes, fmt: ImageFormat, *, max_pixels: int) -> RGBImage:
         frame = _refuse_announced_bomb(data, fmt, max_pixels)
         whole = frame is not None and frame.arithmetic
         rgb, orientation = _full_rgb(data, fmt, max_pixels, whole=whole)
-    return _orient(rgb, orientation)
+    return orient(rgb, orientation)
 
 
 def _full_rgb(
@@ -202,7 +206,7 @@ def _full_rgb(
         _, orientation = _exif_and_orientation(image, fmt, data)
         try:
             image.load()  # before its size is read: a TIFF may turn as it loads (_read_pixels)
-            return _to_rgb(image), orientation
+            return to_rgb(image), orientation
         except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
             raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
 
@@ -244,12 +248,12 @@ def _decode_pillow(
             )
             if not drafted:  # the size as decoded: Pillow may turn a TIFF as it loads it
                 stored_w, stored_h = image.size
-    full_grey = _orient(_blockiness_window(grey), orientation) if fmt in _LOSSLESS else None
-    fine_unoriented = _resize(grey, fine_long_side, SCALE_SLACK) if fine_long_side else None
-    analysis = _orient(_scaled(grey, fine_unoriented, analysis_long_side), orientation)
-    fine = None if fine_unoriented is None else _orient(fine_unoriented, orientation)
+    full_grey = orient(_blockiness_window(grey), orientation) if fmt in _LOSSLESS else None
+    fine_unoriented = resize(grey, fine_long_side, SCALE_SLACK) if fine_long_side else None
+    analysis = orient(scaled(grey, fine_unoriented, analysis_long_side), orientation)
+    fine = None if fine_unoriented is None else orient(fine_unoriented, orientation)
     width, height = (stored_h, stored_w) if orientation >= 5 else (stored_w, stored_h)
-    colour = None if rgb is None else _orient(_resize(rgb, colour_long_side), orientation)
+    colour = None if rgb is None else orient(resize(rgb, colour_long_side), orientation)
     return DecodedImage(
         format=fmt,
         width=width,
@@ -349,11 +353,11 @@ def _read_pixels(
         image.load()
         if (colour or colour_clip) and image.mode == "YCbCr":
             # The Y plane is exactly what a grey draft would have produced.
-            grey = _luma_plane(image)
+            grey = luma_plane(image)
         else:
-            grey = _to_grey(image)
+            grey = to_grey(image)
         clipped = blown_channel_shares(image) if colour_clip else None
-        return grey, _to_rgb(image) if colour else None, clipped
+        return grey, to_rgb(image) if colour else None, clipped
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
         raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
 
@@ -382,119 +386,6 @@ def _draft_mode(image: Image.Image, *, colour: bool) -> str | None:
         return "YCbCr" if info["adobe_transform"] != 0 else None
     layers = getattr(image, "layer", [])
     return None if tuple(layer[0] for layer in layers[:3]) == _RGB_COMPONENT_IDS else "YCbCr"
-
-
-def _luma_plane(image: Image.Image) -> GreyImage:
-    """The Y plane of a ``YCbCr`` image, packed straight out of Pillow's pixels.
-
-    ``getchannel`` would first build a whole new image of it, one more full-size copy
-    (about 1 ms on a 12 MP photo's half-scale draft).
-    """
-    return _raw_pixels(image, "Y")
-
-
-#: Bytes a pixel in each packing :func:`_raw_pixels` reads out of Pillow.
-_RAW_PIXEL_BYTES = {"L": 1, "Y": 1, "RGB": 3}
-
-
-def _raw_pixels(
-    image: Image.Image, rawmode: str, rows: tuple[int, int] | None = None
-) -> NDArray[np.uint8]:
-    """A band of a Pillow image's pixels as a read-only uint8 array, packed once.
-
-    Parameters
-    ----------
-    image : Pillow image whose mode packs to ``rawmode`` ("L" from L, "Y" from YCbCr,
-        "RGB" from RGB); it is loaded (decoded) first if it was not.
-    rawmode : "L", "Y" or "RGB", Pillow's names for the packings.
-    rows : ``(first, end)`` rows of the band; the whole image by default.
-
-    Returns
-    -------
-    uint8 array ``(rows, W)`` for "L" and "Y", ``(rows, W, 3)`` for "RGB": the bytes
-    ``image.crop(band).tobytes("raw", rawmode)`` gives, which is what ``np.asarray`` reads.
-
-    Notes
-    -----
-    Why not ``np.asarray(image)``: it calls ``tobytes``, which packs the pixels 64 KiB
-    at a time and joins the pieces, a second copy and a few dozen calls (about 1.5 ms for
-    a 3 MP plane). Asking Pillow's raw encoder for the whole band at once packs it in one
-    pass into one buffer, and a band needs no cropped copy first.
-    """
-    image.load()
-    width = image.width
-    first, end = rows or (0, image.height)
-    channels = _RAW_PIXEL_BYTES[rawmode]
-    shape = (end - first, width) if channels == 1 else (end - first, width, channels)
-    if width == 0 or end <= first:
-        return np.empty(shape, dtype=np.uint8)
-    try:
-        data = _packed_at_once(image, rawmode, first, end, channels)
-    except (AttributeError, TypeError):  # a Pillow whose private encoder API changed
-        band = image if rows is None else image.crop((0, first, width, end))
-        data = band.tobytes("raw", rawmode)
-    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
-
-
-def _packed_at_once(image: Image.Image, rawmode: str, first: int, end: int, channels: int) -> bytes:
-    """Rows ``first`` to ``end`` packed by Pillow's raw encoder in one call.
-
-    ``Image._getencoder`` is private: a Pillow release that renames it or changes its
-    calls raises ``AttributeError`` or ``TypeError`` here, and :func:`_raw_pixels` then
-    takes the public, slower ``tobytes`` (the same bytes; tests/core/test_decode.py
-    checks both), so an upgrade costs time, never a verdict.
-    """
-    width = image.width
-    encoder = Image._getencoder(image.mode, "raw", (rawmode,))
-    encoder.setimage(image.im, (0, first, width, end))
-    pieces: list[bytes] = []
-    status = 0
-    while not status:  # one round: the buffer holds the whole band
-        _, status, piece = encoder.encode(width * (end - first) * channels)
-        pieces.append(piece)
-    if status < 0:
-        raise OSError(f"Pillow's raw encoder failed ({status})")
-    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
-
-
-#: Long side of the nearest-neighbour sample on which blown colours are counted.
-_CLIP_SAMPLE_SIDE = 500
-#: A colour channel at or above this level is blown (JPEG noise keeps 255 a few levels off).
-_BLOWN_LEVEL = 250
-
-
-def blown_channel_shares(image: Image.Image) -> tuple[float, float] | None:
-    """Shares of pixels with at least one, and at least two, colour channels blown.
-
-    Parameters
-    ----------
-    image : Pillow image in mode ``YCbCr`` or ``RGB``, 8 bits per channel.
-
-    Returns
-    -------
-    (one, two), each a share in [0, 1], ``one >= two``; ``None`` for any other mode
-    (a grey image has no colour to blow).
-
-    Notes
-    -----
-    A brightened photo clips its colour channels long before its luminance: a yellow
-    flower blown to (255, 255, 120) is grey 240, and a x2.5 copy of a normal photo
-    blows, in at least one channel, every pixel whose brightest channel was above 102.
-    Counted on a nearest-neighbour sample of the decoded colour image (about 500 px
-    long, a few hundred microseconds), so the only extra cost is decoding the chroma
-    planes in the same pass.
-    """
-    if image.mode not in ("YCbCr", "RGB"):
-        return None
-    step = max(1, max(image.size) // _CLIP_SAMPLE_SIDE)
-    sample = image.resize(
-        (max(1, image.width // step), max(1, image.height // step)), Image.Resampling.NEAREST
-    )
-    rgb = _raw_pixels(sample.convert("RGB") if sample.mode != "RGB" else sample, "RGB")
-    blown = (rgb >= _BLOWN_LEVEL).view(np.uint8)
-    channels = blown[..., 0] + blown[..., 1] + blown[..., 2]  # blown channels per pixel
-    size = max(1, channels.size)
-    return np.count_nonzero(channels) / size, np.count_nonzero(channels >= 2) / size
 
 
 def _blockiness_window(grey: GreyImage) -> GreyImage:
@@ -584,25 +475,25 @@ def _decode_heif(
         # libheif applies the container's rotation (irot/imir) while decoding, so the
         # pixels are already upright whatever the EXIF orientation tag says. Its RGB
         # buffer is read in place: a Pillow copy would double the peak memory.
-        pixels: NDArray[np.uint8] = _eight_bit(np.asarray(heif))
+        pixels: NDArray[np.uint8] = eight_bit(np.asarray(heif))
         if pixels.ndim == 2:  # monochrome
             pixels = pixels[:, :, None].repeat(3, axis=2) if colour_long_side else pixels
-        grey = pixels if pixels.ndim == 2 else _rgb_to_grey(pixels)
+        grey = pixels if pixels.ndim == 2 else rgb_to_grey(pixels)
         rgb = (
-            _resize(np.ascontiguousarray(pixels[..., :3]), colour_long_side)
+            resize(np.ascontiguousarray(pixels[..., :3]), colour_long_side)
             if colour_long_side
             else None
         )
     except (OSError, SyntaxError, ValueError, RuntimeError, EOFError, IndexError) as exc:
         # libheif reports damage as EOFError/RuntimeError, and an empty container as IndexError.
         raise CorruptImageError(f"the HEIF data is damaged: {exc}") from exc
-    fine = _resize(grey, fine_long_side, SCALE_SLACK) if fine_long_side else None
+    fine = resize(grey, fine_long_side, SCALE_SLACK) if fine_long_side else None
     return DecodedImage(
         format=ImageFormat.HEIF,
         width=width,
         height=height,
         size_bytes=len(data),
-        grey=_scaled(grey, fine, analysis_long_side),
+        grey=scaled(grey, fine, analysis_long_side),
         full_grey=None,
         exif=exif_raw if isinstance(exif_raw, bytes) else None,
         orientation=1,
@@ -642,38 +533,6 @@ def _check_heif_decode(
     return int(width), int(height)
 
 
-def _eight_bit(pixels: NDArray[np.generic]) -> NDArray[np.uint8]:
-    """8-bit samples: libheif hands a monochrome image of more than 8 bits over as 16-bit
-    ones whatever ``convert_hdr_to_8bit`` asks (a 10-bit grey HEIF made OpenCV raise).
-
-    Scaled as :func:`_wide_to_grey` scales 16-bit modes, a band of rows at a time.
-    """
-    if pixels.dtype == np.uint8:
-        return pixels.view(np.uint8)
-    out: NDArray[np.uint8] = np.empty(pixels.shape, dtype=np.uint8)
-    rows = _band_rows(pixels[0].size)  # samples per row
-    for top in range(0, pixels.shape[0], rows):
-        out[top : top + rows] = _scaled_to_8bit(pixels[top : top + rows], 65535.0)
-    return out
-
-
-def _scaled_to_8bit(samples: object, top: float) -> NDArray[np.uint8]:
-    """Samples spanning 0-``top`` (an array, or a Pillow image) as uint8 0-255, in float32."""
-    band = np.asarray(samples, np.float32)
-    scaled: NDArray[np.uint8] = np.clip(band * (255.0 / top), 0, 255).astype(np.uint8)
-    return scaled
-
-
-def _rgb_to_grey(pixels: NDArray[np.uint8]) -> GreyImage:
-    """OpenCV's RGB(A)-to-grey, as :func:`_to_grey`, read in place (no copy of the image)."""
-    code = cv2.COLOR_RGBA2GRAY if pixels.shape[2] == 4 else cv2.COLOR_RGB2GRAY
-    return np.asarray(cv2.cvtColor(pixels, code), dtype=np.uint8)
-
-
-def _band_rows(width: int) -> int:
-    return max(1, _BAND_PIXELS // max(width, 1))
-
-
 def _exif_and_orientation(
     image: Image.Image, fmt: ImageFormat, data: bytes
 ) -> tuple[bytes | None, int]:
@@ -699,131 +558,3 @@ def _quantization(image: Image.Image) -> dict[int, list[int]] | None:
     if not tables:
         return None
     return {int(k): [int(v) for v in table] for k, table in tables.items()}
-
-
-def _to_grey(image: Image.Image) -> GreyImage:
-    """Luminance as uint8, whatever the mode (palette, alpha, CMYK, 16-bit, float)."""
-    if image.mode in _WIDE_MODES:
-        return _wide_to_grey(image)
-    if image.mode == "L":
-        return _raw_pixels(image, "L")
-    # Through RGB with OpenCV's weights and rounding, as the reference system reads a photo
-    # (cv2.imread, then BGR to grey): Pillow's own "L" rounds differently on 1 pixel in
-    # 10 000, enough to move a mean or a percentile across a threshold now and then.
-    # A band of rows at a time: a whole-image RGB copy and its array would add
-    # 10 bytes per pixel to the decoded image's 4.
-    width, height = image.size
-    grey: GreyImage = np.empty((height, width), dtype=np.uint8)
-    for top, band in _rgb_bands(image):
-        grey[top : top + band.shape[0]] = cv2.cvtColor(band, cv2.COLOR_RGB2GRAY)
-    return grey
-
-
-def _rgb_bands(image: Image.Image) -> Iterator[tuple[int, RGBImage]]:
-    """``(first row, uint8 RGB (rows, W, 3))`` for bands of about :data:`_BAND_PIXELS` pixels.
-
-    An RGB image (every undrafted JPEG) is packed a band at a time straight out of its
-    pixels; any other mode is cropped and converted to RGB first.
-    """
-    if image.mode == "RGB":
-        width, height = image.size
-        rows = _band_rows(width)
-        for top in range(0, height, rows):
-            yield top, _raw_pixels(image, "RGB", (top, min(top + rows, height)))
-        return
-    for top, band in _bands(image):
-        yield top, _raw_pixels(band.convert("RGB"), "RGB")
-
-
-def _bands(image: Image.Image) -> Iterator[tuple[int, Image.Image]]:
-    """``(first row, crop)`` for bands of about :data:`_BAND_PIXELS` pixels, top to bottom."""
-    width, height = image.size
-    rows = _band_rows(width)
-    if rows >= height:  # one band: the image itself, not a copy of it
-        yield 0, image
-        return
-    for top in range(0, height, rows):
-        yield top, image.crop((0, top, width, min(top + rows, height)))
-
-
-def _wide_to_grey(image: Image.Image) -> GreyImage:
-    """Scale 16-bit, 32-bit or float samples to 0-255, a band of rows at a time.
-
-    16-bit modes span 0-65535; 32-bit and float ones are taken as 0-255 unless a
-    sample exceeds 255. A float copy of a whole near-limit image would be 400 MB.
-    """
-    if image.mode.startswith("I;16"):
-        top = 65535.0
-    else:
-        extrema = image.getextrema()
-        peak = extrema[1] if isinstance(extrema[1], (int, float)) else 0
-        top = 65535.0 if float(peak) > 255 else 255.0
-    width, height = image.size
-    grey: GreyImage = np.empty((height, width), dtype=np.uint8)
-    for row, crop in _bands(image):
-        grey[row : row + crop.height] = _scaled_to_8bit(crop, top)
-    return grey
-
-
-def _to_rgb(image: Image.Image) -> RGBImage:
-    """uint8 RGB ``(H, W, 3)``; alpha is dropped, palette and grey are expanded."""
-    if image.mode in _WIDE_MODES:
-        return np.repeat(_to_grey(image)[:, :, None], 3, axis=2)
-    width, height = image.size
-    rgb: RGBImage = np.empty((height, width, 3), dtype=np.uint8)
-    for top, band in _rgb_bands(image):
-        rgb[top : top + band.shape[0]] = band
-    return rgb
-
-
-#: A grey image at most this much larger than its scale is measured as it is: a 12 MP
-#: JPEG's 1/2-scale draft is 2016 px for a 2000 px scale. Area-resampling by under 2.5 %
-#: costs as much as a 4x reduction (OpenCV's path for a non-integer ratio: 5 ms on a
-#: phone photo) and only adds a sub-pixel blur that varies along the image; the
-#: thresholds move by the same 2.5 % at most (edge slope scales with 1 / size).
-SCALE_SLACK = 1.025
-
-
-def _resize(grey: GreyImage, long_side: int, slack: float = 1.0) -> GreyImage:
-    """Area-average down to ``long_side`` (never up), so a threshold means one thing.
-
-    Works on grey ``(H, W)`` and colour ``(H, W, C)`` arrays alike; an image at most
-    ``slack`` times ``long_side`` is returned as it is.
-    """
-    h, w = grey.shape[:2]
-    if not long_side or max(h, w) <= long_side * slack:
-        return grey
-    scale = long_side / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
-
-
-def _scaled(grey: GreyImage, fine: GreyImage | None, long_side: int) -> GreyImage:
-    """The analysis image: half the finer one when that is twice the scale, else ``grey``'s.
-
-    A 2x2 mean is OpenCV's fast integer path, where a ratio like 2016 -> 1000 takes its
-    slow general one; both are area averages of the same decode.
-    """
-    if fine is not None and long_side:
-        h, w = fine.shape[:2]
-        if 2 * long_side <= max(h, w) <= 2 * long_side * SCALE_SLACK:
-            size = (max(1, w // 2), max(1, h // 2))  # a 1 px side stays 1 px
-            halved = cv2.resize(fine, size, interpolation=cv2.INTER_AREA)
-            return np.asarray(halved, dtype=np.uint8)
-    return _resize(grey, long_side, SCALE_SLACK)
-
-
-def _orient(grey: GreyImage, orientation: int) -> GreyImage:
-    """Apply an EXIF orientation (1-8) to a 2-D array, or to the first two axes of a 3-D one."""
-    if orientation == 1:
-        return grey
-    ops: dict[int, GreyImage] = {
-        2: grey[:, ::-1],
-        3: grey[::-1, ::-1],
-        4: grey[::-1, :],
-        5: grey.swapaxes(0, 1),
-        6: np.rot90(grey, -1),
-        7: grey[::-1, ::-1].swapaxes(0, 1),
-        8: np.rot90(grey, 1),
-    }
-    return np.ascontiguousarray(ops[orientation])

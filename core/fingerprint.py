@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from core.decode import GreyImage
+from core.pixels import GreyImage
 from core.quantiles import median
 
 #: Bits in a fingerprint; distances range 0 (identical) to this.

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from core.decode import RGBImage
+from core.pixels import RGBImage
 from core.rules import DetectorRule
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from core.decode import RGBImage
 from core.detect import RawDetection
 from core.detect.yolo import decode, letterbox, to_tensor, unletterbox
+from core.pixels import RGBImage
 from core.rules import DetectorRule
 
 #: Largest downsampling of YOLO's feature maps; dynamic input sides must be multiples of it.

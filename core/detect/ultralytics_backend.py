@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from core.decode import RGBImage
 from core.detect import RawDetection
+from core.pixels import RGBImage
 from core.rules import DetectorRule
 
 

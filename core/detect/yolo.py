@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from core.decode import RGBImage
+from core.pixels import RGBImage
 
 #: Offset that separates classes in one NMS pass (ultralytics' ``max_wh``).
 _CLASS_OFFSET = 7680.0

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from core import decode
-from core.decode import _raw_pixels, decode_image
+from core import pixels
+from core.decode import decode_image
 from core.errors import (
     CorruptImageError,
     EmptyImageError,
@@ -18,6 +18,7 @@ from core.errors import (
     UnsupportedFormatError,
 )
 from core.formats import ImageFormat, sniff_format
+from core.pixels import raw_pixels
 from tests.builders.images import encode, exif_bytes, png_header_only, sharp_photo
 
 LIMIT = 100_000_000
@@ -195,7 +196,7 @@ def test_raw_pixels_are_pillows_bytes_packed_at_once(
     first, end = rows or (0, image.height)
     band = image.crop((0, first, image.width, end))
     expected = np.frombuffer(band.tobytes("raw", rawmode), dtype=np.uint8)
-    pixels = _raw_pixels(image, rawmode, rows)
+    pixels = raw_pixels(image, rawmode, rows)
     shape = (end - first, 173) if channels == 1 else (end - first, 173, channels)
     assert pixels.dtype == np.uint8 and pixels.shape == shape
     assert np.array_equal(pixels.ravel(), expected)
@@ -214,14 +215,14 @@ def test_raw_pixels_without_pillows_private_encoder_are_the_same_bytes(
     change is made where we call them) costs time, not a verdict: the public ``tobytes``
     gives the same pixels."""
     image = Image.fromarray(sharp_photo(173, 120)).convert("YCbCr")
-    fast = _raw_pixels(image, "Y", rows)
+    fast = raw_pixels(image, "Y", rows)
     for error in (AttributeError, TypeError):
 
         def changed(*args: object, error: type[Exception] = error) -> bytes:
             raise error("Pillow changed")
 
-        monkeypatch.setattr(decode, "_packed_at_once", changed)
-        assert np.array_equal(_raw_pixels(image, "Y", rows), fast)
+        monkeypatch.setattr(pixels, "_packed_at_once", changed)
+        assert np.array_equal(raw_pixels(image, "Y", rows), fast)
     assert fast.std() > 10
 
 
@@ -229,7 +230,7 @@ def test_raw_pixels_decode_an_unloaded_jpeg_like_asarray() -> None:
     """Reading pixels loads (decodes) a lazily opened image first, as ``np.asarray`` does."""
     data = encode(sharp_photo(640, 480))
     with Image.open(io.BytesIO(data)) as lazy, Image.open(io.BytesIO(data)) as reference:
-        assert np.array_equal(_raw_pixels(lazy, "RGB"), np.asarray(reference))
+        assert np.array_equal(raw_pixels(lazy, "RGB"), np.asarray(reference))
 
 
 def _rgb_coded_jpeg(width: int, height: int, *, adobe_marker: bool) -> bytes:

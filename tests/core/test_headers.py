@@ -12,9 +12,10 @@ from PIL import Image
 from bench.hostile_inputs import carrier, jpeg_segments, png_image, saved, split_scans
 from core import builtin_profile, score
 from core.budget import DECODE_BUDGET_BYTES, JpegFrame, check_jpeg_decode
-from core.decode import BLOCKINESS_MAX_PIXELS, _blockiness_window, _rgb_to_grey, _to_grey, _to_rgb
+from core.decode import BLOCKINESS_MAX_PIXELS, _blockiness_window
 from core.errors import TooComplexError, TooManyPixelsError
 from core.headers import jpeg_frame, tiff_layout, webp_size
+from core.pixels import rgb_to_grey, to_grey, to_rgb
 from core.schema import ErrorCode
 
 DEFAULT = builtin_profile("default")
@@ -54,10 +55,10 @@ def test_band_grey_equals_the_whole_image_conversion(mode: str) -> None:
     rgb = np.random.default_rng(5).integers(0, 256, (1500, 1300, 3), dtype=np.uint8)
     image = Image.fromarray(rgb).convert(mode)
     whole = cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2GRAY)
-    assert np.array_equal(_to_grey(image), whole)
-    assert np.array_equal(_to_rgb(image), np.asarray(image.convert("RGB")))
+    assert np.array_equal(to_grey(image), whole)
+    assert np.array_equal(to_rgb(image), np.asarray(image.convert("RGB")))
     if mode in ("RGB", "RGBA"):
-        assert np.array_equal(_rgb_to_grey(np.asarray(image)), whole)
+        assert np.array_equal(rgb_to_grey(np.asarray(image)), whole)
 
 
 def test_blockiness_window_is_bounded_and_on_the_block_grid() -> None:
