@@ -48,7 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -480,14 +480,14 @@ async def _before_and_after(
     rounds: dict[str, list[StackFigures]] = {before: [], "after": []}
     scoring: dict[str, list[float]] = {before: [], "after": []}
     with SourceStack(source, "before") as old, SourceStack(Path.cwd(), "after") as new:
-        sides = [(before, source, old), ("after", Path.cwd(), new)]
+        # Each side's scoring: the before tree's in a process of its own, this tree's here.
+        sides: list[tuple[str, Callable[[], float], SourceStack]] = [
+            (before, lambda: tree_score_cpu_ms(source, photos, args.core_rounds, jobs), old),
+            ("after", lambda: core_images_per_s(photos, args.core_rounds, jobs)[1], new),
+        ]
         for number in range(args.rounds):
-            for label, tree, stack in sides if number % 2 == 0 else sides[::-1]:
-                scoring[label].append(
-                    tree_score_cpu_ms(tree, photos, args.core_rounds, jobs)
-                    if tree is source
-                    else core_images_per_s(photos, rounds=args.core_rounds, jobs=jobs)[1]
-                )
+            for label, score_cpu_ms, stack in sides if number % 2 == 0 else sides[::-1]:
+                scoring[label].append(score_cpu_ms())
                 env = _env_file(stack.env_file)
                 figures = await measure(
                     label, env, stack.root, photos, args, ceiling, first=number == 0
