@@ -21,6 +21,7 @@ file's deflate data is inflated once more, but for its last :data:`UNCHECKED_BYT
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import functools
 import zlib
 from collections.abc import Sequence
@@ -84,13 +85,7 @@ class DeflateStream:
 
 @functools.cache
 def _zlib() -> ctypes.CDLL:
-    """The system zlib, loaded once: Python's own ``zlib`` module links the same library.
-
-    ``ctypes.util`` is imported here, not with the module: it pulls in ``subprocess``,
-    a few ms of every ``civicqc score`` start, and only a large PNG or TIFF needs it.
-    """
-    import ctypes.util
-
+    """The system zlib, loaded once: Python's own ``zlib`` module links the same library."""
     library = ctypes.CDLL(ctypes.util.find_library("z") or "libz.so.1")
     library.zlibVersion.restype = ctypes.c_char_p
     library.inflateInit2_.argtypes = [
