@@ -13,7 +13,9 @@ add for this input.
 
 Time is reported twice: wall clock, and CPU time of the whole child (all
 threads). On a shared machine wall clock is inflated by other load and CPU time
-by a decoder's threads; the engine's own bound is met if either is within it.
+by a decoder's threads; the engine's own bound is met if either is within it. The
+child runs OpenCV and libheif on one thread each, as a consumer worker given one
+core does (:func:`consumer.worker.limit_decoder_threads`).
 
 A profile that runs detection (``deploy/profiles/default-privacy.toml``) is scored
 as a consumer worker scores it: with its detector, and, when the verdict asks for
@@ -83,10 +85,12 @@ def _cpu_s() -> float:
 def _serve(conn: Connection, profile: str) -> None:
     """The child's loop: warm up, arm the fuse, then measure each input it is sent."""
     from bench.photos import phone_jpeg
+    from consumer.worker import limit_decoder_threads
     from core import score
     from runtime.detectors import detector_for
     from runtime.rulebook import load_profile
 
+    limit_decoder_threads(1)  # as a consumer worker given one core
     rules = load_profile(profile, None)
     detector = detector_for(rules, threads=1)
     score(phone_jpeg("astronaut", 1600, 1200), rules, detector=detector)

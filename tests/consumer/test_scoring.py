@@ -118,13 +118,14 @@ async def test_photos_cross_to_the_worker_intact_whatever_their_size() -> None:
             assert _inbox_files() == before
 
 
-@pytest.mark.parametrize(("workers", "cores", "threads"), [(2, 2, "1"), (1, 2, "2")])
-async def test_each_worker_gives_opencv_its_share_of_the_cores(
+@pytest.mark.parametrize(("workers", "cores", "threads"), [(2, 2, "1/1"), (1, 2, "2/2")])
+async def test_each_worker_gives_opencv_and_libheif_its_share_of_the_cores(
     workers: int, cores: int, threads: str
 ) -> None:
-    """Workers score in parallel already: OpenCV's pool of a thread per core in each of
-    them would make them compete for the cores (issue #17's CPU per image)."""
-    pool = ScoringPool(workers, {}, cores=cores, task_fn=worker_tasks.opencv_threads)
+    """Workers score in parallel already: OpenCV's pool of a thread per core, and
+    libheif's four decoding threads, in each of them would make them compete for the
+    cores (issue #17's CPU per image), and libheif's would each hold a decoder's memory."""
+    pool = ScoringPool(workers, {}, cores=cores, task_fn=worker_tasks.decoder_threads)
     async for p in started(pool):
         answers = await asyncio.gather(*(p.score(b"x", "default", f"id{i}") for i in range(4)))
     assert {scored.verdict.error.message for scored in answers if scored.verdict.error} == {threads}

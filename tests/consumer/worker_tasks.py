@@ -40,7 +40,11 @@ def digest(task: Task) -> Scored:
     return Scored(verdict.model_copy(update={"image_id": task.image_id}), None)
 
 
-def opencv_threads(task: Task) -> Scored:
-    """An error verdict whose message is how many threads OpenCV may use in this worker."""
-    verdict = error_verdict(ErrorCode.EMPTY, str(cv2.getNumThreads()), builtin_profile("default"))
+def decoder_threads(task: Task) -> Scored:
+    """An error verdict whose message is how many threads OpenCV and libheif may use in
+    this worker, ``"opencv/libheif"``."""
+    import pillow_heif
+
+    threads = f"{cv2.getNumThreads()}/{pillow_heif.options.DECODE_THREADS}"
+    verdict = error_verdict(ErrorCode.EMPTY, threads, builtin_profile("default"))
     return Scored(verdict.model_copy(update={"image_id": task.image_id}), None)
