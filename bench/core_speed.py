@@ -24,7 +24,16 @@ accuracy set's originals and 12 MP copies (``bench/accuracy/build_dataset.py``):
     python -m bench.core_speed --real '.cache/accuracy/images/*__00_sharp_original.jpg' \\
         --real '.cache/accuracy/images/*__29_sharp_12mp.jpg'
 
-Without it, synthetic 12 MP phone-like JPEGs (:mod:`bench.photos`).
+Without it, synthetic 12 MP phone-like JPEGs (:mod:`bench.photos`). Files of other
+formats that ``--real`` matches (an iPhone's HEIC, a PNG) have no floor: only a JPEG
+decodes at a reduced scale. Their ``core.score`` is timed in the same rounds and set
+beside the JPEGs of about their size or larger (:func:`format_costs`), e.g. with
+the two 12 MP iPhone photos of pillow_heif's tests (``pip download pillow_heif==1.8.1
+--no-binary :all: --no-deps``, then unpack it)::
+
+    python -m bench.core_speed --real '.cache/accuracy/images/*__29_sharp_12mp.jpg' \\
+        --real 'pillow_heif-1.8.1/tests/images/heif_other/arrow.heic' \\
+        --real 'pillow_heif-1.8.1/tests/images/heif_other/pug.heic'
 
 ``--before DIR`` times ``core.score`` of another checkout on the same photos too (a
 ``git worktree add --detach DIR REV``; its own profile of the same name), each of its
@@ -49,16 +58,17 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import cv2
 from PIL import Image
 from tqdm import tqdm
 
 from bench.photos import SOURCES, phone_jpeg
 from bench.reference_pipeline import reference_cost
+from consumer.worker import limit_decoder_threads
 from core import Rules, builtin_profile, score
 from core.decode import decode_image
 from core.engine import decode_options
 from core.formats import ImageFormat, sniff_format
+from core.schema import ImageInfo
 
 
 def _floor(data: bytes, long_side: int, mode: str) -> None:
@@ -152,6 +162,38 @@ def by_size(
     return rows
 
 
+#: A format's photos are set beside the JPEGs of at least this share of their mean size.
+_SIZE_SHARE = 0.8
+
+
+def format_costs(
+    others: list[tuple[str, float, float]], jpegs: list[tuple[float, float]]
+) -> list[tuple[str, int, float, float, int, float]]:
+    """``(format, photos, mean MP, mean ms, JPEGs beside them, their mean ms)`` per format.
+
+    ``others`` holds ``(format, MP, ms)`` and ``jpegs`` ``(MP, ms)``, one per photo. Why
+    not against every JPEG: a JPEG's cost falls with its size far faster than its pixel
+    count (DCT scaling), so a format is compared with the JPEGs of at least
+    :data:`_SIZE_SHARE` of its mean pixel count; none, and the last two are 0.
+    """
+    rows = []
+    for name in sorted({fmt for fmt, _, _ in others}):
+        mine = [(mp, ms) for fmt, mp, ms in others if fmt == name]
+        size = statistics.mean(mp for mp, _ in mine)
+        beside = [ms for mp, ms in jpegs if mp >= _SIZE_SHARE * size]
+        rows.append(
+            (
+                name,
+                len(mine),
+                size,
+                statistics.mean(ms for _, ms in mine),
+                len(beside),
+                statistics.mean(beside) if beside else 0.0,
+            )
+        )
+    return rows
+
+
 def _cpu_ms(fn: Callable[[bytes], object], data: bytes) -> float:
     started = time.process_time()
     fn(data)
@@ -188,19 +230,21 @@ def _long_side(data: bytes) -> int:
         return max(image.size)
 
 
-def _photos(patterns: list[str], count: int) -> tuple[list[bytes], str]:
+def _photos(patterns: list[str], count: int) -> tuple[list[bytes], str, list[bytes]]:
+    """The JPEGs to time against their floor, what they are, and the other formats' files."""
     if not patterns:
         names = [SOURCES[i % len(SOURCES)] for i in range(count)]
         made = [
             phone_jpeg(name, seed=i)
             for i, name in enumerate(tqdm(names, desc="making 12 MP photos", unit="photo"))
         ]
-        return made, "synthetic 4000x3000 JPEG q90"
+        return made, "synthetic 4000x3000 JPEG q90", []
     files = sorted(
         {f for pattern in patterns for f in Path(pattern).parent.glob(Path(pattern).name)}
     )
-    photos = [f.read_bytes() for f in files]
-    photos = [p for p in photos if sniff_format(p[:32]) is ImageFormat.JPEG]
+    every = [f.read_bytes() for f in files]
+    photos = [p for p in every if sniff_format(p[:32]) is ImageFormat.JPEG]
+    others = [p for p in every if sniff_format(p[:32]) not in (None, ImageFormat.JPEG)]
     if not photos:
         raise SystemExit(f"no JPEG matches {patterns}")
     sizes = []
@@ -210,6 +254,7 @@ def _photos(patterns: list[str], count: int) -> tuple[list[bytes], str]:
     return (
         photos,
         f"real JPEGs, {min(sizes):.1f}-{max(sizes):.1f} MP (median {statistics.median(sizes):.1f})",
+        others,
     )
 
 
@@ -228,19 +273,23 @@ def main() -> None:
         help="a checkout of an earlier commit: its core.score on the same photos, in turns",
     )
     args = parser.parse_args()
-    # Per-core figures: keep OpenCV (ours and the reference pattern) on one thread.
-    cv2.setNumThreads(1)
+    # Per-core figures: OpenCV (ours and the reference pattern) and libheif on one thread.
+    limit_decoder_threads(1)
     rules = builtin_profile(args.profile)
-    photos, kind = _photos(args.real, args.photos)
+    photos, kind, others = _photos(args.real, args.photos)
     steps = step_functions(rules)
     for data in photos:  # warm caches and lazy imports
         score(data, rules)
+    other_images = [score(data, rules).image for data in others]
 
     times: dict[str, list[float]] = {key: [] for key, _ in STEPS}
+    other_times: list[list[float]] = [[] for _ in others]
     for _ in tqdm(range(args.repeat), desc="floor, its steps and core.score", unit="round"):
         for data in photos:
             for key, _ in STEPS:
                 times[key].append(_cpu_ms(steps[key], data))
+        for data, series in zip(others, other_times, strict=True):
+            series.append(_cpu_ms(steps["ours"], data))
     floor, ours = times["floor"], times["ours"]
     reference = [_cpu_ms(reference_cost, data) for data in tqdm(photos, desc="reference")]
 
@@ -264,8 +313,38 @@ def main() -> None:
     _print_steps([("all photos", len(photos), {k: statistics.mean(v) for k, v in times.items()})])
     if len(classes) > 1:
         _print_steps(classes)
+    if others:
+        _print_formats(photos, times["ours"], other_images, other_times)
     if args.before is not None:
         _compare_before(args.before.resolve(), args.profile, photos, rules, args.repeat)
+
+
+def _print_formats(
+    photos: list[bytes],
+    ours: list[float],
+    images: list[ImageInfo | None],
+    times: list[list[float]],
+) -> None:
+    """``core.score`` of the other formats against the JPEGs of about their size or larger."""
+    count = len(photos)
+    jpegs = []
+    for index, data in enumerate(photos):
+        with Image.open(io.BytesIO(data)) as image:
+            size = image.size[0] * image.size[1] / 1e6
+        jpegs.append((size, statistics.mean(ours[index::count])))
+    others = [
+        (image.format if image else "unreadable", image.megapixels if image else 0.0, mean)
+        for image, mean in zip(images, map(statistics.mean, times), strict=True)
+    ]
+    print("other formats, core.score in the same rounds (only a JPEG decodes at a reduced scale):")
+    for name, number, size, ms, beside, beside_ms in format_costs(others, jpegs):
+        against = (
+            f"JPEGs of at least {_SIZE_SHARE * size:.1f} MP ({beside}) {beside_ms:.1f} ms:"
+            f" {ms / beside_ms:.1f}x"
+            if beside
+            else "no JPEG that large"
+        )
+        print(f"  {name:6} {number:3} photos, {size:5.1f} MP mean: {ms:7.1f} ms; {against}")
 
 
 def _print_steps(groups: list[tuple[str, int, dict[str, float]]]) -> None:

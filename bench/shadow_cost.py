@@ -23,10 +23,10 @@ import statistics
 import time
 from collections.abc import Callable
 
-import cv2
 from tqdm import tqdm
 
 from bench.photos import SOURCES, phone_jpeg, photo_bench_args
+from consumer.worker import limit_decoder_threads
 from core import Rules, builtin_profile, score, score_pair
 
 
@@ -46,7 +46,7 @@ def _ms(fn: Callable[[], object]) -> float:
 
 def main() -> None:
     args = photo_bench_args(__doc__)
-    cv2.setNumThreads(1)  # per-core figures, as a worker process scores
+    limit_decoder_threads(1)  # per-core figures, as a worker process scores
     live = builtin_profile("default")
     candidate = _candidate(live)
     photos = [phone_jpeg(name) for name in SOURCES[: args.photos]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bench.core_speed import STEPS, _before_round, by_size, step_functions
+from bench.core_speed import STEPS, _before_round, by_size, format_costs, step_functions
 from core import Verdict, builtin_profile
 from core.decode import DecodedImage
 from tests.builders.images import encode, sharp_photo
@@ -62,3 +62,17 @@ def test_each_step_runs_what_it_names_on_a_photo_under_the_profile() -> None:
     assert isinstance(verdict, Verdict)
     assert verdict.verdict == "accepted"
     assert all(steps[key](data) is None for key in ("entropy", "grey", "floor"))
+
+
+def test_other_formats_are_set_beside_the_jpegs_of_about_their_size() -> None:
+    """A 12 MP HEIF against the 12 MP JPEGs only: a 2 MP JPEG, decoded whole, is cheap
+    whatever its format would cost, and would flatter the JPEGs' mean."""
+    others = [("heif", 12.0, 500.0), ("heif", 12.2, 560.0), ("png", 40.0, 900.0)]
+    jpegs = [(12.0, 60.0), (10.0, 50.0), (2.0, 10.0)]
+
+    rows = format_costs(others, jpegs)
+
+    assert rows == [
+        ("heif", 2, 12.1, 530.0, 2, 55.0),  # JPEGs of at least 0.8 x 12.1 = 9.68 MP
+        ("png", 1, 40.0, 900.0, 0, 0.0),  # no JPEG of at least 32 MP
+    ]
