@@ -230,6 +230,11 @@ def _long_side(data: bytes) -> int:
         return max(image.size)
 
 
+def _megapixels(data: bytes) -> float:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size[0] * image.size[1] / 1e6
+
+
 def _photos(patterns: list[str], count: int) -> tuple[list[bytes], str, list[bytes]]:
     """The JPEGs to time against their floor, what they are, and the other formats' files."""
     if not patterns:
@@ -247,10 +252,7 @@ def _photos(patterns: list[str], count: int) -> tuple[list[bytes], str, list[byt
     others = [p for p in every if sniff_format(p[:32]) not in (None, ImageFormat.JPEG)]
     if not photos:
         raise SystemExit(f"no JPEG matches {patterns}")
-    sizes = []
-    for data in photos:
-        with Image.open(io.BytesIO(data)) as image:
-            sizes.append(image.size[0] * image.size[1] / 1e6)
+    sizes = [_megapixels(data) for data in photos]
     return (
         photos,
         f"real JPEGs, {min(sizes):.1f}-{max(sizes):.1f} MP (median {statistics.median(sizes):.1f})",
@@ -327,11 +329,10 @@ def _print_formats(
 ) -> None:
     """``core.score`` of the other formats against the JPEGs of about their size or larger."""
     count = len(photos)
-    jpegs = []
-    for index, data in enumerate(photos):
-        with Image.open(io.BytesIO(data)) as image:
-            size = image.size[0] * image.size[1] / 1e6
-        jpegs.append((size, statistics.mean(ours[index::count])))
+    jpegs = [
+        (_megapixels(data), statistics.mean(ours[index::count]))
+        for index, data in enumerate(photos)
+    ]
     others = [
         (image.format if image else "unreadable", image.megapixels if image else 0.0, mean)
         for image, mean in zip(images, map(statistics.mean, times), strict=True)
