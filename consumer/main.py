@@ -38,6 +38,7 @@ from runtime.cpus import usable_cores
 from runtime.kafka_connection import KafkaConnection
 from runtime.logs import configure_logging
 from runtime.object_store import ObjectStore
+from runtime.producer_renewal import RenewableProducer
 from runtime.rulebook import load_rulebook
 
 logger = logging.getLogger(__name__)
@@ -70,9 +71,14 @@ def _near(settings: ConsumerSettings) -> NearDuplicates:
     return NearDuplicates(rule, settings.topic_fingerprints)
 
 
+#: How long a new producer may take to start when one that lost its sequence is replaced;
+#: past it the publish is retried like any Kafka outage (consumer.retry).
+_PRODUCER_START_TIMEOUT_S = 10.0
+
+
 def _kafka_clients(
     settings: ConsumerSettings, kafka: KafkaConnection
-) -> tuple[AIOKafkaConsumer, AIOKafkaProducer]:
+) -> tuple[AIOKafkaConsumer, RenewableProducer]:
     consumer = AIOKafkaConsumer(
         **kafka.options(),
         group_id=settings.consumer_group,
@@ -82,15 +88,18 @@ def _kafka_clients(
         heartbeat_interval_ms=settings.kafka_session_timeout_ms // 3,
         max_poll_records=settings.max_in_flight,
     )
-    producer = AIOKafkaProducer(
-        **kafka.options(),
-        acks="all",
-        enable_idempotence=True,
-        # An event's verdict and fingerprint are appended together: with any linger,
-        # each topic's batch waits on its own clock and they leave as two requests.
-        linger_ms=0,
-    )
-    return consumer, producer
+
+    def producer() -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            **kafka.options(),
+            acks="all",
+            enable_idempotence=True,
+            # An event's verdict and fingerprint are appended together: with any linger,
+            # each topic's batch waits on its own clock and they leave as two requests.
+            linger_ms=0,
+        )
+
+    return consumer, RenewableProducer(producer, start_timeout_s=_PRODUCER_START_TIMEOUT_S)
 
 
 #: What the fingerprint reader asks the broker to gather before it answers (about 300
@@ -116,7 +125,7 @@ def _loop(
     metrics: ConsumerMetrics,
     consumer: AIOKafkaConsumer,
     commits: CommittedOffsets,
-    producer: AIOKafkaProducer,
+    producer: RenewableProducer,
     store: ObjectStore,
     pool: ScoringPool,
     near: NearDuplicates,

@@ -4,7 +4,9 @@ Failures come in two kinds, and the caller cleans up differently for each:
 
 - :class:`PublishUnavailable`: the event never entered the producer (no broker,
   the partition leader is unreachable, or the broker refused it for good). Nothing
-  will ever be delivered, so the stored object can be deleted.
+  will ever be delivered, so the stored object can be deleted. A refusal for the
+  producer's lost sequence is not final: the event is sent again on a new producer
+  (:mod:`runtime.producer_renewal`).
 - :class:`PublishUnconfirmed`: the event is in the producer but no ack came in
   time. An idempotent producer never expires such a batch: it retries until the
   broker takes it, so the event may still arrive later, and the object must stay.
@@ -27,6 +29,7 @@ from aiokafka.structs import TopicPartition
 
 from core.events import ImageSubmitted
 from runtime.kafka_connection import KafkaConnection
+from runtime.producer_renewal import SEQUENCE_LOST, RenewableProducer, RenewalFailed
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +43,10 @@ class PublishUnavailable(Exception):  # noqa: N818 - a state, like aiokafka's er
 
 class PublishUnconfirmed(Exception):  # noqa: N818
     """The event was handed to the producer but not acknowledged in time; it may still land."""
+
+
+class _SequenceLost(Exception):  # noqa: N818
+    """The broker refused the event, not written, for the producer's lost sequence."""
 
 
 class Publisher:
@@ -57,7 +64,7 @@ class Publisher:
         self.topic = topic
         self._client_id = client_id
         self._send_timeout_s = send_timeout_s
-        self._producer: AIOKafkaProducer | None = None
+        self._producers = RenewableProducer(self._new_producer, start_timeout_s=send_timeout_s)
         self._connector: asyncio.Task[None] | None = None
 
     def _new_producer(self) -> AIOKafkaProducer:
@@ -77,14 +84,14 @@ class Publisher:
             self._connector = asyncio.create_task(self._keep_connecting(), name="kafka-connect")
 
     async def _try_start(self) -> bool:
-        producer = self._new_producer()
+        producer = self._producers.new()
         try:
             await producer.start()
         except KafkaError as exc:
             logger.warning("Kafka producer could not start: %r", exc)
             await producer.stop()
             return False
-        self._producer = producer
+        self._producers.adopt(producer)
         logger.info(
             "Kafka producer connected to %s (%s)",
             self._kafka.bootstrap_servers,
@@ -103,15 +110,31 @@ class Publisher:
             self._connector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._connector
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        await self._producers.stop()
 
     async def publish_submitted(self, event: ImageSubmitted) -> None:
-        """Return once the event is durable on the broker (``acks=all``), or raise."""
-        producer = self._producer
+        """Return once the event is durable on the broker (``acks=all``), or raise.
+
+        An event the broker refused because the producer lost its place in the partition's
+        sequence was not written, so it is sent once more, on a new producer: without that,
+        every later upload to that partition would get 503 until the API restarted.
+        """
+        producer = self._producers.current
         if producer is None:
             raise PublishUnavailable("Kafka is not reachable (the producer is not connected)")
+        try:
+            await self._publish(producer, event)
+        except _SequenceLost:
+            try:
+                renewed = await self._producers.renew(producer)
+            except RenewalFailed as exc:
+                raise PublishUnavailable(str(exc)) from exc
+            try:
+                await self._publish(renewed, event)
+            except _SequenceLost as exc:
+                raise PublishUnavailable(f"Kafka refused the event: {exc.__cause__!r}") from exc
+
+    async def _publish(self, producer: AIOKafkaProducer, event: ImageSubmitted) -> None:
         key = event.image_id.encode()
         try:
             async with asyncio.timeout(self._send_timeout_s):
@@ -132,6 +155,8 @@ class Publisher:
                 await asyncio.shield(delivery)
         except TimeoutError as exc:
             raise PublishUnconfirmed("Kafka did not acknowledge the event in time") from exc
+        except SEQUENCE_LOST as exc:
+            raise _SequenceLost from exc
         except KafkaError as exc:
             # Retriable errors are retried forever by an idempotent producer: this one is final.
             raise PublishUnavailable(f"Kafka rejected the event: {exc!r}") from exc
@@ -153,7 +178,7 @@ class Publisher:
 
     async def check(self, timeout_s: float) -> None:
         """Raise unless a broker answers a metadata request within ``timeout_s``."""
-        producer = self._producer
+        producer = self._producers.current
         if producer is None:
             raise PublishUnavailable("Kafka producer not connected")
         try:

@@ -7,6 +7,8 @@
 * :mod:`runtime.logs`: structured JSON logs with one set of field names;
 * :mod:`runtime.ids` and :mod:`runtime.layout`: image ids and every bucket key;
 * :mod:`runtime.object_store`: the object store client and its two error kinds;
+* :mod:`runtime.producer_renewal`: an idempotent Kafka producer that starts over when
+  the broker refuses its sequence;
 * :mod:`runtime.cpus`: the cores this process may use.
 
 The ingest API, the consumers and the CLI import it; it imports only :mod:`core`

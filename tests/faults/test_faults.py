@@ -215,8 +215,11 @@ def _outage_under_load(stream: Stream, api: ApiProcess, control: ServiceControl,
     _check(stream, result, (begin + 0.5, end - 2), expect_503=True)
 
 
-# Failed once in seven runs (an assertion on the live load, not reproduced since): one
-# rerun keeps CI honest about real regressions; the first failure still prints its report.
+# Failed once in seven runs, then in both tries on a busy machine: aiokafka had left the
+# API's producer out of sequence on one partition, which then refused every upload
+# (runtime/producer_renewal.py now replaces such a producer; its tests make that state
+# directly). One rerun stays for the live load's timing on a shared machine; the first
+# failure still prints its report.
 @pytest.mark.flaky(reruns=1)
 def test_kafka_broker_restart_under_load(
     stream: Stream,
