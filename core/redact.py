@@ -24,6 +24,7 @@ from core.budget import check_derivative
 from core.decode import upright_rgb
 from core.errors import CorruptImageError, TooManyPixelsError, UnsupportedFormatError
 from core.formats import SNIFF_BYTES, ImageFormat, sniff_format
+from core.pixels import writable_rgb
 from core.schema import BoundingBox, Detection
 
 
@@ -104,6 +105,7 @@ def _decode_upright(data: bytes, max_pixels: int) -> np.ndarray:
         if heif.size[0] * heif.size[1] > max_pixels:
             raise TooManyPixelsError("image dimensions exceed the pixel limit")
         check_derivative(*heif.size)
-        return np.array(heif.to_pillow().convert("RGB"), dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        return writable_rgb(np.asarray(heif))
+    # libheif reports damage as EOFError or RuntimeError, an empty container as IndexError.
+    except (OSError, SyntaxError, ValueError, RuntimeError, EOFError, IndexError) as exc:
         raise CorruptImageError(f"cannot decode the image to redact it: {exc}") from exc

@@ -22,6 +22,10 @@ from core.detect.onnx_backend import OnnxDetector
 from tests.core.detect.conftest import detect_rules
 
 PROFILE = "deploy/profiles/default-privacy.toml"
+#: The copy's bound here. Its target, 2 s, is ``bench.hostile``'s to report: these cases
+#: take 1.0 to 1.7 s of CPU on an idle machine and one took 2.05 s in a CI run on a loaded
+#: one. What this test guards against took 32 s, overran the worker's 60 s or crashed it.
+COPY_SECONDS = 2 * MAX_SECONDS
 CASES = [
     ("heif", "grid-near-limit", 0),
     ("jpeg", "progressive-full-size", 1),
@@ -40,7 +44,7 @@ def test_the_redacted_copy_of_a_hostile_input_stays_within_bounds(assets: Detect
             assert measured.verdict in ("accepted", "rejected"), case
             assert measured.copy_s > 0, f"no copy was made, so nothing was tested: {case}"
             assert measured.time_s <= MAX_SECONDS and measured.peak_mb <= MAX_PEAK_MB, case
-            assert measured.copy_s <= MAX_SECONDS, case
+            assert measured.copy_s <= COPY_SECONDS, case
             assert measured.copy_peak_mb <= MAX_COPY_PEAK_MB, case
 
 

@@ -6,6 +6,7 @@ import io
 import time
 
 import numpy as np
+import pillow_heif
 import pytest
 from PIL import Image
 
@@ -117,3 +118,35 @@ def test_a_box_over_the_whole_frame_costs_no_more_than_a_small_one() -> None:
     out = redacted_jpeg(data, [whole])
     assert time.process_time() - started < 3 * small + 1.0
     assert Image.open(io.BytesIO(out)).size == (4000, 3000)
+
+
+@pytest.mark.parametrize("channels", [3, 4, 1], ids=["rgb", "rgba", "grey"])
+def test_a_heif_copy_is_rgb_with_its_pixels_kept_outside_the_boxes(channels: int) -> None:
+    # The HEIF path reads libheif's samples in place and copies them once: grey is
+    # repeated into three channels and alpha dropped (here half-transparent, so blending
+    # it in would darken every pixel), as Pillow's convert("RGB") did in two more copies.
+    rgb = sharp_photo(640, 480)
+    grey = np.asarray(Image.fromarray(rgb).convert("L"))
+    pixels = {3: rgb, 4: np.dstack([rgb, np.full(grey.shape, 128, np.uint8)]), 1: grey}[channels]
+    expected = (rgb if channels != 1 else np.repeat(grey[:, :, None], 3, axis=2)).astype(float)
+    box = BoundingBox(x1=200, y1=150, x2=420, y2=330)
+    out = Image.open(io.BytesIO(redacted_jpeg(encode(pixels, "HEIF", quality=95), [box])))
+    assert (out.mode, out.size) == ("RGB", (640, 480))
+    after = np.asarray(out, dtype=float)
+    outside = (slice(0, 120), slice(0, 640))
+    assert np.abs(after[outside] - expected[outside]).mean() < 4
+    inside = (slice(170, 310), slice(220, 400))
+    assert _detail(after[inside].mean(axis=2)) < _detail(expected[inside].mean(axis=2)) / 4
+
+
+def test_a_ten_bit_grey_heif_keeps_its_tones_in_the_copy() -> None:
+    # libheif hands a grey HEIF of more than 8 bits over as 16-bit samples; Pillow's
+    # convert("RGB") clipped them, so every pixel above 255 of 65535 came out white.
+    ramp = np.tile(np.linspace(0, 65535, 640).astype(np.uint16), (480, 1))
+    buffer = io.BytesIO()
+    pillow_heif.from_pillow(Image.fromarray(ramp)).save(buffer, format="HEIF", quality=-1)
+    box = BoundingBox(x1=500, y1=400, x2=600, y2=470)
+    out = np.asarray(Image.open(io.BytesIO(redacted_jpeg(buffer.getvalue(), [box]))), dtype=float)
+    row = out[100, :, 0]
+    expected = np.linspace(0, 255, 640)
+    assert np.abs(row - expected).max() < 6, row[::80]
