@@ -8,8 +8,12 @@ Failures come in two kinds, and the caller cleans up differently for each:
   producer's lost sequence is not final: the event is sent again on a new producer
   (:mod:`runtime.producer_renewal`).
 - :class:`PublishUnconfirmed`: the event is in the producer but no ack came in
-  time. An idempotent producer never expires such a batch: it retries until the
-  broker takes it, so the event may still arrive later, and the object must stay.
+  time. An idempotent producer retries such a batch until the broker takes it, so
+  the event may still arrive later, and the object must stay (tagged, it expires with
+  the pending photos if no verdict comes). aiokafka does give up on a batch whose
+  partition has had no leader for longer than the request timeout, as happens while
+  a broker restarts: that event never arrives, and its producer has lost its place in
+  the partition's sequence.
 
 To make the common outage (broker down) the clean first kind, the partition is
 computed here with Kafka's default key hashing and its leader is checked before
