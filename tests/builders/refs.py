@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from core.events import ObjectRef
+from datetime import UTC, datetime
+
+from core.events import ImageSubmitted, ObjectRef, SubmissionMetadata
+from runtime.ids import new_image_id
 
 
 def jpeg_ref(key: str, *, bucket: str = "b", size_bytes: int = 1) -> ObjectRef:
@@ -18,4 +21,15 @@ def jpeg_ref(key: str, *, bucket: str = "b", size_bytes: int = 1) -> ObjectRef:
         sha256="0" * 64,
         content_type="image/jpeg",
         format="jpeg",
+    )
+
+
+def announced_event() -> ImageSubmitted:
+    """An ``ImageSubmitted`` for a new id, of a JPEG no test reads: for tests of publishing."""
+    image_id = str(new_image_id())
+    return ImageSubmitted(
+        image_id=image_id,
+        submitted_at=datetime.now(UTC),
+        object=jpeg_ref(f"photos/{image_id}.jpg"),
+        metadata=SubmissionMetadata(tenant="default"),
     )

@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,13 @@ from aiokafka import AIOKafkaConsumer
 
 from civicqc.stack import kafka
 from civicqc.stack.context import free_port
-from core.events import ImageSubmitted, SubmissionMetadata
+from core.events import ImageSubmitted
 from producer_api.publisher import Publisher, PublishUnavailable
 from runtime.ids import new_image_id
 from runtime.kafka_connection import KafkaConnection, SaslMechanism, kafka_connection
 from tests.builders import images
 from tests.builders.latency_proxy import LatencyProxy
-from tests.builders.refs import jpeg_ref
+from tests.builders.refs import announced_event
 from tests.builders.stream import ApiProcess, ConsumerProcess, civicqc
 from tests.builders.stream_fixtures import private_stream
 from tests.builders.tls import server_context
@@ -42,21 +41,11 @@ def topic(secured_kafka: SecuredKafka) -> str:
     return name
 
 
-def _event() -> ImageSubmitted:
-    image_id = str(new_image_id())
-    return ImageSubmitted(
-        image_id=image_id,
-        submitted_at=datetime.now(UTC),
-        object=jpeg_ref(f"photos/{image_id}.jpg"),
-        metadata=SubmissionMetadata(tenant="default"),
-    )
-
-
 async def _publish_and_read(connection: KafkaConnection, topic: str) -> tuple[str, list[str]]:
     """Publish one event with the API's publisher, read the topic back with the same
     connection: the event's id, and the ids read."""
     publisher = Publisher(connection, topic, client_id="t-secured", send_timeout_s=20.0)
-    event = _event()
+    event = announced_event()
     await publisher.start()
     try:
         await publisher.publish_submitted(event)
@@ -116,7 +105,7 @@ async def _refused(connection: KafkaConnection, topic: str) -> str:
     await publisher.start()
     try:
         with pytest.raises(PublishUnavailable) as refused:
-            await publisher.publish_submitted(_event())
+            await publisher.publish_submitted(announced_event())
         return str(refused.value)
     finally:
         await publisher.stop()

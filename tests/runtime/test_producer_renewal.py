@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import OutOfOrderSequenceNumber
 
 from consumer.publisher import KafkaPublisher, PublishUnavailableError
-from core.events import ImageSubmitted, SubmissionMetadata
 from producer_api.publisher import Publisher
-from runtime.ids import new_image_id
 from runtime.kafka_connection import kafka_connection
 from runtime.producer_renewal import RenewableProducer
-from tests.builders.refs import jpeg_ref
+from tests.builders.refs import announced_event
 from tests.builders.stream import read_topic
 
 pytestmark = pytest.mark.integration
@@ -41,16 +38,6 @@ def _renewable(servers: str) -> RenewableProducer:
     return RenewableProducer(
         lambda: AIOKafkaProducer(bootstrap_servers=servers, acks="all", enable_idempotence=True),
         start_timeout_s=20.0,
-    )
-
-
-def _event() -> ImageSubmitted:
-    image_id = str(new_image_id())
-    return ImageSubmitted(
-        image_id=image_id,
-        submitted_at=datetime.now(UTC),
-        object=jpeg_ref(f"photos/{image_id}.jpg"),
-        metadata=SubmissionMetadata(tenant="default"),
     )
 
 
@@ -84,7 +71,7 @@ async def test_the_api_publishes_through_a_lost_sequence_without_a_503(
     publisher = Publisher(
         kafka_connection(kafka_bootstrap_servers), topic, client_id="t-renew", send_timeout_s=10.0
     )
-    events = [_event() for _ in range(3)]
+    events = [announced_event() for _ in range(3)]
     await publisher.start()
     try:
         await publisher.publish_submitted(events[0])
