@@ -809,6 +809,42 @@ def _photoshop_flood(rng: Rng) -> bytes:
     return jpeg_with_segments([(0xFFED, body) for body in bodies])
 
 
+def mp_index(declared: int, entries: int, *, data_offset: int = 64) -> bytes:
+    """An APP2 Multi-Picture index (CIPA DC-007), as cameras write for a preview: it
+    declares ``declared`` pictures and holds ``entries`` 16-byte entries, the primary
+    picture's first, then large thumbnails said to start ``data_offset`` bytes in."""
+    entry_bytes = b"".join(
+        struct.pack(
+            ">IIIHH", 0x20030000 if i == 0 else 0x00010001, 1000, data_offset * (i > 0), 0, 0
+        )
+        for i in range(entries)
+    )
+    directory = [
+        struct.pack(">HHI4s", 0xB000, 7, 4, b"0100"),  # MPFVersion
+        struct.pack(">HHII", 0xB001, 4, 1, declared),  # NumberOfImages
+        struct.pack(">HHII", 0xB002, 7, len(entry_bytes), 8 + 2 + 3 * 12 + 4),  # MPEntry
+    ]
+    return (
+        b"MPF\x00"
+        + tiff_header()
+        + struct.pack(">H", len(directory))
+        + b"".join(directory)
+        + struct.pack(">I", 0)
+        + entry_bytes
+    )
+
+
+def _mp_index_lies(rng: Rng) -> bytes:
+    """A JPEG whose Multi-Picture index lies: up to 2^32 - 1 pictures declared, thousands
+    listed, offsets past the file, in one to three APP2 segments. Pillow reads the index
+    when it opens a JPEG, to make an MPO of it."""
+    entries = int(rng.integers(0, 4093))
+    declared = int(rng.choice([entries, entries + 1, 0xFFFF_FFFF, int(rng.integers(0, 2**32))]))
+    offset = int(rng.choice([64, 2**31, 0xFFFF_FFF0]))
+    segment = (0xFFE2, mp_index(declared, entries, data_offset=offset))
+    return jpeg_with_segments([segment] * int(rng.integers(1, 4)))
+
+
 def _lossless(rng: Rng) -> bytes:
     """A lossless (SOF3) JPEG: DCT scaling does not apply to it."""
     side = int(rng.integers(2500, 10_001))
@@ -843,6 +879,7 @@ def jpeg_generators() -> dict[str, Generator]:
         "lossless": _lossless,
         "photoshop-flood": _photoshop_flood,
         "progressive-full-size": _progressive_full_size,
+        "mp-index-lies": _mp_index_lies,
     }
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, JpegImagePlugin
 
 from core.budget import (
     JpegFrame,
@@ -77,8 +77,7 @@ if TYPE_CHECKING:
     from pillow_heif import HeifFile
 
 
-_PIL_FORMATS: dict[ImageFormat, str] = {
-    ImageFormat.JPEG: "JPEG",
+_PIL_FORMATS: dict[ImageFormat, str] = {  # a JPEG is opened as such (_opened)
     ImageFormat.PNG: "PNG",
     ImageFormat.WEBP: "WEBP",
     ImageFormat.TIFF: "TIFF",
@@ -314,8 +313,17 @@ def _opened(data: bytes, fmt: ImageFormat, *, whole: bool = False) -> ImageFile.
     libjpeg's arithmetic decoder cannot wait for more, and called every arithmetic-coded
     JPEG over 64 KiB corrupt.
     """
+    image: ImageFile.ImageFile
     try:
-        image = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
+        if fmt is ImageFormat.JPEG:
+            # Read as the picture it starts with. Image.open would first parse the
+            # Multi-Picture index (APP2) to make an MPO of it, and refuses the whole file
+            # when that index lists fewer pictures than it declares; the other pictures
+            # (a camera's preview, a second view) are never scored. The pixel limits are
+            # ours (_refuse_announced_bomb, then each caller's size check), not Pillow's.
+            image = JpegImagePlugin.JpegImageFile(io.BytesIO(data))
+        else:
+            image = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
         if whole:
             image.decodermaxblock = max(image.decodermaxblock, len(data))
         return image

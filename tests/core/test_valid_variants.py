@@ -29,7 +29,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from bench.hostile_inputs import ADAM7, png_chunk
+from bench.hostile_inputs import ADAM7, jpeg_with_segments, mp_index, png_chunk
 from core import ErrorCode, Outcome, builtin_profile, score
 from core.decode import upright_rgb
 from core.formats import ImageFormat
@@ -456,3 +456,18 @@ def test_a_12_bit_jpeg_is_an_unsupported_format_not_a_damaged_one() -> None:
         assert verdict.error is not None
         assert verdict.error.code is ErrorCode.UNSUPPORTED_FORMAT
         assert verdict.error.message == "12-bit JPEG is not supported: send an 8-bit JPEG"
+
+
+@pytest.mark.parametrize("declared", [3, 0xFFFF_FFFF])
+def test_a_jpeg_with_a_malformed_multi_picture_index_is_scored_as_its_first_picture(
+    declared: int,
+) -> None:
+    # Before: corrupt ("cannot identify image file"): Pillow reads the APP2 index to make
+    # an MPO of the file, and an index declaring more pictures than it lists made it
+    # refuse the whole file, whose first picture decodes.
+    jpeg = _jpeg(_photo())
+    indexed = jpeg_with_segments([(0xFFE2, mp_index(declared, 2))], jpeg)
+    assert _pixel_values(indexed) == _pixel_values(jpeg)
+    # The redacted copy reads it the same way.
+    copy, expected = (upright_rgb(d, ImageFormat.JPEG, max_pixels=10**8) for d in (indexed, jpeg))
+    np.testing.assert_array_equal(copy, expected)
