@@ -845,6 +845,30 @@ def _mp_index_lies(rng: Rng) -> bytes:
     return jpeg_with_segments([segment] * int(rng.integers(1, 4)))
 
 
+#: Metadata segments that libjpeg does not read and Pillow's JPEG reader failed on as
+#: it opened the file ("index out of range", "unpack_from requires a buffer ...").
+MALFORMED_METADATA: dict[str, tuple[int, bytes]] = {
+    "icc-chunk-without-its-number": (0xFFE2, b"ICC_PROFILE\x00"),
+    "photoshop-resource-cut-after-its-code": (0xFFED, b"Photoshop 3.0\x008BIM\x04\x04"),
+    "jfif-5-bytes": (0xFFE0, b"JFIF\x00"),
+    "adobe-5-bytes": (0xFFEE, b"Adobe"),
+}
+
+
+def _malformed_metadata(rng: Rng) -> bytes:
+    """A JPEG with up to a thousand of :data:`MALFORMED_METADATA`'s segments, cut at
+    random lengths, between valid ICC chunks and Photoshop resources."""
+    kinds = list(MALFORMED_METADATA.values())
+    segments = []
+    for _ in range(int(rng.integers(1, 1000))):
+        marker, body = kinds[int(rng.integers(0, len(kinds)))]
+        segments.append((marker, body[: int(rng.integers(len(body) // 2, len(body) + 1))]))
+    segments.append((0xFFE2, b"ICC_PROFILE\x00\x01\x01" + bytes(int(rng.integers(0, 60_000)))))
+    segments.append((0xFFED, b"Photoshop 3.0\x00" + photoshop_blocks(1)[0][14:]))
+    order = rng.permutation(len(segments))
+    return jpeg_with_segments([segments[int(i)] for i in order])
+
+
 def _lossless(rng: Rng) -> bytes:
     """A lossless (SOF3) JPEG: DCT scaling does not apply to it."""
     side = int(rng.integers(2500, 10_001))
@@ -880,6 +904,7 @@ def jpeg_generators() -> dict[str, Generator]:
         "photoshop-flood": _photoshop_flood,
         "progressive-full-size": _progressive_full_size,
         "mp-index-lies": _mp_index_lies,
+        "malformed-metadata": _malformed_metadata,
     }
 
 

@@ -48,6 +48,7 @@ from core.exif import exif_orientation
 from core.formats import SNIFF_BYTES, ImageFormat, sniff_format
 from core.headers import (
     jpeg_frame,
+    jpeg_without_pillow_only_metadata,
     png_deflate_streams,
     png_scanline_bytes,
     png_size,
@@ -316,12 +317,7 @@ def _opened(data: bytes, fmt: ImageFormat, *, whole: bool = False) -> ImageFile.
     image: ImageFile.ImageFile
     try:
         if fmt is ImageFormat.JPEG:
-            # Read as the picture it starts with. Image.open would first parse the
-            # Multi-Picture index (APP2) to make an MPO of it, and refuses the whole file
-            # when that index lists fewer pictures than it declares; the other pictures
-            # (a camera's preview, a second view) are never scored. The pixel limits are
-            # ours (_refuse_announced_bomb, then each caller's size check), not Pillow's.
-            image = JpegImagePlugin.JpegImageFile(io.BytesIO(data))
+            image = _opened_jpeg(data)
         else:
             image = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
         if whole:
@@ -331,6 +327,25 @@ def _opened(data: bytes, fmt: ImageFormat, *, whole: bool = False) -> ImageFile.
         raise TooManyPixelsError(f"image dimensions exceed the pixel limit: {exc}") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise CorruptImageError(f"cannot read the {fmt.value} header: {exc}") from exc
+
+
+def _opened_jpeg(data: bytes) -> ImageFile.ImageFile:
+    """A JPEG read as the picture it starts with, whatever metadata only Pillow reads.
+
+    Image.open would first parse the Multi-Picture index (APP2) to make an MPO of it,
+    and refuses the whole file when that index lists fewer pictures than it declares;
+    the other pictures (a camera's preview, a second view) are never scored. The pixel
+    limits are ours (_refuse_announced_bomb, then each caller's size check), not
+    Pillow's. A file Pillow refuses for a malformed segment that libjpeg does not read
+    is read again with those segments hidden (jpeg_without_pillow_only_metadata).
+    """
+    try:
+        return JpegImagePlugin.JpegImageFile(io.BytesIO(data))
+    except SyntaxError:
+        hidden = jpeg_without_pillow_only_metadata(data)
+        if hidden is None:
+            raise
+        return JpegImagePlugin.JpegImageFile(io.BytesIO(hidden))
 
 
 def _read_pixels(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from core.budget import MAX_TILES, JpegFrame
@@ -258,7 +259,21 @@ def jpeg_frame(data: bytes) -> JpegFrame | None:
 
 def _walk_segments(data: bytes) -> tuple[JpegFrame | None, int | None]:
     """The frame header (without its scans) and the offset of the first SOS, if any."""
-    at, segments, gap, frame = 2, 0, 0, None
+    frame = None
+    for marker, at, length in _segments(data):
+        if marker in _LOSSLESS_SOF:
+            raise UnsupportedFormatError("lossless JPEG is not supported: send a baseline JPEG")
+        if marker in _SOF:
+            frame = _frame(data, at + 4, length, marker)
+        elif marker == 0xDA:
+            return frame, at
+    return frame, None
+
+
+def _segments(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """``(marker, offset, length)`` of each segment up to the first SOS (length 0 for a
+    standalone marker), with the limits :func:`jpeg_frame` documents."""
+    at, segments, gap = 2, 0, 0
     while at + 4 <= len(data):
         found = _MARKER.search(data, at, at + MAX_JPEG_GAP + 2 - gap)
         if found is None:
@@ -266,7 +281,7 @@ def _walk_segments(data: bytes) -> tuple[JpegFrame | None, int | None]:
                 raise CorruptImageError(
                     f"over {MAX_JPEG_GAP} bytes of junk or padding between JPEG marker segments"
                 )
-            break
+            return
         # Pillow walks junk and fill a byte at a time, in Python.
         gap += found.start() - at
         at, marker = found.start(), found.group(1)[0]
@@ -274,19 +289,51 @@ def _walk_segments(data: bytes) -> tuple[JpegFrame | None, int | None]:
         if segments > MAX_JPEG_SEGMENTS:
             raise TooComplexError(f"over {MAX_JPEG_SEGMENTS} JPEG marker segments before the image")
         if marker in _STANDALONE:
+            yield marker, at, 0
             at += 2
             continue
         if at + 4 > len(data):
-            break
+            return
         (length,) = struct.unpack_from(">H", data, at + 2)
-        if marker in _LOSSLESS_SOF:
-            raise UnsupportedFormatError("lossless JPEG is not supported: send a baseline JPEG")
-        if marker in _SOF:
-            frame = _frame(data, at + 4, length, marker)
-        elif marker == 0xDA:
-            return frame, at
+        yield marker, at, length
+        if marker == 0xDA:
+            return
         at += 2 + length
-    return frame, None
+
+
+#: APPn segments that Pillow's JPEG reader parses when it opens a file and libjpeg
+#: never reads, by marker and the prefix that names them, with the length (marker's
+#: length field included) from which libjpeg reads them: any for ICC chunks and
+#: Photoshop resources; a JFIF segment from 16 bytes and an Adobe one from 14.
+_PILLOW_ONLY_APP = (
+    (0xE2, b"ICC_PROFILE\x00", 0x10000),
+    (0xED, b"Photoshop 3.0\x00", 0x10000),
+    (0xE0, b"JFIF", 16),
+    (0xEE, b"Adobe", 14),
+)
+_APP15 = 0xEF
+
+
+def jpeg_without_pillow_only_metadata(data: bytes) -> bytes | None:
+    """A copy of a JPEG whose metadata that only Pillow reads is renamed APP15; ``None``
+    when it holds none.
+
+    Pillow parses ICC chunks, Photoshop resources and the JFIF and Adobe segments as
+    it opens a JPEG, and refuses the file when one is malformed (an ICC chunk without
+    its number, a resource cut after its code, a 5-byte JFIF segment), though libjpeg
+    decodes the picture: it ignores them (ICC, Photoshop) or skips a segment too short
+    to be its JFIF or Adobe one. Renamed APP15, of the same length, both skip them, and
+    libjpeg decodes what it would have decoded. EXIF and XMP are left as they are.
+    """
+    renamed: bytearray | None = None
+    for marker, at, length in _segments(data):
+        if any(
+            marker == app and length < below and data.startswith(prefix, at + 4)
+            for app, prefix, below in _PILLOW_ONLY_APP
+        ):
+            renamed = renamed if renamed is not None else bytearray(data)
+            renamed[at + 1] = _APP15
+    return None if renamed is None else bytes(renamed)
 
 
 def _scanned(data: bytes, at: int, frame: JpegFrame) -> JpegFrame:

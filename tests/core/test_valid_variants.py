@@ -29,7 +29,13 @@ import pytest
 import tifffile
 from PIL import Image
 
-from bench.hostile_inputs import ADAM7, jpeg_with_segments, mp_index, png_chunk
+from bench.hostile_inputs import (
+    ADAM7,
+    MALFORMED_METADATA,
+    jpeg_with_segments,
+    mp_index,
+    png_chunk,
+)
 from core import ErrorCode, Outcome, builtin_profile, score
 from core.decode import upright_rgb
 from core.formats import ImageFormat
@@ -471,3 +477,27 @@ def test_a_jpeg_with_a_malformed_multi_picture_index_is_scored_as_its_first_pict
     # The redacted copy reads it the same way.
     copy, expected = (upright_rgb(d, ImageFormat.JPEG, max_pixels=10**8) for d in (indexed, jpeg))
     np.testing.assert_array_equal(copy, expected)
+
+
+@pytest.mark.parametrize("name", list(MALFORMED_METADATA))
+def test_a_jpeg_with_malformed_metadata_that_libjpeg_does_not_read_is_scored(name: str) -> None:
+    # Before: corrupt ("cannot read the jpeg header: index out of range" or "unpack_from
+    # requires a buffer of at least 7 bytes"): Pillow parses these segments as it opens
+    # a JPEG; libjpeg, which decodes the picture, ignores them.
+    jpeg = _jpeg(_photo(LARGE))
+    damaged = jpeg_with_segments([MALFORMED_METADATA[name]], jpeg)
+    assert _pixel_values(damaged) == _pixel_values(jpeg)
+    copy, expected = (upright_rgb(d, ImageFormat.JPEG, max_pixels=10**8) for d in (damaged, jpeg))
+    np.testing.assert_array_equal(copy, expected)
+
+
+def test_a_jpeg_refused_for_its_pixels_is_still_corrupt() -> None:
+    # The second reading without the metadata is no way round a damaged frame header.
+    jpeg = jpeg_with_segments([MALFORMED_METADATA["jfif-5-bytes"]], _jpeg(_photo()))
+    sof = jpeg.index(b"\xff\xc0")
+    damaged = jpeg[: sof + 4] + b"\x10" + jpeg[sof + 5 :]  # 16-bit samples: no such JPEG
+    for profile in PROFILES:
+        verdict = score(damaged, builtin_profile(profile))
+        assert verdict.error is not None
+        assert verdict.error.code is ErrorCode.CORRUPT
+        assert "cannot handle 16-bit layers" in verdict.error.message
