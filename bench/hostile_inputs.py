@@ -557,6 +557,24 @@ def _deflate_padding(rng: Rng) -> bytes:
     return png_with_chunks([png_chunk(kind, head + padded_zlib(b"text", blocks))])
 
 
+#: Ancillary chunks that Pillow's PNG reader failed on as it opened the file ("Truncated
+#: pHYs chunk", "cannot identify image file"), each with a valid CRC.
+MALFORMED_PNG_METADATA: dict[str, bytes] = {
+    "gama-of-2-bytes": png_chunk(b"gAMA", b"\x00\x00"),
+    "phys-of-4-bytes": png_chunk(b"pHYs", b"\x00\x00\x00\x01"),
+    "empty-srgb": png_chunk(b"sRGB", b""),
+    "trns-of-1-byte-in-rgb": png_chunk(b"tRNS", b"\x00"),
+    "iccp-without-a-name": png_chunk(b"iCCP", b"x"),
+}
+
+
+def _malformed_png_metadata(rng: Rng) -> bytes:
+    """A PNG with up to a thousand of :data:`MALFORMED_PNG_METADATA`'s chunks."""
+    kinds = list(MALFORMED_PNG_METADATA.values())
+    count = int(rng.integers(1, 1000))
+    return png_with_chunks([kinds[int(i)] for i in rng.integers(0, len(kinds), size=count)])
+
+
 def png_generators() -> dict[str, Generator]:
     return {
         "ztxt-bomb": _ztxt_bomb,
@@ -571,6 +589,7 @@ def png_generators() -> dict[str, Generator]:
         "tiny-chunks": _tiny_chunks,
         "one-pixel-wide": _one_pixel_wide,
         "16bit-paeth": _deep_paeth,
+        "malformed-metadata": _malformed_png_metadata,
     }
 
 

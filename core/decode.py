@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -52,6 +53,7 @@ from core.headers import (
     png_deflate_streams,
     png_scanline_bytes,
     png_size,
+    png_without_pillow_only_metadata,
     tiff_coding,
     tiff_layout,
     webp_size,
@@ -310,16 +312,23 @@ def _tiff_sample_bytes(image: Image.Image) -> float:
 def _opened(data: bytes, fmt: ImageFormat, *, whole: bool = False) -> ImageFile.ImageFile:
     """The image with only its header read; a header Pillow refuses is corrupt.
 
+    Pillow also parses metadata at open that its decoder does not need, and refuses
+    the file when that is malformed: such a file is read once more with that metadata
+    hidden (:data:`_WITHOUT_PILLOW_ONLY_METADATA`), so the picture still gets scored.
+
     ``whole`` hands the decoder all the data at once instead of 64 KiB at a time:
     libjpeg's arithmetic decoder cannot wait for more, and called every arithmetic-coded
     JPEG over 64 KiB corrupt.
     """
-    image: ImageFile.ImageFile
     try:
-        if fmt is ImageFormat.JPEG:
-            image = _opened_jpeg(data)
-        else:
-            image = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
+        try:
+            image = _pillow_image(data, fmt)
+        except (OSError, SyntaxError, ValueError):
+            hide = _WITHOUT_PILLOW_ONLY_METADATA.get(fmt)
+            hidden = None if hide is None else hide(data)
+            if hidden is None:
+                raise
+            image = _pillow_image(hidden, fmt)
         if whole:
             image.decodermaxblock = max(image.decodermaxblock, len(data))
         return image
@@ -329,23 +338,26 @@ def _opened(data: bytes, fmt: ImageFormat, *, whole: bool = False) -> ImageFile.
         raise CorruptImageError(f"cannot read the {fmt.value} header: {exc}") from exc
 
 
-def _opened_jpeg(data: bytes) -> ImageFile.ImageFile:
-    """A JPEG read as the picture it starts with, whatever metadata only Pillow reads.
+def _pillow_image(data: bytes, fmt: ImageFormat) -> ImageFile.ImageFile:
+    """Pillow's reader of ``fmt`` on ``data``; a JPEG as the picture it starts with.
 
-    Image.open would first parse the Multi-Picture index (APP2) to make an MPO of it,
-    and refuses the whole file when that index lists fewer pictures than it declares;
-    the other pictures (a camera's preview, a second view) are never scored. The pixel
-    limits are ours (_refuse_announced_bomb, then each caller's size check), not
-    Pillow's. A file Pillow refuses for a malformed segment that libjpeg does not read
-    is read again with those segments hidden (jpeg_without_pillow_only_metadata).
+    Image.open would first parse a JPEG's Multi-Picture index (APP2) to make an MPO of
+    it, and refuses the whole file when that index lists fewer pictures than it
+    declares; the other pictures (a camera's preview, a second view) are never scored.
+    The pixel limits are ours (_refuse_announced_bomb, then each caller's size check),
+    not Pillow's.
     """
-    try:
+    if fmt is ImageFormat.JPEG:
         return JpegImagePlugin.JpegImageFile(io.BytesIO(data))
-    except SyntaxError:
-        hidden = jpeg_without_pillow_only_metadata(data)
-        if hidden is None:
-            raise
-        return JpegImagePlugin.JpegImageFile(io.BytesIO(hidden))
+    return Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
+
+
+#: Copies of a file with the metadata that only Pillow reads hidden, by format: what
+#: libjpeg does not read in a JPEG, the ancillary chunks scoring does not use in a PNG.
+_WITHOUT_PILLOW_ONLY_METADATA: dict[ImageFormat, Callable[[bytes], bytes | None]] = {
+    ImageFormat.JPEG: jpeg_without_pillow_only_metadata,
+    ImageFormat.PNG: png_without_pillow_only_metadata,
+}
 
 
 def _read_pixels(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -91,16 +92,9 @@ def png_deflate_streams(data: bytes) -> list[DeflateStream]:
     Raises :class:`TooComplexError` past :data:`MAX_PNG_CHUNKS` chunks or
     :data:`MAX_PNG_COMPRESSED_CHUNKS` compressed text and ICC chunks.
     """
-    at, chunks = 8, 0
     image: list[tuple[int, int]] = []
     streams: list[DeflateStream] = []
-    while at + 8 <= len(data):
-        chunks += 1
-        if chunks > MAX_PNG_CHUNKS:
-            raise TooComplexError(f"over {MAX_PNG_CHUNKS} PNG chunks")
-        length, kind = struct.unpack_from(">I4s", data, at)
-        if kind == b"IEND":
-            break
+    for kind, at, length in _png_chunks(data):
         body = (at + 8, min(at + 8 + length, len(data)))
         if kind == b"IDAT":
             image.append((body[0], body[1] - body[0]))
@@ -112,11 +106,50 @@ def png_deflate_streams(data: bytes) -> list[DeflateStream]:
                     raise TooComplexError(
                         f"over {MAX_PNG_COMPRESSED_CHUNKS} compressed text or ICC chunks in a PNG"
                     )
-        at += 12 + length
     _, height = png_size(data) or (0, 0)
     # Adam7 adds at most two bytes (a filter byte and a partial byte) per pass row.
     limit = (png_scanline_bytes(data) or 0) + 4 * height + (1 << 16)
     return [DeflateStream(image, limit), *streams]
+
+
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """``(type, offset, length)`` of each chunk before IEND; raises
+    :class:`TooComplexError` past :data:`MAX_PNG_CHUNKS` chunks."""
+    at, chunks = 8, 0
+    while at + 8 <= len(data):
+        chunks += 1
+        if chunks > MAX_PNG_CHUNKS:
+            raise TooComplexError(f"over {MAX_PNG_CHUNKS} PNG chunks")
+        length, kind = struct.unpack_from(">I4s", data, at)
+        if kind == b"IEND":
+            return
+        yield kind, at, length
+        at += 12 + length
+
+
+#: Ancillary PNG chunks that Pillow parses as it opens a file and scoring does not use:
+#: colour management, density, and a transparency key that grey and RGB pixels drop.
+#: The PNG standard lets a decoder ignore an ancillary chunk it finds in error.
+_PILLOW_ONLY_PNG = frozenset({b"iCCP", b"gAMA", b"cHRM", b"sRGB", b"pHYs", b"tRNS"})
+#: A private, ancillary, safe-to-copy chunk type of ours, which every reader skips.
+_SKIPPED_PNG = b"cqMt"
+
+
+def png_without_pillow_only_metadata(data: bytes) -> bytes | None:
+    """A copy of a PNG whose chunks in :data:`_PILLOW_ONLY_PNG` are renamed to a chunk
+    every reader skips (their CRCs written anew); ``None`` when it holds none.
+
+    Pillow refuses a PNG whose gAMA, sRGB, pHYs or tRNS chunk is too short or whose
+    iCCP chunk has no name, though the image data decode.
+    """
+    renamed: bytearray | None = None
+    for kind, at, length in _png_chunks(data):
+        if kind in _PILLOW_ONLY_PNG and at + 12 + length <= len(data):
+            renamed = renamed if renamed is not None else bytearray(data)
+            renamed[at + 4 : at + 8] = _SKIPPED_PNG
+            crc = zlib.crc32(memoryview(data)[at + 8 : at + 8 + length], zlib.crc32(_SKIPPED_PNG))
+            struct.pack_into(">I", renamed, at + 8 + length, crc)
+    return None if renamed is None else bytes(renamed)
 
 
 def _png_zlib_start(data: bytes, kind: bytes, start: int, end: int) -> int | None:

@@ -32,9 +32,11 @@ from PIL import Image
 from bench.hostile_inputs import (
     ADAM7,
     MALFORMED_METADATA,
+    MALFORMED_PNG_METADATA,
     jpeg_with_segments,
     mp_index,
     png_chunk,
+    png_with_chunks,
 )
 from core import ErrorCode, Outcome, builtin_profile, score
 from core.decode import upright_rgb
@@ -501,3 +503,15 @@ def test_a_jpeg_refused_for_its_pixels_is_still_corrupt() -> None:
         assert verdict.error is not None
         assert verdict.error.code is ErrorCode.CORRUPT
         assert "cannot handle 16-bit layers" in verdict.error.message
+
+
+@pytest.mark.parametrize("name", list(MALFORMED_PNG_METADATA))
+def test_a_png_with_a_malformed_ancillary_chunk_scoring_does_not_use_is_scored(name: str) -> None:
+    # Before: corrupt ("Truncated pHYs chunk", "cannot identify image file"): Pillow
+    # parses these chunks as it opens a PNG; the PNG standard lets a decoder ignore an
+    # ancillary chunk in error, and scoring uses none of them.
+    png = _pil(_photo((1600, 1200)), "PNG")
+    damaged = png_with_chunks([MALFORMED_PNG_METADATA[name]], png)
+    assert _pixel_values(damaged) == _pixel_values(png)
+    copy, expected = (upright_rgb(d, ImageFormat.PNG, max_pixels=10**8) for d in (damaged, png))
+    np.testing.assert_array_equal(copy, expected)
