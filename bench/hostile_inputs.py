@@ -1342,6 +1342,34 @@ def _tiff_lzma(rng: Rng) -> bytes:
     return tiff_lzma(width, height)
 
 
+#: Tags Pillow reads from a TIFF's first directory as it opens or loads it (size and
+#: layout, resolution, orientation, colour, XMP, ICC, IPTC, Photoshop, sub-directory
+#: pointers), each of which a hostile file may give any type, count and value.
+PILLOW_TIFF_TAGS = (
+    254, 262, 266, 274, 277, 282, 283, 284, 290, 291, 296, 297, 301, 305, 306, 317, 318,
+    319, 320, 338, 339, 340, 341, 530, 531, 532, 700, 33723, 34377, 34665, 34675, 34853,
+    40965,
+)  # fmt: skip
+#: TIFF field types 1-13 and BigTIFF's 16-18.
+_TIFF_TYPES = (*range(1, 14), 16, 17, 18)
+
+
+def _tiff_tag_types(rng: Rng) -> bytes:
+    """A grey TIFF with one to eight of :data:`PILLOW_TIFF_TAGS` of random type, count
+    and value: an XMP tag typed SHORT and an Interoperability pointer without an Exif
+    one made Pillow's load raise after it had decoded the pixels."""
+    extra = {
+        int(tag): (
+            int(tag),
+            int(rng.choice(_TIFF_TYPES)),
+            int(rng.choice([0, 1, 2, 3, 4, 1000, 0xFFFF_FFFF])),
+            int(rng.integers(0, 2**32)) if rng.random() < 0.5 else 0,
+        )
+        for tag in rng.choice(PILLOW_TIFF_TAGS, size=int(rng.integers(1, 9)))
+    }
+    return tiff_image(320, 240, extra=list(extra.values()))
+
+
 def tiff_generators() -> dict[str, Generator]:
     return {
         "multi-page-loop": _multi_page,
@@ -1353,6 +1381,7 @@ def tiff_generators() -> dict[str, Generator]:
         "cielab": _tiff_lab,
         "deflate-padding": _tiff_deflate_padding,
         "lzma": _tiff_lzma,
+        "tag-types": _tiff_tag_types,
     }
 
 

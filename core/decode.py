@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageFile, JpegImagePlugin
+from PIL import ExifTags, Image, ImageFile, JpegImagePlugin
 
 from core.budget import (
     JpegFrame,
@@ -207,7 +207,7 @@ def _full_rgb(
         check_derivative(width, height)
         _, orientation = _exif_and_orientation(image, fmt, data)
         try:
-            image.load()  # before its size is read: a TIFF may turn as it loads (_read_pixels)
+            _load(image, fmt)  # before its size is read: a TIFF may turn as it loads
             return to_rgb(image), orientation
         except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
             raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
@@ -349,7 +349,32 @@ def _pillow_image(data: bytes, fmt: ImageFormat) -> ImageFile.ImageFile:
     """
     if fmt is ImageFormat.JPEG:
         return JpegImagePlugin.JpegImageFile(io.BytesIO(data))
-    return Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
+    image = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
+    if fmt is ImageFormat.TIFF:
+        _drop_tiff_metadata_pillow_cannot_load(image)
+    return image
+
+
+#: Where Pillow keeps a TIFF's XMP tag (700), which it searches as bytes.
+_TIFF_XMP = "xmp"
+
+
+def _drop_tiff_metadata_pillow_cannot_load(image: Image.Image) -> None:
+    """Forget the TIFF metadata on which Pillow's ``load`` raises, after it has decoded
+    the pixels (Pillow 12.3, ``TiffImageFile.load_end``): an XMP tag that is not text,
+    which it searches for an orientation (``TypeError``), and an Interoperability
+    pointer (40965) in the image's directory without an Exif pointer, which it looks
+    up in the Exif directory (``KeyError``). An XMP tag typed ASCII is kept, as bytes:
+    its orientation still turns the image.
+    """
+    xmp = image.info.get(_TIFF_XMP)
+    if isinstance(xmp, str):  # typed ASCII, which Pillow decodes as Latin-1
+        image.info[_TIFF_XMP] = xmp.encode("latin-1", "replace")
+    elif xmp is not None and not isinstance(xmp, bytes):
+        del image.info[_TIFF_XMP]
+    exif = image.getexif()  # what load_end reads; kept, so load does not read it again
+    if ExifTags.IFD.Interop in exif and ExifTags.IFD.Exif not in exif:
+        del exif[ExifTags.IFD.Interop]
 
 
 #: Copies of a file with the metadata that only Pillow reads hidden, by format: what
@@ -385,7 +410,7 @@ def _read_pixels(
         # Decoded before any size is read: Pillow turns a TIFF upright as it loads it, and
         # one whose orientation only its XMP holds changes size then (the bands were cut
         # from the size at open: a quarter-turned one was called damaged, or raised).
-        image.load()
+        _load(image, fmt)
         if (colour or colour_clip) and image.mode == "YCbCr":
             # The Y plane is exactly what a grey draft would have produced.
             grey = luma_plane(image)
@@ -395,6 +420,21 @@ def _read_pixels(
         return grey, to_rgb(image) if colour else None, clipped
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
         raise CorruptImageError(f"the {fmt.value} data is damaged: {exc}") from exc
+
+
+def _load(image: Image.Image, fmt: ImageFormat) -> None:
+    """Decode the pixels; Pillow's other exceptions are the caller's to map.
+
+    Pillow reads some metadata as it loads the pixels, and its readers raise on cases
+    not yet met (_drop_tiff_metadata_pillow_cannot_load has those met): a verdict, not
+    an exception that costs the event its verdict.
+    """
+    try:
+        image.load()
+    except (TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise CorruptImageError(
+            f"the {fmt.value} metadata is unreadable: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 #: The component ids by which libjpeg knows an RGB-coded JPEG that has neither a JFIF

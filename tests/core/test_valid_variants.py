@@ -37,6 +37,7 @@ from bench.hostile_inputs import (
     mp_index,
     png_chunk,
     png_with_chunks,
+    tiff_image,
 )
 from core import ErrorCode, Outcome, builtin_profile, score
 from core.decode import upright_rgb
@@ -515,3 +516,26 @@ def test_a_png_with_a_malformed_ancillary_chunk_scoring_does_not_use_is_scored(n
     assert _pixel_values(damaged) == _pixel_values(png)
     copy, expected = (upright_rgb(d, ImageFormat.PNG, max_pixels=10**8) for d in (damaged, png))
     np.testing.assert_array_equal(copy, expected)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [(700, 3, 2, 0), (700, 5, 1, 0), (700, 11, 1, 0xFFFF_FFFF), (40965, 4, 1, 8)],
+    ids=["xmp-typed-short", "xmp-typed-rational", "xmp-typed-float", "interop-without-exif"],
+)
+def test_a_tiff_whose_metadata_pillow_raised_on_is_scored(entry: tuple[int, int, int, int]) -> None:
+    # Before: core.score raised (TypeError "expected string or bytes-like object", or
+    # KeyError 40965) from Pillow's load, after the pixels were decoded: no verdict.
+    damaged, plain = tiff_image(640, 480, extra=[entry]), tiff_image(640, 480)
+    assert _pixel_values(damaged) == _pixel_values(plain)
+    copy, expected = (upright_rgb(d, ImageFormat.TIFF, max_pixels=10**8) for d in (damaged, plain))
+    np.testing.assert_array_equal(copy, expected)
+
+
+def test_a_tiff_oriented_by_an_xmp_tag_typed_ascii_is_still_turned() -> None:
+    # Pillow decodes an ASCII tag to str and searched it with a bytes pattern (TypeError).
+    photo = _photo()
+    xmp = XMP_ORIENTATION_6.decode()
+    ascii_xmp = (700, 2, len(xmp) + 1, xmp, True)
+    oriented = _tifffile(_stored(photo, 6), photometric="rgb", extratags=[ascii_xmp])
+    assert _pixel_values(oriented) == _pixel_values(_tifffile(photo, photometric="rgb"))
