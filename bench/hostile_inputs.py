@@ -575,6 +575,24 @@ def _malformed_png_metadata(rng: Rng) -> bytes:
     return png_with_chunks([kinds[int(i)] for i in rng.integers(0, len(kinds), size=count)])
 
 
+def _png_header_fields(rng: Rng) -> bytes:
+    """A small PNG whose IHDR fields (depth, colour type, compression, filter and
+    interlace methods) are any byte values, with or without a PLTE and a tRNS chunk of
+    any length: a palette PNG without PLTE but with tRNS made Pillow's conversion to
+    RGB assert."""
+    depth, colour, compression, filtering, interlace = (
+        int(v) for v in rng.choice([0, 1, 2, 3, 4, 6, 7, 8, 16, 255], size=5)
+    )
+    header = struct.pack(">IIBBBBB", 64, 48, depth, colour, compression, filtering, interlace)
+    chunks = [png_chunk(b"IHDR", header)]
+    for kind in (b"PLTE", b"tRNS"):
+        if rng.random() < 0.5:
+            chunks.append(png_chunk(kind, bytes(int(rng.choice([0, 1, 2, 3, 6, 256, 768, 771])))))
+    rows = rng.integers(0, 256, size=48 * 600, dtype=np.uint8).tobytes()
+    chunks += [png_chunk(b"IDAT", zlib.compress(rows)), png_chunk(b"IEND", b"")]
+    return b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
+
+
 def png_generators() -> dict[str, Generator]:
     return {
         "ztxt-bomb": _ztxt_bomb,
@@ -590,6 +608,7 @@ def png_generators() -> dict[str, Generator]:
         "one-pixel-wide": _one_pixel_wide,
         "16bit-paeth": _deep_paeth,
         "malformed-metadata": _malformed_png_metadata,
+        "header-fields": _png_header_fields,
     }
 
 

@@ -427,7 +427,9 @@ def _load(image: Image.Image, fmt: ImageFormat) -> None:
 
     Pillow reads some metadata as it loads the pixels, and its readers raise on cases
     not yet met (_drop_tiff_metadata_pillow_cannot_load has those met): a verdict, not
-    an exception that costs the event its verdict.
+    an exception that costs the event its verdict. A palette image needs its palette:
+    Pillow opens a PNG of colour type 3 without a PLTE chunk, and its conversion to RGB
+    then asserts (with a tRNS chunk) or invents grey (without).
     """
     try:
         image.load()
@@ -435,6 +437,8 @@ def _load(image: Image.Image, fmt: ImageFormat) -> None:
         raise CorruptImageError(
             f"the {fmt.value} metadata is unreadable: {type(exc).__name__}: {exc}"
         ) from exc
+    if image.mode in ("P", "PA") and image.palette is None:
+        raise CorruptImageError(f"the {fmt.value} image is indexed but has no palette")
 
 
 #: The component ids by which libjpeg knows an RGB-coded JPEG that has neither a JFIF

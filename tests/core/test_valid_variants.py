@@ -539,3 +539,20 @@ def test_a_tiff_oriented_by_an_xmp_tag_typed_ascii_is_still_turned() -> None:
     ascii_xmp = (700, 2, len(xmp) + 1, xmp, True)
     oriented = _tifffile(_stored(photo, 6), photometric="rgb", extratags=[ascii_xmp])
     assert _pixel_values(oriented) == _pixel_values(_tifffile(photo, photometric="rgb"))
+
+
+@pytest.mark.parametrize("transparency", [False, True], ids=["no-trns", "trns"])
+def test_a_palette_png_without_its_palette_is_corrupt(transparency: bool) -> None:
+    # Before: with a tRNS chunk core.score raised (AssertionError in Pillow's conversion
+    # to RGB); without, Pillow made grey of the indices and the photo was scored.
+    header = struct.pack(">IIBBBBB", 64, 48, 8, 3, 0, 0, 0)
+    rows = bytes(range(65)) * 48  # a filter byte, then 64 palette indices, per row
+    chunks = [png_chunk(b"IHDR", header)]
+    chunks += [png_chunk(b"tRNS", b"\x00")] if transparency else []
+    chunks += [png_chunk(b"IDAT", zlib.compress(rows)), png_chunk(b"IEND", b"")]
+    data = b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
+    for profile in PROFILES:
+        verdict = score(data, builtin_profile(profile))
+        assert verdict.error is not None
+        assert verdict.error.code is ErrorCode.CORRUPT
+        assert verdict.error.message == "the png image is indexed but has no palette"
