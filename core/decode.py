@@ -80,7 +80,7 @@ if TYPE_CHECKING:
     from pillow_heif import HeifFile
 
 
-_PIL_FORMATS: dict[ImageFormat, str] = {  # a JPEG is opened as such (_opened)
+_PIL_FORMATS: dict[ImageFormat, str] = {  # a JPEG is opened as such (_pillow_image)
     ImageFormat.PNG: "PNG",
     ImageFormat.WEBP: "WEBP",
     ImageFormat.TIFF: "TIFF",
@@ -361,7 +361,7 @@ _TIFF_XMP = "xmp"
 
 def _drop_tiff_metadata_pillow_cannot_load(image: Image.Image) -> None:
     """Forget the TIFF metadata on which Pillow's ``load`` raises, after it has decoded
-    the pixels (Pillow 12.3, ``TiffImageFile.load_end``): an XMP tag that is not text,
+    the pixels (Pillow 12.3, ``TiffImageFile.load_end``): an XMP tag of a numeric type,
     which it searches for an orientation (``TypeError``), and an Interoperability
     pointer (40965) in the image's directory without an Exif pointer, which it looks
     up in the Exif directory (``KeyError``). An XMP tag typed ASCII is kept, as bytes:
