@@ -902,7 +902,7 @@ def _malformed_metadata(rng: Rng) -> bytes:
         marker, body = kinds[int(rng.integers(0, len(kinds)))]
         segments.append((marker, body[: int(rng.integers(len(body) // 2, len(body) + 1))]))
     segments.append((0xFFE2, b"ICC_PROFILE\x00\x01\x01" + bytes(int(rng.integers(0, 60_000)))))
-    segments.append((0xFFED, b"Photoshop 3.0\x00" + photoshop_blocks(1)[0][14:]))
+    segments.append((0xFFED, photoshop_blocks(1)[0]))
     order = rng.permutation(len(segments))
     return jpeg_with_segments([segments[int(i)] for i in order])
 
