@@ -36,6 +36,7 @@ from bench.hostile_inputs import (
     jpeg_with_segments,
     mp_index,
     png_chunk,
+    png_ihdr,
     png_with_chunks,
     tiff_image,
 )
@@ -545,9 +546,8 @@ def test_a_tiff_oriented_by_an_xmp_tag_typed_ascii_is_still_turned() -> None:
 def test_a_palette_png_without_its_palette_is_corrupt(transparency: bool) -> None:
     # Before: with a tRNS chunk core.score raised (AssertionError in Pillow's conversion
     # to RGB); without, Pillow made grey of the indices and the photo was scored.
-    header = struct.pack(">IIBBBBB", 64, 48, 8, 3, 0, 0, 0)
     rows = bytes(range(65)) * 48  # a filter byte, then 64 palette indices, per row
-    chunks = [png_chunk(b"IHDR", header)]
+    chunks = [png_ihdr(64, 48, colour=3)]
     chunks += [png_chunk(b"tRNS", b"\x00")] if transparency else []
     chunks += [png_chunk(b"IDAT", zlib.compress(rows)), png_chunk(b"IEND", b"")]
     data = b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
